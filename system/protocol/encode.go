@@ -1,0 +1,82 @@
+package protocol
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Encode marshals a node-to-client or client-to-node frame. Every frame type
+// in this package marshals without error, so a failure is a programmer error.
+func Encode(frame any) []byte {
+	data, err := json.Marshal(frame)
+	if err != nil {
+		panic("protocol: frame does not marshal: " + err.Error())
+	}
+	return data
+}
+
+// Outbound is a decoded node-to-client frame, as a client reads it. Fields
+// that a frame type does not have are zero. The wire field "from" is a user
+// in msg and a seq in reset: it lands in FromUser or FromSeq.
+type Outbound struct {
+	Type     string
+	Node     string
+	User     string
+	Room     string
+	Head     uint64
+	Seq      uint64
+	ID       string
+	FromUser string
+	FromSeq  uint64
+	Body     string
+	TS       int64
+	Epoch    string
+	Code     Code
+	Message  string
+	Ref      string
+}
+
+type outboundWire struct {
+	Type    string          `json:"type"`
+	Node    string          `json:"node"`
+	User    string          `json:"user"`
+	Room    string          `json:"room"`
+	Head    uint64          `json:"head"`
+	Seq     uint64          `json:"seq"`
+	ID      string          `json:"id"`
+	From    json.RawMessage `json:"from"`
+	Body    string          `json:"body"`
+	TS      int64           `json:"ts"`
+	Epoch   string          `json:"epoch"`
+	Code    Code            `json:"code"`
+	Message string          `json:"message"`
+	Ref     string          `json:"ref"`
+}
+
+// DecodeOutbound parses a node-to-client frame.
+func DecodeOutbound(data []byte) (Outbound, error) {
+	var w outboundWire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return Outbound{}, fmt.Errorf("decode node frame: %w", err)
+	}
+	out := Outbound{Type: w.Type, Node: w.Node, User: w.User, Room: w.Room, Head: w.Head, Seq: w.Seq,
+		ID: w.ID, Body: w.Body, TS: w.TS, Epoch: w.Epoch, Code: w.Code, Message: w.Message, Ref: w.Ref}
+	switch w.Type {
+	case TypeWelcome, TypeJoined, TypeMsg, TypeAck, TypeError:
+	case TypeReset:
+	default:
+		return Outbound{}, fmt.Errorf("decode node frame: unknown type %q", w.Type)
+	}
+	if len(w.From) > 0 {
+		var err error
+		if w.Type == TypeReset {
+			err = json.Unmarshal(w.From, &out.FromSeq)
+		} else {
+			err = json.Unmarshal(w.From, &out.FromUser)
+		}
+		if err != nil {
+			return Outbound{}, fmt.Errorf("decode node frame: field from: %w", err)
+		}
+	}
+	return out, nil
+}

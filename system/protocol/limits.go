@@ -1,0 +1,30 @@
+package protocol
+
+// Limits on what a client may send. A node enforces them on every frame.
+const (
+	// FrameBytesMax is the largest frame a node reads; a larger one closes
+	// the connection with CloseMessageTooBig (1009).
+	FrameBytesMax = 16 * 1024
+	// RoomBytesMax is the longest room name.
+	RoomBytesMax = 64
+	// IDBytesMax is the longest client-chosen send id.
+	IDBytesMax = 64
+	// BodyBytesMax is the longest message body.
+	BodyBytesMax = 8 * 1024
+	// RoomsPerConnectionMax is how many rooms one connection may be in.
+	RoomsPerConnectionMax = 32
+	// EpochBytesMax is the longest room epoch a join may carry.
+	EpochBytesMax = 64
+)
+
+// WebSocket close codes with a meaning in chatlab.
+const (
+	// CloseMessageTooBig is RFC 6455's code for an oversized frame.
+	CloseMessageTooBig = 1009
+	// CloseReconnect means: this node cannot keep serving you (slow
+	// consumer, drain, rebalance); reconnect, anywhere, and resume with
+	// since. Clients treat it as an expected, non-fatal close.
+	CloseReconnect = 4000
+	// ClosePolicy means the client broke the rules too often to be kept.
+	ClosePolicy = 4008
+)
