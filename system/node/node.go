@@ -1,0 +1,206 @@
+// Package node is the chat node as a pure state machine (DESIGN.md, "The
+// core is sans-IO"). The runtime (system/server) or the simulator (sim/)
+// feeds it inputs — connections opened and closed, client frames, broker
+// messages and replies, clock ticks — and carries out what Ready returns:
+// frames to write, connections to close, broker requests, subscription
+// changes. It never reads a clock, never draws global randomness, never
+// starts a goroutine and never lets map order reach its output, so the same
+// inputs give the same outputs, in production and in the simulator alike.
+package node
+
+import (
+	"sort"
+	"strconv"
+
+	"chatlab/system/protocol"
+)
+
+// Defaults for Config's limits.
+const (
+	sendQueueLenMaxDefault  = 256
+	rateBurstDefault        = 20
+	ratePerSecondDefault    = 10
+	fetchLimitDefault       = 256
+	recentLenMaxDefault     = 1024
+	roomPollIntervalDefault = 2000
+	fetchRetryDefault       = 500
+	// pendingLenMax bounds the out-of-order messages a room holds while it
+	// fills a gap; beyond it arrivals are dropped and the fetch brings them.
+	pendingLenMax = 1024
+	// publishesInFlightMax bounds broker publishes awaiting a reply; beyond
+	// it sends are refused as unavailable and the client retries.
+	publishesInFlightMax = 4096
+)
+
+// Config holds a node's identity, delivery mode and limits. Zero limits take
+// their defaults.
+type Config struct {
+	ID              string
+	Delivery        Delivery
+	SendQueueLenMax int
+	RateBurst       int
+	RatePerSecond   int
+	FetchLimit      int
+	RecentLenMax    int
+	// RoomPollIntervalMs is how often each room with members asks the
+	// broker for anything it missed: the safety net for a lost last message
+	// of a burst, which no later message would reveal as a gap.
+	RoomPollIntervalMs int64
+	// FetchRetryMs is how long a failed history fetch waits before retrying.
+	FetchRetryMs int64
+	// Random is the node's injected source of randomness (epoch candidates).
+	Random func() uint64
+}
+
+// Counters are the node's running totals, for metrics.
+type Counters struct {
+	FramesIn      uint64 `json:"frames_in"`
+	FramesOut     uint64 `json:"frames_out"`
+	Publishes     uint64 `json:"publishes"`
+	Deliveries    uint64 `json:"deliveries"`
+	RateLimited   uint64 `json:"rate_limited"`
+	SlowConsumers uint64 `json:"slow_consumers"`
+	Rejects       uint64 `json:"rejects"`
+	Resets        uint64 `json:"resets"`
+	Fetches       uint64 `json:"fetches"`
+}
+
+// Node is one chat node's state.
+type Node struct {
+	cfg       Config
+	nowMs     int64
+	draining  bool
+	brokerUp  bool
+	sessions  map[ConnID]*session
+	rooms     map[string]*room
+	roomNames []string // sorted, so that ticks visit rooms in a fixed order
+
+	requestLast    RequestID
+	publishes      map[RequestID]pendingPublish
+	fetches        map[RequestID]pendingFetch
+	epochBase      string
+	epochCounter   uint64
+	ready          Ready
+	cutoffs        []ConnID // slow consumers to close at the next Ready
+	counters       Counters
+	roomGeneration uint64
+}
+
+// New returns a node with no connections. The broker link starts down: the
+// runtime calls BrokerUp once it can reach the broker.
+func New(cfg Config) *Node {
+	if cfg.Random == nil {
+		panic("node: Config.Random is required")
+	}
+	if cfg.Delivery == "" {
+		cfg.Delivery = Recover
+	}
+	setDefault(&cfg.SendQueueLenMax, sendQueueLenMaxDefault)
+	setDefault(&cfg.RateBurst, rateBurstDefault)
+	setDefault(&cfg.RatePerSecond, ratePerSecondDefault)
+	setDefault(&cfg.FetchLimit, fetchLimitDefault)
+	setDefault(&cfg.RecentLenMax, recentLenMaxDefault)
+	if cfg.RoomPollIntervalMs <= 0 {
+		cfg.RoomPollIntervalMs = roomPollIntervalDefault
+	}
+	if cfg.FetchRetryMs <= 0 {
+		cfg.FetchRetryMs = fetchRetryDefault
+	}
+	return &Node{
+		cfg:       cfg,
+		sessions:  map[ConnID]*session{},
+		rooms:     map[string]*room{},
+		publishes: map[RequestID]pendingPublish{},
+		fetches:   map[RequestID]pendingFetch{},
+		epochBase: cfg.ID + "." + strconv.FormatUint(cfg.Random(), 36),
+	}
+}
+
+func setDefault(value *int, fallback int) {
+	if *value <= 0 {
+		*value = fallback
+	}
+}
+
+// Ready returns everything to do since the last call and clears it.
+func (n *Node) Ready() Ready {
+	for _, conn := range n.cutoffs {
+		if s := n.sessions[conn]; s != nil {
+			n.closeSession(s, protocol.CloseReconnect, "slow consumer: reconnect and resume")
+		}
+	}
+	n.cutoffs = n.cutoffs[:0]
+	ready := n.ready
+	n.ready = Ready{}
+	return ready
+}
+
+// Tick advances the node's clock (milliseconds, from any fixed origin) and
+// runs what is due: history polls and fetch retries.
+func (n *Node) Tick(nowMs int64) {
+	if nowMs > n.nowMs {
+		n.nowMs = nowMs
+	}
+	if n.cfg.Delivery != Recover || !n.brokerUp {
+		return
+	}
+	for _, name := range n.roomNames {
+		n.rooms[name].tick(n)
+	}
+}
+
+// NowMs is the node's clock as of the last Tick.
+func (n *Node) NowMs() int64 { return n.nowMs }
+
+func (n *Node) nextRequest() RequestID {
+	n.requestLast++
+	return n.requestLast
+}
+
+// epochCandidate is unique per request, so that a room whose epoch was lost
+// with the broker's data never gets an old epoch back.
+func (n *Node) epochCandidate() string {
+	n.epochCounter++
+	return n.epochBase + "." + strconv.FormatUint(n.epochCounter, 36)
+}
+
+func (n *Node) send(conn ConnID, frame any) {
+	s := n.sessions[conn]
+	if s == nil {
+		return
+	}
+	n.sendData(s, protocol.Encode(frame))
+}
+
+// sendData queues one frame for a session and cuts the session off when its
+// unflushed frames pass the limit: a slow consumer must not grow memory. The
+// close itself waits for Ready, so that no room's member list changes while
+// a delivery walks it.
+func (n *Node) sendData(s *session, data []byte) {
+	if s.cut {
+		return
+	}
+	if s.unflushed >= n.cfg.SendQueueLenMax {
+		n.counters.SlowConsumers++
+		s.cut = true
+		n.cutoffs = append(n.cutoffs, s.conn)
+		return
+	}
+	s.unflushed++
+	n.counters.FramesOut++
+	n.ready.Frames = append(n.ready.Frames, OutFrame{Conn: s.conn, Data: data})
+}
+
+func (n *Node) addRoomName(name string) {
+	i := sort.SearchStrings(n.roomNames, name)
+	n.roomNames = append(n.roomNames, "")
+	copy(n.roomNames[i+1:], n.roomNames[i:])
+	n.roomNames[i] = name
+}
+
+func (n *Node) removeRoomName(name string) {
+	i := sort.SearchStrings(n.roomNames, name)
+	if i < len(n.roomNames) && n.roomNames[i] == name {
+		n.roomNames = append(n.roomNames[:i], n.roomNames[i+1:]...)
+	}
+}

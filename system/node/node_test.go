@@ -1,0 +1,446 @@
+package node
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"chatlab/system/protocol"
+)
+
+func TestOpenSendsWelcome(t *testing.T) {
+	h := newHarness(t, Config{ID: "n7"})
+	h.open(1, "alice")
+	frames := h.take(1)
+	if len(frames) != 1 || frames[0].Type != protocol.TypeWelcome || frames[0].Node != "n7" || frames[0].User != "alice" {
+		t.Fatalf("frames = %+v, want one welcome from n7 to alice", frames)
+	}
+}
+
+func TestJoinSubscribesThenReportsHead(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.seed("r", 5)
+	h.open(1, "alice")
+	h.take(1)
+	h.frame(1, `{"type":"join","room":"r"}`)
+	if !h.subscribed["r"] {
+		t.Fatal("join of a new room did not subscribe it")
+	}
+	if len(h.fetches) != 1 || h.fetches[0].Limit != 0 {
+		t.Fatalf("fetches = %+v, want one head-only fetch", h.fetches)
+	}
+	if got := h.take(1); len(got) != 0 {
+		t.Fatalf("joined before the head was known: %+v", got)
+	}
+	h.answer()
+	frames := h.take(1)
+	if len(frames) != 1 || frames[0].Type != protocol.TypeJoined || frames[0].Head != 5 || frames[0].Epoch != "e0" {
+		t.Fatalf("frames = %+v, want joined head 5 epoch e0", frames)
+	}
+}
+
+func TestSendAcksAndDeliversOnceToEveryMember(t *testing.T) {
+	h := newHarness(t, Config{})
+	for conn, user := range map[ConnID]string{1: "alice", 2: "bob"} {
+		h.open(conn, user)
+	}
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.frame(2, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.take(1)
+	h.take(2)
+	h.frame(1, `{"type":"send","room":"r","id":"a-1","body":"hi"}`)
+	h.answer()
+	// The published message also arrives over the subscription: no double delivery.
+	h.n.Message(h.published[0])
+	h.collect()
+	got1, got2 := h.take(1), h.take(2)
+	if len(got1) != 2 || got1[0].Type != protocol.TypeAck || got1[0].Seq != 1 || got1[0].ID != "a-1" || got1[1].Type != protocol.TypeMsg {
+		t.Fatalf("sender frames = %+v, want ack seq 1 then the msg", got1)
+	}
+	if len(got2) != 1 || got2[0].Seq != 1 || got2[0].FromUser != "alice" || got2[0].Body != "hi" {
+		t.Fatalf("other member frames = %+v, want the msg once", got2)
+	}
+}
+
+func TestOutOfOrderArrivalsAreDeliveredInSeqOrder(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.take(1)
+	h.seed("r", 3)
+	h.n.Message(h.storeMsg("r", 3))
+	h.n.Message(h.storeMsg("r", 2))
+	h.collect()
+	if got := h.seqs(1); len(got) != 0 {
+		t.Fatalf("delivered %v before seq 1 arrived", got)
+	}
+	h.n.Message(h.storeMsg("r", 1))
+	h.collect()
+	if got := h.seqs(1); !reflect.DeepEqual(got, []uint64{1, 2, 3}) {
+		t.Fatalf("seqs = %v, want [1 2 3]", got)
+	}
+}
+
+func TestGapIsFilledFromHistory(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.take(1)
+	h.seed("r", 4)
+	h.n.Message(h.storeMsg("r", 4)) // 1, 2 and 3 were lost by pub/sub
+	h.collect()
+	if len(h.fetches) != 1 || h.fetches[0].AfterSeq != 0 {
+		t.Fatalf("fetches = %+v, want one gap fetch after seq 0", h.fetches)
+	}
+	h.answer()
+	if got := h.seqs(1); !reflect.DeepEqual(got, []uint64{1, 2, 3, 4}) {
+		t.Fatalf("seqs = %v, want [1 2 3 4]", got)
+	}
+}
+
+func TestLostLastMessageIsFoundByThePoll(t *testing.T) {
+	h := newHarness(t, Config{RoomPollIntervalMs: 1000})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.take(1)
+	h.seed("r", 2) // published while nothing reached this node
+	h.n.Tick(999)
+	h.collect()
+	if len(h.fetches) != 0 {
+		t.Fatalf("polled before the interval: %+v", h.fetches)
+	}
+	h.n.Tick(1000)
+	h.collect()
+	h.answer()
+	if got := h.seqs(1); !reflect.DeepEqual(got, []uint64{1, 2}) {
+		t.Fatalf("seqs = %v, want [1 2]", got)
+	}
+}
+
+func TestResumeReplaysAfterSinceFromTheRing(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.seed("r", 5)
+	for seq := uint64(1); seq <= 5; seq++ {
+		h.n.Message(h.storeMsg("r", seq))
+	}
+	h.collect()
+	h.open(2, "bob")
+	h.take(2)
+	fetchesBefore := len(h.fetches)
+	h.frame(2, `{"type":"join","room":"r","since":2,"epoch":"%s"}`, h.store.epoch["r"])
+	if len(h.fetches) != fetchesBefore {
+		t.Fatalf("resume inside the ring fetched history: %+v", h.fetches)
+	}
+	frames := h.take(2)
+	if frames[0].Type != protocol.TypeJoined || frames[0].Head != 5 {
+		t.Fatalf("first frame %+v, want joined head 5", frames[0])
+	}
+	var seqs []uint64
+	for _, f := range frames[1:] {
+		seqs = append(seqs, f.Seq)
+	}
+	if !reflect.DeepEqual(seqs, []uint64{3, 4, 5}) {
+		t.Fatalf("replayed %v, want [3 4 5]", seqs)
+	}
+}
+
+func TestResumeBeyondTheRingFetchesHistory(t *testing.T) {
+	h := newHarness(t, Config{RecentLenMax: 4, FetchLimit: 3})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.seed("r", 10)
+	for seq := uint64(1); seq <= 10; seq++ {
+		h.n.Message(h.storeMsg("r", seq))
+	}
+	h.collect()
+	h.open(2, "bob")
+	h.take(2)
+	h.frame(2, `{"type":"join","room":"r","since":1,"epoch":"%s"}`, h.store.epoch["r"])
+	h.answer()
+	if got := h.seqs(2); !reflect.DeepEqual(got, []uint64{2, 3, 4, 5, 6, 7, 8, 9, 10}) {
+		t.Fatalf("replayed %v, want 2..10", got)
+	}
+	// Live after the replay.
+	h.seed("r", 1)
+	h.n.Message(h.storeMsg("r", 11))
+	h.collect()
+	if got := h.seqs(2); !reflect.DeepEqual(got, []uint64{11}) {
+		t.Fatalf("live after replay: %v, want [11]", got)
+	}
+}
+
+func TestResumeIntoTrimmedHistorySaysReset(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.seed("r", 10)
+	h.store.first["r"] = 7 // history before 7 was trimmed away
+	h.open(1, "alice")
+	h.take(1)
+	h.frame(1, `{"type":"join","room":"r","since":2,"epoch":"e0"}`)
+	h.answer()
+	frames := h.take(1)
+	if frames[0].Type != protocol.TypeJoined || frames[1].Type != protocol.TypeReset || frames[1].FromSeq != 7 {
+		t.Fatalf("frames = %+v, want joined then reset from 7", frames)
+	}
+	var seqs []uint64
+	for _, f := range frames[2:] {
+		seqs = append(seqs, f.Seq)
+	}
+	if !reflect.DeepEqual(seqs, []uint64{7, 8, 9, 10}) {
+		t.Fatalf("replayed %v, want [7 8 9 10]", seqs)
+	}
+}
+
+func TestEpochChangeResetsMembers(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.seed("r", 3)
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.take(1)
+	// The broker lost its data: a new epoch, seqs restart.
+	h.store = newStore()
+	h.store.publish(PublishRequest{Room: "r", ID: "x", From: "bob", Body: "b", EpochCandidate: "e1"})
+	h.n.BrokerDown()
+	h.n.BrokerUp()
+	h.collect()
+	h.answer()
+	frames := h.take(1)
+	if len(frames) != 2 || frames[0].Type != protocol.TypeReset || frames[0].FromSeq != 1 || frames[0].Epoch != "e1" ||
+		frames[1].Type != protocol.TypeMsg || frames[1].Seq != 1 || frames[1].Epoch != "e1" {
+		t.Fatalf("frames = %+v, want reset from 1 in e1, then seq 1", frames)
+	}
+}
+
+func TestJoinWithAnOldEpochStartsOver(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.seed("r", 2)
+	h.open(1, "alice")
+	h.take(1)
+	h.frame(1, `{"type":"join","room":"r","since":40,"epoch":"gone"}`)
+	h.answer()
+	if got := h.types(1); !reflect.DeepEqual(got, []string{"joined", "reset", "msg", "msg"}) {
+		t.Fatalf("frames = %v, want joined, reset, msg 1, msg 2", got)
+	}
+}
+
+func TestSlowConsumerIsCutOff(t *testing.T) {
+	h := newHarness(t, Config{SendQueueLenMax: 4})
+	h.open(1, "alice")
+	h.open(2, "bob")
+	h.slow[2] = true
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.frame(2, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.seed("r", 5)
+	for seq := uint64(1); seq <= 5; seq++ {
+		h.n.Message(h.storeMsg("r", seq))
+		h.collect()
+	}
+	if h.closes[2] != protocol.CloseReconnect {
+		t.Fatalf("slow consumer closes = %v, want %d", h.closes, protocol.CloseReconnect)
+	}
+	if _, closed := h.closes[1]; closed {
+		t.Fatal("the reading member was closed too")
+	}
+	if got := h.n.Counters().SlowConsumers; got != 1 {
+		t.Fatalf("slow consumer counter = %d, want 1", got)
+	}
+	if got := h.seqs(1); len(got) != 5 {
+		t.Fatalf("reading member got %v, want 5 messages", got)
+	}
+}
+
+func TestRateLimitRefillsWithTheClock(t *testing.T) {
+	h := newHarness(t, Config{RateBurst: 2, RatePerSecond: 1})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.take(1)
+	for i := 0; i < 3; i++ {
+		h.frame(1, `{"type":"send","room":"r","id":"s%d","body":"x"}`, i)
+	}
+	frames := h.take(1)
+	if len(h.publishes) != 2 || len(frames) != 1 || frames[0].Code != protocol.CodeRateLimited || frames[0].Ref != "s2" {
+		t.Fatalf("publishes %d, frames %+v; want 2 publishes and rate_limited for s2", len(h.publishes), frames)
+	}
+	h.n.Tick(999)
+	h.frame(1, `{"type":"send","room":"r","id":"s3","body":"x"}`)
+	if len(h.publishes) != 2 {
+		t.Fatal("a token came back before a second passed")
+	}
+	h.n.Tick(1000)
+	h.frame(1, `{"type":"send","room":"r","id":"s4","body":"x"}`)
+	if len(h.publishes) != 3 {
+		t.Fatal("no token after a second")
+	}
+}
+
+func TestBadFramesGetTheirCodeAndTheConnectionKeepsWorking(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(1, "alice")
+	h.take(1)
+	cases := map[string]protocol.Code{
+		`{"type":"join"`:                                           protocol.CodeBadJSON,
+		"{\"type\":\"join\",\"room\":\"\xff\"}":                    protocol.CodeBadUTF8,
+		`{"type":"dance"}`:                                         protocol.CodeUnknownType,
+		`{"room":"r"}`:                                             protocol.CodeUnknownType,
+		`{"type":"join","room":"r","color":"red"}`:                 protocol.CodeUnknownField,
+		`{"type":"send","room":"r","body":"x"}`:                    protocol.CodeMissingField,
+		`{"type":"join","room":"` + strings.Repeat("a", 65) + `"}`: protocol.CodeFieldTooLong,
+		`{"type":"join","room":"a b"}`:                             protocol.CodeBadRoom,
+		`{"type":"send","room":"nope","id":"1","body":"x"}`:        protocol.CodeNotMember,
+		`{"type":"join","room":7}`:                                 protocol.CodeBadJSON,
+	}
+	for frame, code := range cases {
+		h.frame(1, "%s", frame)
+		got := h.take(1)
+		if len(got) != 1 || got[0].Type != protocol.TypeError || got[0].Code != code {
+			t.Errorf("frame %q: got %+v, want error %s", frame, got, code)
+		}
+	}
+	if len(h.closes) != 0 {
+		t.Fatalf("bad frames closed the connection: %v", h.closes)
+	}
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	if got := h.types(1); !reflect.DeepEqual(got, []string{"joined"}) {
+		t.Fatalf("after bad frames the join got %v", got)
+	}
+}
+
+func TestOversizedFrameClosesWith1009(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(1, "alice")
+	h.frame(1, "%s", strings.Repeat("x", protocol.FrameBytesMax+1))
+	if h.closes[1] != protocol.CloseMessageTooBig {
+		t.Fatalf("closes = %v, want 1009", h.closes)
+	}
+}
+
+func TestTooManyRooms(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(1, "alice")
+	for i := 0; i < protocol.RoomsPerConnectionMax; i++ {
+		h.frame(1, `{"type":"join","room":"r%d"}`, i)
+	}
+	h.answer()
+	h.take(1)
+	h.frame(1, `{"type":"join","room":"one-more"}`)
+	if got := h.take(1); len(got) != 1 || got[0].Code != protocol.CodeTooManyRooms {
+		t.Fatalf("got %+v, want too_many_rooms", got)
+	}
+}
+
+func TestBrokerDownRefusesSendsAndBrokerUpCatchesUp(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.take(1)
+	h.n.BrokerDown()
+	h.frame(1, `{"type":"send","room":"r","id":"a","body":"x"}`)
+	if got := h.take(1); len(got) != 1 || got[0].Code != protocol.CodeUnavailable || got[0].Ref != "a" {
+		t.Fatalf("got %+v, want unavailable for a", got)
+	}
+	h.seed("r", 2) // published by other nodes while this one was cut off
+	h.n.BrokerUp()
+	h.collect()
+	h.answer()
+	if got := h.seqs(1); !reflect.DeepEqual(got, []uint64{1, 2}) {
+		t.Fatalf("caught up %v, want [1 2]", got)
+	}
+}
+
+func TestFailedPublishAsksForAResendAndTheResendIsDeduplicated(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.take(1)
+	h.frame(1, `{"type":"send","room":"r","id":"a","body":"x"}`)
+	// The publish was applied, but its reply was lost on the way back.
+	req := h.publishes[0]
+	h.publishes = nil
+	h.store.publish(req)
+	h.n.Published(req.Request, PublishReply{}, errTimeout)
+	h.collect()
+	if got := h.take(1); len(got) != 1 || got[0].Code != protocol.CodeUnavailable {
+		t.Fatalf("got %+v, want unavailable", got)
+	}
+	h.frame(1, `{"type":"send","room":"r","id":"a","body":"x"}`)
+	h.answer()
+	got := h.take(1)
+	if len(got) != 2 || got[0].Type != protocol.TypeAck || got[0].Seq != 1 || got[1].Seq != 1 {
+		t.Fatalf("got %+v, want ack seq 1 and the msg once", got)
+	}
+	if h.store.seq["r"] != 1 {
+		t.Fatalf("store seq = %d, want 1: the resend landed twice", h.store.seq["r"])
+	}
+}
+
+func TestDrainClosesEveryConnectionAndRefusesNewOnes(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(1, "alice")
+	h.open(2, "bob")
+	h.n.Drain()
+	h.collect()
+	if h.closes[1] != protocol.CloseReconnect || h.closes[2] != protocol.CloseReconnect {
+		t.Fatalf("closes = %v, want 4000 for both", h.closes)
+	}
+	h.open(3, "carol")
+	if h.closes[3] != protocol.CloseReconnect {
+		t.Fatal("a draining node accepted a connection")
+	}
+}
+
+func TestLeaveOfTheLastMemberUnsubscribes(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.frame(1, `{"type":"leave","room":"r"}`)
+	if h.subscribed["r"] {
+		t.Fatal("room still subscribed after its last member left")
+	}
+	if snap := h.n.Snapshot(); len(snap.Rooms) != 0 {
+		t.Fatalf("snapshot rooms = %+v, want none", snap.Rooms)
+	}
+}
+
+func TestPubSubModeDeliversWhatArrivesAndNothingElse(t *testing.T) {
+	h := newHarness(t, Config{Delivery: PubSub})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	if len(h.fetches) != 0 {
+		t.Fatalf("pubsub mode fetched history: %+v", h.fetches)
+	}
+	if got := h.types(1); !reflect.DeepEqual(got, []string{"welcome", "joined"}) {
+		t.Fatalf("got %v", got)
+	}
+	h.n.Message(protocol.Msg{Type: protocol.TypeMsg, Room: "r", ID: "b", From: "x", Body: "2"})
+	h.n.Message(protocol.Msg{Type: protocol.TypeMsg, Room: "r", ID: "a", From: "x", Body: "1"})
+	h.n.BrokerDown()
+	h.n.BrokerUp()
+	h.collect()
+	var ids []string
+	for _, f := range h.take(1) {
+		ids = append(ids, f.ID)
+	}
+	if !reflect.DeepEqual(ids, []string{"b", "a"}) || len(h.fetches) != 0 {
+		t.Fatalf("ids %v, fetches %d; want arrival order and no catch-up", ids, len(h.fetches))
+	}
+}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "timeout" }
+
+var errTimeout error = timeoutError{}

@@ -1,0 +1,108 @@
+package node
+
+import "chatlab/system/protocol"
+
+// room is a node's view of one room with local members.
+type room struct {
+	name       string
+	generation uint64 // distinguishes this room from an earlier one of the same name
+	epoch      string
+	// synced is false until the first fetch tells the room's head; until
+	// then live messages wait in pending.
+	synced bool
+	// next is the next seq to deliver to live members.
+	next uint64
+	// pending holds messages that arrived ahead of next, by seq. It is
+	// looked up by seq and never iterated, so its order cannot leak.
+	pending map[uint64]protocol.Msg
+	// fetching is true while the room's catch-up fetch is in flight.
+	fetching  bool
+	fetchAtMs int64 // when the next poll or retry is due
+	recent    ring
+	members   []*member // in join order
+}
+
+// member is one connection's membership of a room.
+type member struct {
+	conn   ConnID
+	cursor uint64 // last seq delivered to this member
+	// live members get each message as the room accepts it; a member that
+	// is catching up from history gets them once its fetches reach the
+	// room's recent ring.
+	live     bool
+	fetching bool
+	// retryAtMs is when a failed catch-up fetch is retried (0: none due).
+	retryAtMs int64
+	// joinedSent is false while the room is not yet synced: the joined
+	// frame waits for the room's head.
+	joinedSent bool
+	// since is the join's since (valid when hasSince) and epoch its epoch.
+	hasSince bool
+	since    uint64
+	epoch    string
+}
+
+// entry is one accepted message with its frame, encoded once per node.
+type entry struct {
+	msg   protocol.Msg
+	frame []byte
+}
+
+// ring holds the last accepted messages of a room, contiguous by seq:
+// entries[(start+i)%len] has seq first+i.
+type ring struct {
+	entries []entry
+	start   int
+	count   int
+	first   uint64
+}
+
+func newRing(lenMax int, first uint64) ring {
+	return ring{entries: make([]entry, lenMax), first: first}
+}
+
+func (r *ring) push(e entry) {
+	if r.count == 0 {
+		r.first = e.msg.Seq
+	}
+	if r.count == len(r.entries) {
+		r.entries[r.start] = entry{}
+		r.start = (r.start + 1) % len(r.entries)
+		r.count--
+		r.first++
+	}
+	r.entries[(r.start+r.count)%len(r.entries)] = e
+	r.count++
+}
+
+// get returns the entry with seq, if the ring holds it.
+func (r *ring) get(seq uint64) (entry, bool) {
+	if r.count == 0 || seq < r.first || seq >= r.first+uint64(r.count) {
+		return entry{}, false
+	}
+	return r.entries[(r.start+int(seq-r.first))%len(r.entries)], true
+}
+
+// reset empties the ring; the next push sets its first seq.
+func (r *ring) reset(first uint64) {
+	for i := range r.entries {
+		r.entries[i] = entry{}
+	}
+	r.start, r.count, r.first = 0, 0, first
+}
+
+func (r *room) member(conn ConnID) *member {
+	for _, m := range r.members {
+		if m.conn == conn {
+			return m
+		}
+	}
+	return nil
+}
+
+func (r *room) head() uint64 {
+	if r.next == 0 {
+		return 0
+	}
+	return r.next - 1
+}

@@ -1,0 +1,154 @@
+package node
+
+import (
+	"fmt"
+	"sort"
+
+	"chatlab/system/protocol"
+)
+
+// session is one client connection.
+type session struct {
+	conn  ConnID
+	user  string
+	rooms []string // the rooms joined, in join order; at most RoomsPerConnectionMax
+	// unflushed counts frames handed to the runtime but not yet written.
+	unflushed int
+	// cut is set when the session overflowed its send queue; it gets no
+	// more frames and is closed at the next Ready.
+	cut bool
+	// tokensMilli is the send token bucket in thousandths of a send, refilled
+	// from the clock at each send rather than on every tick.
+	tokensMilli  int64
+	refilledAtMs int64
+}
+
+// Open accepts a connection for user and greets it. A draining node refuses
+// it with the reconnect close code.
+func (n *Node) Open(conn ConnID, user string) {
+	if _, exists := n.sessions[conn]; exists {
+		panic(fmt.Sprintf("node: connection %d opened twice", conn))
+	}
+	s := &session{conn: conn, user: user, tokensMilli: int64(n.cfg.RateBurst) * 1000, refilledAtMs: n.nowMs}
+	n.sessions[conn] = s
+	if n.draining {
+		n.closeSession(s, protocol.CloseReconnect, "draining: reconnect elsewhere")
+		return
+	}
+	n.send(conn, protocol.Welcome{Type: protocol.TypeWelcome, Node: n.cfg.ID, User: user})
+}
+
+// Receive handles one text frame from a connection. A malformed frame gets
+// an error frame and the connection keeps working; an oversized one closes
+// it with 1009, as the real runtime's read limit does.
+func (n *Node) Receive(conn ConnID, data []byte) {
+	s := n.sessions[conn]
+	if s == nil {
+		return
+	}
+	n.counters.FramesIn++
+	if len(data) > protocol.FrameBytesMax {
+		n.counters.Rejects++
+		n.closeSession(s, protocol.CloseMessageTooBig, "frame too large")
+		return
+	}
+	in, reject := protocol.Decode(data)
+	if reject != nil {
+		n.counters.Rejects++
+		n.send(conn, reject.Frame())
+		return
+	}
+	switch in.Type {
+	case protocol.TypeJoin:
+		n.join(s, in)
+	case protocol.TypeLeave:
+		n.leave(s, in.Room)
+	case protocol.TypeSend:
+		n.sendMessage(s, in)
+	}
+}
+
+// Closed forgets a connection that is gone, from either side.
+func (n *Node) Closed(conn ConnID) {
+	if s := n.sessions[conn]; s != nil {
+		n.forget(s)
+	}
+}
+
+// Flushed reports that the runtime wrote frames of a connection.
+func (n *Node) Flushed(conn ConnID, frames int) {
+	s := n.sessions[conn]
+	if s == nil {
+		return
+	}
+	s.unflushed -= frames
+	if s.unflushed < 0 {
+		panic(fmt.Sprintf("node: connection %d flushed more frames than it was given", conn))
+	}
+}
+
+// Drain closes every connection with the reconnect close code and refuses
+// new ones: the node is going away and its clients should resume elsewhere.
+func (n *Node) Drain() {
+	n.draining = true
+	conns := make([]ConnID, 0, len(n.sessions))
+	for conn := range n.sessions { // map order: sorted below
+		conns = append(conns, conn)
+	}
+	sort.Slice(conns, func(i, j int) bool { return conns[i] < conns[j] })
+	for _, conn := range conns {
+		n.closeSession(n.sessions[conn], protocol.CloseReconnect, "draining: reconnect elsewhere")
+	}
+}
+
+// Draining reports whether Drain was called.
+func (n *Node) Draining() bool { return n.draining }
+
+func (n *Node) closeSession(s *session, code int, reason string) {
+	n.ready.Closes = append(n.ready.Closes, CloseConn{Conn: s.conn, Code: code, Reason: reason})
+	n.forget(s)
+}
+
+func (n *Node) forget(s *session) {
+	delete(n.sessions, s.conn)
+	for _, name := range s.rooms {
+		n.removeMember(name, s.conn)
+	}
+	s.rooms = nil
+}
+
+// takeToken spends one send from the session's bucket, refilling it first
+// from the time elapsed since the last refill.
+func (n *Node) takeToken(s *session) bool {
+	elapsedMs := n.nowMs - s.refilledAtMs
+	if elapsedMs > 0 {
+		s.tokensMilli += elapsedMs * int64(n.cfg.RatePerSecond)
+		if burstMilli := int64(n.cfg.RateBurst) * 1000; s.tokensMilli > burstMilli {
+			s.tokensMilli = burstMilli
+		}
+		s.refilledAtMs = n.nowMs
+	}
+	if s.tokensMilli < 1000 {
+		return false
+	}
+	s.tokensMilli -= 1000
+	return true
+}
+
+func (s *session) member(room string) bool {
+	for _, name := range s.rooms {
+		if name == room {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *session) removeRoom(room string) {
+	for i, name := range s.rooms {
+		if name == room {
+			s.rooms = append(s.rooms[:i], s.rooms[i+1:]...)
+			return
+		}
+	}
+}
