@@ -1,0 +1,49 @@
+// Package client is the chat client as a pure state machine: it chooses send
+// ids and retries unacked sends with the same id, dedupes deliveries by seq,
+// resumes every room with since after a reconnect, and redials with backoff.
+// The deterministic simulator (sim/) and the real load generator (loadgen/)
+// run it unchanged, so its API is a contract.
+//
+// The client does no I/O. Its host owns the transport and the clock and
+// follows one loop:
+//
+//	c := client.New(cfg)
+//	for each input (a frame, the transport coming up or going down, a timer):
+//		c.Tick(nowMs)          // first, so that events carry the current time
+//		c.Receive(frame)       // or Connected, Disconnected, DialFailed, Send, Join, Leave
+//		rd := c.Ready()
+//		if rd.Dial  { dial; later call Connected() or DialFailed() }
+//		write rd.Frames in order (do not modify them)
+//		if rd.Close { close the transport; later call Disconnected(code) }
+//		record rd.Events
+//		wake up at c.Deadline() to call Tick and Ready again
+//
+// A new client wants to be connected: its first Ready asks to dial. The host
+// must report the outcome of every dial (Connected or DialFailed) and the end
+// of every connection (Disconnected), and must call Ready after each input;
+// breaking that order is a programmer error and panics.
+//
+// Delivery (DESIGN.md "Delivery: what must survive"):
+//   - A send gets the id Name + "-" + counter and stays pending until its ack.
+//     It is resent with the same id after ResendAfterMs without an answer, after
+//     an unavailable or rate_limited error, and on every reconnect; it fails
+//     (SendFailed) after SendAttemptsMax transmissions or a permanent error.
+//     A failed send that was transmitted may still have been applied.
+//   - Each joined room keeps the last seq seen and its epoch. A msg at or below
+//     the last seq is a duplicate: it is reported (Delivered with Duplicate)
+//     but not counted as delivered. A msg ahead of last+1 is delivered as it
+//     is; gap fill is the node's job and gaps are the checker's to find. Seq 0
+//     is pubsub delivery: no tracking.
+//   - After a reconnect every room is joined again with since = last seq seen
+//     and the epoch it belongs to, so the node replays what was missed; a
+//     reset says what is gone.
+//
+// Reconnects: a close with protocol.CloseReconnect after a welcome (the node
+// shed us: slow consumer, drain, rebalance), or a draining node, is redialed
+// after a short jittered delay; any other loss backs off exponentially with
+// full jitter, capped at BackoffMaxMs, until a connection gets a welcome.
+//
+// The client never reads the wall clock, takes randomness only from
+// Config.Random, starts no goroutines and lists rooms in name order and
+// pending sends in id order, so one seed gives one run.
+package client

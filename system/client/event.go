@@ -1,0 +1,47 @@
+package client
+
+import "chatlab/system/protocol"
+
+// EventKind names what happened. The values are stable: they appear in
+// recorded histories.
+type EventKind string
+
+// Event kinds.
+const (
+	KindConnected    EventKind = "connected"    // the transport came up
+	KindDisconnected EventKind = "disconnected" // the transport went down; CloseCode says how
+	KindDialFailed   EventKind = "dial_failed"  // a dial did not connect
+	KindWelcome      EventKind = "welcome"      // the node greeted us: Node, and the user in From
+	KindJoined       EventKind = "joined"       // the node confirmed a join: Room, Head, Epoch
+	KindSent         EventKind = "sent"         // the app issued a send: ID, Room, Body
+	KindResent       EventKind = "resent"       // a send went out again with the same ID
+	KindAcked        EventKind = "acked"        // a send was accepted as Seq
+	KindDelivered    EventKind = "delivered"    // a msg arrived; Duplicate when its seq was seen already
+	KindReset        EventKind = "reset"        // history before Seq is gone; Epoch is the room's epoch now
+	KindError        EventKind = "error"        // an error frame that did not fail a send: Code, Message, ID = its ref
+	KindSendFailed   EventKind = "send_failed"  // a send was given up: ID, Room, Code and Message say why
+)
+
+// Event is one thing that happened to the client, for the host's history
+// recorder. Fields a kind does not use are zero.
+type Event struct {
+	Kind EventKind `json:"kind"`
+	// AtMs is the time of the latest Tick.
+	AtMs  int64  `json:"at_ms"`
+	Room  string `json:"room,omitempty"`
+	Seq   uint64 `json:"seq,omitempty"`
+	ID    string `json:"id,omitempty"`
+	From  string `json:"from,omitempty"`
+	Body  string `json:"body,omitempty"`
+	TS    int64  `json:"ts,omitempty"`
+	Epoch string `json:"epoch,omitempty"`
+	Node  string `json:"node,omitempty"`
+	// Code is an error frame's code (KindError, KindSendFailed).
+	Code    protocol.Code `json:"code,omitempty"`
+	Message string        `json:"message,omitempty"`
+	// CloseCode is the WebSocket close code of a KindDisconnected (1006 for
+	// an abnormal drop).
+	CloseCode int    `json:"close_code,omitempty"`
+	Head      uint64 `json:"head,omitempty"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+}

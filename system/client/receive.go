@@ -1,0 +1,93 @@
+package client
+
+import "chatlab/system/protocol"
+
+// Receive handles one frame from the node. A frame that does not decode is
+// reported as an error event and skipped: the connection still works, and
+// a reconnect would not make the node's frames any better.
+func (c *Client) Receive(data []byte) {
+	c.expectState("Receive", stateConnected, stateClosing)
+	c.counters.FramesIn++
+	frame, err := protocol.DecodeOutbound(data)
+	if err != nil {
+		c.counters.BadFrames++
+		c.event(Event{Kind: KindError, Code: protocol.CodeBadJSON, Message: err.Error()})
+		return
+	}
+	switch frame.Type {
+	case protocol.TypeWelcome:
+		c.welcome(frame)
+	case protocol.TypeJoined:
+		if r := c.roomOf(frame); r != nil {
+			c.joinedRoom(r, frame.Head, frame.Epoch)
+		}
+	case protocol.TypeMsg:
+		if r := c.roomOf(frame); r != nil {
+			c.deliver(r, frame)
+		}
+	case protocol.TypeReset:
+		if r := c.roomOf(frame); r != nil {
+			c.resetRoom(r, frame.FromSeq, frame.Epoch)
+		}
+	case protocol.TypeAck:
+		c.acked(frame)
+	case protocol.TypeError:
+		c.refused(frame)
+	}
+}
+
+// welcome marks the connection good: the backoff starts over.
+func (c *Client) welcome(frame protocol.Outbound) {
+	c.welcomed, c.failures, c.node = true, 0, frame.Node
+	c.event(Event{Kind: KindWelcome, Node: frame.Node, From: frame.User})
+}
+
+// roomOf finds the room a frame is about. Frames for a room the app left
+// (sent by the node before it saw the leave) are counted and dropped.
+func (c *Client) roomOf(frame protocol.Outbound) *room {
+	r := c.rooms[frame.Room]
+	if r == nil {
+		c.counters.StrayFrames++
+	}
+	return r
+}
+
+// refused handles an error frame. Unavailable and rate_limited ask for a
+// retry of the send they name; draining means a close is coming and sends
+// wait for the next connection; any other code on a pending send fails it
+// for good.
+func (c *Client) refused(frame protocol.Outbound) {
+	c.counters.Errors++
+	if frame.Code == protocol.CodeDraining {
+		c.startDraining()
+	}
+	at := -1
+	if frame.Ref != "" {
+		at = c.pendingIndex(frame.Ref)
+	}
+	if at < 0 {
+		c.event(Event{Kind: KindError, Code: frame.Code, Message: frame.Message, ID: frame.Ref})
+		return
+	}
+	p := c.pending[at]
+	switch frame.Code {
+	case protocol.CodeUnavailable, protocol.CodeRateLimited:
+		c.retryLater(p)
+		c.event(Event{Kind: KindError, Code: frame.Code, Message: frame.Message, ID: p.id, Room: p.room})
+	case protocol.CodeDraining:
+		p.inFlight = false
+		c.event(Event{Kind: KindError, Code: frame.Code, Message: frame.Message, ID: p.id, Room: p.room})
+	default:
+		c.fail(p, frame.Code, frame.Message)
+	}
+}
+
+// startDraining holds sends until the next connection and gives the node
+// drainCloseWaitMs to close this one.
+func (c *Client) startDraining() {
+	if c.draining || c.state != stateConnected {
+		return
+	}
+	c.draining = true
+	c.drainCloseAtMs = c.nowMs + drainCloseWaitMs
+}
