@@ -70,14 +70,18 @@ func (n *Node) accept(r *room, msg protocol.Msg) {
 	e := entry{msg: msg, frame: encodeMsg(msg)}
 	r.recent.push(e)
 	r.next++
+	n.mutation.accepted++
 	delivered := false
 	for _, m := range r.members {
 		if !m.live || m.cursor+1 != msg.Seq {
 			continue
 		}
 		m.cursor = msg.Seq
-		n.deliver(n.sessions[m.conn], e)
 		delivered = true
+		if n.cfg.Mutation != MutationNone && n.deliverMutated(m, e) {
+			continue
+		}
+		n.deliver(n.sessions[m.conn], e)
 	}
 	if delivered {
 		n.ready.LatenciesMs = append(n.ready.LatenciesMs, n.nowMs-msg.TS)

@@ -56,7 +56,7 @@ func (n *Node) attach(r *room, m *member) {
 	m.joinedSent = true
 	n.send(m.conn, protocol.Joined{Type: protocol.TypeJoined, Room: r.name, Head: r.head(), Epoch: r.epoch})
 	switch {
-	case !m.hasSince:
+	case !m.hasSince, n.cfg.Mutation == MutationIgnoreSince:
 		m.cursor, m.live = r.head(), true
 	case m.epoch != "" && m.epoch != r.epoch:
 		// The member's seqs belong to a history that is gone: everything of

@@ -50,6 +50,8 @@ type Config struct {
 	FetchRetryMs int64
 	// Random is the node's injected source of randomness (epoch candidates).
 	Random func() uint64
+	// Mutation breaks the node on purpose, for checker tests only.
+	Mutation Mutation
 }
 
 // Counters are the node's running totals, for metrics.
@@ -82,6 +84,7 @@ type Node struct {
 	epochCounter   uint64
 	ready          Ready
 	cutoffs        []ConnID // slow consumers to close at the next Ready
+	mutation       mutationState
 	counters       Counters
 	roomGeneration uint64
 }
