@@ -1,0 +1,169 @@
+package client
+
+import (
+	"testing"
+)
+
+func TestDuplicatesAreReportedNotDelivered(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	c.Receive(joinedFrame("lobby", 0, "e1"))
+	c.Ready()
+	for _, seq := range []uint64{1, 2, 2, 1, 3} {
+		c.Receive(msgFrame("lobby", seq, "x"))
+	}
+	rd := c.Ready()
+	wantDuplicate := []bool{false, false, true, true, false}
+	if len(rd.Events) != len(wantDuplicate) {
+		t.Fatalf("events %+v", rd.Events)
+	}
+	for i, e := range rd.Events {
+		if e.Kind != KindDelivered || e.Duplicate != wantDuplicate[i] {
+			t.Fatalf("event %d = %+v, want delivered duplicate=%v", i, e, wantDuplicate[i])
+		}
+		if e.Epoch != "e1" || e.From != "bob" || e.Body != "hi" || e.TS != 7 {
+			t.Fatalf("event %d lacks the msg's fields: %+v", i, e)
+		}
+	}
+	s := c.Snapshot()
+	if s.Counters.Delivered != 3 || s.Counters.Duplicates != 2 || s.Rooms[0].LastSeq != 3 {
+		t.Fatalf("snapshot = %+v", s)
+	}
+}
+
+func TestMsgAtOrBelowJoinedHeadIsDuplicate(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	c.Receive(joinedFrame("lobby", 10, "e1"))
+	c.Receive(msgFrame("lobby", 10, "x"))
+	c.Receive(msgFrame("lobby", 11, "y"))
+	rd := c.Ready()
+	sameKinds(t, rd.Events, KindJoined, KindDelivered, KindDelivered)
+	if !rd.Events[1].Duplicate || rd.Events[2].Duplicate {
+		t.Fatalf("events %+v", rd.Events)
+	}
+}
+
+func TestGapIsDeliveredAsItIs(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	c.Receive(joinedFrame("lobby", 1, "e1"))
+	c.Receive(msgFrame("lobby", 5, "x"))
+	c.Receive(msgFrame("lobby", 3, "late"))
+	rd := c.Ready()
+	sameKinds(t, rd.Events, KindJoined, KindDelivered, KindDelivered)
+	if rd.Events[1].Seq != 5 || rd.Events[1].Duplicate {
+		t.Fatalf("gap msg: %+v", rd.Events[1])
+	}
+	// Once 5 is recorded, 3 is behind it: the client cannot tell a late
+	// gap fill from a replay, and the checker sees both events raw.
+	if !rd.Events[2].Duplicate {
+		t.Fatalf("msg behind the last seq: %+v", rd.Events[2])
+	}
+}
+
+func TestPubSubSeqZeroIsDeliveredEveryTime(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	c.Receive(joinedFrame("lobby", 0, ""))
+	c.Receive(msgFrame("lobby", 0, "x"))
+	c.Receive(msgFrame("lobby", 0, "x"))
+	rd := c.Ready()
+	sameKinds(t, rd.Events, KindJoined, KindDelivered, KindDelivered)
+	if rd.Events[1].Duplicate || rd.Events[2].Duplicate {
+		t.Fatalf("pubsub msgs marked duplicate: %+v", rd.Events)
+	}
+	if s := c.Snapshot(); s.Counters.Delivered != 2 || s.Rooms[0].LastSeq != 0 {
+		t.Fatalf("snapshot = %+v", s)
+	}
+}
+
+func TestResetInANewEpochRestartsSeqs(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	c.Receive(joinedFrame("lobby", 0, "e1"))
+	for seq := uint64(1); seq <= 8; seq++ {
+		c.Receive(msgFrame("lobby", seq, "x"))
+	}
+	c.Disconnected(1006)
+	at, _ := c.Deadline()
+	joins := inbound(t, connect(t, c, at).Frames)
+	if joins[0].Since != 8 || joins[0].Epoch != "e1" {
+		t.Fatalf("resume join %+v", joins[0])
+	}
+	// The node answers as it does for a lost history: joined with the new
+	// epoch first, then the reset, then the new epoch's messages from 1.
+	c.Receive(joinedFrame("lobby", 2, "e2"))
+	if r := roomState(t, c, "lobby"); r.LastSeq != 8 || r.Epoch != "e1" {
+		t.Fatalf("joined of a resumed room moved it to %+v before the reset", r)
+	}
+	c.Receive(resetFrame("lobby", 1, "e2"))
+	c.Receive(msgFrame("lobby", 1, "y"))
+	c.Receive(msgFrame("lobby", 2, "z"))
+	rd := c.Ready()
+	sameKinds(t, rd.Events, KindJoined, KindReset, KindDelivered, KindDelivered)
+	if e := rd.Events[1]; e.Seq != 1 || e.Epoch != "e2" || e.Room != "lobby" {
+		t.Fatalf("reset event %+v", e)
+	}
+	if rd.Events[2].Duplicate || rd.Events[3].Duplicate || rd.Events[3].Epoch != "e2" {
+		t.Fatalf("new epoch's msgs: %+v", rd.Events[2:])
+	}
+	c.Disconnected(1006)
+	at, _ = c.Deadline()
+	joins = inbound(t, connect(t, c, at).Frames)
+	if joins[0].Since != 2 || joins[0].Epoch != "e2" {
+		t.Fatalf("join after the epoch change %+v", joins[0])
+	}
+}
+
+func TestResetInTheSameEpochOnlyMovesForward(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	c.Receive(joinedFrame("lobby", 3, "e1"))
+	c.Receive(resetFrame("lobby", 100, "e1"))
+	if r := roomState(t, c, "lobby"); r.LastSeq != 99 {
+		t.Fatalf("after reset from 100: last seq %d, want 99", r.LastSeq)
+	}
+	c.Receive(msgFrame("lobby", 100, "x"))
+	c.Receive(resetFrame("lobby", 50, "e1"))
+	if r := roomState(t, c, "lobby"); r.LastSeq != 100 {
+		t.Fatalf("a stale reset lowered the last seq to %d", r.LastSeq)
+	}
+	c.Receive(msgFrame("lobby", 60, "old"))
+	rd := c.Ready()
+	last := rd.Events[len(rd.Events)-1]
+	if !last.Duplicate {
+		t.Fatalf("a seq below the last seen was delivered after a stale reset: %+v", last)
+	}
+}
+
+func TestJoinedOfAResumedRoomWithoutEpochAdoptsIt(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	c.Receive(msgFrame("lobby", 4, "x"))
+	c.Receive(joinedFrame("lobby", 4, "e7"))
+	if r := roomState(t, c, "lobby"); r.LastSeq != 4 || r.Epoch != "e7" {
+		t.Fatalf("room %+v, want last seq 4 epoch e7", r)
+	}
+}
+
+func TestBadFrameIsReportedAndSkipped(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	c.Receive([]byte(`{"type":"msg","room":`))
+	c.Receive([]byte(`{"type":"bogus"}`))
+	c.Receive(msgFrame("lobby", 1, "x"))
+	rd := c.Ready()
+	sameKinds(t, rd.Events, KindError, KindError, KindDelivered)
+	if s := c.Snapshot(); s.Counters.BadFrames != 2 || !s.Connected {
+		t.Fatalf("snapshot = %+v", s)
+	}
+}

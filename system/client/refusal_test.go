@@ -1,0 +1,136 @@
+package client
+
+import (
+	"testing"
+
+	"chatlab/system/protocol"
+)
+
+func TestRetryableRefusalsResendTheSameIDLater(t *testing.T) {
+	for _, code := range []protocol.Code{protocol.CodeUnavailable, protocol.CodeRateLimited} {
+		t.Run(string(code), func(t *testing.T) {
+			c := newClient(t, Config{ResendAfterMs: 1000})
+			c.Join("lobby")
+			connect(t, c, 0)
+			c.Tick(100)
+			id := mustSend(t, c, "lobby", "hello")
+			c.Ready()
+			c.Tick(150)
+			c.Receive(errorFrame(code, id))
+			rd := c.Ready()
+			sameKinds(t, rd.Events, KindError)
+			if e := rd.Events[0]; e.Code != code || e.ID != id || e.Room != "lobby" {
+				t.Fatalf("error event %+v", e)
+			}
+			at, ok := c.Deadline()
+			if !ok || at < 150+500 || at > 150+1000 {
+				t.Fatalf("retry at %d, want within [650, 1150]", at)
+			}
+			c.Tick(at)
+			resent := inbound(t, c.Ready().Frames)
+			if len(resent) != 1 || resent[0].ID != id {
+				t.Fatalf("retry wrote %+v", resent)
+			}
+			if s := c.Snapshot(); len(s.Pending) != 1 || s.Pending[0].Attempts != 2 {
+				t.Fatalf("snapshot %+v", s)
+			}
+		})
+	}
+}
+
+func TestPermanentRefusalFailsTheSend(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	id := mustSend(t, c, "lobby", "hello")
+	c.Ready()
+	c.Receive(errorFrame(protocol.CodeNotMember, id))
+	rd := c.Ready()
+	sameKinds(t, rd.Events, KindSendFailed)
+	if e := rd.Events[0]; e.ID != id || e.Room != "lobby" || e.Code != protocol.CodeNotMember || e.Message != "test" {
+		t.Fatalf("send failed event %+v", e)
+	}
+	if s := c.Snapshot(); len(s.Pending) != 0 || s.Counters.SendsFailed != 1 {
+		t.Fatalf("snapshot %+v", s)
+	}
+	if _, ok := c.Deadline(); ok {
+		t.Fatal("a failed send still has a resend deadline")
+	}
+}
+
+func TestErrorsNotAboutAPendingSendAreReported(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	id := mustSend(t, c, "lobby", "hello")
+	c.Receive(ackFrame("lobby", id, 1))
+	c.Ready()
+	c.Receive(errorFrame(protocol.CodeTooManyRooms, "lobby"))
+	c.Receive(errorFrame(protocol.CodeRateLimited, id))
+	c.Receive(errorFrame(protocol.CodeBadJSON, ""))
+	rd := c.Ready()
+	sameKinds(t, rd.Events, KindError, KindError, KindError)
+	if rd.Events[0].ID != "lobby" || rd.Events[0].Code != protocol.CodeTooManyRooms || rd.Events[1].ID != id {
+		t.Fatalf("error events %+v", rd.Events)
+	}
+	if len(rd.Frames) != 0 {
+		t.Fatalf("errors made the client write %+v", rd.Frames)
+	}
+	if s := c.Snapshot(); s.Counters.Errors != 3 || s.Counters.SendsFailed != 0 {
+		t.Fatalf("snapshot %+v", s)
+	}
+}
+
+func TestDrainingHoldsSendsAndClosesIfTheNodeDoesNot(t *testing.T) {
+	c := newClient(t, Config{Random: fixedRandom, ReconnectJitterMs: 250})
+	c.Join("lobby")
+	connect(t, c, 0)
+	c.Tick(1000)
+	first := mustSend(t, c, "lobby", "before")
+	c.Ready()
+	c.Receive(errorFrame(protocol.CodeDraining, first))
+	second := mustSend(t, c, "lobby", "during")
+	rd := c.Ready()
+	sameKinds(t, rd.Events, KindError, KindSent)
+	if len(rd.Frames) != 0 {
+		t.Fatalf("wrote %+v to a draining node", inbound(t, rd.Frames))
+	}
+	if s := c.Snapshot(); !s.Draining || len(s.Pending) != 2 {
+		t.Fatalf("snapshot %+v", s)
+	}
+	at, ok := c.Deadline()
+	if !ok || at != 1000+drainCloseWaitMs {
+		t.Fatalf("deadline %d, want the drain close wait", at)
+	}
+	c.Tick(at - 1)
+	if rd := c.Ready(); rd.Close || len(rd.Frames) != 0 {
+		t.Fatalf("before the wait: %+v", rd)
+	}
+	c.Tick(at)
+	if rd := c.Ready(); !rd.Close || len(rd.Frames) != 0 {
+		t.Fatalf("after the wait: %+v, want Close", rd)
+	}
+	// Frames still arriving while the host closes are handled.
+	c.Receive(msgFrame("lobby", 1, "x"))
+	c.Disconnected(1000)
+	redial, _ := c.Deadline()
+	if want := at + fixedJitterMs(250); redial != want {
+		t.Fatalf("redial at %d, want %d: a drain is a reconnect request", redial, want)
+	}
+	rd = connect(t, c, redial)
+	frames := inbound(t, rd.Frames)
+	if len(frames) != 3 || frames[1].ID != first || frames[2].ID != second {
+		t.Fatalf("reconnect wrote %+v, want the join then both held sends", frames)
+	}
+	sameKinds(t, rd.Events, KindConnected, KindResent, KindWelcome)
+}
+
+func TestDrainingThenCloseReconnectsFast(t *testing.T) {
+	c := newClient(t, Config{Random: fixedRandom, BackoffBaseMs: 1000, BackoffMaxMs: 60000, ReconnectJitterMs: 50})
+	connect(t, c, 0)
+	c.Receive(errorFrame(protocol.CodeDraining, ""))
+	c.Disconnected(1001)
+	if at, _ := c.Deadline(); at != fixedJitterMs(50) {
+		t.Fatalf("redial at %d, want %d", at, fixedJitterMs(50))
+	}
+}
