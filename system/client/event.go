@@ -20,6 +20,7 @@ const (
 	KindReset        EventKind = "reset"        // history before Seq is gone; Epoch is the room's epoch now
 	KindError        EventKind = "error"        // an error frame that did not fail a send: Code, Message, ID = its ref
 	KindSendFailed   EventKind = "send_failed"  // a send was given up: ID, Room, Code and Message say why
+	KindLeft         EventKind = "left"         // the app left Room: the membership window ends here
 )
 
 // Event is one thing that happened to the client, for the host's history

@@ -57,6 +57,7 @@ func (c *Client) Leave(name string) {
 		return
 	}
 	delete(c.rooms, name)
+	c.event(Event{Kind: KindLeft, Room: name})
 	at := sort.SearchStrings(c.roomNames, name)
 	c.roomNames = append(c.roomNames[:at], c.roomNames[at+1:]...)
 	if c.online() {

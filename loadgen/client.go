@@ -1,0 +1,246 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"chatlab/system/client"
+)
+
+// Limits of a real client.
+const (
+	// inputQueueLenMax bounds frames and commands waiting for the client's
+	// loop; a reader blocks (and TCP pushes back) rather than grow it.
+	inputQueueLenMax = 256
+	dialTimeout      = 5 * time.Second
+	writeTimeout     = 10 * time.Second
+	// idleWakeInterval wakes a loop with nothing scheduled, so that
+	// resends and redials never wait on a lost input.
+	idleWakeInterval = 250 * time.Millisecond
+)
+
+// Recorder takes a client's events as they happen. It is called from the
+// client's own goroutine and must not block for long.
+type Recorder func(clientName string, event client.Event)
+
+// ClientConfig sets up one real client.
+type ClientConfig struct {
+	// Machine configures the state machine; Random may be nil (a source
+	// seeded from Seed is used).
+	Machine client.Config
+	Seed    uint64
+	// URLs are the WebSocket endpoints (ws://host:port/ws), a balancer or
+	// nodes; each dial takes the next one, so a client whose node died
+	// tries the others.
+	URLs []string
+	// Token, when set, is sent as Authorization: Bearer; otherwise the user
+	// goes in ?user= (nodes under --auth off).
+	Token    string
+	Record   Recorder
+	Epoch    time.Time // the origin of the clock handed to the machine (default: the Unix epoch, so every process agrees)
+	ReadSize int       // read buffer bytes (default 1024)
+}
+
+// Client is one system/client state machine on a real connection.
+type Client struct {
+	cfg     ClientConfig
+	machine *client.Client
+	inputs  chan func()
+	done    chan struct{}
+	urlNext int
+	conn    *websocket.Conn
+	mu      sync.Mutex // guards snapshot
+	snap    client.Snapshot
+}
+
+// NewClient returns a client; Run starts it.
+func NewClient(cfg ClientConfig) *Client {
+	if cfg.Machine.Random == nil {
+		source := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+		cfg.Machine.Random = source.Uint64
+	}
+	if cfg.Epoch.IsZero() {
+		cfg.Epoch = time.Unix(0, 0)
+	}
+	if cfg.ReadSize == 0 {
+		cfg.ReadSize = 1024
+	}
+	return &Client{cfg: cfg, machine: client.New(cfg.Machine), inputs: make(chan func(), inputQueueLenMax), done: make(chan struct{})}
+}
+
+// Name is the client's instance name.
+func (c *Client) Name() string { return c.cfg.Machine.Name }
+
+// Do runs fn on the state machine inside the client's loop. It blocks while
+// the input queue is full and returns false once the client has stopped.
+func (c *Client) Do(fn func(m *client.Client)) bool {
+	select {
+	case c.inputs <- func() { fn(c.machine) }:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+// Join joins a room (now, and again on every reconnect).
+func (c *Client) Join(room string) bool {
+	return c.Do(func(m *client.Client) { _ = m.Join(room) })
+}
+
+// Send queues a send; the machine retries it until acked.
+func (c *Client) Send(room, body string) bool {
+	return c.Do(func(m *client.Client) { _, _ = m.Send(room, body) })
+}
+
+// Snapshot is the machine's state as of the loop's last turn.
+func (c *Client) Snapshot() client.Snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.snap
+}
+
+// Done is closed when Run has returned.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Run drives the machine until ctx ends, then closes the connection.
+func (c *Client) Run(ctx context.Context) {
+	defer close(c.done)
+	timer := time.NewTimer(idleWakeInterval)
+	defer timer.Stop()
+	for {
+		c.turn()
+		wait := idleWakeInterval
+		if at, ok := c.machine.Deadline(); ok {
+			if until := time.Duration(at-c.nowMs()) * time.Millisecond; until < wait {
+				wait = max(until, 0)
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			if c.conn != nil {
+				_ = c.conn.Close()
+			}
+			return
+		case input := <-c.inputs:
+			c.machine.Tick(c.nowMs())
+			input()
+		case <-timer.C:
+		}
+	}
+}
+
+func (c *Client) nowMs() int64 { return time.Since(c.cfg.Epoch).Milliseconds() }
+
+// turn ticks the machine and carries out its Ready.
+func (c *Client) turn() {
+	c.machine.Tick(c.nowMs())
+	for range 16 { // effects may cause effects; 16 rounds is far more than one input needs
+		rd := c.machine.Ready()
+		for _, event := range rd.Events {
+			if c.cfg.Record != nil {
+				c.cfg.Record(c.Name(), event)
+			}
+		}
+		c.write(rd.Frames)
+		if rd.Close && c.conn != nil {
+			_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+			_ = c.conn.Close()
+		}
+		if rd.Dial {
+			go c.dial(c.cfg.URLs[c.urlNext%len(c.cfg.URLs)])
+			c.urlNext++
+		}
+		if len(rd.Events) == 0 && len(rd.Frames) == 0 && !rd.Close && !rd.Dial {
+			break
+		}
+	}
+	c.mu.Lock()
+	c.snap = c.machine.Snapshot()
+	c.mu.Unlock()
+}
+
+func (c *Client) write(frames [][]byte) {
+	if c.conn == nil {
+		return
+	}
+	for _, frame := range frames {
+		_ = c.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if err := c.conn.WriteMessage(websocket.TextMessage, frame); err != nil {
+			_ = c.conn.Close() // the reader sees the error and reports the drop
+			return
+		}
+	}
+}
+
+// dial connects in its own goroutine and reports back through the loop.
+func (c *Client) dial(rawURL string) {
+	target, header := c.target(rawURL)
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	defer cancel()
+	dialer := websocket.Dialer{HandshakeTimeout: dialTimeout, ReadBufferSize: c.cfg.ReadSize, WriteBufferSize: 1024}
+	conn, _, err := dialer.DialContext(ctx, target, header)
+	c.enqueue(func() {
+		if err != nil {
+			c.machine.DialFailed()
+			return
+		}
+		c.conn = conn
+		c.machine.Connected()
+		go c.read(conn)
+	})
+}
+
+func (c *Client) target(rawURL string) (string, http.Header) {
+	header := http.Header{}
+	parsed, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL, header
+	}
+	if c.cfg.Token != "" {
+		header.Set("Authorization", "Bearer "+c.cfg.Token)
+	} else {
+		query := parsed.Query()
+		query.Set("user", c.cfg.Machine.User)
+		parsed.RawQuery = query.Encode()
+	}
+	return parsed.String(), header
+}
+
+// read feeds frames to the loop until the connection ends, then reports
+// the close code (1006 for an abnormal drop).
+func (c *Client) read(conn *websocket.Conn) {
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			code := websocket.CloseAbnormalClosure
+			var closeErr *websocket.CloseError
+			if errors.As(err, &closeErr) {
+				code = closeErr.Code
+			}
+			_ = conn.Close()
+			c.enqueue(func() {
+				if c.conn == conn {
+					c.conn = nil
+					c.machine.Disconnected(code)
+				}
+			})
+			return
+		}
+		c.enqueue(func() { c.machine.Receive(data) })
+	}
+}
+
+func (c *Client) enqueue(fn func()) {
+	select {
+	case c.inputs <- fn:
+	case <-c.done:
+	}
+}
