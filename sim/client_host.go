@@ -1,0 +1,174 @@
+package sim
+
+import (
+	"time"
+
+	"chatlab/system/client"
+)
+
+// ClientHost runs one system/client state machine. It dials the cluster's
+// entry (the balancer, or a node when there is none), feeds the client its
+// inputs and records every event the client reports in the history.
+type ClientHost struct {
+	name    string
+	host    *host
+	cluster *Cluster
+	client  *client.Client
+	conn    *Conn
+	user    string
+	// online is true between connected and the end of that connection.
+	online bool
+	// reading is false while the client stops reading (a slow consumer).
+	reading bool
+	// tickAt is the next scheduled tick, when tickScheduled.
+	tickAt        int64
+	tickScheduled bool
+}
+
+func newClientHost(cluster *Cluster, config client.Config) *ClientHost {
+	random := cluster.world.NewRandom()
+	config.Random = random.Uint64
+	user := config.User
+	if user == "" {
+		user = config.Name
+	}
+	h := &ClientHost{name: config.Name, user: user, host: newHost(config.Name), cluster: cluster, client: client.New(config), reading: true}
+	h.cluster.world.on(h.host, 0, "client-start", 0, func() {
+		h.advance()
+		h.flush()
+	})
+	return h
+}
+
+// Name is the client's instance name.
+func (h *ClientHost) Name() string { return h.name }
+
+// Client is the running state machine.
+func (h *ClientHost) Client() *client.Client { return h.client }
+
+func (h *ClientHost) endpointHost() *host { return h.host }
+
+// advance brings the client's clock to virtual now before an input, so
+// that its events carry the right time.
+func (h *ClientHost) advance() {
+	h.client.Tick(h.cluster.world.now.Milliseconds())
+}
+
+// Join, Leave and Send are the application's calls, recorded by the client
+// in its events.
+func (h *ClientHost) Join(room string) error {
+	h.advance()
+	err := h.client.Join(room)
+	h.flush()
+	return err
+}
+
+// Leave forgets a room.
+func (h *ClientHost) Leave(room string) {
+	h.advance()
+	h.client.Leave(room)
+	h.flush()
+}
+
+// Send posts body to room.
+func (h *ClientHost) Send(room, body string) (string, error) {
+	h.advance()
+	id, err := h.client.Send(room, body)
+	h.flush()
+	return id, err
+}
+
+func (h *ClientHost) connected(c *Conn) {
+	if c != h.conn {
+		return
+	}
+	h.advance()
+	h.online = true
+	h.cluster.network.SetReading(c, h.host, h.reading)
+	h.client.Connected()
+	h.flush()
+}
+
+func (h *ClientHost) receive(c *Conn, payload any) {
+	if c != h.conn {
+		return
+	}
+	h.advance()
+	h.cluster.lastClientTraffic = h.cluster.world.now
+	h.client.Receive(payload.([]byte))
+	h.flush()
+}
+
+func (h *ClientHost) closed(c *Conn, code int) {
+	if c != h.conn {
+		return
+	}
+	h.conn = nil
+	h.advance()
+	if h.online {
+		h.online = false
+		h.client.Disconnected(code)
+	} else {
+		h.client.DialFailed() // never got past the dial
+	}
+	h.flush()
+}
+
+func (h *ClientHost) flushed(*Conn, int) {}
+
+// flush carries out the client's Ready and keeps its next tick scheduled.
+func (h *ClientHost) flush() {
+	ready := h.client.Ready()
+	network := h.cluster.network
+	if h.conn != nil && len(ready.Frames) > 0 {
+		h.cluster.lastClientTraffic = h.cluster.world.now
+		for _, frame := range ready.Frames {
+			network.Write(h.conn, h.host, frame, len(frame), digest(frame))
+		}
+	}
+	h.cluster.record(h.name, ready.Events)
+	if ready.Close && h.conn != nil {
+		c := h.conn
+		h.conn, h.online = nil, false
+		network.Close(c, h.host, closeNormal)
+		h.cluster.world.on(h.host, 0, "client-closed", c.ID, func() {
+			h.advance()
+			h.client.Disconnected(closeNormal)
+			h.flush()
+		})
+	}
+	if ready.Dial {
+		h.conn = network.Dial(h, h.cluster.entry(), h.user)
+	}
+	h.scheduleTick()
+}
+
+// closeNormal is WebSocket's normal closure.
+const closeNormal = 1000
+
+func (h *ClientHost) scheduleTick() {
+	atMs, ok := h.client.Deadline()
+	if !ok || (h.tickScheduled && h.tickAt <= atMs) {
+		return
+	}
+	// A tick just ran for everything due by now: the next one is later.
+	atMs = max(atMs, h.cluster.world.now.Milliseconds()+1)
+	h.tickAt, h.tickScheduled = atMs, true
+	at := time.Duration(atMs) * time.Millisecond
+	h.cluster.world.schedule(at, h.host, "client-tick", h.name, 0, func() {
+		if h.tickScheduled && h.tickAt == atMs {
+			h.tickScheduled = false
+		}
+		h.advance()
+		h.flush()
+	})
+}
+
+// SetReading stops (false) or resumes (true) reading the connection: a
+// client that stops reading is the slow consumer its node must cut off.
+func (h *ClientHost) SetReading(reading bool) {
+	h.reading = reading
+	if h.conn != nil && h.conn.state != dialing {
+		h.cluster.network.SetReading(h.conn, h.host, reading)
+	}
+}

@@ -1,0 +1,186 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+)
+
+// Action is what a fault does.
+type Action string
+
+// Fault actions. Target (and Peer) name hosts: a node ("n1"), "balancer",
+// "redis" or a client.
+const (
+	// Crash kills a node, the balancer or Redis: connections reset, state
+	// lost (Redis keeps its data when KeepData or the topology's
+	// RedisPersistence is set).
+	Crash Action = "crash"
+	// Restart starts a crashed process again, fresh; on a running one it
+	// crashes it first.
+	Restart Action = "restart"
+	// Pause freezes a process: nothing is processed, input queues up.
+	Pause Action = "pause"
+	// Resume unfreezes it: what queued up is processed in order.
+	Resume Action = "resume"
+	// Drain takes a node out of the balancer's rotation and has the node
+	// close its connections with CloseReconnect (graceful).
+	Drain Action = "drain"
+	// Undrain puts a node back into the balancer's rotation.
+	Undrain Action = "undrain"
+	// Partition cuts Target from Peer (only Target→Peer with OneWay).
+	Partition Action = "partition"
+	// Heal removes the cut between Target and Peer, or every cut when
+	// Target is empty.
+	Heal Action = "heal"
+	// SetLink changes the link between Target and Peer to Link: latency,
+	// jitter, loss, bandwidth.
+	SetLink Action = "set-link"
+	// StopReading makes a client stop reading its connection (a slow
+	// consumer); ResumeReading ends that.
+	StopReading   Action = "stop-reading"
+	ResumeReading Action = "resume-reading"
+)
+
+// Fault is one fault, as data.
+type Fault struct {
+	Action   Action   `json:"action"`
+	Target   string   `json:"target,omitempty"`
+	Peer     string   `json:"peer,omitempty"`
+	OneWay   bool     `json:"one_way,omitempty"`
+	KeepData bool     `json:"keep_data,omitempty"`
+	Link     LinkSpec `json:"link,omitzero"`
+}
+
+// FaultRecord is a fault as it was applied.
+type FaultRecord struct {
+	At time.Duration `json:"at"`
+	Fault
+}
+
+// Faults are the faults applied so far, in order.
+func (c *Cluster) Faults() []FaultRecord { return c.faults }
+
+// At schedules fault at virtual time t. It fails at once on a fault that
+// names an unknown host or cannot apply to it.
+func (c *Cluster) At(t time.Duration, fault Fault) error {
+	if err := c.check(fault); err != nil {
+		return err
+	}
+	c.world.At(t, "fault", string(fault.Action)+" "+fault.Target+" "+fault.Peer, 0, func() { c.Apply(fault) })
+	return nil
+}
+
+func (c *Cluster) check(fault Fault) error {
+	known := func(name string) error {
+		if c.hosts[name] == nil {
+			return fmt.Errorf("sim: fault %s: no host %q", fault.Action, name)
+		}
+		return nil
+	}
+	switch fault.Action {
+	case Crash, Restart:
+		if c.nodeByName[fault.Target] == nil && fault.Target != RedisName && (fault.Target != BalancerName || c.balancer == nil) {
+			return fmt.Errorf("sim: fault %s: %q is not a node, the balancer or redis", fault.Action, fault.Target)
+		}
+	case Pause, Resume:
+		return known(fault.Target)
+	case Drain, Undrain:
+		if c.nodeByName[fault.Target] == nil {
+			return fmt.Errorf("sim: fault %s: %q is not a node", fault.Action, fault.Target)
+		}
+	case Partition, SetLink:
+		if err := known(fault.Target); err != nil {
+			return err
+		}
+		return known(fault.Peer)
+	case Heal:
+		if fault.Target == "" {
+			return nil
+		}
+		if err := known(fault.Target); err != nil {
+			return err
+		}
+		return known(fault.Peer)
+	case StopReading, ResumeReading:
+		if c.client(fault.Target) == nil {
+			return fmt.Errorf("sim: fault %s: %q is not a client", fault.Action, fault.Target)
+		}
+	default:
+		return fmt.Errorf("sim: unknown fault action %q", fault.Action)
+	}
+	return nil
+}
+
+func (c *Cluster) client(name string) *ClientHost {
+	for _, h := range c.clients {
+		if h.name == name {
+			return h
+		}
+	}
+	return nil
+}
+
+// Apply applies a fault now. Faults must pass At's check; Apply panics on
+// one that does not (a programmer error).
+func (c *Cluster) Apply(fault Fault) {
+	if err := c.check(fault); err != nil {
+		panic(err.Error())
+	}
+	c.faults = append(c.faults, FaultRecord{At: c.world.now, Fault: fault})
+	switch fault.Action {
+	case Crash:
+		c.crash(fault)
+	case Restart:
+		c.crash(fault)
+		c.restart(fault.Target)
+	case Pause:
+		c.world.pause(c.hosts[fault.Target])
+	case Resume:
+		c.world.resume(c.hosts[fault.Target])
+	case Drain:
+		if c.balancer != nil {
+			c.balancer.Drain(fault.Target)
+		}
+		c.nodeByName[fault.Target].Drain()
+	case Undrain:
+		if c.balancer != nil {
+			c.balancer.Undrain(fault.Target)
+		}
+	case Partition:
+		c.network.Partition(c.hosts[fault.Target], c.hosts[fault.Peer], fault.OneWay)
+	case Heal:
+		if fault.Target == "" {
+			c.network.HealAll()
+		} else {
+			c.network.Heal(c.hosts[fault.Target], c.hosts[fault.Peer])
+		}
+	case SetLink:
+		c.network.SetLink(c.hosts[fault.Target], c.hosts[fault.Peer], fault.Link)
+	case StopReading:
+		c.client(fault.Target).SetReading(false)
+	case ResumeReading:
+		c.client(fault.Target).SetReading(true)
+	}
+}
+
+func (c *Cluster) crash(fault Fault) {
+	switch fault.Target {
+	case RedisName:
+		c.redis.Crash(c.world, fault.KeepData || c.topology.RedisPersistence)
+	case BalancerName:
+		c.balancer.Crash()
+	default:
+		c.nodeByName[fault.Target].Crash()
+	}
+}
+
+func (c *Cluster) restart(name string) {
+	switch name {
+	case RedisName:
+		c.redis.Start(c.world)
+	case BalancerName:
+		c.balancer.Restart()
+	default:
+		c.nodeByName[name].Restart()
+	}
+}
