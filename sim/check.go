@@ -63,6 +63,8 @@ func CheckDelivery(history []HistoryEvent) DeliveryReport {
 		case client.KindAcked:
 			report.Acked++
 			acked = append(acked, key)
+		case client.KindLeft:
+			left[e.Client][e.Room] = true
 		case client.KindJoined:
 			if _, ok := joinedAt[e.Client][e.Room]; !ok {
 				joinedAt[e.Client][e.Room] = e.At
@@ -81,7 +83,6 @@ func CheckDelivery(history []HistoryEvent) DeliveryReport {
 			sequences[e.Client][e.Room] = append(sequences[e.Client][e.Room], e.Event)
 		}
 	}
-	markLeaves(history, left)
 	for _, key := range acked {
 		for _, name := range clients {
 			joined, ok := joinedAt[name][key.room]
@@ -94,17 +95,6 @@ func CheckDelivery(history []HistoryEvent) DeliveryReport {
 	}
 	checkOrder(clients, sequences, &report)
 	return report
-}
-
-// markLeaves notes which clients left which rooms. The client records no
-// event for a leave, so a room joined and then missing from later joins
-// after a reconnect is not detectable here: the workload never leaves.
-func markLeaves(history []HistoryEvent, left map[string]map[string]bool) {
-	for _, e := range history {
-		if e.Kind == client.KindError && e.Code == "not_member" {
-			left[e.Client][e.Room] = true
-		}
-	}
 }
 
 func checkOrder(clients []string, sequences map[string]map[string][]client.Event, report *DeliveryReport) {
