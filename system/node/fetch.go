@@ -12,7 +12,8 @@ type pendingFetch struct {
 }
 
 // fetchRoom asks the broker for what the room missed after its last
-// delivered seq; before the room is synced it asks for the head alone.
+// delivered seq. Before the room is synced it wants the head alone; a fetch
+// carries at least one message, which sync ignores.
 func (n *Node) fetchRoom(r *room) {
 	if r.fetching {
 		return
@@ -21,7 +22,7 @@ func (n *Node) fetchRoom(r *room) {
 	r.fetchAtMs = n.nowMs + n.cfg.RoomPollIntervalMs
 	after, limit := r.head(), n.cfg.FetchLimit
 	if !r.synced {
-		after, limit = 0, 0
+		after, limit = 0, 1
 	}
 	n.requestFetch(pendingFetch{room: r.name, generation: r.generation, afterSeq: after}, limit)
 }

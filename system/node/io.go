@@ -55,7 +55,7 @@ type PublishReply struct {
 }
 
 // FetchRequest asks for a room's history after AfterSeq, at most Limit
-// messages, and its current head and epoch (setting the epoch to
+// messages (Limit is at least 1), and its current head and epoch (setting the epoch to
 // EpochCandidate if the room has none).
 type FetchRequest struct {
 	Request        RequestID

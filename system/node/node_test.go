@@ -26,8 +26,8 @@ func TestJoinSubscribesThenReportsHead(t *testing.T) {
 	if !h.subscribed["r"] {
 		t.Fatal("join of a new room did not subscribe it")
 	}
-	if len(h.fetches) != 1 || h.fetches[0].Limit != 0 {
-		t.Fatalf("fetches = %+v, want one head-only fetch", h.fetches)
+	if len(h.fetches) != 1 || h.fetches[0].AfterSeq != 0 {
+		t.Fatalf("fetches = %+v, want one fetch for the head", h.fetches)
 	}
 	if got := h.take(1); len(got) != 0 {
 		t.Fatalf("joined before the head was known: %+v", got)
