@@ -1,0 +1,309 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"chatlab/system/node"
+	"chatlab/system/protocol"
+)
+
+// RedisConfig configures the Redis broker. Zero values take the defaults.
+type RedisConfig struct {
+	// URL is a redis:// URL (go-redis ParseURL syntax).
+	URL string
+	// Delivery is node.Recover (the default when empty) or node.PubSub.
+	Delivery node.Delivery
+	// HistoryLenMax is how many messages a room's history holds (default
+	// 10000); older ones are trimmed.
+	HistoryLenMax int
+	// DedupeTTLSeconds is how long a send's (from, id) is remembered
+	// (default 600). A retry later than that is a new message.
+	DedupeTTLSeconds int
+	// EventsLenMax is the capacity of the Events channel (default 1024).
+	EventsLenMax int
+	// PingIntervalMs is how often the subscription link is pinged (default
+	// 500).
+	PingIntervalMs int
+	// LinkTimeoutMs is how long the subscription link may stay silent, with
+	// pings outstanding, before it is declared down (default 1500). It also
+	// bounds dialing and subscribing.
+	LinkTimeoutMs int
+	// ReconnectDelayMaxMs caps the backoff between failed reconnects
+	// (default 1000).
+	ReconnectDelayMaxMs int
+}
+
+const (
+	historyLenMaxDefault       = 10000
+	dedupeTTLSecondsDefault    = 600
+	eventsLenMaxDefault        = 1024
+	pingIntervalMsDefault      = 500
+	linkTimeoutMsDefault       = 1500
+	reconnectDelayMaxMsDefault = 1000
+)
+
+// Redis is the Broker on Redis (or miniredis): one Lua script per publish
+// and per fetch, one pub/sub connection for every subscribed room.
+type Redis struct {
+	client           *redis.Client
+	delivery         node.Delivery
+	historyLenMax    int
+	dedupeTTLSeconds int
+	link             *link
+}
+
+var _ Broker = (*Redis)(nil)
+
+// NewRedis builds a Redis broker and starts its subscription link; the first
+// LinkUp on Events says that it is connected. It fails only on a bad config.
+func NewRedis(cfg RedisConfig) (*Redis, error) {
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("redis broker: %w", err)
+	}
+	options, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis broker: parse url: %w", err)
+	}
+	// miniredis rejects CLIENT SETINFO.
+	options.DisableIdentity = true
+	// RESP2 keeps pub/sub replies out of go-redis's push-notification path
+	// and behaves the same on miniredis and Redis.
+	options.Protocol = 2
+	// No transparent retries: a publish or fetch either answers or fails,
+	// and the node decides whether to retry (with the same send id).
+	options.MaxRetries = -1
+	linkTimeout := time.Duration(cfg.LinkTimeoutMs) * time.Millisecond
+	if options.DialTimeout == 0 || options.DialTimeout > linkTimeout {
+		options.DialTimeout = linkTimeout
+	}
+	client := redis.NewClient(options)
+	return &Redis{
+		client:           client,
+		delivery:         cfg.Delivery,
+		historyLenMax:    cfg.HistoryLenMax,
+		dedupeTTLSeconds: cfg.DedupeTTLSeconds,
+		link: startLink(client, linkTiming{
+			pingInterval:      time.Duration(cfg.PingIntervalMs) * time.Millisecond,
+			linkTimeout:       linkTimeout,
+			reconnectDelayMax: time.Duration(cfg.ReconnectDelayMaxMs) * time.Millisecond,
+		}, cfg.EventsLenMax),
+	}, nil
+}
+
+func withDefaults(cfg RedisConfig) (RedisConfig, error) {
+	if cfg.Delivery == "" {
+		cfg.Delivery = node.Recover
+	}
+	if _, ok := node.ParseDelivery(string(cfg.Delivery)); !ok {
+		return cfg, fmt.Errorf("unknown delivery %q", cfg.Delivery)
+	}
+	defaults := []struct {
+		name  string
+		value *int
+		def   int
+	}{
+		{"HistoryLenMax", &cfg.HistoryLenMax, historyLenMaxDefault},
+		{"DedupeTTLSeconds", &cfg.DedupeTTLSeconds, dedupeTTLSecondsDefault},
+		{"EventsLenMax", &cfg.EventsLenMax, eventsLenMaxDefault},
+		{"PingIntervalMs", &cfg.PingIntervalMs, pingIntervalMsDefault},
+		{"LinkTimeoutMs", &cfg.LinkTimeoutMs, linkTimeoutMsDefault},
+		{"ReconnectDelayMaxMs", &cfg.ReconnectDelayMaxMs, reconnectDelayMaxMsDefault},
+	}
+	for _, d := range defaults {
+		if *d.value < 0 {
+			return cfg, fmt.Errorf("%s is %d; it must not be negative", d.name, *d.value)
+		}
+		if *d.value == 0 {
+			*d.value = d.def
+		}
+	}
+	if cfg.LinkTimeoutMs <= cfg.PingIntervalMs {
+		return cfg, fmt.Errorf("LinkTimeoutMs (%d) must exceed PingIntervalMs (%d), or a healthy link times out",
+			cfg.LinkTimeoutMs, cfg.PingIntervalMs)
+	}
+	return cfg, nil
+}
+
+// messageFields is a message without seq and epoch: the publish script adds
+// them once it knows them.
+type messageFields struct {
+	Type string `json:"type"`
+	Room string `json:"room"`
+	ID   string `json:"id"`
+	From string `json:"from"`
+	Body string `json:"body"`
+	TS   int64  `json:"ts"`
+}
+
+// Publish accepts one send. See Broker for the guarantees of each mode.
+func (r *Redis) Publish(ctx context.Context, req node.PublishRequest) (node.PublishReply, error) {
+	if err := protocol.CheckRoom(req.Room); err != nil {
+		return node.PublishReply{}, fmt.Errorf("publish: %w", err)
+	}
+	if r.delivery == node.PubSub {
+		return r.publishOnly(ctx, req)
+	}
+	if req.EpochCandidate == "" {
+		return node.PublishReply{}, fmt.Errorf("publish to room %q: epoch candidate is empty", req.Room)
+	}
+	fields, err := json.Marshal(messageFields{Type: protocol.TypeMsg, Room: req.Room, ID: req.ID, From: req.From,
+		Body: req.Body, TS: req.TS})
+	if err != nil {
+		return node.PublishReply{}, fmt.Errorf("publish to room %q: encode message: %w", req.Room, err)
+	}
+	keys := keysOf(req.Room)
+	result, err := publishScript.Run(ctx, r.client,
+		[]string{keys.seq, keys.log, keys.epoch, dedupeKey(req.Room, req.From, req.ID)},
+		req.EpochCandidate, r.historyLenMax, r.dedupeTTLSeconds, channelOf(req.Room), fields[1:],
+	).Slice()
+	if err != nil {
+		return node.PublishReply{}, fmt.Errorf("publish to room %q: %w", req.Room, err)
+	}
+	reply, err := publishReplyOf(result)
+	if err != nil {
+		return node.PublishReply{}, fmt.Errorf("publish to room %q: %w", req.Room, err)
+	}
+	return reply, nil
+}
+
+func (r *Redis) publishOnly(ctx context.Context, req node.PublishRequest) (node.PublishReply, error) {
+	message, err := json.Marshal(protocol.Msg{Type: protocol.TypeMsg, Room: req.Room, ID: req.ID, From: req.From,
+		Body: req.Body, TS: req.TS})
+	if err != nil {
+		return node.PublishReply{}, fmt.Errorf("publish to room %q: encode message: %w", req.Room, err)
+	}
+	if err := r.client.Publish(ctx, channelOf(req.Room), message).Err(); err != nil {
+		return node.PublishReply{}, fmt.Errorf("publish to room %q: %w", req.Room, err)
+	}
+	return node.PublishReply{}, nil
+}
+
+func publishReplyOf(result []any) (node.PublishReply, error) {
+	if len(result) != 3 {
+		return node.PublishReply{}, fmt.Errorf("script replied %d values; want 3", len(result))
+	}
+	seq, seqOK := result[0].(int64)
+	epoch, epochOK := result[1].(string)
+	duplicate, duplicateOK := result[2].(int64)
+	if !seqOK || !epochOK || !duplicateOK || seq < 1 {
+		return node.PublishReply{}, fmt.Errorf("script replied %#v; want {seq, epoch, duplicate}", result)
+	}
+	return node.PublishReply{Seq: uint64(seq), Epoch: epoch, Duplicate: duplicate == 1}, nil
+}
+
+// Fetch reads a room's history after req.AfterSeq: the held seqs in
+// (AfterSeq, AfterSeq+Limit], with the room's head, first held seq and
+// epoch, all from one atomic read.
+func (r *Redis) Fetch(ctx context.Context, req node.FetchRequest) (node.FetchReply, error) {
+	if err := protocol.CheckRoom(req.Room); err != nil {
+		return node.FetchReply{}, fmt.Errorf("fetch: %w", err)
+	}
+	if r.delivery == node.PubSub {
+		return node.FetchReply{}, fmt.Errorf("fetch room %q: %w", req.Room, ErrNoHistory)
+	}
+	if req.EpochCandidate == "" {
+		return node.FetchReply{}, fmt.Errorf("fetch room %q: epoch candidate is empty", req.Room)
+	}
+	if req.Limit < 1 {
+		return node.FetchReply{}, fmt.Errorf("fetch room %q: limit is %d; it must be at least 1", req.Room, req.Limit)
+	}
+	if req.AfterSeq >= math.MaxInt64 {
+		return node.FetchReply{}, fmt.Errorf("fetch room %q: after seq %d is beyond any seq", req.Room, req.AfterSeq)
+	}
+	last := req.AfterSeq + uint64(req.Limit)
+	if last > math.MaxInt64 {
+		last = math.MaxInt64
+	}
+	keys := keysOf(req.Room)
+	result, err := fetchScript.Run(ctx, r.client, []string{keys.seq, keys.log, keys.epoch},
+		req.EpochCandidate, streamID(req.AfterSeq+1), streamID(last),
+	).Slice()
+	if err != nil {
+		return node.FetchReply{}, fmt.Errorf("fetch room %q: %w", req.Room, err)
+	}
+	reply, err := fetchReplyOf(result)
+	if err != nil {
+		return node.FetchReply{}, fmt.Errorf("fetch room %q: %w", req.Room, err)
+	}
+	return reply, nil
+}
+
+func fetchReplyOf(result []any) (node.FetchReply, error) {
+	if len(result) != 4 {
+		return node.FetchReply{}, fmt.Errorf("script replied %d values; want 4", len(result))
+	}
+	epoch, epochOK := result[0].(string)
+	head, headOK := result[1].(int64)
+	first, firstOK := result[2].(int64)
+	encoded, encodedOK := result[3].([]any)
+	if !epochOK || !headOK || !firstOK || !encodedOK || head < 0 || first < 1 || first > head+1 {
+		return node.FetchReply{}, fmt.Errorf("script replied %#v; want {epoch, head, first, messages}", result)
+	}
+	reply := node.FetchReply{Epoch: epoch, Head: uint64(head), First: uint64(first)}
+	if len(encoded) > 0 {
+		reply.Messages = make([]protocol.Msg, len(encoded))
+	}
+	for i, value := range encoded {
+		text, ok := value.(string)
+		if !ok {
+			return node.FetchReply{}, fmt.Errorf("history entry %d is %T; want a string", i, value)
+		}
+		if err := json.Unmarshal([]byte(text), &reply.Messages[i]); err != nil {
+			return node.FetchReply{}, fmt.Errorf("history entry %d: %w", i, err)
+		}
+	}
+	return reply, nil
+}
+
+// Subscribe holds a subscription to room's messages until Unsubscribe. It
+// returns once Redis confirmed it. When it fails with ErrLinkDown, the room
+// is subscribed anyway at the next LinkUp.
+func (r *Redis) Subscribe(ctx context.Context, room string) error {
+	if err := protocol.CheckRoom(room); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	return r.link.subscribe(ctx, room)
+}
+
+// Unsubscribe drops the subscription to room. Once it returns no further
+// message of room enters Events (some may already be queued there), even
+// when it fails.
+func (r *Redis) Unsubscribe(ctx context.Context, room string) error {
+	if err := protocol.CheckRoom(room); err != nil {
+		return fmt.Errorf("unsubscribe: %w", err)
+	}
+	return r.link.unsubscribe(ctx, room)
+}
+
+// Events delivers messages and link changes; see Broker. When the consumer
+// falls behind and the channel is full, messages are dropped rather than
+// stalling Redis reads or growing memory; the consumer then gets a LinkDown
+// and a LinkUp, before any further message, and catches up from history.
+func (r *Redis) Events() <-chan Event {
+	return r.link.events
+}
+
+// Ping checks that Redis answers commands.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
+// Close stops the subscription link, closes Events and the connections.
+func (r *Redis) Close() error {
+	r.link.close()
+	if err := r.client.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+		return fmt.Errorf("close redis client: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,20 @@
+-- Read a room's history, head and epoch, atomically (recover mode).
+-- KEYS: 1 seq, 2 log (stream), 3 epoch
+-- ARGV: 1 epoch candidate, 2 first stream id wanted, 3 last stream id wanted
+-- Returns {epoch, head, first, {message JSON, ...}}.
+if redis.call('SET', KEYS[3], ARGV[1], 'NX') then
+  -- Same rule as the publish script: a new epoch starts an empty history.
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
+local epoch = redis.call('GET', KEYS[3])
+local head = tonumber(redis.call('GET', KEYS[1]) or '0')
+local first = head + 1
+local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+if #oldest > 0 then
+  first = tonumber(string.match(oldest[1][1], '^(%d+)'))
+end
+local messages = {}
+for i, entry in ipairs(redis.call('XRANGE', KEYS[2], ARGV[2], ARGV[3])) do
+  messages[i] = entry[2][2]
+end
+return {epoch, head, first, messages}

@@ -1,0 +1,24 @@
+-- Accept one send, atomically (recover mode).
+-- KEYS: 1 seq, 2 log (stream), 3 epoch, 4 dedupe key of (from, id)
+-- ARGV: 1 epoch candidate, 2 history length max, 3 dedupe TTL in seconds,
+--       4 channel, 5 the message JSON without seq and epoch, and without
+--       its opening brace (the script prepends them)
+-- Returns {seq, epoch, duplicate (0|1)}.
+local seen = redis.call('GET', KEYS[4])
+if seen then
+  -- A retry of a send that was already applied: answer as the first time.
+  local colon = string.find(seen, ':', 1, true)
+  return {tonumber(string.sub(seen, 1, colon - 1)), string.sub(seen, colon + 1), 1}
+end
+if redis.call('SET', KEYS[3], ARGV[1], 'NX') then
+  -- A new epoch starts an empty history: whatever survived of the old one
+  -- (a partial loss) must not collide with seqs that restart at 1.
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
+local epoch = redis.call('GET', KEYS[3])
+local seq = redis.call('INCR', KEYS[1])
+local message = '{"seq":' .. seq .. ',"epoch":' .. cjson.encode(epoch) .. ',' .. ARGV[5]
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'msg', message)
+redis.call('SET', KEYS[4], seq .. ':' .. epoch, 'EX', ARGV[3])
+redis.call('PUBLISH', ARGV[4], message)
+return {seq, epoch, 0}
