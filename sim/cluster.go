@@ -85,6 +85,9 @@ type Cluster struct {
 	latencies   []int64
 	transitions []balance.Transition
 	faults      []FaultRecord
+	// sendsRefused counts workload sends the client refused (pending
+	// queue full).
+	sendsRefused int
 	// workloadEnd is when the last scheduled workload stops sending.
 	workloadEnd time.Duration
 	// lastClientTraffic is the last time a client wrote or read a frame,
@@ -220,6 +223,9 @@ func (c *Cluster) Now() time.Duration { return c.world.now }
 // LatenciesMs are the delivery latencies the nodes reported (accepting
 // node's clock to delivering node's clock).
 func (c *Cluster) LatenciesMs() []int64 { return c.latencies }
+
+// SendsRefused is how many workload sends the clients refused.
+func (c *Cluster) SendsRefused() int { return c.sendsRefused }
 
 // Transitions are the balancer's backend health changes.
 func (c *Cluster) Transitions() []balance.Transition { return c.transitions }

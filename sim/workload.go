@@ -112,8 +112,10 @@ func (s *sender) scheduleNext(from time.Duration) {
 			body += strings.Repeat(".", s.workload.BodyBytes-len(body))
 		}
 		// A full pending queue refuses the send; the client records nothing
-		// and the workload moves on, as an app would.
-		_, _ = s.host.Send(room, body)
+		// and the workload moves on, as an app would, counting it.
+		if _, err := s.host.Send(room, body); err != nil {
+			s.cluster.sendsRefused++
+		}
 		s.scheduleNext(s.cluster.world.now)
 	})
 }

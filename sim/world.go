@@ -57,7 +57,7 @@ func (w *World) Trace() *Trace { return &w.trace }
 func (w *World) Processed() uint64 { return w.processed }
 
 // Pending is how many events are scheduled and not yet run.
-func (w *World) Pending() int { return len(w.events) }
+func (w *World) Pending() int { return w.events.len() }
 
 // At schedules run at virtual time at (not before now). kind, subject and
 // detail describe the event in the trace: kind is a constant name
@@ -86,7 +86,7 @@ func (w *World) schedule(at time.Duration, h *host, kind, subject string, detail
 
 // Step runs the next event. It reports false when there is none.
 func (w *World) Step() bool {
-	if len(w.events) == 0 {
+	if w.events.len() == 0 {
 		return false
 	}
 	e := w.events.pop()
@@ -109,7 +109,7 @@ func (w *World) Step() bool {
 // RunUntil runs every event scheduled up to and including virtual time t,
 // then sets the clock to t.
 func (w *World) RunUntil(t time.Duration) {
-	for len(w.events) > 0 && w.events[0].at <= t {
+	for w.events.len() > 0 && w.events.peek() <= t {
 		w.Step()
 	}
 	if w.now < t {
@@ -117,53 +117,80 @@ func (w *World) RunUntil(t time.Duration) {
 	}
 }
 
-// eventHeap is a binary min-heap on (at, seq). It is written out rather than
-// using container/heap to avoid boxing every event in an interface.
-type eventHeap []event
+// eventHeap is a binary min-heap on (at, seq). The heap itself holds only
+// small keys without pointers, so that sifting moves no pointers (no GC
+// write barriers); the events wait in slots, reused through a free list.
+type eventHeap struct {
+	keys  []eventKey
+	slots []event
+	free  []uint32
+}
 
-func (h eventHeap) less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
+type eventKey struct {
+	at   time.Duration
+	seq  uint64
+	slot uint32
+}
+
+func (h *eventHeap) len() int { return len(h.keys) }
+
+// peek is the time of the next event; the heap must not be empty.
+func (h *eventHeap) peek() time.Duration { return h.keys[0].at }
+
+func less(a, b eventKey) bool {
+	if a.at != b.at {
+		return a.at < b.at
 	}
-	return h[i].seq < h[j].seq
+	return a.seq < b.seq
 }
 
 func (h *eventHeap) push(e event) {
-	*h = append(*h, e)
-	events := *h
-	i := len(events) - 1
+	var slot uint32
+	if n := len(h.free); n > 0 {
+		slot = h.free[n-1]
+		h.free = h.free[:n-1]
+		h.slots[slot] = e
+	} else {
+		slot = uint32(len(h.slots))
+		h.slots = append(h.slots, e)
+	}
+	h.keys = append(h.keys, eventKey{at: e.at, seq: e.seq, slot: slot})
+	keys := h.keys
+	i := len(keys) - 1
 	for i > 0 {
 		parent := (i - 1) / 2
-		if !events.less(i, parent) {
+		if !less(keys[i], keys[parent]) {
 			break
 		}
-		events[i], events[parent] = events[parent], events[i]
+		keys[i], keys[parent] = keys[parent], keys[i]
 		i = parent
 	}
 }
 
 func (h *eventHeap) pop() event {
-	events := *h
-	top := events[0]
-	last := len(events) - 1
-	events[0] = events[last]
-	events[last] = event{} // drop the closure so it can be collected
-	events = events[:last]
+	keys := h.keys
+	top := keys[0]
+	last := len(keys) - 1
+	keys[0] = keys[last]
+	keys = keys[:last]
 	i := 0
 	for {
 		left, right, least := 2*i+1, 2*i+2, i
-		if left < len(events) && events.less(left, least) {
+		if left < len(keys) && less(keys[left], keys[least]) {
 			least = left
 		}
-		if right < len(events) && events.less(right, least) {
+		if right < len(keys) && less(keys[right], keys[least]) {
 			least = right
 		}
 		if least == i {
 			break
 		}
-		events[i], events[least] = events[least], events[i]
+		keys[i], keys[least] = keys[least], keys[i]
 		i = least
 	}
-	*h = events
-	return top
+	h.keys = keys
+	e := h.slots[top.slot]
+	h.slots[top.slot] = event{} // drop the closure so it can be collected
+	h.free = append(h.free, top.slot)
+	return e
 }
