@@ -37,20 +37,34 @@ type Outbound struct {
 }
 
 type outboundWire struct {
-	Type    string          `json:"type"`
-	Node    string          `json:"node"`
-	User    string          `json:"user"`
-	Room    string          `json:"room"`
-	Head    uint64          `json:"head"`
-	Seq     uint64          `json:"seq"`
-	ID      string          `json:"id"`
-	From    json.RawMessage `json:"from"`
-	Body    string          `json:"body"`
-	TS      int64           `json:"ts"`
-	Epoch   string          `json:"epoch"`
-	Code    Code            `json:"code"`
-	Message string          `json:"message"`
-	Ref     string          `json:"ref"`
+	Type    string   `json:"type"`
+	Node    string   `json:"node"`
+	User    string   `json:"user"`
+	Room    string   `json:"room"`
+	Head    uint64   `json:"head"`
+	Seq     uint64   `json:"seq"`
+	ID      string   `json:"id"`
+	From    fromWire `json:"from"`
+	Body    string   `json:"body"`
+	TS      int64    `json:"ts"`
+	Epoch   string   `json:"epoch"`
+	Code    Code     `json:"code"`
+	Message string   `json:"message"`
+	Ref     string   `json:"ref"`
+}
+
+// fromWire takes "from" as it comes: a user (string) or a seq (number), in
+// the one pass that decodes the frame.
+type fromWire struct {
+	user string
+	seq  uint64
+}
+
+func (f *fromWire) UnmarshalJSON(data []byte) error {
+	if len(data) > 0 && data[0] == '"' {
+		return json.Unmarshal(data, &f.user)
+	}
+	return json.Unmarshal(data, &f.seq)
 }
 
 // DecodeOutbound parses a node-to-client frame.
@@ -59,24 +73,15 @@ func DecodeOutbound(data []byte) (Outbound, error) {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return Outbound{}, fmt.Errorf("decode node frame: %w", err)
 	}
-	out := Outbound{Type: w.Type, Node: w.Node, User: w.User, Room: w.Room, Head: w.Head, Seq: w.Seq,
-		ID: w.ID, Body: w.Body, TS: w.TS, Epoch: w.Epoch, Code: w.Code, Message: w.Message, Ref: w.Ref}
 	switch w.Type {
-	case TypeWelcome, TypeJoined, TypeMsg, TypeAck, TypeError:
-	case TypeReset:
+	case TypeWelcome, TypeJoined, TypeMsg, TypeAck, TypeError, TypeReset:
 	default:
 		return Outbound{}, fmt.Errorf("decode node frame: unknown type %q", w.Type)
 	}
-	if len(w.From) > 0 {
-		var err error
-		if w.Type == TypeReset {
-			err = json.Unmarshal(w.From, &out.FromSeq)
-		} else {
-			err = json.Unmarshal(w.From, &out.FromUser)
-		}
-		if err != nil {
-			return Outbound{}, fmt.Errorf("decode node frame: field from: %w", err)
-		}
+	if (w.Type == TypeReset && w.From.user != "") || (w.Type != TypeReset && w.From.seq != 0) {
+		return Outbound{}, fmt.Errorf("decode node frame: field from of a %s frame has the wrong type", w.Type)
 	}
-	return out, nil
+	return Outbound{Type: w.Type, Node: w.Node, User: w.User, Room: w.Room, Head: w.Head, Seq: w.Seq,
+		ID: w.ID, FromUser: w.From.user, FromSeq: w.From.seq, Body: w.Body, TS: w.TS, Epoch: w.Epoch,
+		Code: w.Code, Message: w.Message, Ref: w.Ref}, nil
 }
