@@ -1,0 +1,71 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"chatlab/system/broker"
+	"chatlab/system/node"
+)
+
+// Config describes one node runtime.
+type Config struct {
+	// ID names the node ("n1"); it appears in welcome frames, metrics and /state.
+	ID string
+	// Listen is the TCP address to serve on; "127.0.0.1:0" picks a free port.
+	Listen string
+	// Broker links the node to the cluster. The caller owns it and closes it
+	// after the server is closed.
+	Broker broker.Broker
+	// Delivery is recover (default when empty) or pubsub.
+	Delivery node.Delivery
+	// Auth requires a signed token on /ws. Off takes the user from ?user=
+	// and exists for lab runs only.
+	Auth bool
+	// Secret is the HS256 key for tokens; required when Auth is on.
+	Secret []byte
+	// AllowedOrigins lists the browser origins that may connect: empty
+	// means the same host only, "*" allows every origin.
+	AllowedOrigins []string
+	// SendQueueLenMax, RateBurst and RatePerSecond tune the node (zero
+	// takes the node's default).
+	SendQueueLenMax int
+	RateBurst       int
+	RatePerSecond   int
+	// DrainTimeout bounds how long Drain waits for clients to be told and
+	// gone (default 5 s).
+	DrainTimeout time.Duration
+	// Logger receives the runtime's structured logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+const drainTimeoutDefault = 5 * time.Second
+
+func (cfg *Config) check() error {
+	if cfg.ID == "" {
+		return errors.New("server: config needs an ID")
+	}
+	if cfg.Broker == nil {
+		return errors.New("server: config needs a Broker")
+	}
+	if cfg.Delivery == "" {
+		cfg.Delivery = node.Recover
+	}
+	if _, ok := node.ParseDelivery(string(cfg.Delivery)); !ok {
+		return fmt.Errorf("server: delivery %q is not recover or pubsub", cfg.Delivery)
+	}
+	if cfg.Auth {
+		if err := CheckSecret(cfg.Secret); err != nil {
+			return fmt.Errorf("server: auth is on: %w", err)
+		}
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = drainTimeoutDefault
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return nil
+}

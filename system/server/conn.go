@@ -1,0 +1,155 @@
+package server
+
+import (
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"chatlab/system/node"
+	"chatlab/system/protocol"
+)
+
+// Connection limits and timings (gorilla's chat example).
+const (
+	// pongWait is how long a connection may stay silent, pongs included,
+	// before its reader gives up on it.
+	pongWait = 60 * time.Second
+	// closeWait is how long the reader waits for the peer's answer to our
+	// close frame before dropping the socket.
+	closeWait = 2 * time.Second
+	// rejectsPendingMax bounds error frames the runtime itself queues for
+	// one connection (binary frames): a client flooding binary frames gets
+	// the first answers, not an unbounded queue.
+	rejectsPendingMax = 16
+)
+
+// conn is one WebSocket connection. The loop owns every field but ws; the
+// reader goroutine and the current writer goroutine use ws, and only the
+// loop closes it.
+type conn struct {
+	id   node.ConnID
+	user string
+	ws   *websocket.Conn
+
+	queue   []outbound // frames not yet handed to a writer
+	pingDue bool
+	writing bool // a writer goroutine holds a batch
+	dirty   bool // listed in loop.dirty
+
+	// closing is the close frame to write after the queue; closeBy is the
+	// latest time anything more may be written, so that a client that
+	// stopped reading is cut off within writeWait, whatever is queued.
+	closing *node.CloseConn
+	closeBy time.Time
+	// closed: the close frame is written or the socket failed; nothing
+	// more is written.
+	closed bool
+
+	readerDone bool
+	// nodeGone: the node no longer knows this connection (it asked for the
+	// close, or was told Closed).
+	nodeGone bool
+
+	rejectsPending int
+}
+
+// outbound is one frame to write. counted frames came from the node and are
+// reported back with node.Flushed; the runtime's own error frames are not.
+type outbound struct {
+	data    []byte
+	counted bool
+}
+
+// open registers an upgraded connection with the loop and the node.
+func (l *loop) open(c *conn) {
+	l.conns[c.id] = c
+	l.pings.add(c)
+	l.node.Open(c.id, c.user)
+}
+
+// read is the connection's one reader goroutine: it turns frames into
+// inputs until the socket fails or closes.
+func (l *loop) read(c *conn) {
+	c.ws.SetReadLimit(protocol.FrameBytesMax)
+	c.ws.SetReadDeadline(time.Now().Add(pongWait))
+	c.ws.SetPongHandler(func(string) error {
+		return c.ws.SetReadDeadline(time.Now().Add(pongWait))
+	})
+	for {
+		kind, data, err := c.ws.ReadMessage()
+		if err != nil {
+			// Over the read limit gorilla has already sent close 1009.
+			l.server.log.Debug("connection read ended", "conn", c.id, "user", c.user, "err", err)
+			break
+		}
+		var in input
+		if kind == websocket.TextMessage {
+			in = func(l *loop) { l.node.Receive(c.id, data) }
+		} else {
+			in = func(l *loop) { l.rejectBinary(c) }
+		}
+		if !l.submit(in) {
+			break
+		}
+	}
+	l.submit(func(l *loop) { l.readerDone(c) })
+}
+
+// rejectBinary answers a binary frame. The node only sees text frames, so
+// the runtime writes this error itself.
+func (l *loop) rejectBinary(c *conn) {
+	l.server.metrics.rejectsBinary.Inc()
+	if c.nodeGone || c.rejectsPending >= rejectsPendingMax {
+		return
+	}
+	frame := protocol.Error{Type: protocol.TypeError, Code: protocol.CodeBinaryFrame,
+		Message: "binary frames are not accepted; send JSON text frames"}
+	c.rejectsPending++
+	l.enqueue(c, outbound{data: protocol.Encode(frame)})
+}
+
+func (l *loop) readerDone(c *conn) {
+	c.readerDone = true
+	c.closed = true
+	c.ws.Close()
+	if !c.nodeGone {
+		c.nodeGone = true
+		l.node.Closed(c.id)
+	}
+	if !c.writing {
+		l.forget(c)
+	}
+}
+
+// forget drops a connection whose reader and writer have both ended.
+func (l *loop) forget(c *conn) {
+	delete(l.conns, c.id)
+	l.pings.remove(c)
+}
+
+func (l *loop) enqueue(c *conn, frame outbound) {
+	if c.closed {
+		return
+	}
+	c.queue = append(c.queue, frame)
+	l.markDirty(c)
+}
+
+func (l *loop) markDirty(c *conn) {
+	if !c.dirty {
+		c.dirty = true
+		l.dirty = append(l.dirty, c)
+	}
+}
+
+// closeConn carries out the node's request to close a connection: queued
+// frames go first (a drain flushes), then the close frame, all by closeBy.
+func (l *loop) closeConn(c *conn, closing node.CloseConn) {
+	c.nodeGone = true
+	if c.closed || c.closing != nil {
+		return
+	}
+	c.closing = &closing
+	c.closeBy = time.Now().Add(writeWait)
+	l.markDirty(c)
+}

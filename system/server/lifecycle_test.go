@@ -1,0 +1,119 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/gorilla/websocket"
+
+	"chatlab/system/protocol"
+)
+
+// /readyz follows the broker link: 503 while Redis is gone, 200 once back.
+func TestReadyFollowsRedis(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", nil)
+	if status, _ := get(t, srv, "/healthz"); status != http.StatusOK {
+		t.Fatalf("/healthz = %d", status)
+	}
+	m.Close()
+	waitStatus(t, srv, "/readyz", http.StatusServiceUnavailable)
+	if status, _ := get(t, srv, "/healthz"); status != http.StatusOK {
+		t.Fatalf("/healthz = %d while Redis is down; the process is alive", status)
+	}
+	if err := m.Restart(); err != nil {
+		t.Fatalf("restart miniredis: %v", err)
+	}
+	waitStatus(t, srv, "/readyz", http.StatusOK)
+}
+
+// Drain (the SIGTERM path) tells every client to reconnect (close 4000),
+// then refuses new connections and readiness.
+func TestDrain(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", nil)
+	alice := dial(t, srv, "token="+token(t, "alice"))
+	bob := dial(t, srv, "token="+token(t, "bob"))
+	alice.join("lobby")
+	// The clients read while the node drains, as real ones do, so that
+	// they answer its close frames.
+	type closed struct {
+		code int
+		err  error
+	}
+	closes := make(chan closed, 2)
+	for _, c := range []*client{alice, bob} {
+		go func() {
+			code, err := c.readClose()
+			closes <- closed{code, err}
+		}()
+	}
+	if !srv.Drain() {
+		t.Fatal("drain timed out with connections left")
+	}
+	for range 2 {
+		if closed := <-closes; closed.err != nil || closed.code != protocol.CloseReconnect {
+			t.Fatalf("close %d, %v; want close %d", closed.code, closed.err, protocol.CloseReconnect)
+		}
+	}
+	if status, body := dialStatus(t, srv, "token="+token(t, "carol"), nil); status != http.StatusServiceUnavailable {
+		t.Fatalf("/ws while draining = %d %q; want 503", status, body)
+	}
+	if status, _ := get(t, srv, "/readyz"); status != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz while draining = %d; want 503", status)
+	}
+}
+
+func TestMetricsAndState(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", nil)
+	alice := dial(t, srv, "token="+token(t, "alice"))
+	alice.join("lobby")
+	alice.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "1", Body: "hello"})
+	alice.nextOf(protocol.TypeAck)
+	alice.writeRaw(websocket.BinaryMessage, []byte("binary"))
+	for frame := alice.next(); frame.Code != protocol.CodeBinaryFrame; frame = alice.next() {
+	}
+
+	status, body := get(t, srv, "/metrics")
+	if status != http.StatusOK {
+		t.Fatalf("/metrics = %d", status)
+	}
+	for _, want := range []string{
+		`chatlab_connections{node="a"} 1`,
+		`chatlab_rooms{node="a"} 1`,
+		`chatlab_publishes_total{node="a"} 1`,
+		`chatlab_broker_link_up{node="a"} 1`,
+		`chatlab_binary_frames_total{node="a"} 1`,
+		`chatlab_delivery_latency_seconds_count{node="a"} 1`,
+		`chatlab_frames_in_total{node="a"} 2`,
+		`chatlab_rate_limited_total{node="a"} 0`,
+		`chatlab_slow_consumers_total{node="a"} 0`,
+		`chatlab_deliveries_total{node="a"}`,
+		`chatlab_frames_out_total{node="a"}`,
+		"go_goroutines",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
+	status, body = get(t, srv, "/state")
+	if status != http.StatusOK {
+		t.Fatalf("/state = %d", status)
+	}
+	var state State
+	if err := json.Unmarshal([]byte(body), &state); err != nil {
+		t.Fatalf("/state is not JSON: %v\n%s", err, body)
+	}
+	if state.Node.ID != "a" || state.Node.Connections != 1 || len(state.Node.Rooms) != 1 ||
+		state.Node.Rooms[0].Room != "lobby" || state.Node.Rooms[0].Head != 1 {
+		t.Fatalf("/state node = %+v", state.Node)
+	}
+	if !state.Runtime.BrokerLinkUp || !state.Runtime.Auth || state.Runtime.Addr != srv.Addr() || state.Runtime.Goroutines == 0 {
+		t.Fatalf("/state runtime = %+v", state.Runtime)
+	}
+}

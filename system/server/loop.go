@@ -1,0 +1,214 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"chatlab/system/broker"
+	"chatlab/system/node"
+)
+
+// Event loop limits.
+const (
+	// inputsLenMax bounds the loop's input channel. Readers, writers and
+	// broker goroutines block when the loop falls behind, which slows
+	// clients down instead of growing memory.
+	inputsLenMax = 4096
+	// tickInterval drives node.Tick: the resolution of rate limits,
+	// retries and pings.
+	tickInterval = 100 * time.Millisecond
+)
+
+// input is one thing that happened outside the loop, applied on the loop's
+// goroutine: the only goroutine that touches the node and the loop's state.
+type input func(l *loop)
+
+// loop runs one node.Node: it feeds it inputs, one at a time, and after
+// each carries out what node.Ready asks for.
+type loop struct {
+	server *Server
+	node   *node.Node
+	broker broker.Broker
+	inputs chan input
+	// stop asks run to return; done is closed when it has.
+	stop chan struct{}
+	done chan struct{}
+
+	conns map[node.ConnID]*conn
+	// dirty holds connections with something new to write, in the order
+	// they got it; each appears once (conn.dirty).
+	dirty []*conn
+	pings pingWheel
+
+	calls         []brokerCall            // ready to run, waiting for a slot, oldest first
+	callsOrdered  map[string][]brokerCall // by order: calls behind the one running
+	callsPending  int                     // calls not yet started, in calls or callsOrdered
+	callsInFlight int
+
+	subscriptionOps []subscriptionOp // waiting for the subscriber, in order
+	subscribing     bool
+
+	draining bool
+	// drained is closed once the node drains and its last connection is gone.
+	drained chan struct{}
+}
+
+func newLoop(server *Server, n *node.Node, b broker.Broker) *loop {
+	return &loop{
+		server:       server,
+		node:         n,
+		broker:       b,
+		inputs:       make(chan input, inputsLenMax),
+		stop:         make(chan struct{}),
+		done:         make(chan struct{}),
+		conns:        map[node.ConnID]*conn{},
+		callsOrdered: map[string][]brokerCall{},
+		pings:        newPingWheel(),
+		drained:      make(chan struct{}),
+	}
+}
+
+// submit hands an input to the loop; it reports false once the loop has
+// stopped, so that no goroutine blocks forever on a closed server.
+func (l *loop) submit(in input) bool {
+	select {
+	case l.inputs <- in:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+// run is the event loop. It returns when stop is closed, after closing
+// every connection.
+func (l *loop) run() {
+	defer close(l.done)
+	ticker := time.NewTicker(tickInterval)
+	defer ticker.Stop()
+	l.node.Tick(time.Now().UnixMilli())
+	for {
+		select {
+		case in := <-l.inputs:
+			in(l)
+		case now := <-ticker.C:
+			l.node.Tick(now.UnixMilli())
+			l.pings.tick(l)
+		case <-l.stop:
+			for _, c := range l.conns {
+				c.ws.Close()
+			}
+			return
+		}
+		l.apply()
+		if l.draining && len(l.conns) == 0 {
+			select {
+			case <-l.drained:
+			default:
+				close(l.drained)
+			}
+		}
+	}
+}
+
+// apply carries out everything the node asked for since the last input.
+func (l *loop) apply() {
+	ready := l.node.Ready()
+	for _, frame := range ready.Frames {
+		if c := l.conns[frame.Conn]; c != nil {
+			l.enqueue(c, outbound{data: frame.Data, counted: true})
+		}
+	}
+	for _, closing := range ready.Closes {
+		if c := l.conns[closing.Conn]; c != nil {
+			l.closeConn(c, closing)
+		}
+	}
+	for _, request := range ready.Publishes {
+		l.call(publishCall(request))
+	}
+	for _, request := range ready.Fetches {
+		l.call(fetchCall(request))
+	}
+	for _, room := range ready.Subscribes {
+		l.subscriptionOps = append(l.subscriptionOps, subscriptionOp{room: room, subscribe: true})
+	}
+	for _, room := range ready.Unsubscribes {
+		l.subscriptionOps = append(l.subscriptionOps, subscriptionOp{room: room})
+	}
+	l.startSubscriber()
+	for _, latencyMs := range ready.LatenciesMs {
+		l.server.metrics.deliveryLatency.Observe(float64(latencyMs) / 1000)
+	}
+	for _, c := range l.dirty {
+		c.dirty = false
+		if !c.writing {
+			l.startWriter(c)
+		}
+	}
+	clear(l.dirty)
+	l.dirty = l.dirty[:0]
+}
+
+// brokerEvents forwards the broker's messages and link changes to the loop.
+func (l *loop) brokerEvents() {
+	events := l.broker.Events()
+	for {
+		select {
+		case event, ok := <-events:
+			if !ok {
+				return
+			}
+			if !l.submit(func(l *loop) { l.brokerEvent(event) }) {
+				return
+			}
+		case <-l.done:
+			return
+		}
+	}
+}
+
+func (l *loop) brokerEvent(event broker.Event) {
+	if event.Msg != nil {
+		l.node.Message(*event.Msg)
+		return
+	}
+	switch event.Link {
+	case broker.LinkUp:
+		l.server.setLinkUp(true)
+		l.node.BrokerUp()
+	case broker.LinkDown:
+		l.server.setLinkUp(false)
+		l.node.BrokerDown()
+	}
+}
+
+func (l *loop) drain() {
+	l.draining = true
+	l.node.Drain()
+}
+
+// snapshot answers a /state or /metrics request on the loop's goroutine.
+func (l *loop) snapshot(reply chan<- node.Snapshot) {
+	reply <- l.node.Snapshot()
+}
+
+// requestSnapshot asks the loop for the node's state; it gives up when ctx
+// ends or the loop has stopped.
+func (l *loop) requestSnapshot(ctx context.Context) (node.Snapshot, bool) {
+	reply := make(chan node.Snapshot, 1)
+	select {
+	case l.inputs <- func(l *loop) { l.snapshot(reply) }:
+	case <-l.done:
+		return node.Snapshot{}, false
+	case <-ctx.Done():
+		return node.Snapshot{}, false
+	}
+	select {
+	case snapshot := <-reply:
+		return snapshot, true
+	case <-l.done:
+		return node.Snapshot{}, false
+	case <-ctx.Done():
+		return node.Snapshot{}, false
+	}
+}
