@@ -172,3 +172,11 @@ func (h *ClientHost) SetReading(reading bool) {
 		h.cluster.network.SetReading(h.conn, h.host, reading)
 	}
 }
+
+// Drop resets the client's connection, as a flaky network would: both ends
+// hear an abnormal close and the client reconnects and resumes.
+func (h *ClientHost) Drop() {
+	if h.conn != nil && h.conn.state == open {
+		h.cluster.network.Reset(h.conn)
+	}
+}

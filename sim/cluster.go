@@ -160,7 +160,14 @@ func (c *Cluster) Clients() []*ClientHost { return c.clients }
 
 // AddClient creates a client that connects at once.
 func (c *Cluster) AddClient(name, user string) *ClientHost {
+	return c.addClient(name, user, nil)
+}
+
+func (c *Cluster) addClient(name, user string, template *client.Config) *ClientHost {
 	config := c.topology.Client
+	if template != nil {
+		config = *template
+	}
 	config.Name, config.User = name, user
 	h := newClientHost(c, config)
 	c.clients = append(c.clients, h)

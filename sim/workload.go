@@ -2,6 +2,8 @@ package sim
 
 import (
 	"fmt"
+
+	"chatlab/system/client"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -25,6 +27,16 @@ type Workload struct {
 	SendInterval time.Duration
 	// BodyBytes is each message's body size.
 	BodyBytes int
+	// JoinLeaveInterval is each client's mean time between leaving one of
+	// its rooms and joining it again (a new membership, from the room's
+	// head); 0 for never.
+	JoinLeaveInterval time.Duration
+	// ReconnectInterval is each client's mean time between dropping its
+	// connection on its own (a flaky network); 0 for never.
+	ReconnectInterval time.Duration
+	// Client, when set, replaces the topology's client template for these
+	// clients (flooding clients hold fewer pending sends, say).
+	Client *client.Config
 }
 
 // Workload defaults.
@@ -69,7 +81,7 @@ func (c *Cluster) AddWorkload(w Workload) []*ClientHost {
 	hosts := make([]*ClientHost, 0, w.Clients)
 	for i := 0; i < w.Clients; i++ {
 		name := fmt.Sprintf("%s%03d", w.Prefix, i+1)
-		h := c.AddClient(name, name)
+		h := c.addClient(name, name, w.Client)
 		rooms := make([]string, 0, w.RoomsPerClient)
 		for k := 0; k < w.RoomsPerClient; k++ {
 			rooms = append(rooms, RoomName((i+k)%w.Rooms+1))
@@ -83,6 +95,14 @@ func (c *Cluster) AddWorkload(w Workload) []*ClientHost {
 			}
 		})
 		driver.scheduleNext(w.Start + w.Warmup)
+		if w.JoinLeaveInterval > 0 {
+			churn := &churner{sender: driver, interval: w.JoinLeaveInterval, random: c.world.NewRandom()}
+			churn.scheduleNext(w.Start + w.Warmup)
+		}
+		if w.ReconnectInterval > 0 {
+			dropper := &dropper{sender: driver, interval: w.ReconnectInterval, random: c.world.NewRandom()}
+			dropper.scheduleNext(w.Start + w.Warmup)
+		}
 		hosts = append(hosts, h)
 	}
 	c.workloadEnd = max(c.workloadEnd, w.Stop)
@@ -117,5 +137,54 @@ func (s *sender) scheduleNext(from time.Duration) {
 			s.cluster.sendsRefused++
 		}
 		s.scheduleNext(s.cluster.world.now)
+	})
+}
+
+// churner makes one client leave one of its rooms now and then and join it
+// again a moment later, as a new member.
+type churner struct {
+	sender   *sender
+	interval time.Duration
+	random   *rand.Rand
+}
+
+// churnRejoinDelay is how long a churning client stays out of the room.
+const churnRejoinDelay = 500 * time.Millisecond
+
+func (c *churner) scheduleNext(from time.Duration) {
+	s := c.sender
+	at := from + time.Duration(c.random.ExpFloat64()*float64(c.interval))
+	if at+churnRejoinDelay >= s.workload.Stop {
+		return
+	}
+	s.cluster.world.schedule(at, s.host.host, "leave", s.host.name, 0, func() {
+		room := s.rooms[c.random.IntN(len(s.rooms))]
+		s.host.Leave(room)
+		s.cluster.world.schedule(at+churnRejoinDelay, s.host.host, "rejoin", s.host.name, 0, func() {
+			if err := s.host.Join(room); err != nil {
+				panic("sim: workload rejoin: " + err.Error())
+			}
+			c.scheduleNext(s.cluster.world.now)
+		})
+	})
+}
+
+// dropper resets one client's connection now and then, as a flaky network
+// would; the client reconnects and resumes on its own.
+type dropper struct {
+	sender   *sender
+	interval time.Duration
+	random   *rand.Rand
+}
+
+func (d *dropper) scheduleNext(from time.Duration) {
+	s := d.sender
+	at := from + time.Duration(d.random.ExpFloat64()*float64(d.interval))
+	if at >= s.workload.Stop {
+		return
+	}
+	s.cluster.world.schedule(at, s.host.host, "drop", s.host.name, 0, func() {
+		s.host.Drop()
+		d.scheduleNext(s.cluster.world.now)
 	})
 }
