@@ -1,0 +1,350 @@
+package scenarios
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"chatlab/system/balance"
+	"chatlab/system/node"
+	"chatlab/system/protocol"
+)
+
+// Limits on what a scenario may ask for: a typo of an extra zero fails
+// here rather than as a run that never ends.
+const (
+	nodesMax                = 16
+	clientsMax              = 10_000
+	roomsMax                = 1_000
+	sendRateMax        Rate = 1_000
+	faultsMax               = 100
+	fileBytesMax            = 256 * 1024
+	durationMax             = time.Hour
+	nameBytesMax            = 64
+	percentMax              = 100
+	latencyMax              = time.Minute
+	latencyP99BoundMax      = time.Hour
+)
+
+// Defaults for keys a file leaves out.
+const (
+	nodesDefault        = 3
+	messageBytesDefault = 64
+)
+
+var (
+	topLevelKeys = []string{"name", "description", "topology", "workload", "faults", "expect"}
+	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence"}
+	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects"}
+	expectKeys   = []string{"hold", "break", "latency_p99_max", "converge_within"}
+
+	policies      = []string{string(balance.RoundRobin), string(balance.LeastConnections), string(balance.HashUser)}
+	deliveries    = []string{string(node.Recover), string(node.PubSub)}
+	persistences  = []string{string(PersistenceNone), string(PersistenceAOF)}
+	propertyNames = func() []string {
+		names := make([]string, len(Properties))
+		for i, property := range Properties {
+			names[i] = string(property)
+		}
+		return names
+	}()
+
+	namePattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	nodeNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+	yamlLinePattern = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+)
+
+// Parse parses and checks one scenario file's content; file names it in
+// errors, which are *ParseError.
+func Parse(file string, data []byte) (*Scenario, error) {
+	p := &parser{file: file}
+	if len(data) > fileBytesMax {
+		return nil, p.errorf(nil, "%d bytes; the limit is %d", len(data), fileBytesMax)
+	}
+	root, err := p.document(data)
+	if err != nil {
+		return nil, err
+	}
+	top, err := p.mapping(root, "scenario", topLevelKeys)
+	if err != nil {
+		return nil, err
+	}
+	for _, required := range []struct{ key, why string }{
+		{"name", "the scenario's name, as in chatlab chaos --scenario NAME"},
+		{"description", "say in a sentence or two what the scenario shows, for newcomers"},
+		{"workload", "the clients and their traffic"},
+		{"expect", "the properties that must hold or must be seen to break"},
+	} {
+		if err := p.require(top, "scenario", required.key, required.why); err != nil {
+			return nil, err
+		}
+	}
+	s := &Scenario{File: file}
+	if s.Name, err = p.name(top.values["name"]); err != nil {
+		return nil, err
+	}
+	if s.Description, err = p.text(top.values["description"], "description"); err != nil {
+		return nil, err
+	}
+	if s.Topology, err = p.topology(top.values["topology"]); err != nil {
+		return nil, err
+	}
+	if s.Workload, err = p.workload(top.values["workload"]); err != nil {
+		return nil, err
+	}
+	if faults, ok := top.values["faults"]; ok {
+		if s.Faults, err = p.faults(faults, s.Topology, s.Workload); err != nil {
+			return nil, err
+		}
+	}
+	if s.Expect, err = p.expectations(top.values["expect"]); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// document decodes data into a YAML tree and returns its root, refusing a
+// file that holds more than one document.
+func (p *parser) document(data []byte) (*yaml.Node, error) {
+	decoder := yaml.NewDecoder(bytes.NewReader(data))
+	var document yaml.Node
+	if err := decoder.Decode(&document); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, p.errorf(nil, "the file is empty")
+		}
+		return nil, p.syntaxError(err)
+	}
+	var extra yaml.Node
+	if err := decoder.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, p.syntaxError(err)
+		}
+		return nil, p.errorf(&extra, "a second YAML document ('---'); a file holds one scenario")
+	}
+	return document.Content[0], nil
+}
+
+// syntaxError turns the YAML library's "yaml: line N: problem" into a
+// ParseError at that line.
+func (p *parser) syntaxError(err error) error {
+	match := yamlLinePattern.FindStringSubmatch(err.Error())
+	if match == nil {
+		return p.errorf(nil, "%v", err)
+	}
+	line, _ := strconv.Atoi(match[1])
+	return &ParseError{File: p.file, Line: line, Message: "bad YAML: " + match[2]}
+}
+
+func (p *parser) name(node *yaml.Node) (string, error) {
+	name, err := p.text(node, "name")
+	if err != nil {
+		return "", err
+	}
+	if !namePattern.MatchString(name) || len(name) > nameBytesMax {
+		return "", p.errorf(node, "name '%s': want lowercase letters, digits and -, at most %d characters", name, nameBytesMax)
+	}
+	return name, nil
+}
+
+func (p *parser) topology(tree *yaml.Node) (Topology, error) {
+	t := Topology{Nodes: defaultNodeNames(nodesDefault), Policy: balance.LeastConnections, Delivery: node.Recover, RedisPersistence: PersistenceNone}
+	if tree == nil {
+		return t, nil
+	}
+	f, err := p.mapping(tree, "topology", topologyKeys)
+	if err != nil {
+		return t, err
+	}
+	if value, ok := f.values["nodes"]; ok {
+		if t.Nodes, err = p.nodes(value); err != nil {
+			return t, err
+		}
+	}
+	if value, ok := f.values["policy"]; ok {
+		policy, err := p.word(value, "topology.policy", policies)
+		if err != nil {
+			return t, err
+		}
+		t.Policy = balance.Policy(policy)
+	}
+	if value, ok := f.values["delivery"]; ok {
+		delivery, err := p.word(value, "topology.delivery", deliveries)
+		if err != nil {
+			return t, err
+		}
+		t.Delivery = node.Delivery(delivery)
+	}
+	if value, ok := f.values["redis_persistence"]; ok {
+		persistence, err := p.word(value, "topology.redis_persistence", persistences)
+		if err != nil {
+			return t, err
+		}
+		t.RedisPersistence = Persistence(persistence)
+	}
+	return t, nil
+}
+
+func defaultNodeNames(count int) []string {
+	names := make([]string, count)
+	for i := range names {
+		names[i] = fmt.Sprintf("n%d", i+1)
+	}
+	return names
+}
+
+// nodes reads a count (named n1..nN) or a list of names.
+func (p *parser) nodes(node *yaml.Node) ([]string, error) {
+	if node.Kind == yaml.ScalarNode {
+		count, err := p.integer(node, "topology.nodes", 1, nodesMax)
+		if err != nil {
+			return nil, err
+		}
+		return defaultNodeNames(count), nil
+	}
+	items, err := p.list(node, "topology.nodes", nodesMax)
+	if err != nil {
+		return nil, p.errorf(node, "topology.nodes: want a count or a list of names, got %s", describe(node))
+	}
+	if len(items) == 0 {
+		return nil, p.errorf(node, "topology.nodes: the list is empty")
+	}
+	names := make([]string, 0, len(items))
+	for _, item := range items {
+		name, err := p.text(item, "topology.nodes")
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case name == redisTarget || name == balancerTarget:
+			return nil, p.errorf(item, "topology.nodes: '%s' is reserved; name nodes otherwise", name)
+		case !nodeNamePattern.MatchString(name):
+			// A '-' is refused because links are written "n1-redis".
+			return nil, p.errorf(item, "topology.nodes: '%s': want a lowercase letter, then letters, digits or _ (no '-'), at most 32 characters", name)
+		case slices.Contains(names, name):
+			return nil, p.errorf(item, "topology.nodes: '%s' is listed twice", name)
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+func (p *parser) workload(node *yaml.Node) (Workload, error) {
+	w := Workload{MessageBytes: messageBytesDefault}
+	f, err := p.mapping(node, "workload", workloadKeys)
+	if err != nil {
+		return w, err
+	}
+	for _, required := range []struct{ key, why string }{
+		{"clients", "how many clients"},
+		{"rooms", "how many rooms they use"},
+		{"send_rate", "each client's sends per time, e.g. 1/s"},
+		{"duration", "how long the clients send, e.g. 20s"},
+	} {
+		if err := p.require(f, "workload", required.key, required.why); err != nil {
+			return w, err
+		}
+	}
+	if w.Clients, err = p.integer(f.values["clients"], "workload.clients", 1, clientsMax); err != nil {
+		return w, err
+	}
+	if w.Rooms, err = p.integer(f.values["rooms"], "workload.rooms", 1, roomsMax); err != nil {
+		return w, err
+	}
+	if w.SendRatePerClient, err = p.rate(f.values["send_rate"], "workload.send_rate", sendRateMax); err != nil {
+		return w, err
+	}
+	if w.SendRatePerClient == 0 {
+		return w, p.errorf(f.values["send_rate"], "workload.send_rate: must be more than 0")
+	}
+	if value, ok := f.values["message_bytes"]; ok {
+		if w.MessageBytes, err = p.integer(value, "workload.message_bytes", 1, protocol.BodyBytesMax); err != nil {
+			return w, err
+		}
+	}
+	if w.Duration, err = p.duration(f.values["duration"], "workload.duration", durationMax); err != nil {
+		return w, err
+	}
+	if w.Duration == 0 {
+		return w, p.errorf(f.values["duration"], "workload.duration: must be more than 0s")
+	}
+	if value, ok := f.values["join_leave"]; ok {
+		if w.JoinLeave, err = p.rate(value, "workload.join_leave", sendRateMax); err != nil {
+			return w, err
+		}
+	}
+	if value, ok := f.values["reconnects"]; ok {
+		if w.Reconnects, err = p.rate(value, "workload.reconnects", sendRateMax); err != nil {
+			return w, err
+		}
+	}
+	return w, nil
+}
+
+func (p *parser) expectations(node *yaml.Node) (Expectations, error) {
+	var e Expectations
+	f, err := p.mapping(node, "expect", expectKeys)
+	if err != nil {
+		return e, err
+	}
+	if value, ok := f.values["hold"]; ok {
+		if e.Hold, err = p.properties(value, "expect.hold"); err != nil {
+			return e, err
+		}
+	}
+	if value, ok := f.values["break"]; ok {
+		if e.Break, err = p.properties(value, "expect.break"); err != nil {
+			return e, err
+		}
+		for _, property := range e.Break {
+			if slices.Contains(e.Hold, property) {
+				return e, p.errorf(value, "expect: '%s' is under both hold and break", property)
+			}
+		}
+	}
+	if len(e.Hold) == 0 && len(e.Break) == 0 {
+		return e, p.errorf(node, "expect: list at least one property under hold or break; properties: %s", strings.Join(propertyNames, ", "))
+	}
+	if value, ok := f.values["latency_p99_max"]; ok {
+		bound, err := p.duration(value, "expect.latency_p99_max", latencyP99BoundMax)
+		if err != nil {
+			return e, err
+		}
+		if bound < time.Millisecond {
+			return e, p.errorf(value, "expect.latency_p99_max: want at least 1ms")
+		}
+		e.LatencyP99MaxMs = bound.Milliseconds()
+	}
+	if value, ok := f.values["converge_within"]; ok {
+		if e.ConvergeWithin, err = p.duration(value, "expect.converge_within", durationMax); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
+}
+
+func (p *parser) properties(node *yaml.Node, what string) ([]Property, error) {
+	items, err := p.list(node, what, len(Properties))
+	if err != nil {
+		return nil, err
+	}
+	properties := make([]Property, 0, len(items))
+	for _, item := range items {
+		name, err := p.word(item, what, propertyNames)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(properties, Property(name)) {
+			return nil, p.errorf(item, "%s: '%s' is listed twice", what, name)
+		}
+		properties = append(properties, Property(name))
+	}
+	return properties, nil
+}

@@ -1,0 +1,273 @@
+package scenarios
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"chatlab/system/balance"
+	"chatlab/system/node"
+)
+
+// valid is a small good scenario; the error cases edit one line of it.
+// Line numbers matter: the tests expect errors at them.
+const valid = `name: demo
+description: A small scenario for tests.
+topology:
+  nodes: 3
+  policy: least-conn
+  delivery: recover
+  redis_persistence: aof
+workload:
+  clients: 10
+  rooms: 2
+  send_rate: 1/s
+  duration: 10s
+faults:
+  - at: 2s
+    action: partition
+    target: n1-redis
+    duration: 3s
+expect:
+  hold: [no-loss, order]
+`
+
+func TestParseValid(t *testing.T) {
+	s, err := Parse("demo.yaml", []byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "demo" || s.Description != "A small scenario for tests." || s.File != "demo.yaml" {
+		t.Errorf("name, description, file = %q, %q, %q", s.Name, s.Description, s.File)
+	}
+	wantTopology := Topology{Nodes: []string{"n1", "n2", "n3"}, Policy: balance.LeastConnections, Delivery: node.Recover, RedisPersistence: PersistenceAOF}
+	if !slices.Equal(s.Topology.Nodes, wantTopology.Nodes) || s.Topology.Policy != wantTopology.Policy ||
+		s.Topology.Delivery != wantTopology.Delivery || s.Topology.RedisPersistence != wantTopology.RedisPersistence {
+		t.Errorf("topology = %+v, want %+v", s.Topology, wantTopology)
+	}
+	wantWorkload := Workload{Clients: 10, Rooms: 2, SendRatePerClient: 1, MessageBytes: messageBytesDefault, Duration: 10 * time.Second}
+	if s.Workload != wantWorkload {
+		t.Errorf("workload = %+v, want %+v", s.Workload, wantWorkload)
+	}
+	wantFault := Fault{At: 2 * time.Second, Action: Partition, Target: "n1-redis", Link: [2]string{"n1", "redis"}, Direction: Both, Duration: 3 * time.Second}
+	if len(s.Faults) != 1 || s.Faults[0] != wantFault {
+		t.Errorf("faults = %+v, want [%+v]", s.Faults, wantFault)
+	}
+	if s.Faults[0].End() != 5*time.Second {
+		t.Errorf("end = %s, want 5s", s.Faults[0].End())
+	}
+	if !slices.Equal(s.Expect.Hold, []Property{NoLoss, Order}) || len(s.Expect.Break) != 0 {
+		t.Errorf("expect = %+v", s.Expect)
+	}
+}
+
+func TestParseDefaultsAndValueForms(t *testing.T) {
+	data := `name: forms
+description: Every value form the format allows.
+topology:
+  nodes: [alpha, beta]
+workload:
+  clients: 4
+  rooms: 1
+  send_rate: 30/min
+  message_bytes: 16
+  duration: 1.5s
+  join_leave: 0.5/s
+  reconnects: 6/h
+faults:
+  - at: 500ms
+    action: redis-restart
+  - at: 600ms
+    action: delay
+    target: redis-beta
+    latency: 20ms
+  - at: 700ms
+    action: flood
+    clients: 3
+  - at: 800ms
+    action: pause
+    target: alpha
+  - at: 900ms
+    action: resume
+    target: alpha
+expect:
+  break: [no-loss]
+  latency_p99_max: 1.5s
+  converge_within: 2s
+`
+	s, err := Parse("forms.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Topology.Nodes, []string{"alpha", "beta"}) || s.Topology.Policy != balance.LeastConnections ||
+		s.Topology.Delivery != node.Recover || s.Topology.RedisPersistence != PersistenceNone {
+		t.Errorf("topology = %+v", s.Topology)
+	}
+	w := s.Workload
+	if w.SendRatePerClient != 0.5 || w.JoinLeave != 0.5 || w.Reconnects != Rate(6.0/3600) || w.Duration != 1500*time.Millisecond || w.MessageBytes != 16 {
+		t.Errorf("workload = %+v", w)
+	}
+	restart, delay, flood := s.Faults[0], s.Faults[1], s.Faults[2]
+	if restart.Target != redisTarget || restart.Persist {
+		t.Errorf("redis-restart = %+v: want target redis, persist from the topology (none)", restart)
+	}
+	if delay.Link != [2]string{"redis", "beta"} || delay.Latency != 20*time.Millisecond || delay.Direction != "" {
+		t.Errorf("delay = %+v", delay)
+	}
+	if flood.Target != balancerTarget || flood.Clients != 3 || flood.FloodSendRate != floodSendRateDefault {
+		t.Errorf("flood = %+v", flood)
+	}
+	if s.Expect.LatencyP99MaxMs != 1500 || s.Expect.ConvergeWithin != 2*time.Second || !slices.Equal(s.Expect.Break, []Property{NoLoss}) {
+		t.Errorf("expect = %+v", s.Expect)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name     string
+		old, new string // edit of valid: replace old by new
+		line     int
+		message  string
+	}{
+		{"unknown top-level key", "expect:\n", "expects:\n", 18, "unknown key 'expects' (did you mean 'expect'?); allowed: name, description"},
+		{"typo in a key", "  clients: 10", "  clinets: 10", 9, "workload: unknown key 'clinets' (did you mean 'clients'?)"},
+		{"unknown key with nothing close", "  rooms: 2", "  colour: 2", 10, "unknown key 'colour'; allowed: clients, rooms"},
+		{"repeated key", "  rooms: 2", "  rooms: 2\n  rooms: 3", 11, "key 'rooms' repeats (first given at line 10)"},
+		{"bad duration", "  duration: 10s", "  duration: 10 seconds", 12, "bad duration '10 seconds'; want a number with a unit"},
+		{"duration without a unit", "at: 2s", "at: 2", 14, "bad duration '2'"},
+		{"negative duration", "    duration: 3s", "    duration: -3s", 17, "-3s is out of range"},
+		{"bad rate", "send_rate: 1/s", "send_rate: 1 per second", 11, "bad rate '1 per second'"},
+		{"unknown node in a link", "target: n1-redis", "target: n4-redis", 16, "unknown node 'n4' in link 'n4-redis'; nodes are n1, n2, n3"},
+		{"not a link", "target: n1-redis", "target: n1-n2", 16, "no link 'n1-n2'"},
+		{"fault after the workload", "at: 2s", "at: 12s", 14, "at 12s is after the workload ends (duration 10s)"},
+		{"window after the workload", "    duration: 3s", "    duration: 9s", 17, "its window ends at 11s (2s + 9s), after the workload ends"},
+		{"action does not take the target", "target: n1-redis", "target: n1", 16, "partition cannot target 'n1': it takes a link"},
+		{"key does not fit the action", "    duration: 3s\n", "    duration: 3s\n    persist: true\n", 18, "key 'persist' does not apply to partition; it applies to redis-restart"},
+		{"typo in an action", "action: partition", "action: partiton", 15, "unknown value 'partiton' (did you mean 'partition'?)"},
+		{"missing description", "description: A small scenario for tests.\n", "", 1, "missing 'description'"},
+		{"empty description", "description: A small scenario for tests.", "description: ''", 2, "description: must not be empty"},
+		{"missing fault target", "    target: n1-redis\n", "", 14, "missing 'target' (a link such as n1-redis"},
+		{"unknown policy", "policy: least-conn", "policy: least-con", 5, "unknown value 'least-con' (did you mean 'least-conn'?)"},
+		{"unknown property", "hold: [no-loss, order]", "hold: [no-loss, ordre]", 19, "unknown value 'ordre' (did you mean 'order'?)"},
+		{"property held and broken", "hold: [no-loss, order]", "hold: [no-loss, order]\n  break: [order]", 20, "'order' is under both hold and break"},
+		{"no expectation", "  hold: [no-loss, order]\n", "  latency_p99_max: 1s\n", 19, "list at least one property"},
+		{"too many nodes", "nodes: 3", "nodes: 99", 4, "99 is out of range; want 1 to 16"},
+		{"reserved node name", "nodes: 3", "nodes: [n1, redis]", 4, "'redis' is reserved"},
+		{"node name with a dash", "nodes: 3", "nodes: [n1, n-2]", 4, "'n-2': want a lowercase letter"},
+		{"not a number", "clients: 10", "clients: ten", 9, "'ten' is not a whole number"},
+		{"bad YAML", "  rooms: 2\n", "  rooms: 2: 3\n", 10, "bad YAML: mapping values are not allowed in this context"},
+		{"mapping expected", "workload:\n  clients: 10\n  rooms: 2\n  send_rate: 1/s\n  duration: 10s\n", "workload: 5\n", 8, "workload: want keys and values (a mapping), got '5'"},
+		{"second document", "  hold: [no-loss, order]\n", "  hold: [no-loss, order]\n---\nname: other\n", 20, "a second YAML document"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(valid, c.old) {
+				t.Fatalf("the template has no %q", c.old)
+			}
+			data := strings.Replace(valid, c.old, c.new, 1)
+			checkParseError(t, data, c.line, c.message)
+		})
+	}
+}
+
+func TestParseTimelineErrors(t *testing.T) {
+	header := "name: timeline\ndescription: Faults in a bad order.\nworkload: {clients: 4, rooms: 1, send_rate: 1/s, duration: 20s}\nexpect: {hold: [order]}\nfaults:\n"
+	cases := []struct {
+		name    string
+		faults  string
+		line    int
+		message string
+	}{
+		{"out of order", "  - {at: 5s, action: kill, target: n1}\n  - {at: 4s, action: restart, target: n1}\n", 7, "fault 2 at 4s comes before the previous one at 5s"},
+		{"resume without pause", "  - {at: 5s, action: resume, target: n2}\n", 6, "resume at 5s: n2 is not paused then"},
+		{"resume after the window closed", "  - {at: 5s, action: pause, target: redis, duration: 2s}\n  - {at: 8s, action: resume, target: redis}\n", 7, "resume at 8s: redis is not paused then"},
+		{"pause twice", "  - {at: 5s, action: pause, target: n1}\n  - {at: 6s, action: pause, target: n1}\n", 7, "n1 is already paused since line 6"},
+		{"heal what is not cut", "  - {at: 5s, action: partition, target: n1-redis, duration: 1s}\n  - {at: 7s, action: heal, target: redis-n1}\n", 7, "heal at 7s: redis-n1 is not partitioned then"},
+		{"heal all with nothing cut", "  - {at: 5s, action: heal}\n", 6, "nothing is partitioned then"},
+		{"kill twice", "  - {at: 5s, action: kill, target: n3}\n  - {at: 6s, action: kill, target: n3}\n", 7, "n3 is already down since line 6"},
+		{"slow consumers beyond the clients", "  - {at: 5s, action: slow-consumer, clients: 5}\n", 6, "5 clients, but the workload has only 4"},
+		{"jitter above latency", "  - {at: 5s, action: delay, target: balancer-n1, latency: 10ms, jitter: 20ms}\n", 6, "jitter 20ms is more than the latency 10ms"},
+		{"missing required key", "  - {at: 5s, action: loss, target: n1-redis}\n", 6, "fault 1 (loss): missing 'percent'"},
+		{"unknown node", "  - {at: 5s, action: kill, target: n7}\n", 6, "unknown node 'n7' in target; nodes are n1, n2, n3"},
+		{"typo of a node", "  - {at: 5s, action: pause, target: rediss}\n", 6, "(did you mean 'redis'?)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checkParseError(t, header+c.faults, c.line, c.message)
+		})
+	}
+	good := header + "  - {at: 5s, action: partition, target: n1-redis, duration: 2s}\n  - {at: 7s, action: partition, target: redis-n1, direction: to}\n  - {at: 9s, action: heal}\n" +
+		"  - {at: 10s, action: kill, target: n2, duration: 1s}\n  - {at: 12s, action: kill, target: n2}\n  - {at: 13s, action: restart, target: n2}\n"
+	if _, err := Parse("good.yaml", []byte(good)); err != nil {
+		t.Errorf("a sound timeline is refused: %v", err)
+	}
+}
+
+func checkParseError(t *testing.T, data string, line int, message string) {
+	t.Helper()
+	_, err := Parse("bad.yaml", []byte(data))
+	var parseError *ParseError
+	if !errors.As(err, &parseError) {
+		t.Fatalf("err = %v, want a *ParseError", err)
+	}
+	if parseError.File != "bad.yaml" || parseError.Line != line || !strings.Contains(parseError.Message, message) {
+		t.Errorf("got %q\nwant bad.yaml:%d: ...%s...", err.Error(), line, message)
+	}
+	if prefix := "bad.yaml:"; !strings.HasPrefix(err.Error(), prefix) {
+		t.Errorf("%q does not start with %q", err.Error(), prefix)
+	}
+}
+
+func TestEditDistanceAndSuggestions(t *testing.T) {
+	distances := []struct {
+		a, b string
+		want int
+	}{
+		{"clients", "clients", 0},
+		{"clinets", "clients", 1},
+		{"client", "clients", 1},
+		{"cleints", "clients", 1},
+		{"rooms", "roams", 1},
+		{"", "abc", 3},
+		{"duration", "direction", 3},
+	}
+	for _, d := range distances {
+		if got := editDistance(d.a, d.b); got != d.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", d.a, d.b, got, d.want)
+		}
+	}
+	keys := []string{"clients", "rooms", "send_rate", "duration"}
+	suggestions := map[string]string{"clinets": "clients", "Clients": "clients", "sendrate": "send_rate", "room": "rooms", "xyz": "", "at": ""}
+	for word, want := range suggestions {
+		if got := closest(word, keys); got != want {
+			t.Errorf("closest(%q) = %q, want %q", word, got, want)
+		}
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "demo.yaml")
+	if err := os.WriteFile(good, []byte(valid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadFile(good)
+	if err != nil || s.File != good {
+		t.Fatalf("LoadFile = %+v, %v", s, err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(valid, "clients: 10", "clinets: 10", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadFile(bad)
+	if want := bad + ":9: workload: unknown key 'clinets' (did you mean 'clients'?)"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %v, want it to start with %q", err, want)
+	}
+	if _, err := LoadFile(filepath.Join(dir, "missing.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: err = %v", err)
+	}
+}

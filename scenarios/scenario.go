@@ -1,0 +1,206 @@
+// Package scenarios holds the lab's scenario files (scenarios/*.yaml,
+// embedded in the binary) and their strict parser. A scenario is data: the
+// topology to build, the workload to drive, the faults to inject and when,
+// and the properties that must hold (or must be seen to break). The chaos
+// runner turns it into a run on any target; README.md documents the file
+// format.
+package scenarios
+
+import (
+	"time"
+
+	"chatlab/system/balance"
+	"chatlab/system/node"
+)
+
+// Scenario is one parsed scenario file. Defaults are filled in: every
+// field the runner reads has its final value.
+type Scenario struct {
+	Name        string
+	Description string
+	Topology    Topology
+	Workload    Workload
+	// Faults in time order (the parser refuses a file that lists them out
+	// of order).
+	Faults []Fault
+	Expect Expectations
+	// File is where the scenario came from: "scenarios/NAME.yaml" for an
+	// embedded one, the path given to LoadFile otherwise.
+	File string
+}
+
+// Topology is what to build.
+type Topology struct {
+	// Nodes names the nodes, n1..nN when the file gives a count.
+	Nodes    []string
+	Policy   balance.Policy
+	Delivery node.Delivery
+	// RedisPersistence is what Redis keeps across a restart unless the
+	// fault says otherwise.
+	RedisPersistence Persistence
+}
+
+// Persistence is what Redis writes to disk.
+type Persistence string
+
+// Persistence modes.
+const (
+	// PersistenceNone: a restarted Redis comes back empty, so rooms get a
+	// new epoch and clients are told with a reset.
+	PersistenceNone Persistence = "none"
+	// PersistenceAOF: a restarted Redis comes back with its data.
+	PersistenceAOF Persistence = "aof"
+)
+
+// Rate is events per second (the file writes it as "2/s" or "30/min").
+type Rate float64
+
+// Workload is the clients and their traffic. Every rate is per client.
+type Workload struct {
+	Clients int
+	// Rooms in use; each client joins some of them.
+	Rooms int
+	// SendRatePerClient is each client's mean send rate.
+	SendRatePerClient Rate
+	// MessageBytes is each message body's size.
+	MessageBytes int
+	// Duration is how long clients send; faults happen within it.
+	Duration time.Duration
+	// JoinLeave is how often each client leaves one of its rooms and joins
+	// it again (resuming with since): 0 for never.
+	JoinLeave Rate
+	// Reconnects is how often each client drops its connection and
+	// reconnects on its own: 0 for never.
+	Reconnects Rate
+}
+
+// Action is what a fault does.
+type Action string
+
+// Fault actions. Target names what they act on: a node, "redis",
+// "balancer" or a link between two of those ("n1-redis", "balancer-n2").
+const (
+	// Kill stops a node hard (kill -9). With a Duration it is started again
+	// that long after; without, it stays down until a restart.
+	Kill Action = "kill"
+	// Restart stops a node hard and starts it again after Duration (0: at
+	// once). On a killed node it just starts it.
+	Restart Action = "restart"
+	// Pause freezes a node, Redis or the balancer (SIGSTOP): connections
+	// stay open, nothing is processed. Duration, or a later resume, ends it.
+	Pause Action = "pause"
+	// Resume ends a pause.
+	Resume Action = "resume"
+	// Drain takes a node out of the balancer's rotation and has it close its
+	// connections with CloseReconnect. With a Duration it is put back that
+	// long after.
+	Drain Action = "drain"
+	// Partition cuts a link (Direction says which way). Duration, or a
+	// later heal, ends it.
+	Partition Action = "partition"
+	// Heal ends a partition of the target link, or every partition when
+	// the target is omitted.
+	Heal Action = "heal"
+	// RedisRestart restarts Redis; Persist says whether it keeps its data.
+	// Duration is how long it stays down.
+	RedisRestart Action = "redis-restart"
+	// Delay adds Latency (± Jitter) to a link, for Duration or to the end.
+	Delay Action = "delay"
+	// Loss drops Percent of the packets on a link, for Duration or to the
+	// end.
+	Loss Action = "loss"
+	// Flood adds Clients clients that send as fast as FloodSendRate allows,
+	// through the target (the balancer unless a node is named), for
+	// Duration or to the end.
+	Flood Action = "flood"
+	// SlowConsumer makes Clients of the workload's clients stop reading
+	// their connections, for Duration or to the end.
+	SlowConsumer Action = "slow-consumer"
+	// BalancerRestart restarts the balancer; every proxied connection
+	// drops. Duration is how long it stays down.
+	BalancerRestart Action = "balancer-restart"
+)
+
+// Direction is which way a partition cuts a link "a-b".
+type Direction string
+
+// Partition directions.
+const (
+	Both Direction = "both"
+	// To cuts traffic from a to b only.
+	To Direction = "to"
+	// From cuts traffic from b to a only.
+	From Direction = "from"
+)
+
+// Fault is one entry of the fault timeline.
+type Fault struct {
+	// At is when the fault starts, from the start of the workload.
+	At     time.Duration
+	Action Action
+	// Target as written: a node name, "redis", "balancer", a link "a-b",
+	// or "" where the action allows none.
+	Target string
+	// Link is the target's two ends, in the order written, when the target
+	// is a link.
+	Link [2]string
+	// Direction of a partition (default both; empty for other actions).
+	Direction Direction
+	// Persist: a redis-restart keeps the data (default: the topology's
+	// RedisPersistence).
+	Persist bool
+	// Latency and Jitter of a delay.
+	Latency time.Duration
+	Jitter  time.Duration
+	// Percent of packets a loss drops, in (0, 100].
+	Percent float64
+	// Clients in a flood, or turned into slow consumers.
+	Clients int
+	// FloodSendRate is each flooding client's send rate.
+	FloodSendRate Rate
+	// Duration of the fault's window: 0 when the fault has none (a later
+	// fault ends it, or it lasts to the end).
+	Duration time.Duration
+}
+
+// End is when the fault's window closes: At+Duration, or At for a fault
+// without a window.
+func (f Fault) End() time.Duration { return f.At + f.Duration }
+
+// Property is a checked property of a run.
+type Property string
+
+// Properties (DESIGN.md "Delivery: what must survive").
+const (
+	// NoLoss: no acked message is lost for a client that stayed in the room.
+	NoLoss Property = "no-loss"
+	// NoDuplicates: no message is delivered twice to a client.
+	NoDuplicates Property = "no-duplicates"
+	// Order: every client sees a room's messages in the same order.
+	Order Property = "order"
+	// Resumed: a client that reconnects gets every message it missed, or a
+	// reset that says they are gone.
+	Resumed Property = "resume"
+	// Linearizable: each room's log is linearizable (porcupine).
+	Linearizable Property = "linearizable"
+	// Liveness: after the faults end, every client converges (connected,
+	// nothing unacked) within ConvergeWithin.
+	Liveness Property = "liveness"
+)
+
+// Properties lists every property, in the order reports show them.
+var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness}
+
+// Expectations are what the run must show.
+type Expectations struct {
+	// Hold: properties that must hold.
+	Hold []Property
+	// Break: properties that must be seen to fail (the naive pubsub mode
+	// must be caught losing messages).
+	Break []Property
+	// LatencyP99MaxMs bounds the p99 delivery latency; 0 for no bound.
+	LatencyP99MaxMs int64
+	// ConvergeWithin is how long after the last fault's window the cluster
+	// has to settle (liveness); 0 for the runner's default.
+	ConvergeWithin time.Duration
+}

@@ -1,0 +1,131 @@
+package scenarios
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// timelineEvent is a fault's start, or the end of its window.
+type timelineEvent struct {
+	at    time.Duration
+	fault int
+	end   bool
+}
+
+// timeline plays the faults in time order and refuses those that make no
+// sense at their moment: resuming what is not paused, healing what is not
+// partitioned, pausing or killing what is already paused or down. Those
+// are mistakes in a file, and a run of them would test nothing.
+func (p *parser) timeline(items []*yaml.Node, faults []Fault) error {
+	events := make([]timelineEvent, 0, 2*len(faults))
+	for i, fault := range faults {
+		events = append(events, timelineEvent{at: fault.At, fault: i})
+		if fault.Duration > 0 {
+			events = append(events, timelineEvent{at: fault.End(), fault: i, end: true})
+		}
+	}
+	// At one moment, windows close before new faults start: "partition
+	// 5s to 10s" then "partition at 10s" is fine.
+	slices.SortStableFunc(events, func(a, b timelineEvent) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		if a.end != b.end {
+			if a.end {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.fault, b.fault)
+	})
+	state := timelineState{paused: map[string]int{}, partitioned: map[string]int{}, down: map[string]int{}}
+	for _, event := range events {
+		if err := p.play(&state, items, faults, event); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// timelineState maps what is paused, partitioned or down to the index of
+// the fault that did it.
+type timelineState struct {
+	paused      map[string]int
+	partitioned map[string]int
+	down        map[string]int
+}
+
+func (p *parser) play(state *timelineState, items []*yaml.Node, faults []Fault, event timelineEvent) error {
+	fault, item := faults[event.fault], items[event.fault]
+	if event.end {
+		// A window closes only what its own fault opened: an explicit
+		// resume or heal may have closed it already.
+		owned := map[Action]map[string]int{Pause: state.paused, Partition: state.partitioned, Kill: state.down, Restart: state.down}[fault.Action]
+		key := fault.Target
+		if fault.Action == Partition {
+			key = linkKey(fault.Link)
+		}
+		if owner, ok := owned[key]; ok && owner == event.fault {
+			delete(owned, key)
+		}
+		return nil
+	}
+	switch fault.Action {
+	case Pause:
+		if owner, ok := state.down[fault.Target]; ok {
+			return p.errorf(item, "pause at %s: %s is down since line %d", fault.At, fault.Target, items[owner].Line)
+		}
+		if owner, ok := state.paused[fault.Target]; ok {
+			return p.errorf(item, "pause at %s: %s is already paused since line %d", fault.At, fault.Target, items[owner].Line)
+		}
+		state.paused[fault.Target] = event.fault
+	case Resume:
+		if _, ok := state.paused[fault.Target]; !ok {
+			return p.errorf(item, "resume at %s: %s is not paused then", fault.At, fault.Target)
+		}
+		delete(state.paused, fault.Target)
+	case Kill:
+		if owner, ok := state.down[fault.Target]; ok {
+			return p.errorf(item, "kill at %s: %s is already down since line %d", fault.At, fault.Target, items[owner].Line)
+		}
+		delete(state.paused, fault.Target)
+		state.down[fault.Target] = event.fault
+	case Restart:
+		delete(state.paused, fault.Target)
+		delete(state.down, fault.Target)
+		if fault.Duration > 0 {
+			state.down[fault.Target] = event.fault
+		}
+	case Partition:
+		key := linkKey(fault.Link)
+		if owner, ok := state.partitioned[key]; ok {
+			return p.errorf(item, "partition at %s: %s is already partitioned since line %d", fault.At, fault.Target, items[owner].Line)
+		}
+		state.partitioned[key] = event.fault
+	case Heal:
+		if fault.Target == "" {
+			if len(state.partitioned) == 0 {
+				return p.errorf(item, "heal at %s: nothing is partitioned then", fault.At)
+			}
+			clear(state.partitioned)
+			return nil
+		}
+		key := linkKey(fault.Link)
+		if _, ok := state.partitioned[key]; !ok {
+			return p.errorf(item, "heal at %s: %s is not partitioned then", fault.At, fault.Target)
+		}
+		delete(state.partitioned, key)
+	}
+	return nil
+}
+
+// linkKey names a link the same whichever order its ends are written in.
+func linkKey(link [2]string) string {
+	ends := []string{link[0], link[1]}
+	slices.Sort(ends)
+	return strings.Join(ends, "-")
+}
