@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"chatlab/system/broker"
+	"chatlab/system/node"
+	"chatlab/system/server"
+)
+
+// Bounds on the node's tuning flags: beyond them a value is a typo, not a
+// configuration.
+const (
+	sendQueueLenFlagMax  = 1 << 16
+	rateFlagMax          = 1 << 20
+	drainTimeoutFlagMax  = 10 * time.Minute
+	nodeStartTimeoutWait = 10 * time.Second
+)
+
+// nodeOptions is a validated `chatlab node` command line.
+type nodeOptions struct {
+	server   server.Config
+	redisURL string
+}
+
+func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	options, code, done := parseNodeFlags(args, stdout, stderr)
+	if done {
+		return code
+	}
+	logger := options.server.Logger
+	b, err := broker.NewRedis(broker.RedisConfig{URL: options.redisURL, Delivery: options.server.Delivery})
+	if err != nil {
+		logger.Error("broker failed", "err", err)
+		return 1
+	}
+	defer b.Close()
+	options.server.Broker = b
+	startCtx, cancel := context.WithTimeout(ctx, nodeStartTimeoutWait)
+	srv, err := server.Start(startCtx, options.server)
+	cancel()
+	if err != nil {
+		logger.Error("start failed", "err", err)
+		return 1
+	}
+	<-ctx.Done()
+	logger.Info("signal received: draining")
+	srv.Drain()
+	srv.Close()
+	return 0
+}
+
+// parseNodeFlags validates every flag; done reports that the command must
+// return code now.
+func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOptions, code int, done bool) {
+	flags := newFlagSet("node", "Run one chat node: clients connect at ws://ADDR/ws; /healthz, /readyz, /metrics and /state\n"+
+		"report on it. SIGTERM or SIGINT drains it: clients are told (close 4000) to reconnect elsewhere.", stdout, stderr)
+	id := flags.String("id", "", "node name, e.g. n1 (required; 1-32 of A-Z a-z 0-9 . _ -)")
+	listen := flags.String("listen", ":8080", "address to serve on, host:port")
+	redisURL := flags.String("redis", "redis://127.0.0.1:6379/0", "Redis URL")
+	delivery := flags.String("delivery", string(node.Recover), "delivery mode: recover or pubsub")
+	auth := flags.String("auth", "on", "require a signed token on /ws: on, or off (lab runs only: the user comes from ?user=)")
+	secretFile := flags.String("secret-file", "", "file holding the HS256 token secret (default $"+secretEnv+")")
+	origins := flags.String("allowed-origins", "", "comma-separated browser origins allowed to connect, scheme://host[:port]; empty: same host only; *: any")
+	sendQueueLenMax := flags.Int("send-queue-len-max", 256, "frames a connection may have unwritten before it is cut off as a slow consumer")
+	rateBurst := flags.Int("rate-burst", 20, "sends a connection may make at once")
+	ratePerSecond := flags.Int("rate-per-second", 10, "sends per second a connection's allowance refills by")
+	drainTimeout := flags.Duration("drain-timeout", 5*time.Second, "how long a drain waits for clients to go")
+	logFormat := flags.String("log-format", "text", "log format: text or json")
+	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
+	if code, done := flags.parse(args); done {
+		return nodeOptions{}, code, true
+	}
+	fail := func(format string, args ...any) (nodeOptions, int, bool) {
+		return nodeOptions{}, flags.usageError(format, args...), true
+	}
+	if *id == "" {
+		return fail("--id is required")
+	}
+	if err := checkNodeID(*id); err != nil {
+		return fail("%s", err)
+	}
+	if err := checkListen(*listen); err != nil {
+		return fail("%s", err)
+	}
+	if _, err := redis.ParseURL(*redisURL); err != nil {
+		return fail("--redis %q: %s", *redisURL, err)
+	}
+	mode, ok := node.ParseDelivery(*delivery)
+	if !ok {
+		return fail("--delivery %q: want recover or pubsub", *delivery)
+	}
+	authOn, err := onOff("auth", *auth)
+	if err != nil {
+		return fail("%s", err)
+	}
+	var secret []byte
+	if authOn {
+		if secret, err = loadSecret(*secretFile); err != nil {
+			return fail("auth is on: %s (or --auth off for lab runs)", err)
+		}
+	}
+	var originList []string
+	if *origins != "" {
+		originList = strings.Split(*origins, ",")
+	}
+	if err := server.CheckOrigins(originList); err != nil {
+		return fail("--allowed-origins: %s", err)
+	}
+	for _, bound := range []struct {
+		name  string
+		value int
+		max   int
+	}{{"send-queue-len-max", *sendQueueLenMax, sendQueueLenFlagMax}, {"rate-burst", *rateBurst, rateFlagMax},
+		{"rate-per-second", *ratePerSecond, rateFlagMax}} {
+		if bound.value < 1 || bound.value > bound.max {
+			return fail("--%s %d: want 1 to %d", bound.name, bound.value, bound.max)
+		}
+	}
+	if *drainTimeout <= 0 || *drainTimeout > drainTimeoutFlagMax {
+		return fail("--drain-timeout %s: want more than 0 and at most %s", *drainTimeout, drainTimeoutFlagMax)
+	}
+	logger, err := newLogger(*logFormat, *logLevel, stderr)
+	if err != nil {
+		return fail("%s", err)
+	}
+	return nodeOptions{
+		server: server.Config{ID: *id, Listen: *listen, Delivery: mode, Auth: authOn, Secret: secret,
+			AllowedOrigins: originList, SendQueueLenMax: *sendQueueLenMax, RateBurst: *rateBurst,
+			RatePerSecond: *ratePerSecond, DrainTimeout: *drainTimeout, Logger: logger},
+		redisURL: *redisURL,
+	}, 0, false
+}
