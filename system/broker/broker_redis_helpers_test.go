@@ -29,9 +29,9 @@ const quietWait = 300 * time.Millisecond
 type backend struct {
 	url string
 	// loseData wipes every key, as a restart without persistence does.
-	loseData func(t *testing.T)
+	loseData func(t testing.TB)
 	// dropConnections cuts every pub/sub connection.
-	dropConnections func(t *testing.T)
+	dropConnections func(t testing.TB)
 }
 
 // onEveryBackend runs test on miniredis and, when redis-server is on PATH,
@@ -45,12 +45,12 @@ func onEveryBackend(t *testing.T, test func(t *testing.T, b backend)) {
 	})
 }
 
-func miniredisBackend(t *testing.T) backend {
+func miniredisBackend(t testing.TB) backend {
 	server := miniredis.RunT(t)
 	return backend{
 		url:      "redis://" + server.Addr(),
-		loseData: func(*testing.T) { server.FlushAll() },
-		dropConnections: func(t *testing.T) {
+		loseData: func(testing.TB) { server.FlushAll() },
+		dropConnections: func(t testing.TB) {
 			server.Close()
 			if err := server.Restart(); err != nil {
 				t.Fatalf("restart miniredis: %v", err)
@@ -61,7 +61,7 @@ func miniredisBackend(t *testing.T) backend {
 
 // redisServerBackend starts a redis-server without persistence on a free
 // 127.0.0.1 port and stops it when the test ends.
-func redisServerBackend(t *testing.T) backend {
+func redisServerBackend(t testing.TB) backend {
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Skip("redis-server is not on PATH (apt-get install -y redis-server): real-Redis run skipped")
@@ -86,12 +86,12 @@ func redisServerBackend(t *testing.T) backend {
 	waitForPing(t, admin, &output)
 	return backend{
 		url: url,
-		loseData: func(t *testing.T) {
+		loseData: func(t testing.TB) {
 			if err := admin.FlushAll(context.Background()).Err(); err != nil {
 				t.Fatalf("flushall: %v", err)
 			}
 		},
-		dropConnections: func(t *testing.T) {
+		dropConnections: func(t testing.TB) {
 			if err := admin.ClientKillByFilter(context.Background(), "TYPE", "pubsub").Err(); err != nil {
 				t.Fatalf("client kill: %v", err)
 			}
@@ -103,7 +103,7 @@ func redisServerBackend(t *testing.T) backend {
 // in attempts 20 ms apart.
 const redisStartAttemptsMax = 250
 
-func waitForPing(t *testing.T, client *redis.Client, output *bytes.Buffer) {
+func waitForPing(t testing.TB, client *redis.Client, output *bytes.Buffer) {
 	var err error
 	for range redisStartAttemptsMax {
 		if err = client.Ping(context.Background()).Err(); err == nil {
@@ -114,7 +114,7 @@ func waitForPing(t *testing.T, client *redis.Client, output *bytes.Buffer) {
 	t.Fatalf("redis-server does not answer: %v\n%s", err, output.String())
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("find a free port: %v", err)

@@ -17,6 +17,7 @@ if redis.call('SET', KEYS[3], ARGV[1], 'NX') then
 end
 local epoch = redis.call('GET', KEYS[3])
 local seq = redis.call('INCR', KEYS[1])
+-- Lua prints a number with %.14g: exact for every seq below 10^14.
 local message = '{"seq":' .. seq .. ',"epoch":' .. cjson.encode(epoch) .. ',' .. ARGV[5]
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'msg', message)
 redis.call('SET', KEYS[4], seq .. ':' .. epoch, 'EX', ARGV[3])
