@@ -303,8 +303,9 @@ func (l *link) subscribe(ctx context.Context, room string) error {
 	l.waiters[channel] = append(l.waiters[channel], confirmed)
 	l.mu.Unlock()
 	if err := pubsub.Subscribe(ctx, channel); err != nil {
-		// The session fails with its connection; the next one subscribes
-		// the room, and end releases the waiter.
+		// The session fails with its connection and the next one
+		// subscribes the room.
+		l.withdraw(channel, confirmed)
 		return fmt.Errorf("subscribe room %q: %w", room, err)
 	}
 	select {
@@ -314,7 +315,29 @@ func (l *link) subscribe(ctx context.Context, room string) error {
 		}
 		return nil
 	case <-ctx.Done():
+		l.withdraw(channel, confirmed)
 		return fmt.Errorf("subscribe room %q: %w", room, ctx.Err())
+	}
+}
+
+// withdraw removes the waiter of a Subscribe call that gave up. A
+// confirmation that comes later then counts as unasked, which owes the
+// consumer a catch-up: a caller that saw an error may rely on the next
+// LinkUp, and go-redis may have resubscribed the room by itself, silently.
+func (l *link) withdraw(channel string, waiter chan error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	list := l.waiters[channel]
+	index := slices.Index(list, waiter)
+	if index < 0 {
+		// Already confirmed or released.
+		return
+	}
+	list = slices.Delete(list, index, index+1)
+	if len(list) == 0 {
+		delete(l.waiters, channel)
+	} else {
+		l.waiters[channel] = list
 	}
 }
 

@@ -125,3 +125,18 @@ func TestSessionLossWhileFullIsStillReported(t *testing.T) {
 	l.report()
 	expectQueued(t, l, "up")
 }
+
+func TestWithdrawnSubscribeMakesItsConfirmationUnasked(t *testing.T) {
+	l := upLink(t, 8, "r")
+	gaveUp, waiting := make(chan error, 1), make(chan error, 1)
+	l.waiters[channelOf("r")] = []chan error{gaveUp, waiting}
+	l.withdraw(channelOf("r"), gaveUp)
+	l.confirm(&redis.Subscription{Kind: "subscribe", Channel: channelOf("r")})
+	if err := <-waiting; err != nil || len(gaveUp) != 0 {
+		t.Fatalf("remaining waiter got %v; the withdrawn one holds %d; want nil and nothing", err, len(gaveUp))
+	}
+	l.withdraw(channelOf("r"), waiting) // already confirmed: nothing to do
+	l.confirm(&redis.Subscription{Kind: "subscribe", Channel: channelOf("r")})
+	l.report()
+	expectQueued(t, l, "down", "up")
+}
