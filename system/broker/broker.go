@@ -94,6 +94,8 @@ func (l Link) String() string {
 type Event struct {
 	Msg  *protocol.Msg
 	Link Link
+	// Err says why, on LinkDown: the link's failure, or what was dropped.
+	Err error
 }
 
 // Errors a caller may want to tell apart.
@@ -105,4 +107,7 @@ var (
 	ErrLinkDown = errors.New("subscription link is down")
 	// ErrClosed: the broker was closed.
 	ErrClosed = errors.New("broker is closed")
+	// ErrConsumerSlow: on LinkDown, messages were dropped because Events
+	// was full.
+	ErrConsumerSlow = errors.New("events channel full: messages dropped")
 )

@@ -160,12 +160,14 @@ func nextEvent(t testing.TB, broker *Redis) Event {
 	panic("unreachable")
 }
 
-func expectLink(t testing.TB, broker *Redis, want Link) {
+// expectLink expects a link change; a LinkDown must say why.
+func expectLink(t testing.TB, broker *Redis, want Link) Event {
 	t.Helper()
 	event := nextEvent(t, broker)
-	if event.Msg != nil || event.Link != want {
+	if event.Msg != nil || event.Link != want || (want == LinkDown) != (event.Err != nil) {
 		t.Fatalf("event = %s; want link %s", describe(event), want)
 	}
+	return event
 }
 
 func expectMsg(t testing.TB, broker *Redis, room string, seq uint64, id string) protocol.Msg {
@@ -189,6 +191,9 @@ func expectQuiet(t testing.TB, broker *Redis) {
 func describe(event Event) string {
 	if event.Msg != nil {
 		return fmt.Sprintf("msg %+v", *event.Msg)
+	}
+	if event.Err != nil {
+		return "link " + event.Link.String() + " (" + event.Err.Error() + ")"
 	}
 	return "link " + event.Link.String()
 }

@@ -52,9 +52,10 @@ type link struct {
 	done chan struct{} // closed when run returns
 
 	// Owned by the run goroutine, the only sender on events.
-	up     bool // the current session has every subscription confirmed
-	toldUp bool // the consumer's last link event was LinkUp
-	owed   bool // messages were lost since the consumer's LinkUp: it is owed LinkDown, then LinkUp
+	up     bool  // the current session has every subscription confirmed
+	toldUp bool  // the consumer's last link event was LinkUp
+	owed   bool  // messages were lost since the consumer's LinkUp: it is owed LinkDown, then LinkUp
+	cause  error // why the first of those messages was lost, for the LinkDown
 }
 
 func startLink(client *redis.Client, timing linkTiming, eventsLenMax int) *link {
@@ -76,7 +77,8 @@ func (l *link) run() {
 	defer close(l.events)
 	delay := time.Duration(0)
 	for {
-		if l.serve() {
+		cameUp, err := l.serve()
+		if cameUp {
 			delay = reconnectDelayMin
 		} else {
 			delay = min(max(2*delay, reconnectDelayMin), l.timing.reconnectDelayMax)
@@ -87,10 +89,8 @@ func (l *link) run() {
 			return
 		default:
 		}
-		if l.toldUp {
-			// Whatever was published since the session failed is gone.
-			l.owed = true
-		}
+		// Whatever was published since the session failed is gone.
+		l.owe(err)
 		l.up = false
 		l.report()
 		timer := time.NewTimer(delay)
@@ -104,15 +104,15 @@ func (l *link) run() {
 }
 
 // serve runs one session until it fails or the link is closed, and reports
-// whether it came up.
-func (l *link) serve() bool {
+// whether it came up and why it ended.
+func (l *link) serve() (bool, error) {
 	// Without channels this does no I/O: the connection is dialed by start.
 	pubsub := l.client.Subscribe(context.Background())
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
 		_ = pubsub.Close() // never connected: nothing can fail that matters
-		return false
+		return false, ErrClosed
 	}
 	l.session = pubsub
 	channels := make([]string, 0, len(l.rooms))
@@ -133,7 +133,7 @@ func (l *link) serve() bool {
 	err := start(ctx, pubsub, channels)
 	cancel()
 	if err != nil {
-		return false
+		return false, fmt.Errorf("start session: %w", err)
 	}
 	pinger.Go(func() { l.ping(pubsub, pinging) })
 
@@ -141,7 +141,7 @@ func (l *link) serve() bool {
 	for {
 		message, err := pubsub.ReceiveTimeout(context.Background(), l.timing.linkTimeout)
 		if err != nil {
-			return cameUp
+			return cameUp, fmt.Errorf("read session: %w", err)
 		}
 		switch message := message.(type) {
 		case *redis.Pong:
@@ -224,12 +224,12 @@ func (l *link) confirm(subscription *redis.Subscription) {
 		return
 	}
 	l.mu.Unlock()
-	if l.up && l.toldUp {
+	if l.up {
 		// Nobody asked for this subscription while the session was up:
 		// go-redis reconnected and resubscribed by itself, and what was
 		// published meanwhile is lost. (A Subscribe racing the start of a
 		// session can cause a spurious one; catching up twice is harmless.)
-		l.owed = true
+		l.owe(fmt.Errorf("room channel %q resubscribed without being asked: a silent reconnect", subscription.Channel))
 	}
 }
 
@@ -252,14 +252,23 @@ func (l *link) deliver(message *redis.Message) {
 	if err := json.Unmarshal([]byte(message.Payload), &msg); err != nil || msg.Room != room {
 		// Not what this broker publishes; if it stood for a message, that
 		// message is lost here and history has it.
-		l.owed = true
+		l.owe(fmt.Errorf("undecodable message on room channel %q: %.64q", message.Channel, message.Payload))
 		return
 	}
 	if !l.offer(Event{Msg: &msg}) {
 		// The consumer is slow. Dropping keeps Redis reads going and memory
 		// bounded; the LinkDown, LinkUp pair makes it catch up instead.
-		l.owed = true
+		l.owe(ErrConsumerSlow)
 	}
+}
+
+// owe records that the consumer, if it was told the link is up, missed
+// messages; a consumer told down catches up at its LinkUp anyway.
+func (l *link) owe(cause error) {
+	if !l.toldUp || l.owed {
+		return
+	}
+	l.owed, l.cause = true, cause
 }
 
 // report brings the consumer's view of the link up to date as far as the
@@ -267,10 +276,10 @@ func (l *link) deliver(message *redis.Message) {
 // pingInterval, so a full channel only delays it.
 func (l *link) report() {
 	if l.toldUp && l.owed {
-		if !l.offer(Event{Link: LinkDown}) {
+		if !l.offer(Event{Link: LinkDown, Err: l.cause}) {
 			return
 		}
-		l.toldUp, l.owed = false, false
+		l.toldUp, l.owed, l.cause = false, false, nil
 	}
 	if !l.toldUp && l.up && l.offer(Event{Link: LinkUp}) {
 		l.toldUp = true

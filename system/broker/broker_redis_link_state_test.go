@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -35,9 +36,12 @@ func expectQueued(t *testing.T, l *link, want ...string) {
 	var got []string
 	for len(l.events) > 0 {
 		event := <-l.events
-		if event.Msg != nil {
+		switch {
+		case event.Msg != nil:
 			got = append(got, "msg "+event.Msg.ID)
-		} else {
+		case event.Link == LinkDown && event.Err == nil:
+			got = append(got, "down without a cause")
+		default:
 			got = append(got, event.Link.String())
 		}
 	}
@@ -115,7 +119,8 @@ func TestSessionLossWhileFullIsStillReported(t *testing.T) {
 	l.deliver(message("r", "a"))
 	// The session fails and a new one comes up before the consumer reads:
 	// run marks the loss, and the new session's LinkUp must not hide it.
-	l.owed, l.up = true, false
+	l.owe(errors.New("session failed"))
+	l.up = false
 	l.report()
 	l.up = true
 	l.report()

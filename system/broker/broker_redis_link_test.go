@@ -118,7 +118,9 @@ func TestSlowConsumerIsToldToCatchUp(t *testing.T) {
 	for seq := uint64(1); seq <= uint64(cfg.EventsLenMax); seq++ {
 		expectMsg(t, subscriber, "r", seq, strconv.FormatUint(seq, 10))
 	}
-	expectLink(t, subscriber, LinkDown)
+	if down := expectLink(t, subscriber, LinkDown); !errors.Is(down.Err, ErrConsumerSlow) {
+		t.Fatalf("LinkDown of a slow consumer says %v; want ErrConsumerSlow", down.Err)
+	}
 	expectLink(t, subscriber, LinkUp)
 	// After the LinkUp, messages the reader was still working through may
 	// come, in order, then the next one.
