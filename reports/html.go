@@ -1,0 +1,183 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"slices"
+	"strings"
+)
+
+// pageView is what the run page's template reads: the report plus the
+// charts, drawn in Go so the page needs no script.
+type pageView struct {
+	*Report
+	Style       template.CSS
+	Timeline    template.HTML
+	Throughput  template.HTML
+	Latency     template.HTML
+	Connections template.HTML
+	ChecksMet   int
+	// Failed are the checks that did not meet their expectation, with their
+	// examples; Noted are the met ones that still carry examples (a break
+	// that was seen, with the messages that show it).
+	Failed []Check
+	Noted  []Check
+}
+
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"runTime": runTime,
+	"number":  formatNumber,
+	"join":    strings.Join,
+}).Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Verdict}}: {{.Scenario}} seed {{.Seed}} ({{.Target}})</title><style>{{.Style}}</style></head>
+<body><main>
+<div class="verdict {{.Verdict}}"><div class="word">{{if eq .Verdict "pass"}}PASS{{else}}FAIL{{end}}</div>
+<div>{{.Scenario}} on {{.Target}}, seed {{.Seed}}: {{.ChecksMet}} of {{len .Checks}} checks met their expectation.</div></div>
+
+<h1>{{.Scenario}}</h1>
+{{with .Description}}<p>{{.}}</p>{{end}}
+<dl class="meta">
+<dt>seed</dt><dd><code>{{.Seed}}</code></dd>
+<dt>target</dt><dd>{{.Target}}</dd>
+<dt>delivery</dt><dd>{{.Delivery}}</dd>
+<dt>started</dt><dd>{{.StartedAt.UTC.Format "2006-01-02 15:04:05 UTC"}}</dd>
+<dt>wall time</dt><dd>{{runTime .WallMs}}</dd>
+{{with .TraceHash}}<dt>trace hash</dt><dd><code>{{.}}</code></dd>{{end}}
+<dt>run</dt><dd><code>{{.RunID}}</code></dd>
+<dt>expected to hold</dt><dd>{{with .Expectations.Hold}}{{join . ", "}}{{else}}<span class="muted">nothing</span>{{end}}</dd>
+<dt>expected to break</dt><dd>{{with .Expectations.Break}}{{join . ", "}}{{else}}<span class="muted">nothing</span>{{end}}</dd>
+{{with .Expectations.LatencyP99MaxMs}}<dt>p99 latency bound</dt><dd>{{.}} ms</dd>{{end}}
+{{with .Expectations.ConvergeWithinMs}}<dt>converge within</dt><dd>{{runTime .}}</dd>{{end}}
+</dl>
+
+<h2>Replay</h2>
+<p>This command runs the same scenario again{{if eq .Target "sim"}}, event for event (the same seed gives the same trace hash){{end}}:</p>
+<pre class="command"><code>{{.Command}}</code></pre>
+
+<h2>Fault timeline</h2>
+{{.Timeline}}
+{{if .Faults}}<table><tr><th class="number">at</th><th>action</th><th>target</th></tr>
+{{range .Faults}}<tr><td class="number">{{runTime .AtMs}}</td><td>{{.Action}}</td><td>{{.Target}}</td></tr>
+{{end}}</table>{{else}}<p class="muted">No faults.</p>{{end}}
+
+<h2>Messages</h2>
+<table><tr><th class="number">sent</th><th class="number">acked</th><th class="number">delivered</th><th class="number">lost</th><th class="number">duplicated</th><th class="number">reordered</th><th class="number">excused</th><th class="number">p50</th><th class="number">p99</th><th class="number">max</th></tr>
+<tr>{{with .Stats}}<td class="number">{{.Sent}}</td><td class="number">{{.Acked}}</td><td class="number">{{.Delivered}}</td><td class="number">{{.Lost}}</td><td class="number">{{.Duplicated}}</td><td class="number">{{.Reordered}}</td><td class="number">{{.Excused}}</td><td class="number">{{number .LatencyMs.P50}} ms</td><td class="number">{{number .LatencyMs.P99}} ms</td><td class="number">{{number .LatencyMs.Max}} ms</td>{{end}}</tr></table>
+<p class="muted">Excused: losses announced to the client with a reset (history that is gone is said, never skipped).</p>
+
+<h2>Over time</h2>
+<p class="muted">Shaded: fault windows. Dashed marks: the moment of each fault.</p>
+{{.Throughput}}
+{{.Latency}}
+{{.Connections}}
+
+<h2>Checks</h2>
+<table><tr><th>check</th><th>expected to</th><th>result</th><th class="number">violations</th><th>detail</th></tr>
+{{range .Checks}}<tr{{if not .OK}} class="failed"{{end}}><td>{{.Name}}</td><td>{{.Expect}}</td><td>{{if .OK}}<span class="badge ok">met</span>{{else}}<span class="badge fail">not met</span>{{end}}</td><td class="number">{{.Violations}}</td><td>{{.Detail}}</td></tr>
+{{end}}</table>
+
+{{if .Failed}}<h2>Violations</h2>
+{{range .Failed}}{{template "examples" .}}{{end}}{{end}}
+
+{{if .Noted}}<h2>Expected breaks, as seen</h2>
+{{range .Noted}}{{template "examples" .}}{{end}}{{end}}
+
+<h2>Files</h2>
+<ul>
+{{with .Porcupine}}<li><a href="{{.}}">Linearizability (porcupine's visualization, fault windows annotated)</a></li>{{end}}
+<li><a href="report.json">report.json</a> (the machine-readable report)</li>
+<li><a href="junit.xml">junit.xml</a> (one test case per check)</li>
+<li><a href="history.jsonl">history.jsonl</a> (every client operation)</li>
+<li><a href="../../index.html">all runs</a></li>
+</ul>
+</main></body></html>
+{{define "examples"}}<h3>{{.Name}}</h3><p>{{.Detail}}</p>
+{{range .Examples}}
+<div class="example"><div>{{.Message}}</div>
+{{if .Operations}}<table><tr><th class="number">at</th><th>client</th><th>operation</th><th>room</th><th class="number">seq</th><th>id</th><th>node</th><th>detail</th></tr>
+{{range .Operations}}<tr><td class="number">{{runTime .AtMs}}</td><td>{{.Client}}</td><td>{{.Kind}}</td><td>{{.Room}}</td><td class="number">{{if .Seq}}{{.Seq}}{{end}}</td><td><code>{{.ID}}</code></td><td>{{.Node}}</td><td>{{.Detail}}</td></tr>
+{{end}}</table>{{end}}</div>
+{{else}}<p class="muted">No examples recorded.</p>{{end}}{{end}}
+`))
+
+func renderPage(r *Report) ([]byte, error) {
+	view := pageView{Report: r, Style: style}
+	endMs := runEndMs(r)
+	view.Timeline = timeline(r.FaultWindows, r.Faults, endMs)
+	view.Throughput = chart{title: "Throughput", unit: "messages / s", windows: r.FaultWindows, faults: r.Faults, endMs: endMs,
+		lines: []line{seriesLine(r.Series, "sends / s", func(b Bucket) float64 { return b.SendsPerSecond }),
+			seriesLine(r.Series, "deliveries / s", func(b Bucket) float64 { return b.DeliveriesPerSecond })}}.svg()
+	latency := []line{seriesLine(r.Series, "latency p50", func(b Bucket) float64 { return b.LatencyP50Ms }),
+		seriesLine(r.Series, "latency p99", func(b Bucket) float64 { return b.LatencyP99Ms })}
+	if bound := r.Expectations.LatencyP99MaxMs; bound > 0 {
+		latency = append(latency, line{label: "p99 bound", dashed: true, points: []point{{0, float64(bound)}, {endMs, float64(bound)}}})
+	}
+	view.Latency = chart{title: "Delivery latency", unit: "ms", windows: r.FaultWindows, faults: r.Faults, endMs: endMs, lines: latency}.svg()
+	view.Connections = chart{title: "Connections per node", unit: "connections", windows: r.FaultWindows, faults: r.Faults, endMs: endMs,
+		lines: connectionLines(r.Series)}.svg()
+	for _, check := range r.Checks {
+		switch {
+		case check.OK:
+			view.ChecksMet++
+			if len(check.Examples) > 0 {
+				view.Noted = append(view.Noted, check)
+			}
+		default:
+			view.Failed = append(view.Failed, check)
+		}
+	}
+	var page bytes.Buffer
+	if err := pageTemplate.Execute(&page, view); err != nil {
+		return nil, fmt.Errorf("reports: page: %w", err)
+	}
+	return page.Bytes(), nil
+}
+
+// runEndMs is where the charts' time axis ends: the last bucket's end, the
+// last fault or window, whichever is latest.
+func runEndMs(r *Report) int64 {
+	var end int64
+	if n := len(r.Series); n > 0 {
+		width := int64(1000)
+		if n > 1 {
+			width = r.Series[n-1].AtMs - r.Series[n-2].AtMs
+		}
+		end = r.Series[n-1].AtMs + width
+	}
+	for _, window := range r.FaultWindows {
+		end = max(end, window.ToMs)
+	}
+	for _, fault := range r.Faults {
+		end = max(end, fault.AtMs)
+	}
+	return end
+}
+
+func seriesLine(series []Bucket, label string, value func(Bucket) float64) line {
+	l := line{label: label, points: make([]point, len(series))}
+	for i, bucket := range series {
+		l.points[i] = point{bucket.AtMs, value(bucket)}
+	}
+	return l
+}
+
+// connectionLines draws one line per node, nodes sorted by name; a node
+// missing from a bucket had no connections then.
+func connectionLines(series []Bucket) []line {
+	var nodes []string
+	for _, bucket := range series {
+		for name := range bucket.Connections {
+			if !slices.Contains(nodes, name) {
+				nodes = append(nodes, name)
+			}
+		}
+	}
+	slices.Sort(nodes)
+	lines := make([]line, len(nodes))
+	for i, name := range nodes {
+		lines[i] = seriesLine(series, name, func(b Bucket) float64 { return float64(b.Connections[name]) })
+	}
+	return lines
+}
