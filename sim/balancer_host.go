@@ -182,6 +182,11 @@ func (h *BalancerHost) Crash() {
 	h.cluster.world.crash(h.host)
 	h.cluster.network.CrashHost(h.host)
 	h.balancer = nil
+	// The crashed process's connection table is gone with it: relays that
+	// end afterwards are no business of the next process.
+	clear(h.conns)
+	clear(h.connIDs)
+	clear(h.picks)
 }
 
 // Restart boots a crashed balancer with fresh state.
