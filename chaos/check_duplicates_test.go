@@ -1,0 +1,62 @@
+package chaos
+
+import "testing"
+
+func noDuplicates(b *historyBuilder, delivery string) (Check, int) {
+	return checkNoDuplicates(indexHistory(b.h, delivery))
+}
+
+func TestNoDuplicatesPassesCleanHistory(t *testing.T) {
+	check, duplicated := noDuplicates(cleanRoom(trio, 10), "")
+	expectViolations(t, check, 0, "")
+	if duplicated != 0 {
+		t.Fatalf("duplicated %d", duplicated)
+	}
+}
+
+func TestNoDuplicatesCountsDeliveryTheClientFlagged(t *testing.T) {
+	// The node sent seq 2 twice; the client dropped the second one, but it
+	// is a duplicate delivery all the same.
+	b := cleanRoom(trio, 2).again("b", "r", 2, "b-2", "e1").
+		message("r", "a-3", 3, "e1", trio...)
+	check, duplicated := noDuplicates(b, "")
+	expectViolations(t, check, 1, "duplicate")
+	if v := check.Examples[0]; duplicated != 1 || v.Client != "b" || v.Seq != 2 || v.ID != "b-2" {
+		t.Fatalf("duplicated %d, %+v", duplicated, v)
+	}
+}
+
+func TestNoDuplicatesCatchesOneIDAtTwoSeqs(t *testing.T) {
+	// The send was applied twice (its dedupe key expired before a retry):
+	// the client's seq dedupe cannot see it.
+	b := cleanRoom(trio, 2).
+		message("r", "a-3", 3, "e1", trio...).
+		deliver("a", "r", 4, "a-3", "e1").deliver("b", "r", 4, "a-3", "e1").deliver("c", "r", 4, "a-3", "e1")
+	check, duplicated := noDuplicates(b, "")
+	expectViolations(t, check, 3, "duplicate")
+	if duplicated != 3 {
+		t.Fatalf("duplicated %d", duplicated)
+	}
+}
+
+func TestNoDuplicatesByIDInPubSub(t *testing.T) {
+	b := newHistory()
+	for _, name := range trio {
+		b.connect(name).join(name, "r", 0, "")
+	}
+	b.message("r", "a-1", 0, "", trio...).deliver("c", "r", 0, "a-1", "")
+	check, duplicated := noDuplicates(b, DeliveryPubSub)
+	expectViolations(t, check, 1, "duplicate")
+	if duplicated != 1 || check.Examples[0].Client != "c" {
+		t.Fatalf("duplicated %d, %+v", duplicated, check.Examples)
+	}
+}
+
+func TestNoDuplicatesLeavesLateDeliveriesToOrder(t *testing.T) {
+	// A swap: seq 3 arrives after 4, so the client flags it Duplicate, but
+	// it never had seq 3.
+	b := cleanRoom(trio, 2).send("a", "r", "a-3").ack("a", "r", "a-3", 3).send("b", "r", "b-4").ack("b", "r", "b-4", 4).
+		deliver("c", "r", 4, "b-4", "e1").again("c", "r", 3, "a-3", "e1")
+	check, _ := noDuplicates(b, "")
+	expectViolations(t, check, 0, "")
+}
