@@ -23,6 +23,7 @@ type command struct {
 var commands = []command{
 	{"node", "run a chat node: WebSocket clients, Redis fanout, /metrics, /state", runNode},
 	{"token", "mint a signed auth token for a user", runToken},
+	{"scenarios", "list the scenarios (faults and expectations) the lab can run", runScenarios},
 }
 
 func main() {
