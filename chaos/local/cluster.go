@@ -1,0 +1,413 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"chatlab/system/balance"
+	"chatlab/system/node"
+)
+
+// Names of the cluster's members besides its nodes.
+const (
+	BalancerName = "balancer"
+	RedisName    = "redis"
+)
+
+// Limits of a local cluster.
+const (
+	nodesMax = 16
+	// startWait bounds one process's start, up to its readiness answer.
+	startWait = 15 * time.Second
+	// drainExitWait bounds a drained node's exit after SIGTERM; it is
+	// above the node's own drain timeout (5 s).
+	drainExitWait = 10 * time.Second
+	// stateWait bounds one GET /state.
+	stateWait = 5 * time.Second
+)
+
+// Config describes a local cluster.
+type Config struct {
+	// Binary is the chatlab binary to run (build it with
+	// `go build -o PATH ./cmd/chatlab`).
+	Binary string
+	// Nodes names the nodes (default n1, n2, n3).
+	Nodes    []string
+	Delivery node.Delivery  // default recover
+	Policy   balance.Policy // default least-conn
+	// Redis is RedisEmbedded (default) or RedisServer.
+	Redis string
+	// RedisBinary is the redis-server to run (default: redis-server on PATH).
+	RedisBinary string
+	// RunDir receives every process's log (default: a new temporary
+	// directory, kept after Close so that a failed run can be read).
+	RunDir string
+	// Seed drives the fault proxies' loss decisions.
+	Seed uint64
+	// NodeArgs and BalancerArgs are extra flags for every node and for the
+	// balancer (rate limits, health interval).
+	NodeArgs     []string
+	BalancerArgs []string
+	// NoBalancer leaves the balancer out (a one-node benchmark).
+	NoBalancer bool
+}
+
+// Cluster is a running local cluster.
+type Cluster struct {
+	cfg    Config
+	redis  *redis
+	nodes  map[string]*member
+	order  []string // node names as configured
+	router *member
+	// redisLinks and balancerLinks are the fault proxies, by node name.
+	redisLinks    map[string]*FaultProxy
+	balancerLinks map[string]*FaultProxy
+	redisPaused   bool
+}
+
+// member is one chatlab process and where it serves.
+type member struct {
+	process *process
+	addr    string
+	ready   string // the path that answers 200 once it takes clients
+}
+
+// Start brings up Redis, the nodes (each behind its own Redis link proxy)
+// and the balancer (each backend behind its own link proxy), and returns
+// once every one answers ready. On error everything started is stopped.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{cfg: cfg, nodes: map[string]*member{}, order: cfg.Nodes,
+		redisLinks: map[string]*FaultProxy{}, balancerLinks: map[string]*FaultProxy{}}
+	if err := c.start(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Binary == "" {
+		return cfg, errors.New("local: Config.Binary is required")
+	}
+	if len(cfg.Nodes) == 0 {
+		cfg.Nodes = []string{"n1", "n2", "n3"}
+	}
+	if len(cfg.Nodes) > nodesMax {
+		return cfg, fmt.Errorf("local: %d nodes, at most %d", len(cfg.Nodes), nodesMax)
+	}
+	for _, name := range cfg.Nodes {
+		if name == BalancerName || name == RedisName || strings.Contains(name, "-") {
+			return cfg, fmt.Errorf("local: node name %q is reserved or holds '-'", name)
+		}
+	}
+	if cfg.Delivery == "" {
+		cfg.Delivery = node.Recover
+	}
+	if cfg.Policy == "" {
+		cfg.Policy = balance.LeastConnections
+	}
+	if cfg.Redis == "" {
+		cfg.Redis = RedisEmbedded
+	}
+	if cfg.RedisBinary == "" {
+		cfg.RedisBinary = "redis-server"
+	}
+	if cfg.RunDir == "" {
+		dir, err := os.MkdirTemp("", "chatlab-local-")
+		if err != nil {
+			return cfg, err
+		}
+		cfg.RunDir = dir
+	}
+	return cfg, os.MkdirAll(cfg.RunDir, 0o755)
+}
+
+func (c *Cluster) start(ctx context.Context) error {
+	var err error
+	if c.redis, err = startRedis(c.cfg.Redis, c.cfg.RedisBinary, c.cfg.RunDir); err != nil {
+		return err
+	}
+	var backends []string
+	for i, name := range c.order {
+		link, err := NewFaultProxy(c.redis.addr, c.cfg.Seed+uint64(2*i))
+		if err != nil {
+			return err
+		}
+		c.redisLinks[name] = link
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		args := append([]string{"node", "--id", name, "--listen", addr, "--redis", "redis://" + link.Addr() + "/0",
+			"--delivery", string(c.cfg.Delivery), "--auth", "off"}, c.cfg.NodeArgs...)
+		c.nodes[name] = &member{addr: addr, ready: "/readyz",
+			process: &process{name: name, path: c.cfg.Binary, args: args, logPath: filepath.Join(c.cfg.RunDir, name+".log")}}
+		if err := c.startMember(ctx, c.nodes[name]); err != nil {
+			return err
+		}
+		if c.balancerLinks[name], err = NewFaultProxy(addr, c.cfg.Seed+uint64(2*i+1)); err != nil {
+			return err
+		}
+		backends = append(backends, name+"="+c.balancerLinks[name].Addr())
+	}
+	if c.cfg.NoBalancer {
+		return nil
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	args := append([]string{"balancer", "--listen", addr, "--backends", strings.Join(backends, ","),
+		"--policy", string(c.cfg.Policy)}, c.cfg.BalancerArgs...)
+	c.router = &member{addr: addr, ready: "/healthz",
+		process: &process{name: BalancerName, path: c.cfg.Binary, args: args, logPath: filepath.Join(c.cfg.RunDir, "balancer.log")}}
+	return c.startMember(ctx, c.router)
+}
+
+func (c *Cluster) startMember(ctx context.Context, m *member) error {
+	if err := m.process.start(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, startWait)
+	defer cancel()
+	if err := waitHTTP(ctx, "http://"+m.addr+m.ready, m.process.exited); err != nil {
+		return fmt.Errorf("%s: %w (log: %s)", m.process.name, err, m.process.logPath)
+	}
+	return nil
+}
+
+// member finds a node or the balancer by name.
+func (c *Cluster) member(name string) (*member, error) {
+	if name == BalancerName && c.router != nil {
+		return c.router, nil
+	}
+	if m, ok := c.nodes[name]; ok {
+		return m, nil
+	}
+	return nil, fmt.Errorf("local: no member %q", name)
+}
+
+// RunDir is where the logs are.
+func (c *Cluster) RunDir() string { return c.cfg.RunDir }
+
+// Nodes names the nodes in configured order.
+func (c *Cluster) Nodes() []string { return append([]string(nil), c.order...) }
+
+// BalancerURL is the balancer's WebSocket endpoint ("" without one).
+func (c *Cluster) BalancerURL() string {
+	if c.router == nil {
+		return ""
+	}
+	return "ws://" + c.router.addr + "/ws"
+}
+
+// NodeURLs are the nodes' own WebSocket endpoints, in configured order.
+func (c *Cluster) NodeURLs() []string {
+	urls := make([]string, 0, len(c.order))
+	for _, name := range c.order {
+		urls = append(urls, "ws://"+c.nodes[name].addr+"/ws")
+	}
+	return urls
+}
+
+// HTTPAddr is where a member serves /state, /metrics and /healthz.
+func (c *Cluster) HTTPAddr(name string) (string, error) {
+	m, err := c.member(name)
+	if err != nil {
+		return "", err
+	}
+	return m.addr, nil
+}
+
+// RedisAddr is where Redis listens (not through any fault proxy).
+func (c *Cluster) RedisAddr() string { return c.redis.addr }
+
+// PID is a member's process id, 0 while it is down.
+func (c *Cluster) PID(name string) int {
+	m, err := c.member(name)
+	if err != nil {
+		return 0
+	}
+	return m.process.pid()
+}
+
+// Kill is kill -9 of a node or the balancer.
+func (c *Cluster) Kill(name string) error {
+	m, err := c.member(name)
+	if err != nil {
+		return err
+	}
+	return m.process.kill()
+}
+
+// StartMember starts a killed or drained member again, on its old port,
+// and waits until it is ready.
+func (c *Cluster) StartMember(ctx context.Context, name string) error {
+	m, err := c.member(name)
+	if err != nil {
+		return err
+	}
+	return c.startMember(ctx, m)
+}
+
+// Restart is a kill -9 followed by a start.
+func (c *Cluster) Restart(ctx context.Context, name string) error {
+	if err := c.Kill(name); err != nil {
+		return err
+	}
+	return c.StartMember(ctx, name)
+}
+
+// Stop freezes a member (SIGSTOP): its sockets stay open and nothing is
+// processed. For the embedded Redis, every link to it is held instead.
+func (c *Cluster) Stop(name string) error { return c.pause(name, true) }
+
+// Cont ends a Stop (SIGCONT).
+func (c *Cluster) Cont(name string) error { return c.pause(name, false) }
+
+func (c *Cluster) pause(name string, on bool) error {
+	if name == RedisName {
+		if c.redis.embedded == nil {
+			return c.redis.pause(on)
+		}
+		c.redisPaused = on
+		for _, link := range c.redisLinks {
+			link.Block(Upstream, on)
+			link.Block(Downstream, on)
+		}
+		return nil
+	}
+	m, err := c.member(name)
+	if err != nil {
+		return err
+	}
+	return m.process.pause(on)
+}
+
+// Drain takes a node out of the balancer's rotation and has it drain
+// (SIGTERM: its clients are told to reconnect elsewhere, then it exits).
+// StartMember and Undrain put it back.
+func (c *Cluster) Drain(ctx context.Context, name string) error {
+	m, err := c.member(name)
+	if err != nil || m == c.router {
+		return fmt.Errorf("local: drain needs a node: %q", name)
+	}
+	if err := c.balancerCall(ctx, name, "drain"); err != nil {
+		return err
+	}
+	return m.process.stop(syscall.SIGTERM, drainExitWait)
+}
+
+// Undrain starts a drained node and returns it to the rotation.
+func (c *Cluster) Undrain(ctx context.Context, name string) error {
+	if err := c.StartMember(ctx, name); err != nil {
+		return err
+	}
+	return c.balancerCall(ctx, name, "undrain")
+}
+
+func (c *Cluster) balancerCall(ctx context.Context, backend, action string) error {
+	if c.router == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, stateWait)
+	defer cancel()
+	request, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.router.addr+"/backends/"+backend+"/"+action, nil)
+	if err != nil {
+		return err
+	}
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return fmt.Errorf("balancer %s %s: %w", action, backend, err)
+	}
+	response.Body.Close()
+	if response.StatusCode/100 != 2 {
+		return fmt.Errorf("balancer %s %s: %s", action, backend, response.Status)
+	}
+	return nil
+}
+
+// StopRedis takes Redis down hard; persist says whether its data is there
+// when StartRedis brings it back.
+func (c *Cluster) StopRedis(persist bool) error { return c.redis.stop(persist) }
+
+// StartRedis brings Redis back on its old port.
+func (c *Cluster) StartRedis() error { return c.redis.start() }
+
+// RestartRedis is StopRedis then StartRedis.
+func (c *Cluster) RestartRedis(persist bool) error {
+	if err := c.StopRedis(persist); err != nil {
+		return err
+	}
+	return c.StartRedis()
+}
+
+// State is a member's GET /state, as JSON.
+func (c *Cluster) State(ctx context.Context, name string) (json.RawMessage, error) {
+	m, err := c.member(name)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, stateWait)
+	defer cancel()
+	request, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+m.addr+"/state", nil)
+	if err != nil {
+		return nil, err
+	}
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return nil, err
+	}
+	defer response.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(response.Body, stateBytesMax))
+	if err != nil {
+		return nil, err
+	}
+	if response.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s /state: %s", name, response.Status)
+	}
+	return body, nil
+}
+
+// stateBytesMax bounds one /state answer.
+const stateBytesMax = 16 << 20
+
+// Close stops every process, the proxies and Redis. The run directory is
+// kept.
+func (c *Cluster) Close() {
+	if c.router != nil {
+		_ = c.router.process.kill()
+	}
+	for _, name := range c.order {
+		if m, ok := c.nodes[name]; ok {
+			_ = m.process.kill()
+		}
+	}
+	for _, links := range []map[string]*FaultProxy{c.balancerLinks, c.redisLinks} {
+		for _, name := range c.order {
+			if link, ok := links[name]; ok {
+				link.Close()
+			}
+		}
+	}
+	if c.redis != nil {
+		c.redis.close()
+	}
+}

@@ -1,0 +1,118 @@
+package local
+
+import (
+	"fmt"
+	"time"
+
+	"chatlab/scenarios"
+)
+
+// link resolves a link "a-b" between a node and redis or the balancer to
+// its fault proxy, and says whether a is the end that dials (the node
+// dials Redis; the balancer dials the node), which decides which Flow
+// "from a to b" is.
+func (c *Cluster) link(a, b string) (proxy *FaultProxy, aDials bool, err error) {
+	for _, pair := range []struct {
+		node, other string
+		aIsNode     bool
+	}{{a, b, true}, {b, a, false}} {
+		if _, ok := c.nodes[pair.node]; !ok {
+			continue
+		}
+		switch pair.other {
+		case RedisName:
+			return c.redisLinks[pair.node], pair.aIsNode, nil
+		case BalancerName:
+			if c.router == nil {
+				return nil, false, fmt.Errorf("local: no balancer, so no link %s-%s", a, b)
+			}
+			return c.balancerLinks[pair.node], !pair.aIsNode, nil
+		}
+	}
+	return nil, false, fmt.Errorf("local: no link %s-%s: a link joins a node to %s or %s", a, b, RedisName, BalancerName)
+}
+
+// Partition cuts the link a-b: both ways, or only a to b (To), or only b
+// to a (From). Bytes are held, not dropped, until Heal.
+func (c *Cluster) Partition(a, b string, direction scenarios.Direction) error {
+	proxy, aDials, err := c.link(a, b)
+	if err != nil {
+		return err
+	}
+	aToB := Downstream
+	if aDials {
+		aToB = Upstream
+	}
+	switch direction {
+	case scenarios.Both, "":
+		proxy.Block(Upstream, true)
+		proxy.Block(Downstream, true)
+	case scenarios.To:
+		proxy.Block(aToB, true)
+	case scenarios.From:
+		proxy.Block(1-aToB, true)
+	default:
+		return fmt.Errorf("local: direction %q: want both, to or from", direction)
+	}
+	return nil
+}
+
+// Heal ends every partition, delay and loss on the link a-b.
+func (c *Cluster) Heal(a, b string) error {
+	proxy, _, err := c.link(a, b)
+	if err != nil {
+		return err
+	}
+	proxy.Heal()
+	c.reapplyRedisPause()
+	return nil
+}
+
+// HealAll ends every partition, delay and loss on every link.
+func (c *Cluster) HealAll() {
+	for _, name := range c.order {
+		c.redisLinks[name].Heal()
+		if link, ok := c.balancerLinks[name]; ok {
+			link.Heal()
+		}
+	}
+	c.reapplyRedisPause()
+}
+
+// reapplyRedisPause keeps a paused embedded Redis paused across a heal:
+// its pause is made of the same blocks.
+func (c *Cluster) reapplyRedisPause() {
+	if c.redisPaused {
+		_ = c.pause(RedisName, true)
+	}
+}
+
+// Delay adds latency ± jitter to each chunk on the link a-b, both ways.
+func (c *Cluster) Delay(a, b string, latency, jitter time.Duration) error {
+	proxy, _, err := c.link(a, b)
+	if err != nil {
+		return err
+	}
+	proxy.Delay(latency, jitter)
+	return nil
+}
+
+// Loss cuts connections on the link a-b with this chance per chunk.
+func (c *Cluster) Loss(a, b string, percent int) error {
+	proxy, _, err := c.link(a, b)
+	if err != nil {
+		return err
+	}
+	proxy.Loss(percent)
+	return nil
+}
+
+// DropLink cuts every connection on the link a-b now.
+func (c *Cluster) DropLink(a, b string) error {
+	proxy, _, err := c.link(a, b)
+	if err != nil {
+		return err
+	}
+	proxy.Drop()
+	return nil
+}
