@@ -37,11 +37,19 @@ type Config struct {
 	// DrainTimeout bounds how long Drain waits for clients to be told and
 	// gone (default 5 s).
 	DrainTimeout time.Duration
+	// WriteTimeout bounds one batch of writes to a client (default 10 s):
+	// a client that stops reading is cut off within it.
+	WriteTimeout time.Duration
 	// Logger receives the runtime's structured logs (default slog.Default()).
 	Logger *slog.Logger
 }
 
-const drainTimeoutDefault = 5 * time.Second
+const (
+	drainTimeoutDefault = 5 * time.Second
+	// sendQueueLenMaxDefault is the node's own default, named here because
+	// the runtime sizes its write batches from it.
+	sendQueueLenMaxDefault = 256
+)
 
 func (cfg *Config) check() error {
 	if cfg.ID == "" {
@@ -63,6 +71,12 @@ func (cfg *Config) check() error {
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = drainTimeoutDefault
+	}
+	if cfg.SendQueueLenMax <= 0 {
+		cfg.SendQueueLenMax = sendQueueLenMaxDefault
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = writeTimeoutDefault
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

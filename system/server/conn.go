@@ -38,7 +38,7 @@ type conn struct {
 
 	// closing is the close frame to write after the queue; closeBy is the
 	// latest time anything more may be written, so that a client that
-	// stopped reading is cut off within writeWait, whatever is queued.
+	// stopped reading is cut off within Config.WriteTimeout, whatever is queued.
 	closing *node.CloseConn
 	closeBy time.Time
 	// closed: the close frame is written or the socket failed; nothing
@@ -150,6 +150,6 @@ func (l *loop) closeConn(c *conn, closing node.CloseConn) {
 		return
 	}
 	c.closing = &closing
-	c.closeBy = time.Now().Add(writeWait)
+	c.closeBy = time.Now().Add(l.server.cfg.WriteTimeout)
 	l.markDirty(c)
 }

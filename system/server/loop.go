@@ -39,6 +39,8 @@ type loop struct {
 	// they got it; each appears once (conn.dirty).
 	dirty []*conn
 	pings pingWheel
+	// writeBatchFrames is the most frames one writer takes.
+	writeBatchFrames int
 
 	calls         []brokerCall            // ready to run, waiting for a slot, oldest first
 	callsOrdered  map[string][]brokerCall // by order: calls behind the one running
@@ -53,18 +55,19 @@ type loop struct {
 	drained chan struct{}
 }
 
-func newLoop(server *Server, n *node.Node, b broker.Broker) *loop {
+func newLoop(server *Server, n *node.Node, b broker.Broker, sendQueueLenMax int) *loop {
 	return &loop{
-		server:       server,
-		node:         n,
-		broker:       b,
-		inputs:       make(chan input, inputsLenMax),
-		stop:         make(chan struct{}),
-		done:         make(chan struct{}),
-		conns:        map[node.ConnID]*conn{},
-		callsOrdered: map[string][]brokerCall{},
-		pings:        newPingWheel(),
-		drained:      make(chan struct{}),
+		writeBatchFrames: max(1, min(writeBatchFramesMax, sendQueueLenMax/4)),
+		server:           server,
+		node:             n,
+		broker:           b,
+		inputs:           make(chan input, inputsLenMax),
+		stop:             make(chan struct{}),
+		done:             make(chan struct{}),
+		conns:            map[node.ConnID]*conn{},
+		callsOrdered:     map[string][]brokerCall{},
+		pings:            newPingWheel(),
+		drained:          make(chan struct{}),
 	}
 }
 

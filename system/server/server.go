@@ -88,7 +88,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		RateBurst:       cfg.RateBurst,
 		RatePerSecond:   cfg.RatePerSecond,
 		Random:          newRandom(),
-	}), cfg.Broker)
+	}), cfg.Broker, cfg.SendQueueLenMax)
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: readHeaderWait,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.goroutines.Go(s.loop.run)

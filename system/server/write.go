@@ -8,11 +8,14 @@ import (
 
 // Write limits.
 const (
-	// writeWait bounds one batch of writes (and a close): a client that
-	// stops reading is cut off within it.
-	writeWait = 10 * time.Second
+	// writeTimeoutDefault bounds one batch of writes (and a close): a
+	// client that stops reading is cut off within it.
+	writeTimeoutDefault = 10 * time.Second
 	// writeBatchFramesMax bounds the frames one writer goroutine takes, so
-	// Flushed reports arrive while a long queue drains.
+	// Flushed reports arrive while a long queue drains. A batch is also at
+	// most a quarter of the node's send queue limit: frames in a batch count
+	// as unflushed until it ends, and a client that reads should never
+	// reach the limit on that account.
 	writeBatchFramesMax = 64
 	// closeReasonBytesMax: a close frame's payload is at most 125 bytes,
 	// two of them the code.
@@ -48,8 +51,8 @@ func (l *loop) startWriter(c *conn) {
 	if len(c.queue) == 0 && !c.pingDue && c.closing == nil {
 		return
 	}
-	batch := writeBatch{ping: c.pingDue, deadline: time.Now().Add(writeWait)}
-	frames := min(len(c.queue), writeBatchFramesMax)
+	batch := writeBatch{ping: c.pingDue, deadline: time.Now().Add(l.server.cfg.WriteTimeout)}
+	frames := min(len(c.queue), l.writeBatchFrames)
 	batch.frames = c.queue[:frames:frames]
 	c.queue = c.queue[frames:]
 	if len(c.queue) == 0 {
