@@ -1,0 +1,98 @@
+package dashboard
+
+import (
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+// Options configure the dashboard.
+type Options struct {
+	// Listen is the address Start serves on, host:port ("127.0.0.1:0"
+	// picks a free port).
+	Listen string
+	// Feed is what /api/feed streams; nil makes a new one.
+	Feed *Feed
+	// RunsDir holds past runs, one folder each (default reports/runs).
+	RunsDir string
+	// Nodes and Balancer name a running cluster to watch (Start polls
+	// their /state); Balancer is also where the chat pane connects.
+	Nodes    []Target
+	Balancer string
+	// PollInterval is how often the cluster is polled (default 1 s).
+	PollInterval time.Duration
+	// Logger receives the dashboard's logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Target is one node to watch: its name and its HTTP address, host:port.
+type Target struct {
+	Name string
+	Addr string
+}
+
+const runsDirDefault = "reports/runs"
+
+func (opts *Options) fillDefaults() {
+	if opts.Feed == nil {
+		opts.Feed = NewFeed()
+	}
+	if opts.RunsDir == "" {
+		opts.RunsDir = runsDirDefault
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = pollIntervalDefault
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+}
+
+// Handler serves the app and its API:
+//
+//	GET /                       the app (or a page saying how to build it)
+//	GET /api/feed               the feed as server-sent events
+//	GET /api/runs               past runs, newest first ([]RunSummary)
+//	GET /api/runs/{id}/{file}   one file of a run (report.json, index.html, ...)
+//	GET /api/chat               where the chat pane connects (ChatInfo)
+func Handler(opts Options) http.Handler {
+	opts.fillDefaults()
+	var runs fs.FS = os.DirFS(opts.RunsDir)
+	mux := http.NewServeMux()
+	mux.Handle("GET /", serveApp())
+	mux.Handle("GET /api/feed", serveFeed(opts.Feed))
+	mux.Handle("GET /api/runs", serveRunList(runs))
+	mux.Handle("GET /api/runs/{id}/{file...}", serveRunFile(runs))
+	mux.Handle("GET /api/chat", serveChat(opts.Balancer))
+	return mux
+}
+
+// ChatInfo tells the chat pane where to open its clients. An empty
+// BalancerURL means there is no real cluster to chat on (a sim run).
+type ChatInfo struct {
+	BalancerURL string `json:"balancer_url"`
+}
+
+func serveChat(balancer string) http.HandlerFunc {
+	info := ChatInfo{}
+	if balancer != "" {
+		info.BalancerURL = "ws://" + browsable(balancer) + "/ws"
+	}
+	return func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, info) }
+}
+
+// browsable turns a listen address into one a browser on this machine can
+// dial: an empty or unspecified host becomes 127.0.0.1.
+func browsable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
