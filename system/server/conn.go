@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -41,6 +42,9 @@ type conn struct {
 	// stopped reading is cut off within Config.WriteTimeout, whatever is queued.
 	closing *node.CloseConn
 	closeBy time.Time
+	// closeSent is set by the writer once the close frame is out; pongs
+	// then no longer extend the reader's deadline.
+	closeSent atomic.Bool
 	// closed: the close frame is written or the socket failed; nothing
 	// more is written.
 	closed bool
@@ -73,7 +77,13 @@ func (l *loop) read(c *conn) {
 	c.ws.SetReadLimit(protocol.FrameBytesMax)
 	c.ws.SetReadDeadline(time.Now().Add(pongWait))
 	c.ws.SetPongHandler(func(string) error {
-		return c.ws.SetReadDeadline(time.Now().Add(pongWait))
+		c.ws.SetReadDeadline(time.Now().Add(pongWait))
+		// Checked after extending, and the writer sets closeSent before its
+		// own deadline, so that a pong racing the close cannot undo it.
+		if c.closeSent.Load() {
+			c.ws.SetReadDeadline(time.Now().Add(closeWait))
+		}
+		return nil
 	})
 	for {
 		kind, data, err := c.ws.ReadMessage()

@@ -27,7 +27,7 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
 // startNode runs a node on 127.0.0.1:0 linked to m, with auth on unless
 // configure turns it off, and waits until it is ready.
-func startNode(t *testing.T, m *miniredis.Miniredis, id string, configure func(*Config)) *Server {
+func startNode(t testing.TB, m *miniredis.Miniredis, id string, configure func(*Config)) *Server {
 	t.Helper()
 	b, err := broker.NewRedis(broker.RedisConfig{URL: "redis://" + m.Addr()})
 	if err != nil {
@@ -60,7 +60,7 @@ func testLogger() *slog.Logger {
 }
 
 // waitStatus polls path until it answers want.
-func waitStatus(t *testing.T, srv *Server, path string, want int) {
+func waitStatus(t testing.TB, srv *Server, path string, want int) {
 	t.Helper()
 	deadline := time.Now().Add(testWait)
 	for {
@@ -75,7 +75,7 @@ func waitStatus(t *testing.T, srv *Server, path string, want int) {
 	}
 }
 
-func get(t *testing.T, srv *Server, path string) (int, string) {
+func get(t testing.TB, srv *Server, path string) (int, string) {
 	t.Helper()
 	response, err := http.Get("http://" + srv.Addr() + path)
 	if err != nil {
@@ -89,7 +89,7 @@ func get(t *testing.T, srv *Server, path string) (int, string) {
 	return response.StatusCode, string(body)
 }
 
-func token(t *testing.T, user string) string {
+func token(t testing.TB, user string) string {
 	t.Helper()
 	signed, err := MintToken(testSecret, user, time.Hour, time.Now())
 	if err != nil {
@@ -100,26 +100,26 @@ func token(t *testing.T, user string) string {
 
 // client is a test WebSocket client.
 type client struct {
-	t  *testing.T
+	t  testing.TB
 	ws *websocket.Conn
 }
 
 // dial connects with query (e.g. "token=..."), expects the welcome frame
 // and returns the client.
-func dial(t *testing.T, srv *Server, query string) *client {
+func dial(t testing.TB, srv *Server, query string) *client {
 	t.Helper()
 	c, _ := dialHeader(t, srv, query, nil)
 	return c
 }
 
 // dialWelcome connects and returns the user the welcome frame names.
-func dialWelcome(t *testing.T, srv *Server, query string, header http.Header) string {
+func dialWelcome(t testing.TB, srv *Server, query string, header http.Header) string {
 	t.Helper()
 	_, welcome := dialHeader(t, srv, query, header)
 	return welcome.User
 }
 
-func dialHeader(t *testing.T, srv *Server, query string, header http.Header) (*client, protocol.Outbound) {
+func dialHeader(t testing.TB, srv *Server, query string, header http.Header) (*client, protocol.Outbound) {
 	t.Helper()
 	ws, response, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr()+"/ws?"+query, header)
 	if err != nil {
@@ -140,7 +140,7 @@ func dialHeader(t *testing.T, srv *Server, query string, header http.Header) (*c
 
 // dialStatus attempts a connection that must be refused; it returns the
 // HTTP status and body.
-func dialStatus(t *testing.T, srv *Server, query string, header http.Header) (int, string) {
+func dialStatus(t testing.TB, srv *Server, query string, header http.Header) (int, string) {
 	t.Helper()
 	ws, response, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr()+"/ws?"+query, header)
 	if err == nil {

@@ -67,7 +67,7 @@ func (l *loop) startWriter(c *conn) {
 	c.pingDue = false
 	c.writing = true
 	started := l.server.goroutines.Go(func() {
-		result := batch.write(c.ws)
+		result := batch.write(c)
 		l.submit(func(l *loop) { l.writeDone(c, batch, result) })
 	})
 	if !started {
@@ -77,10 +77,11 @@ func (l *loop) startWriter(c *conn) {
 	}
 }
 
-// write runs on the writer goroutine: the only goroutine writing to ws
+// write runs on the writer goroutine: the only goroutine writing to c.ws
 // while it runs.
-func (b *writeBatch) write(ws *websocket.Conn) writeResult {
+func (b *writeBatch) write(c *conn) writeResult {
 	var result writeResult
+	ws := c.ws
 	ws.SetWriteDeadline(b.deadline)
 	for _, frame := range b.frames {
 		if result.err = ws.WriteMessage(websocket.TextMessage, frame.data); result.err != nil {
@@ -104,6 +105,7 @@ func (b *writeBatch) write(ws *websocket.Conn) writeResult {
 		}
 		result.err = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(b.code, reason), b.deadline)
 		// The reader ends when the peer answers the close, or soon after.
+		c.closeSent.Store(true)
 		ws.SetReadDeadline(time.Now().Add(closeWait))
 	}
 	return result
