@@ -104,6 +104,13 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, cfg.check()
 }
 
+// Check says what is wrong with a configuration, after defaults, in a
+// message naming the field; nil when Run would take it.
+func (cfg Config) Check() error {
+	_, err := cfg.withDefaults()
+	return err
+}
+
 // check refuses a configuration with a message naming the field.
 func (cfg Config) check() error {
 	switch {

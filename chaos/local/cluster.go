@@ -61,6 +61,9 @@ type Config struct {
 	BalancerArgs []string
 	// NoBalancer leaves the balancer out (a one-node benchmark).
 	NoBalancer bool
+	// Dashboard, when set, runs `chatlab dashboard` on this address,
+	// watching the nodes and the balancer.
+	Dashboard string
 }
 
 // Cluster is a running local cluster.
@@ -70,6 +73,8 @@ type Cluster struct {
 	nodes  map[string]*member
 	order  []string // node names as configured
 	router *member
+	// dashboard is the optional `chatlab dashboard` child.
+	dashboard *member
 	// redisLinks and balancerLinks are the fault proxies, by node name.
 	redisLinks    map[string]*FaultProxy
 	balancerLinks map[string]*FaultProxy
@@ -178,7 +183,20 @@ func (c *Cluster) start(ctx context.Context) error {
 		"--policy", string(c.cfg.Policy)}, c.cfg.BalancerArgs...)
 	c.router = &member{addr: addr, ready: "/healthz",
 		process: &process{name: BalancerName, path: c.cfg.Binary, args: args, logPath: filepath.Join(c.cfg.RunDir, "balancer.log")}}
-	return c.startMember(ctx, c.router)
+	if err := c.startMember(ctx, c.router); err != nil {
+		return err
+	}
+	if c.cfg.Dashboard == "" {
+		return nil
+	}
+	watched := make([]string, 0, len(c.order))
+	for _, name := range c.order {
+		watched = append(watched, name+"="+c.nodes[name].addr)
+	}
+	c.dashboard = &member{addr: c.cfg.Dashboard, ready: "/",
+		process: &process{name: "dashboard", path: c.cfg.Binary, logPath: filepath.Join(c.cfg.RunDir, "dashboard.log"),
+			args: []string{"dashboard", "--listen", c.cfg.Dashboard, "--nodes", strings.Join(watched, ","), "--balancer", c.router.addr}}}
+	return c.startMember(ctx, c.dashboard)
 }
 
 func (c *Cluster) startMember(ctx context.Context, m *member) error {
@@ -392,6 +410,9 @@ const stateBytesMax = 16 << 20
 // Close stops every process, the proxies and Redis. The run directory is
 // kept.
 func (c *Cluster) Close() {
+	if c.dashboard != nil {
+		_ = c.dashboard.process.kill()
+	}
 	if c.router != nil {
 		_ = c.router.process.kill()
 	}
