@@ -24,6 +24,8 @@ var commands = []command{
 	{"node", "run a chat node: WebSocket clients, Redis fanout, /metrics, /state", runNode},
 	{"token", "mint a signed auth token for a user", runToken},
 	{"scenarios", "list the scenarios (faults and expectations) the lab can run", runScenarios},
+	{"up", "run a local cluster (nodes, balancer, Redis) until interrupted", runUp},
+	{"load", "drive real WebSocket clients at a cluster; latency and throughput summary", runLoad},
 }
 
 func main() {
