@@ -18,24 +18,26 @@ func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 	var passedToApp int
 	for _, s := range ix.streams {
 		room := ix.rooms[s.room]
-		firstByID := map[string]client.Event{}
-		firstBySeq := map[logPosition]client.Event{}
-		for _, e := range s.events {
+		// Both map to the index of the first delivery in s.events.
+		firstByID := make(map[string]int, len(s.events))
+		firstBySeq := make(map[logPosition]int, len(s.events))
+		for i, e := range s.events {
 			if e.Kind != client.KindDelivered {
 				continue
 			}
 			p := logPosition{room.epochOf(e.Epoch), e.Seq}
-			first, again := firstByID[e.ID]
+			at, again := firstByID[e.ID]
 			if !again && e.Seq > 0 {
-				first, again = firstBySeq[p]
+				at, again = firstBySeq[p]
 			}
 			if !again {
-				firstByID[e.ID] = e
+				firstByID[e.ID] = i
 				if e.Seq > 0 {
-					firstBySeq[p] = e
+					firstBySeq[p] = i
 				}
 				continue
 			}
+			first := s.events[at]
 			duplicated++
 			if !e.Duplicate {
 				passedToApp++

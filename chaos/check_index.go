@@ -335,24 +335,24 @@ func (ix *historyIndex) collectStreams(h History) {
 }
 
 // windowsOf cuts a stream into membership windows: each starts at a joined
-// when the client is not a member and ends at a left.
+// when the client is not a member and ends at a left. A window's events are
+// a slice of the stream's, not a copy.
 func windowsOf(s *stream) []*window {
 	var windows []*window
 	var open *window
-	for _, e := range s.events {
+	opened := 0
+	for i, e := range s.events {
 		switch {
 		case open == nil && e.Kind == client.KindJoined:
-			open = &window{client: s.client, room: s.room, joined: e}
+			open, opened = &window{client: s.client, room: s.room, joined: e}, i+1
 			windows = append(windows, open)
-		case open == nil:
-		case e.Kind == client.KindLeft:
-			open.left = true
+		case open != nil && e.Kind == client.KindLeft:
+			open.events, open.left = s.events[opened:i:i], true
 			open = nil
-		default:
-			open.events = append(open.events, e)
 		}
 	}
 	if open != nil {
+		open.events = s.events[opened:]
 		open.offline = endsOffline(open)
 	}
 	return windows

@@ -28,16 +28,23 @@ func checkLinearizable(ix *historyIndex, timeout time.Duration) (Check, porcupin
 	if timeout <= 0 {
 		timeout = linearizabilityTimeoutDefault
 	}
-	ops := logOperations(ix)
+	ops, holes := logOperations(ix)
+	unsent := reportUnsentSeqs(holes, v)
 	result, info := porcupine.CheckOperationsVerbose(logModel, ops, timeout)
 	partitions := partitionLogs(ops)
+	detail := fmt.Sprintf("%d logs (room, epoch), %d operations", len(partitions), len(ops))
 	switch result {
 	case porcupine.Unknown:
-		return v.done(fmt.Sprintf("unknown: timed out after %s (%d logs, %d operations)", timeout, len(partitions), len(ops))), info
+		detail = fmt.Sprintf("unknown: timed out after %s (%s)", timeout, detail)
 	case porcupine.Illegal:
-		reportIllegalLogs(ix, partitions, info, v)
+		detail += fmt.Sprintf(": %d not linearizable", reportIllegalLogs(ix, partitions, info, v))
+	default:
+		detail += ": linearizable"
 	}
-	return v.done(fmt.Sprintf("%d logs (room, epoch), %d operations: %d not linearizable", len(partitions), len(ops), v.check.Violations)), info
+	if unsent > 0 {
+		detail += fmt.Sprintf("; %d rooms have seqs no send explains", unsent)
+	}
+	return v.done(detail), info
 }
 
 // LinearizabilityVisualization checks a history's logs and writes
@@ -49,7 +56,8 @@ func LinearizabilityVisualization(h History, path string, annotations []porcupin
 	if ix.pubsub {
 		return errors.New("chaos: a pubsub history has no seqs, so no log to visualize")
 	}
-	_, info := porcupine.CheckOperationsVerbose(logModel, logOperations(ix), linearizabilityTimeoutDefault)
+	ops, _ := logOperations(ix)
+	_, info := porcupine.CheckOperationsVerbose(logModel, ops, linearizabilityTimeoutDefault)
 	info.AddAnnotations(annotations)
 	if err := porcupine.VisualizePath(logModel, info, path); err != nil {
 		return fmt.Errorf("chaos: write linearizability visualization: %w", err)
@@ -63,43 +71,125 @@ func HistoryClients(h History) []string {
 	return indexHistory(h, "").clients
 }
 
-// logOperations turns a history into the model's operations: one send per
-// id and one read per distinct (seq, id) delivered, at its earliest.
-func logOperations(ix *historyIndex) []porcupine.Operation {
-	var ops []porcupine.Operation
-	for _, name := range ix.roomNames {
-		room := ix.rooms[name]
-		for _, m := range room.messages {
-			ops = append(ops, sendOperations(ix, room, m)...)
-		}
-		ops = append(ops, readOperations(ix, room)...)
-	}
-	return ops
+// roomHoles counts a room's seqs that no operation claims and the sends
+// that could have taken them.
+type roomHoles struct {
+	room           string
+	holes, fillers uint64
 }
 
-// sendOperations models one send. An acked send whose epoch is known has
-// its seq as output in that epoch's log. Any other send (never acked, or
-// acked in an epoch the history cannot tell) may have been applied in any
-// of the room's logs: an unknown output in each, which never fails a log.
-func sendOperations(ix *historyIndex, room *roomIndex, m *message) []porcupine.Operation {
-	if !m.sent {
-		return nil // a delivery of an id nobody sent fails its read
+// logOperations turns a history into the model's operations, room by room:
+// one read per distinct (epoch, seq, id) delivered, at its earliest, and one
+// send per id and epoch the history places it in.
+func logOperations(ix *historyIndex) ([]porcupine.Operation, []roomHoles) {
+	var ops []porcupine.Operation
+	var holes []roomHoles
+	for _, name := range ix.roomNames {
+		room := ix.rooms[name]
+		reads := readOperations(ix, room)
+		sends, fillers := sendOperations(ix, room, reads)
+		count := skipHoles(room, sends, reads)
+		ops = append(append(ops, sends...), reads...)
+		holes = append(holes, roomHoles{room: name, holes: count, fillers: fillers})
 	}
-	clientID := ix.clientIDs[m.sender]
-	if m.placed && m.ackSeq > 0 {
-		return []porcupine.Operation{{ClientId: clientID, Call: m.sentAtMs, Return: max(m.ackAtMs, m.sentAtMs),
-			Input:    logInput{Key: logKey{room.name, m.epoch}, Op: opSend, ID: m.id},
-			Output:   logOutput{Seq: m.ackSeq},
-			Metadata: fmt.Sprintf("%s sent at %d ms, acked at %d ms", m.sender, m.sentAtMs, m.ackAtMs)}}
+	return ops, holes
+}
+
+// sendOperations places each send of a room. An acked send whose epoch is
+// known took its acked seq. Any other send took, in each epoch somebody got
+// it in, the seq they got it as (a second seq fails that read: one send,
+// one append), and returns at the end of the history. A send nobody got and
+// no ack places is a filler: it may have taken a hole, or nothing.
+func sendOperations(ix *historyIndex, room *roomIndex, reads []porcupine.Operation) ([]porcupine.Operation, uint64) {
+	readAt := map[string][]logPosition{}
+	for _, op := range reads {
+		in, out := op.Input.(logInput), op.Output.(logOutput)
+		readAt[out.ID] = append(readAt[out.ID], logPosition{in.Key.Epoch, in.Seq})
 	}
-	ops := make([]porcupine.Operation, 0, len(room.epochs))
+	var ops []porcupine.Operation
+	var fillers uint64
+	for _, m := range room.messages {
+		if !m.sent {
+			continue // a delivery of an id nobody sent fails its read
+		}
+		send := porcupine.Operation{ClientId: ix.clientIDs[m.sender], Call: m.sentAtMs}
+		if m.placed && m.ackSeq > 0 {
+			send.Return = max(m.ackAtMs, m.sentAtMs)
+			send.Input = logInput{Key: logKey{room.name, m.epoch}, Op: opSend, ID: m.id}
+			send.Output = logOutput{Seq: m.ackSeq}
+			send.Metadata = fmt.Sprintf("%s sent at %d ms, acked at %d ms", m.sender, m.sentAtMs, m.ackAtMs)
+			ops = append(ops, send)
+			continue
+		}
+		positions := readAt[m.id]
+		if len(positions) == 0 {
+			fillers++
+			continue
+		}
+		placed := map[string]bool{}
+		for _, p := range positions {
+			if placed[p.epoch] {
+				continue
+			}
+			placed[p.epoch] = true
+			send.Return = max(ix.endAtMs, m.sentAtMs)
+			send.Input = logInput{Key: logKey{room.name, p.epoch}, Op: opSend, ID: m.id}
+			send.Output = logOutput{Seq: lowestSeqIn(positions, p.epoch)}
+			send.Metadata = fmt.Sprintf("%s sent at %d ms, outcome unknown to it", m.sender, m.sentAtMs)
+			ops = append(ops, send)
+		}
+	}
+	return ops, fillers
+}
+
+func lowestSeqIn(positions []logPosition, epoch string) uint64 {
+	lowest := uint64(0)
+	for _, p := range positions {
+		if p.epoch == epoch && (lowest == 0 || p.seq < lowest) {
+			lowest = p.seq
+		}
+	}
+	return lowest
+}
+
+// skipHoles sets each send's Skip to the holes directly below its seq and
+// returns the room's holes: seqs up to the highest anybody saw or was acked
+// that no operation claims.
+func skipHoles(room *roomIndex, sends, reads []porcupine.Operation) (holes uint64) {
+	claimed := map[string][]uint64{}
+	seen := map[logPosition]bool{}
+	claim := func(epoch string, seq uint64) {
+		if !seen[logPosition{epoch, seq}] {
+			seen[logPosition{epoch, seq}] = true
+			claimed[epoch] = append(claimed[epoch], seq)
+		}
+	}
+	for _, op := range sends {
+		claim(op.Input.(logInput).Key.Epoch, op.Output.(logOutput).Seq)
+	}
+	for _, op := range reads {
+		in := op.Input.(logInput)
+		claim(in.Key.Epoch, in.Seq)
+	}
 	for _, epoch := range room.epochs {
-		ops = append(ops, porcupine.Operation{ClientId: clientID, Call: m.sentAtMs, Return: max(ix.endAtMs, m.sentAtMs),
-			Input:    logInput{Key: logKey{room.name, epoch}, Op: opSend, ID: m.id},
-			Output:   logOutput{Unknown: true},
-			Metadata: fmt.Sprintf("%s sent at %d ms, outcome unknown", m.sender, m.sentAtMs)})
+		seqs := claimed[epoch]
+		sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+		if l := room.logs[epoch]; l != nil {
+			holes += l.maxSeq - uint64(len(seqs))
+		}
 	}
-	return ops
+	for i := range sends {
+		in, out := sends[i].Input.(logInput), sends[i].Output.(logOutput)
+		seqs := claimed[in.Key.Epoch]
+		below := sort.Search(len(seqs), func(j int) bool { return seqs[j] >= out.Seq })
+		previous := uint64(0)
+		if below > 0 {
+			previous = seqs[below-1]
+		}
+		in.Skip = out.Seq - previous - 1
+		sends[i].Input = in
+	}
+	return holes
 }
 
 // readOperations models the room's deliveries: per (epoch, seq, id) the
@@ -138,7 +228,7 @@ func readOperations(ix *historyIndex, room *roomIndex) []porcupine.Operation {
 
 // reportIllegalLogs names each log whose longest linearization leaves
 // operations out, by the earliest of them.
-func reportIllegalLogs(ix *historyIndex, partitions [][]porcupine.Operation, info porcupine.LinearizationInfo, v *verdict) {
+func reportIllegalLogs(ix *historyIndex, partitions [][]porcupine.Operation, info porcupine.LinearizationInfo, v *verdict) (illegal int) {
 	partials := info.PartialLinearizations()
 	for p, ops := range partitions {
 		included := make([]bool, len(ops))
@@ -168,6 +258,7 @@ func reportIllegalLogs(ix *historyIndex, partitions [][]porcupine.Operation, inf
 			names = append(names, fmt.Sprintf("%s by %s (%s)", describeLogOperation(op.Input, op.Output),
 				ix.clients[op.ClientId], op.Metadata))
 		}
+		illegal++
 		first := left[0]
 		seq, id := operationSubject(first)
 		v.add(Violation{Kind: "not_linearizable", Client: ix.clients[first.ClientId], Room: key.Room, Epoch: key.Epoch,
@@ -175,6 +266,21 @@ func reportIllegalLogs(ix *historyIndex, partitions [][]porcupine.Operation, inf
 			Message: fmt.Sprintf("room %s epoch %q: %d of %d operations linearize; these cannot follow: %s",
 				key.Room, key.Epoch, longest, len(ops), strings.Join(names, "; "))})
 	}
+	return illegal
+}
+
+// reportUnsentSeqs flags rooms with more holes than sends that could have
+// taken them: seqs that no send in the history can explain.
+func reportUnsentSeqs(holes []roomHoles, v *verdict) (rooms int) {
+	for _, h := range holes {
+		if h.holes > h.fillers {
+			rooms++
+			v.add(Violation{Kind: "unsent_seqs", Room: h.room,
+				Message: fmt.Sprintf("room %s: %d seqs nobody got and no ack names, but only %d sends of unknown outcome could have taken them",
+					h.room, h.holes, h.fillers)})
+		}
+	}
+	return rooms
 }
 
 // operationSubject is the seq and id an operation is about.

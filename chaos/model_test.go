@@ -33,13 +33,31 @@ func TestLogModelAppendsAtTheAckedSeq(t *testing.T) {
 	if ok, _ := stepLog(two, sendOf("c-1"), ackedAs(4)); ok {
 		t.Fatal("a send acked past the next seq was accepted")
 	}
-	three := mustStep(t, two, sendOf("c-1"), logOutput{Unknown: true})
+	three := mustStep(t, two, sendOf("c-1"), ackedAs(3))
 	if got := describeLogState(three); got != "3: [a-1 b-1 c-1]" {
 		t.Fatalf("state %q", got)
 	}
 	// Steps never change the state they start from.
 	if got := describeLogState(one); got != "1: [a-1]" {
 		t.Fatalf("state after later steps %q", got)
+	}
+}
+
+func TestLogModelSkipsOnlyTheHolesBelowASend(t *testing.T) {
+	one := mustStep(t, logModel.Init(), sendOf("a-1"), ackedAs(1))
+	skipping := sendOf("b-1")
+	skipping.Skip = 2
+	if ok, _ := stepLog(one, skipping, ackedAs(5)); ok {
+		t.Fatal("a send skipped more holes than it may")
+	}
+	four := mustStep(t, one, skipping, ackedAs(4))
+	if got := describeLogState(four); got != "4: [a-1 ? ? b-1]" {
+		t.Fatalf("state %q", got)
+	}
+	// The holes may have been filled already, or partly.
+	mustStep(t, mustStep(t, one, sendOf("x-1"), ackedAs(2)), skipping, ackedAs(4))
+	if ok, _ := stepLog(four, readOf(2), logOutput{ID: "x-1"}); ok {
+		t.Fatal("a read found an id in a hole")
 	}
 }
 
@@ -85,7 +103,7 @@ func TestLogModelEqualityAndHash(t *testing.T) {
 
 func TestLogModelPartitionsByRoomAndEpochInKeyOrder(t *testing.T) {
 	op := func(room, epoch, id string) porcupine.Operation {
-		return porcupine.Operation{Input: logInput{Key: logKey{room, epoch}, Op: opSend, ID: id}, Output: logOutput{Unknown: true}}
+		return porcupine.Operation{Input: logInput{Key: logKey{room, epoch}, Op: opSend, ID: id}, Output: ackedAs(1)}
 	}
 	partitions := partitionLogs([]porcupine.Operation{op("s", "f1", "1"), op("r", "e2", "2"), op("r", "e1", "3"), op("r", "e2", "4")})
 	var got []string
@@ -105,7 +123,7 @@ func TestLogModelDescribesOperations(t *testing.T) {
 		want string
 	}{
 		{sendOf("a-1"), ackedAs(3), "send(a-1) -> 3"},
-		{sendOf("a-1"), logOutput{Unknown: true}, "send(a-1) -> ?"},
+		{logInput{Key: roomR, Op: opSend, ID: "a-1", Skip: 2}, ackedAs(3), "send(a-1) -> 3 (may skip 2)"},
 		{readOf(3), logOutput{ID: "a-1"}, "read(3) -> a-1"},
 	} {
 		if got := describeLogOperation(c.in, c.out); got != c.want {
