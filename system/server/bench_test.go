@@ -72,7 +72,7 @@ func memoryNow(b *testing.B) (uint64, uint64, int) {
 
 // rawConnect does a WebSocket handshake by hand and reads up to the
 // welcome frame, leaving an idle socket with no goroutine or buffer.
-func rawConnect(b *testing.B, addr, user string) net.Conn {
+func rawConnect(b testing.TB, addr, user string) net.Conn {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)
@@ -96,7 +96,7 @@ func rawConnect(b *testing.B, addr, user string) net.Conn {
 	return conn
 }
 
-func waitConnections(b *testing.B, srv *Server, want int) {
+func waitConnections(b testing.TB, srv *Server, want int) {
 	deadline := time.Now().Add(testWait)
 	for {
 		snapshot, ok := srv.loop.requestSnapshot(b.Context())

@@ -40,6 +40,10 @@ type Config struct {
 	// WriteTimeout bounds one batch of writes to a client (default 10 s):
 	// a client that stops reading is cut off within it.
 	WriteTimeout time.Duration
+	// PongWait is how long a client may stay silent, answers to pings
+	// included, before it is dropped (default 60 s); pings go out at 9/10
+	// of it.
+	PongWait time.Duration
 	// Logger receives the runtime's structured logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -77,6 +81,9 @@ func (cfg *Config) check() error {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = writeTimeoutDefault
+	}
+	if cfg.PongWait <= 0 {
+		cfg.PongWait = pongWaitDefault
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -12,9 +12,9 @@ import (
 
 // Connection limits and timings (gorilla's chat example).
 const (
-	// pongWait is how long a connection may stay silent, pongs included,
-	// before its reader gives up on it.
-	pongWait = 60 * time.Second
+	// pongWaitDefault is how long a connection may stay silent, pongs
+	// included, before its reader gives up on it.
+	pongWaitDefault = 60 * time.Second
 	// closeWait is how long the reader waits for the peer's answer to our
 	// close frame before dropping the socket.
 	closeWait = 2 * time.Second
@@ -75,6 +75,7 @@ func (l *loop) open(c *conn) {
 // inputs until the socket fails or closes.
 func (l *loop) read(c *conn) {
 	c.ws.SetReadLimit(protocol.FrameBytesMax)
+	pongWait := l.server.cfg.PongWait
 	c.ws.SetReadDeadline(time.Now().Add(pongWait))
 	c.ws.SetPongHandler(func(string) error {
 		c.ws.SetReadDeadline(time.Now().Add(pongWait))

@@ -66,7 +66,7 @@ func newLoop(server *Server, n *node.Node, b broker.Broker, sendQueueLenMax int)
 		done:             make(chan struct{}),
 		conns:            map[node.ConnID]*conn{},
 		callsOrdered:     map[string][]brokerCall{},
-		pings:            newPingWheel(),
+		pings:            newPingWheel(server.cfg.PongWait),
 		drained:          make(chan struct{}),
 	}
 }

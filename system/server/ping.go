@@ -1,26 +1,25 @@
 package server
 
-import "chatlab/system/node"
+import (
+	"time"
 
-// pingPeriod is how often each connection is pinged: 9/10 of pongWait, so a
-// healthy peer's pong lands before its reader's deadline.
-const pingPeriod = pongWait * 9 / 10
+	"chatlab/system/node"
+)
 
-// pingPeriodTicks is pingPeriod in loop ticks: the number of wheel slots.
-const pingPeriodTicks = int(pingPeriod / tickInterval)
-
-// pingWheel spreads pings over the period: a connection sits in slot
-// id % pingPeriodTicks and is pinged when the wheel passes it, so each tick
-// touches 1/pingPeriodTicks of the connections, not all of them. The ping
-// goes out through the connection's short-lived writer, so an idle
-// connection needs no goroutine of its own.
+// pingWheel spreads pings over the ping period, 9/10 of PongWait so that a
+// healthy peer's pong lands before its reader's deadline. It has one slot
+// per loop tick of the period; a connection sits in slot id % slots and is
+// pinged when the wheel passes it, so each tick touches a slice of the
+// connections, not all of them. The ping goes out through the connection's
+// short-lived writer, so an idle connection needs no goroutine of its own.
 type pingWheel struct {
 	slots []map[node.ConnID]*conn
 	ticks int
 }
 
-func newPingWheel() pingWheel {
-	slots := make([]map[node.ConnID]*conn, pingPeriodTicks)
+func newPingWheel(pongWait time.Duration) pingWheel {
+	pingPeriod := pongWait * 9 / 10
+	slots := make([]map[node.ConnID]*conn, max(1, int(pingPeriod/tickInterval)))
 	for i := range slots {
 		slots[i] = map[node.ConnID]*conn{}
 	}
