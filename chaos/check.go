@@ -92,7 +92,7 @@ func CheckHistory(h History, opts CheckOptions) ([]Check, Stats) {
 	duplicates, duplicated := checkNoDuplicates(ix)
 	order, reordered := checkOrder(ix)
 	resume := checkResume(ix)
-	linearizable, _ := checkLinearizable(ix, opts.LinearizabilityTimeout)
+	linearizable := checkLinearizable(ix, opts.LinearizabilityTimeout)
 	latencyCheck, latency := checkLatency(ix, opts.LatencyP99MaxMs)
 	stats := Stats{
 		Sent:       ix.sentCount,

@@ -42,9 +42,15 @@ func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 			if !e.Duplicate {
 				passedToApp++
 			}
-			v.add(Violation{Kind: "duplicate", Client: s.client, Room: s.room, Epoch: e.Epoch, Seq: e.Seq, ID: e.ID, AtMs: e.AtMs,
-				Message: fmt.Sprintf("%s got seq %d (%s) at %d ms, already delivered as seq %d (%s) at %d ms",
-					s.client, e.Seq, e.ID, e.AtMs, first.Seq, first.ID, first.AtMs)})
+			message := fmt.Sprintf("%s got seq %d (%s) at %d ms, already delivered as seq %d (%s) at %d ms",
+				s.client, e.Seq, e.ID, e.AtMs, first.Seq, first.ID, first.AtMs)
+			if firstEpoch := room.epochOf(first.Epoch); firstEpoch != p.epoch {
+				// Typically a send applied just before Redis lost its data and
+				// applied again on retry, its dedupe key lost with the rest.
+				message += fmt.Sprintf(" in epoch %s, before epoch %s", firstEpoch, p.epoch)
+			}
+			v.add(Violation{Kind: "duplicate", Client: s.client, Room: s.room, Epoch: p.epoch, Seq: e.Seq, ID: e.ID, AtMs: e.AtMs,
+				Message: message})
 		}
 	}
 	detail := fmt.Sprintf("%d deliveries, %d duplicates (%d passed to the app, %d dropped by the client's seq dedupe)",

@@ -20,10 +20,10 @@ const linearizableExamplesPerLog = 3
 // violation, named by the operations left out of its longest
 // linearization. A search cut short by the timeout proves nothing either
 // way: it is reported as unknown and does not fail the run.
-func checkLinearizable(ix *historyIndex, timeout time.Duration) (Check, porcupine.LinearizationInfo) {
+func checkLinearizable(ix *historyIndex, timeout time.Duration) Check {
 	v := newVerdict(CheckLinearizable)
 	if ix.pubsub {
-		return v.done("not applicable: pubsub delivery has no seqs, so no log to linearize"), porcupine.LinearizationInfo{}
+		return v.done("not applicable: pubsub delivery has no seqs, so no log to linearize")
 	}
 	if timeout <= 0 {
 		timeout = linearizabilityTimeoutDefault
@@ -44,7 +44,7 @@ func checkLinearizable(ix *historyIndex, timeout time.Duration) (Check, porcupin
 	if unsent > 0 {
 		detail += fmt.Sprintf("; %d rooms have seqs no send explains", unsent)
 	}
-	return v.done(detail), info
+	return v.done(detail)
 }
 
 // LinearizabilityVisualization checks a history's logs and writes

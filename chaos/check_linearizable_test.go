@@ -11,8 +11,7 @@ import (
 )
 
 func linearizable(b *historyBuilder, delivery string) Check {
-	check, _ := checkLinearizable(indexHistory(b.h, delivery), time.Minute)
-	return check
+	return checkLinearizable(indexHistory(b.h, delivery), time.Minute)
 }
 
 func TestLinearizablePassesCleanHistory(t *testing.T) {
@@ -122,7 +121,7 @@ func TestLinearizableFlagsSeqsNoSendExplains(t *testing.T) {
 // TestLinearizableReportsTimeoutAsUnknown gives porcupine far less time
 // than a thousand messages take to check.
 func TestLinearizableReportsTimeoutAsUnknown(t *testing.T) {
-	check, _ := checkLinearizable(indexHistory(cleanRoom(trio, 1000).h, ""), time.Microsecond)
+	check := checkLinearizable(indexHistory(cleanRoom(trio, 1000).h, ""), time.Microsecond)
 	expectViolations(t, check, 0, "")
 	if !strings.HasPrefix(check.Detail, "unknown: timed out") {
 		t.Fatalf("detail %q", check.Detail)

@@ -19,70 +19,91 @@ func checkResume(ix *historyIndex) Check {
 	}
 	resumes := 0
 	for _, w := range ix.windows {
-		resumes += resumeWindow(ix.rooms[w.room], w, v)
+		walk := resumeWalk{room: ix.rooms[w.room], w: w, v: v, epoch: ix.rooms[w.room].epochOf(w.joined.Epoch), last: w.joined.Head}
+		walk.run()
+		resumes += walk.resumes
 	}
 	return v.done(fmt.Sprintf("%d resumes after a reconnect, %d skipped seqs", resumes, v.check.Violations))
 }
 
-// resumeWindow walks one window and judges the first new delivery after
-// each rejoin. It returns how many rejoins it saw.
-func resumeWindow(room *roomIndex, w *window, v *verdict) (resumes int) {
-	epoch, last := room.epochOf(w.joined.Epoch), w.joined.Head
-	disconnected, resuming := false, false
-	var rejoin client.Event
-	for _, e := range w.events {
+// resumeWalk follows one window, judging the first new delivery after each
+// rejoin.
+type resumeWalk struct {
+	room *roomIndex
+	w    *window
+	v    *verdict
+
+	epoch string
+	last  uint64 // the highest seq seen in epoch, or the floor a reset set
+	// resuming is set from a rejoin (a joined after a disconnect) to the
+	// first new delivery.
+	disconnected, resuming bool
+	rejoin                 client.Event
+	resumes                int
+}
+
+func (r *resumeWalk) run() {
+	for _, e := range r.w.events {
 		switch e.Kind {
 		case client.KindDisconnected:
-			disconnected = true
+			r.disconnected = true
 		case client.KindJoined:
-			if disconnected {
-				disconnected, resuming, rejoin = false, true, e
-				resumes++
+			if r.disconnected {
+				r.disconnected, r.resuming, r.rejoin = false, true, e
+				r.resumes++
 			}
 		case client.KindReset:
-			floor := uint64(0)
-			if e.Seq > 0 {
-				floor = e.Seq - 1
-			}
-			resetEpoch := room.epochOf(e.Epoch)
-			if resetEpoch != "" && epoch != "" && resetEpoch != epoch {
-				epoch, last = resetEpoch, floor
-			} else {
-				epoch, last = firstNonEmpty(epoch, resetEpoch), max(last, floor)
-			}
+			r.reset(e)
 		case client.KindDelivered:
-			if e.Seq == 0 {
-				continue
-			}
-			deliveredEpoch := room.epochOf(e.Epoch)
-			sameEpoch := epoch == "" || deliveredEpoch == "" || deliveredEpoch == epoch
-			if resuming && sameEpoch && e.Seq <= last {
-				continue // seen before: not the first new one
-			}
-			if resuming {
-				resuming = false
-				judgeResume(w, v, rejoin, e, epoch, deliveredEpoch, last, sameEpoch)
-			}
-			if sameEpoch {
-				epoch, last = firstNonEmpty(epoch, deliveredEpoch), max(last, e.Seq)
-			} else {
-				epoch, last = deliveredEpoch, e.Seq
+			if e.Seq > 0 {
+				r.deliver(e)
 			}
 		}
 	}
-	return resumes
 }
 
-func judgeResume(w *window, v *verdict, rejoin, e client.Event, epoch, deliveredEpoch string, last uint64, sameEpoch bool) {
+func (r *resumeWalk) reset(e client.Event) {
+	floor := uint64(0)
+	if e.Seq > 0 {
+		floor = e.Seq - 1
+	}
+	epoch := r.room.epochOf(e.Epoch)
+	if epoch != "" && r.epoch != "" && epoch != r.epoch {
+		r.epoch, r.last = epoch, floor
+		return
+	}
+	r.epoch, r.last = firstNonEmpty(r.epoch, epoch), max(r.last, floor)
+}
+
+func (r *resumeWalk) deliver(e client.Event) {
+	epoch := r.room.epochOf(e.Epoch)
+	sameEpoch := r.epoch == "" || epoch == "" || epoch == r.epoch
+	if r.resuming && sameEpoch && e.Seq <= r.last {
+		return // seen before: not the first new one
+	}
+	if r.resuming {
+		r.resuming = false
+		r.judge(e, epoch, sameEpoch)
+	}
+	if sameEpoch {
+		r.epoch, r.last = firstNonEmpty(r.epoch, epoch), max(r.last, e.Seq)
+		return
+	}
+	r.epoch, r.last = epoch, e.Seq
+}
+
+// judge checks the first new delivery after a rejoin against the last seq
+// seen before it.
+func (r *resumeWalk) judge(e client.Event, epoch string, sameEpoch bool) {
 	switch {
 	case !sameEpoch:
-		v.add(Violation{Kind: "resume_epoch", Client: w.client, Room: w.room, Epoch: deliveredEpoch, Seq: e.Seq, ID: e.ID, AtMs: e.AtMs,
+		r.v.add(Violation{Kind: "resume_epoch", Client: r.w.client, Room: r.w.room, Epoch: epoch, Seq: e.Seq, ID: e.ID, AtMs: e.AtMs,
 			Message: fmt.Sprintf("%s rejoined at %d ms in epoch %s after seq %d and got seq %d of epoch %s, with no reset",
-				w.client, rejoin.AtMs, epoch, last, e.Seq, deliveredEpoch)})
-	case e.Seq > last+1:
-		v.add(Violation{Kind: "resume_skipped", Client: w.client, Room: w.room, Epoch: deliveredEpoch, Seq: e.Seq, ID: e.ID, AtMs: e.AtMs,
+				r.w.client, r.rejoin.AtMs, r.epoch, r.last, e.Seq, epoch)})
+	case e.Seq > r.last+1:
+		r.v.add(Violation{Kind: "resume_skipped", Client: r.w.client, Room: r.w.room, Epoch: epoch, Seq: e.Seq, ID: e.ID, AtMs: e.AtMs,
 			Message: fmt.Sprintf("%s rejoined at %d ms after seq %d, then got seq %d: seqs %d..%d skipped with no reset",
-				w.client, rejoin.AtMs, last, e.Seq, last+1, e.Seq-1)})
+				r.w.client, r.rejoin.AtMs, r.last, e.Seq, r.last+1, e.Seq-1)})
 	}
 }
 
