@@ -20,8 +20,10 @@ const (
 	// timelineRowHeight and timelineRowsMax shape the fault timeline; rows
 	// beyond the limit are left to the table below it.
 	// legendPerRow entries of legendEntryWidth fit right of a title.
-	legendPerRow      = 5
-	legendEntryWidth  = 110
+	legendPerRow     = 5
+	legendEntryWidth = 110
+	// windowLabelRows is how many lines window labels step through.
+	windowLabelRows   = 3
 	timelineRowHeight = 22
 	timelineRowsMax   = 30
 )
@@ -102,11 +104,14 @@ func (c chart) svg() template.HTML {
 }
 
 func (c chart) drawWindows(svg *strings.Builder, x func(int64) float64, top, height float64) {
-	for _, window := range c.windows {
+	for i, window := range c.windows {
 		width := math.Max(x(window.ToMs)-x(window.FromMs), 1)
 		fmt.Fprintf(svg, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" fill-opacity="0.16"><title>%s (%s to %s)</title></rect>`,
 			x(window.FromMs), top, width, height, windowColor, escape(window.Label), runTime(window.FromMs), runTime(window.ToMs))
-		fmt.Fprintf(svg, `<text x="%.1f" y="%.1f" class="window">%s</text>`, x(window.FromMs)+3, top+11, escape(window.Label))
+		// Labels step down a line each so that windows starting close
+		// together stay readable.
+		labelY := top + 11 + float64(11*(i%windowLabelRows))
+		fmt.Fprintf(svg, `<text x="%.1f" y="%.1f" class="window">%s</text>`, x(window.FromMs)+3, labelY, escape(window.Label))
 	}
 	for _, fault := range c.faults {
 		fmt.Fprintf(svg, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="3 3"><title>%s %s at %s</title></line>`,
