@@ -13,8 +13,8 @@ import (
 const (
 	// brokerCallsInFlightMax bounds publish and fetch goroutines at once.
 	brokerCallsInFlightMax = 256
-	// brokerCallsPendingMax bounds calls waiting for a slot or for an
-	// earlier call of their order; beyond it a
+	// brokerCallsPendingMax bounds calls waiting for a slot, for an earlier
+	// call of their order or for their room's subscribe; beyond it a
 	// call fails at once with errBrokerBusy, which the node handles like
 	// any broker error (the client retries with the same id).
 	brokerCallsPendingMax = 4096
@@ -28,6 +28,10 @@ var errBrokerBusy = errors.New("broker calls queue is full")
 // and returns the input that reports the result; fail reports an error
 // without performing it.
 type brokerCall struct {
+	// room is the call's room: it starts only once the room's pending
+	// subscribes are confirmed, so that nothing published between its
+	// reply and the subscription is missed (broker.Broker's contract).
+	room string
 	// order, when set, names the sequence the call belongs to: at most one
 	// call of an order is in flight.
 	order string
@@ -37,6 +41,7 @@ type brokerCall struct {
 
 func publishCall(request node.PublishRequest) brokerCall {
 	return brokerCall{
+		room:  request.Room,
 		order: request.Room + "\x00" + request.From,
 		run: func(ctx context.Context, b broker.Broker) input {
 			reply, err := b.Publish(ctx, request)
@@ -53,6 +58,7 @@ func publishCall(request node.PublishRequest) brokerCall {
 
 func fetchCall(request node.FetchRequest) brokerCall {
 	return brokerCall{
+		room: request.Room,
 		run: func(ctx context.Context, b broker.Broker) input {
 			reply, err := b.Fetch(ctx, request)
 			return func(l *loop) {
@@ -85,6 +91,10 @@ func (l *loop) call(call brokerCall) {
 		return
 	}
 	l.callsPending++
+	if l.subscribesPending[call.room] > 0 {
+		l.callsAfterSubscribe[call.room] = append(l.callsAfterSubscribe[call.room], call)
+		return
+	}
 	if call.order != "" {
 		if waiting, busy := l.callsOrdered[call.order]; busy {
 			l.callsOrdered[call.order] = append(waiting, call)

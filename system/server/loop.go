@@ -49,6 +49,10 @@ type loop struct {
 
 	subscriptionOps []subscriptionOp // waiting for the subscriber, in order
 	subscribing     bool
+	// subscribesPending counts a room's subscribes not yet confirmed;
+	// callsAfterSubscribe holds the room's calls until they are.
+	subscribesPending   map[string]int
+	callsAfterSubscribe map[string][]brokerCall
 
 	draining bool
 	// drained is closed once the node drains and its last connection is gone.
@@ -57,17 +61,19 @@ type loop struct {
 
 func newLoop(server *Server, n *node.Node, b broker.Broker, sendQueueLenMax int) *loop {
 	return &loop{
-		writeBatchFrames: max(1, min(writeBatchFramesMax, sendQueueLenMax/4)),
-		server:           server,
-		node:             n,
-		broker:           b,
-		inputs:           make(chan input, inputsLenMax),
-		stop:             make(chan struct{}),
-		done:             make(chan struct{}),
-		conns:            map[node.ConnID]*conn{},
-		callsOrdered:     map[string][]brokerCall{},
-		pings:            newPingWheel(server.cfg.PongWait),
-		drained:          make(chan struct{}),
+		writeBatchFrames:    max(1, min(writeBatchFramesMax, sendQueueLenMax/4)),
+		server:              server,
+		node:                n,
+		broker:              b,
+		inputs:              make(chan input, inputsLenMax),
+		stop:                make(chan struct{}),
+		done:                make(chan struct{}),
+		conns:               map[node.ConnID]*conn{},
+		callsOrdered:        map[string][]brokerCall{},
+		subscribesPending:   map[string]int{},
+		callsAfterSubscribe: map[string][]brokerCall{},
+		pings:               newPingWheel(server.cfg.PongWait),
+		drained:             make(chan struct{}),
 	}
 }
 
@@ -126,19 +132,21 @@ func (l *loop) apply() {
 			l.closeConn(c, closing)
 		}
 	}
+	// Subscription changes first: a room's calls in this Ready wait for
+	// its subscribe.
+	for _, room := range ready.Subscribes {
+		l.queueSubscription(subscriptionOp{room: room, subscribe: true})
+	}
+	for _, room := range ready.Unsubscribes {
+		l.queueSubscription(subscriptionOp{room: room})
+	}
+	l.startSubscriber()
 	for _, request := range ready.Publishes {
 		l.call(publishCall(request))
 	}
 	for _, request := range ready.Fetches {
 		l.call(fetchCall(request))
 	}
-	for _, room := range ready.Subscribes {
-		l.subscriptionOps = append(l.subscriptionOps, subscriptionOp{room: room, subscribe: true})
-	}
-	for _, room := range ready.Unsubscribes {
-		l.subscriptionOps = append(l.subscriptionOps, subscriptionOp{room: room})
-	}
-	l.startSubscriber()
 	for _, latencyMs := range ready.LatenciesMs {
 		l.server.metrics.deliveryLatency.Observe(float64(latencyMs) / 1000)
 	}
