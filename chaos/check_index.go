@@ -137,11 +137,28 @@ func isPubSub(h History, delivery string) bool {
 	return seqless
 }
 
+// HistoryClients lists a history's clients in name order: porcupine's
+// ClientId of a client (in LinearizabilityVisualization) is its index here.
+func HistoryClients(h History) []string {
+	seen := map[string]bool{}
+	var clients []string
+	for i := range h {
+		if !seen[h[i].Client] {
+			seen[h[i].Client] = true
+			clients = append(clients, h[i].Client)
+		}
+	}
+	sort.Strings(clients)
+	return clients
+}
+
 func (ix *historyIndex) collectRoomsAndClients(h History) {
-	clients := map[string]bool{}
+	ix.clients = HistoryClients(h)
+	for i, name := range ix.clients {
+		ix.clientIDs[name] = i
+	}
 	for i := range h {
 		r := &h[i]
-		clients[r.Client] = true
 		ix.endAtMs = max(ix.endAtMs, r.AtMs)
 		if r.Room == "" {
 			continue
@@ -155,13 +172,6 @@ func (ix *historyIndex) collectRoomsAndClients(h History) {
 			room.epochs = append(room.epochs, r.Epoch)
 			room.epochFirst[r.Epoch] = r.AtMs
 		}
-	}
-	for name := range clients { // map order: sorted below
-		ix.clients = append(ix.clients, name)
-	}
-	sort.Strings(ix.clients)
-	for i, name := range ix.clients {
-		ix.clientIDs[name] = i
 	}
 	for name, room := range ix.rooms { // map order: sorted below
 		ix.roomNames = append(ix.roomNames, name)

@@ -65,12 +65,6 @@ func LinearizabilityVisualization(h History, path string, annotations []porcupin
 	return nil
 }
 
-// HistoryClients lists a history's clients in name order: porcupine's
-// ClientId of a client is its index here.
-func HistoryClients(h History) []string {
-	return indexHistory(h, "").clients
-}
-
 // roomHoles counts a room's seqs that no operation claims and the sends
 // that could have taken them.
 type roomHoles struct {
