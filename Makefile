@@ -30,3 +30,27 @@ fuzz: ## fuzz frame decoding for FUZZTIME
 
 clean:
 	rm -rf bin
+
+# --- Real targets: images, a compose cluster, load (issue 6) -------------
+COMPOSE      ?= docker-compose
+LOAD_ARGS    ?= --url ws://127.0.0.1:8080/ws --clients 100 --rate 1/s --duration 20s
+IDLE_CLIENTS ?= 10000
+
+.PHONY: images up down load bench-idle
+
+images: build ## chatlab:dev (scratch + static binary) and chatlab-redis:dev (offline Redis)
+	docker build -q -f docker/chatlab.Dockerfile -t chatlab:dev bin
+	docker/redis/build.sh chatlab-redis:dev
+
+up: images ## the compose cluster with the offline images: 3 nodes, balancer :8080, dashboard :7070
+	$(COMPOSE) -f docker-compose.yml -f docker-compose.offline.yml up -d
+	@echo "balancer: ws://127.0.0.1:8080/ws?user=NAME   nodes: :8081 :8082 :8083   dashboard: http://127.0.0.1:7070/"
+
+down: ## stop and remove the compose cluster and its Redis volume
+	$(COMPOSE) -f docker-compose.yml -f docker-compose.offline.yml down -v
+
+load: build ## chatlab load against LOAD_ARGS (default: the balancer of make up)
+	bin/chatlab load $(LOAD_ARGS)
+
+bench-idle: build ## bytes of node memory per idle connection (IDLE_CLIENTS against one chatlab node; needs an open-files hard limit above it)
+	ulimit -n $$(ulimit -Hn) && IDLE_CLIENTS=$(IDLE_CLIENTS) $(GO) test -count=1 -run '^$$' -bench BenchmarkIdleConnectionMemory -benchtime 1x -timeout 10m ./chaos/local
