@@ -19,7 +19,8 @@ type Config struct {
 	// Broker links the node to the cluster. The caller owns it and closes it
 	// after the server is closed.
 	Broker broker.Broker
-	// Delivery is recover (default when empty) or pubsub.
+	// Delivery is recover (default when empty) or pubsub; the Broker must
+	// have been built for the same mode.
 	Delivery node.Delivery
 	// Auth requires a signed token on /ws. Off takes the user from ?user=
 	// and exists for lab runs only.

@@ -29,15 +29,15 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef")
 // configure turns it off, and waits until it is ready.
 func startNode(t testing.TB, m *miniredis.Miniredis, id string, configure func(*Config)) *Server {
 	t.Helper()
-	b, err := broker.NewRedis(broker.RedisConfig{URL: "redis://" + m.Addr()})
-	if err != nil {
-		t.Fatalf("broker: %v", err)
-	}
-	cfg := Config{ID: id, Listen: "127.0.0.1:0", Broker: b, Auth: true, Secret: testSecret,
-		Logger: testLogger()}
+	cfg := Config{ID: id, Listen: "127.0.0.1:0", Auth: true, Secret: testSecret, Logger: testLogger()}
 	if configure != nil {
 		configure(&cfg)
 	}
+	b, err := broker.NewRedis(broker.RedisConfig{URL: "redis://" + m.Addr(), Delivery: cfg.Delivery})
+	if err != nil {
+		t.Fatalf("broker: %v", err)
+	}
+	cfg.Broker = b
 	srv, err := Start(context.Background(), cfg)
 	if err != nil {
 		b.Close()

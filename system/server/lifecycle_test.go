@@ -9,13 +9,18 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/gorilla/websocket"
 
+	"chatlab/system/node"
 	"chatlab/system/protocol"
 )
 
 // /readyz follows the broker link: 503 while Redis is gone, 200 once back.
+// Meanwhile sends are refused as unavailable, and the retry with the same
+// id lands once Redis is back.
 func TestReadyFollowsRedis(t *testing.T) {
 	m := miniredis.RunT(t)
 	srv := startNode(t, m, "a", nil)
+	alice := dial(t, srv, "token="+token(t, "alice"))
+	alice.join("lobby")
 	if status, _ := get(t, srv, "/healthz"); status != http.StatusOK {
 		t.Fatalf("/healthz = %d", status)
 	}
@@ -24,10 +29,33 @@ func TestReadyFollowsRedis(t *testing.T) {
 	if status, _ := get(t, srv, "/healthz"); status != http.StatusOK {
 		t.Fatalf("/healthz = %d while Redis is down; the process is alive", status)
 	}
+	send := protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "during-outage", Body: "hello?"}
+	alice.write(send)
+	if reply := alice.next(); reply.Type != protocol.TypeError || reply.Code != protocol.CodeUnavailable || reply.Ref != send.ID {
+		t.Fatalf("send during the outage got %+v; want error unavailable for %s", reply, send.ID)
+	}
 	if err := m.Restart(); err != nil {
 		t.Fatalf("restart miniredis: %v", err)
 	}
 	waitStatus(t, srv, "/readyz", http.StatusOK)
+	alice.write(send)
+	if ack := alice.nextOf(protocol.TypeAck); ack.ID != send.ID || ack.Seq != 1 {
+		t.Fatalf("retry after the outage got %+v; want the ack of %s with seq 1", ack, send.ID)
+	}
+}
+
+// Pubsub delivery crosses nodes too, without seqs.
+func TestPubSubDelivery(t *testing.T) {
+	m := miniredis.RunT(t)
+	pubsub := func(cfg *Config) { cfg.Delivery = node.PubSub }
+	alice := dial(t, startNode(t, m, "a", pubsub), "token="+token(t, "alice"))
+	bob := dial(t, startNode(t, m, "b", pubsub), "token="+token(t, "bob"))
+	alice.join("lobby")
+	bob.join("lobby")
+	alice.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "1", Body: "naive"})
+	if msg := bob.nextOf(protocol.TypeMsg); msg.ID != "1" || msg.FromUser != "alice" || msg.Seq != 0 {
+		t.Fatalf("bob got %+v; want alice's message with seq 0", msg)
+	}
 }
 
 // Drain (the SIGTERM path) tells every client to reconnect (close 4000),
