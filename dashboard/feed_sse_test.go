@@ -71,22 +71,24 @@ func TestABrowserThatStopsReadingIsCutOffNotWaitedFor(t *testing.T) {
 	stuck := openFeed(t, server.URL)
 	waitFor(t, "the browser to subscribe", func() bool { return feed.Counters().Subscribers == 1 })
 	// Large events fill the socket buffers, then the subscriber's queue.
-	// Publish must go on returning at once all the while.
-	text := strings.Repeat("x", 64<<10)
-	const publishesMax = 100_000
+	// Publish must go on returning at once all the while. The browser is
+	// cut off either by the feed (its queue is full) or by the stream's
+	// write deadline (when publishing is slow, as under the race detector).
+	text := strings.Repeat("x", 16<<10)
+	const publishesMax = 20_000
 	published := 0
-	for feed.Counters().Dropped == 0 && published < publishesMax {
+	for feed.Counters().Subscribers == 1 && published < publishesMax {
 		feed.Publish(Log{Text: text})
 		published++
 	}
-	if counters := feed.Counters(); counters.Dropped != 1 || counters.Subscribers != 0 {
-		t.Fatalf("after %d events: %+v, want the stuck browser dropped", published, counters)
+	if counters := feed.Counters(); counters.Subscribers != 0 {
+		t.Fatalf("after %d events: %+v, want the stuck browser cut off", published, counters)
 	}
 	// The stream the browser was cut off from ends: reading it reaches EOF.
 	if _, err := io.Copy(io.Discard, stuck.Body); err != nil {
 		t.Errorf("reading the dropped stream: %v", err)
 	}
-	t.Logf("stuck browser dropped after %d events of 64 KiB", published)
+	t.Logf("stuck browser cut off after %d events of 16 KiB (%d by the feed)", published, feed.Counters().Dropped)
 }
 
 func TestTheAppPageIsServedBuiltOrNot(t *testing.T) {
