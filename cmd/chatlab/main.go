@@ -22,6 +22,7 @@ type command struct {
 // commands is the subcommand table, in the order help lists them.
 var commands = []command{
 	{"node", "run a chat node: WebSocket clients, Redis fanout, /metrics, /state", runNode},
+	{"balancer", "run the WebSocket load balancer in front of the nodes: /ws, /metrics, /state", runBalancer},
 	{"token", "mint a signed auth token for a user", runToken},
 	{"scenarios", "list the scenarios (faults and expectations) the lab can run", runScenarios},
 	{"up", "run a local cluster (nodes, balancer, Redis) until interrupted", runUp},

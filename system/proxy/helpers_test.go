@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,7 +140,7 @@ func startProxy(t testing.TB, config balance.Config, backends ...balance.Backend
 		Listen:    "127.0.0.1:0",
 		Balance:   config,
 		CloseWait: time.Second,
-		Logger:    quietLogger(),
+		Logger:    testLogger(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -214,4 +215,11 @@ func backendState(p *Proxy, name string) balance.BackendState {
 		}
 	}
 	return balance.BackendState{}
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("PROXY_DEBUG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return quietLogger()
 }

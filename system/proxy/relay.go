@@ -162,6 +162,7 @@ func (l *link) pumpEnded(fromBackend bool, err error) {
 		l.toServer.conn.Close()
 		closeWrite(l.toClient.conn)
 	} else {
+		l.proxy.log.Debug("client side ended", "conn", l.id, "backend", l.backend, "err", errText(err))
 		l.toServer.sendClose(closeGoingAway, "client gone")
 		l.toClient.conn.Close()
 		closeWrite(l.toServer.conn)
