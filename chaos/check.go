@@ -77,6 +77,9 @@ type CheckOptions struct {
 	// LatencyP99MaxMs fails the latency check when p99 exceeds it; 0 sets
 	// no bound.
 	LatencyP99MaxMs float64
+	// LatencyExcludedSenders are client name prefixes whose messages the
+	// latency figures leave out (flooding clients).
+	LatencyExcludedSenders []string
 	// LinearizabilityTimeout bounds porcupine's search (default 10 s); a
 	// search cut short is reported as unknown, not as a failure.
 	LinearizabilityTimeout time.Duration
@@ -93,7 +96,7 @@ func CheckHistory(h History, opts CheckOptions) ([]Check, Stats) {
 	order, reordered := checkOrder(ix)
 	resume := checkResume(ix)
 	linearizable := checkLinearizable(ix, opts.LinearizabilityTimeout)
-	latencyCheck, latency := checkLatency(ix, opts.LatencyP99MaxMs)
+	latencyCheck, latency := checkLatency(ix, opts.LatencyP99MaxMs, opts.LatencyExcludedSenders)
 	stats := Stats{
 		Sent:       ix.sentCount,
 		Acked:      ix.ackedCount,

@@ -4,14 +4,17 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"chatlab/system/client"
 )
 
 // checkLatency measures every first delivery of a message to a client: the
 // delivered time minus the sender's first sent time, on the run's one clock.
-// It fails only when p99MaxMs is set and p99 exceeds it.
-func checkLatency(ix *historyIndex, p99MaxMs float64) (Check, LatencyStats) {
+// It fails only when p99MaxMs is set and p99 exceeds it. Messages from
+// senders whose name starts with one of excluded are left out (a flood's
+// own backlog is not the latency ordinary clients see).
+func checkLatency(ix *historyIndex, p99MaxMs float64, excluded []string) (Check, LatencyStats) {
 	v := newVerdict(CheckLatency)
 	var latencies []float64
 	for _, s := range ix.streams {
@@ -21,7 +24,7 @@ func checkLatency(ix *historyIndex, p99MaxMs float64) (Check, LatencyStats) {
 				continue
 			}
 			seen[e.ID] = true
-			if m := ix.messages[e.ID]; m != nil && m.sent {
+			if m := ix.messages[e.ID]; m != nil && m.sent && !hasAnyPrefix(m.sender, excluded) {
 				latencies = append(latencies, float64(e.AtMs-m.sentAtMs))
 			}
 		}
@@ -40,6 +43,15 @@ func checkLatency(ix *historyIndex, p99MaxMs float64) (Check, LatencyStats) {
 		}
 	}
 	return v.done(detail), stats
+}
+
+func hasAnyPrefix(name string, prefixes []string) bool {
+	for _, prefix := range prefixes {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // percentile is the nearest-rank percentile of sorted values, 0 for none.

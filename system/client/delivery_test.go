@@ -2,6 +2,8 @@ package client
 
 import (
 	"testing"
+
+	"chatlab/system/protocol"
 )
 
 func TestDuplicatesAreReportedNotDelivered(t *testing.T) {
@@ -166,4 +168,33 @@ func TestBadFrameIsReportedAndSkipped(t *testing.T) {
 	if s := c.Snapshot(); s.Counters.BadFrames != 2 || !s.Connected {
 		t.Fatalf("snapshot = %+v", s)
 	}
+}
+
+func TestOwnMessageDeliveredBeforeItsAckCompletesTheSend(t *testing.T) {
+	c := newClient(t, Config{})
+	if err := c.Join("lobby"); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, c, 0)
+	c.Receive(joinedFrame("lobby", 0, "e1"))
+	c.Ready()
+	id := mustSend(t, c, "lobby", "hello")
+	c.Ready()
+	c.Receive(protocol.Encode(protocol.Msg{Type: protocol.TypeMsg, Room: "lobby", Seq: 1, ID: id, From: "alice", Body: "hello"}))
+	events := c.Ready().Events
+	sameKinds(t, events, KindDelivered, KindAcked)
+	if events[1].ID != id || events[1].Seq != 1 {
+		t.Fatalf("acked event %+v, want %s at seq 1", events[1], id)
+	}
+	if pending := c.Snapshot().Pending; len(pending) != 0 {
+		t.Fatalf("send still pending: %+v", pending)
+	}
+	// The ack that follows is a duplicate ack, not a second completion.
+	c.Receive(ackFrame("lobby", id, 1))
+	sameKinds(t, c.Ready().Events)
+	// Someone else's message with the same id completes nothing.
+	other := mustSend(t, c, "lobby", "again")
+	c.Ready()
+	c.Receive(protocol.Encode(protocol.Msg{Type: protocol.TypeMsg, Room: "lobby", Seq: 2, ID: other, From: "bob", Body: "x"}))
+	sameKinds(t, c.Ready().Events, KindDelivered)
 }

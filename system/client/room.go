@@ -127,4 +127,7 @@ func (c *Client) deliver(r *room, m protocol.Outbound) {
 	}
 	c.counters.Delivered++
 	c.event(e)
+	if m.FromUser == c.cfg.User {
+		c.ownDelivered(m)
+	}
 }

@@ -124,6 +124,17 @@ func (c *Client) acked(ack protocol.Outbound) {
 	c.event(Event{Kind: KindAcked, ID: ack.ID, Room: ack.Room, Seq: ack.Seq})
 }
 
+// ownDelivered completes a pending send that came back as a msg before its
+// ack: the message was applied, so a resend must not go out. It matters
+// when the broker loses its data after applying a send whose ack was lost:
+// a resend would be applied again, in the new epoch, and delivered twice.
+func (c *Client) ownDelivered(m protocol.Outbound) {
+	if at := c.pendingIndex(m.ID); at >= 0 {
+		c.removePending(at)
+		c.event(Event{Kind: KindAcked, ID: m.ID, Room: m.Room, Seq: m.Seq})
+	}
+}
+
 // fail gives a send up.
 func (c *Client) fail(p *pendingSend, code protocol.Code, message string) {
 	c.counters.SendsFailed++

@@ -1,0 +1,50 @@
+// Package chaos runs scenarios against a target (the simulator, local
+// processes or Docker containers), records every client operation and
+// checks the history. One Cluster interface hides the target, so one
+// runner, one set of checkers and one report serve all three.
+package chaos
+
+import (
+	"context"
+	"time"
+)
+
+// Cluster is one target's system under one scenario. The runner calls
+// Start, then alternately RunUntil and Apply along the timeline, then
+// Converge, then reads History and Samples, then Stop.
+type Cluster interface {
+	// Target names the target: "sim", "local" or "docker".
+	Target() string
+	// Start builds the topology and its workload: clients connect, join
+	// and send on their own schedule from then on (time 0).
+	Start(ctx context.Context) error
+	// RunUntil lets the cluster run to t after Start: the simulator
+	// advances virtual time, real targets wait.
+	RunUntil(ctx context.Context, t time.Duration) error
+	// Apply carries out one step of the fault timeline now.
+	Apply(ctx context.Context, step Step) error
+	// Converge heals whatever faults are still in force, lets the
+	// workload's sends end, and waits until every client is connected, has
+	// nothing unacked and has caught up every room, or until limit passes.
+	// It reports whether they converged and, if not, what was left.
+	Converge(ctx context.Context, limit time.Duration) (converged bool, detail string, err error)
+	// Now is the time since Start on the cluster's clock.
+	Now() time.Duration
+	// History is every client event so far.
+	History() History
+	// Samples are the cluster's state over time, for the report's charts.
+	Samples() []Sample
+	// TraceHash identifies a simulated run exactly ("" on real targets).
+	TraceHash() string
+	// Stop tears the cluster down.
+	Stop() error
+}
+
+// Sample is the cluster's state at one moment.
+type Sample struct {
+	AtMs int64 `json:"at_ms"`
+	// Connections per node, in node order.
+	Connections map[string]int `json:"connections"`
+	// Up per component (nodes, "balancer", "redis").
+	Up map[string]bool `json:"up"`
+}

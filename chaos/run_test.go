@@ -1,0 +1,110 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"chatlab/scenarios"
+	"chatlab/system/node"
+)
+
+func runSim(t *testing.T, name string, seed uint64, delivery node.Delivery, mutation node.Mutation) *Result {
+	t.Helper()
+	sc, err := scenarios.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if delivery == "" {
+		delivery = sc.Topology.Delivery
+	}
+	result, err := Run(context.Background(), RunOptions{Scenario: sc, Seed: seed, Delivery: delivery,
+		Cluster: NewSimCluster(sc, SimOptions{Seed: seed, Delivery: delivery, Mutation: mutation})})
+	if err != nil {
+		t.Fatalf("%s seed %d: %v", name, seed, err)
+	}
+	return result
+}
+
+// TestEveryScenarioMeetsItsExpectationsOnSim runs each built-in scenario on
+// a few seeds (CI sweeps more with `make sweep`).
+func TestEveryScenarioMeetsItsExpectationsOnSim(t *testing.T) {
+	seeds := []uint64{1, 2, 3}
+	if testing.Short() {
+		seeds = seeds[:1]
+	}
+	for _, sc := range scenarios.All() {
+		for _, seed := range seeds {
+			t.Run(fmt.Sprintf("%s/seed%d", sc.Name, seed), func(t *testing.T) {
+				result := runSim(t, sc.Name, seed, "", "")
+				if !result.Passed() {
+					t.Fatalf("verdict %s: %v", result.Verdict, result.Failures)
+				}
+				if result.Stats.Acked == 0 || result.Stats.Delivered == 0 {
+					t.Fatalf("the run carried no traffic: %+v", result.Stats)
+				}
+			})
+		}
+	}
+}
+
+func TestPubSubLosesIsCaughtLosing(t *testing.T) {
+	result := runSim(t, "pubsub-loses", 4, "", "")
+	if !result.Passed() || result.Stats.Lost == 0 {
+		t.Fatalf("verdict %s, lost %d: pubsub mode must be caught losing messages", result.Verdict, result.Stats.Lost)
+	}
+	// The same scenario in recover mode loses nothing, so its expectation
+	// (no-loss must break) fails.
+	recovered := runSim(t, "pubsub-loses", 4, node.Recover, "")
+	if recovered.Stats.Lost != 0 || recovered.Passed() {
+		t.Fatalf("recover mode: lost %d, verdict %s; want no loss and a failed 'must break'", recovered.Stats.Lost, recovered.Verdict)
+	}
+}
+
+// TestMutatedNodesAreCaught breaks the node on purpose and expects the
+// checker that exists for that bug to fire, and the verdict to fail.
+func TestMutatedNodesAreCaught(t *testing.T) {
+	cases := map[node.Mutation][]string{
+		node.MutationDrop:        {CheckNoLoss},
+		node.MutationDuplicate:   {CheckNoDuplicates},
+		node.MutationSwap:        {CheckOrder},
+		node.MutationIgnoreSince: {CheckNoLoss, CheckResume},
+	}
+	for mutation, fired := range cases {
+		t.Run(string(mutation), func(t *testing.T) {
+			result := runSim(t, "node-restart", 1, "", mutation)
+			if result.Passed() {
+				t.Fatal("a broken node passed")
+			}
+			for _, name := range fired {
+				if c := checkNamed(result.Checks, name); c.OK || c.Violations == 0 {
+					t.Errorf("check %s did not fire: %+v", name, c)
+				}
+			}
+		})
+	}
+}
+
+func TestSameSeedSameRunDifferentSeedDifferentRun(t *testing.T) {
+	a := runSim(t, "node-restart", 9, "", "")
+	b := runSim(t, "node-restart", 9, "", "")
+	c := runSim(t, "node-restart", 10, "", "")
+	if a.TraceHash == "" || a.TraceHash != b.TraceHash {
+		t.Fatalf("seed 9 gave trace hashes %q and %q", a.TraceHash, b.TraceHash)
+	}
+	if a.TraceHash == c.TraceHash {
+		t.Fatalf("seeds 9 and 10 gave the same trace hash %q", a.TraceHash)
+	}
+	if a.Stats != b.Stats {
+		t.Fatalf("seed 9 gave different stats: %+v and %+v", a.Stats, b.Stats)
+	}
+}
+
+func checkNamed(checks []Check, name string) Check {
+	for _, c := range checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	return Check{Name: name}
+}

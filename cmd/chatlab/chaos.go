@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"chatlab/chaos"
+	"chatlab/scenarios"
+	"chatlab/system/node"
+)
+
+// seedsPerSweepMax bounds one sweep: a typo like --seeds 1-1000000 should
+// not tie up a machine for a day.
+const seedsPerSweepMax = 100000
+
+// chaosOptions are the chaos command's flags, checked.
+type chaosOptions struct {
+	scenario  *scenarios.Scenario
+	target    string
+	seedFirst uint64
+	seedLast  uint64
+	sweep     bool
+	delivery  node.Delivery
+	mutation  node.Mutation
+	out       string
+	dashboard string
+	pace      float64
+}
+
+func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := newFlagSet("chaos", "Run a scenario against a target, check every client operation, write a report\n"+
+		"to OUT/runs/<run-id>/ and print its path. Exit 0 when every expectation held, 1 when one\n"+
+		"failed, 2 for bad usage or a bad scenario file.", stdout, stderr)
+	name := flags.String("scenario", "", "the scenario to run (see 'chatlab scenarios')")
+	file := flags.String("file", "", "run the scenario in this YAML `file` instead of a built-in one")
+	target := flags.String("target", "sim", "where to run it: sim, local or docker")
+	seed := flags.String("seed", "1", "the simulator's seed: the same seed replays the same run")
+	seeds := flags.String("seeds", "", "sweep a `range` of seeds, e.g. 1-200; reports are written for failing seeds")
+	delivery := flags.String("delivery", "", "override the scenario's delivery mode: recover or pubsub")
+	mutation := flags.String("mutation", "", "break every node on purpose (drop, duplicate, swap, ignore-since), to see the checkers fire")
+	out := flags.String("out", "reports", "the reports `directory`")
+	dashboard := flags.String("dashboard", "", "serve the live dashboard on this `address` during the run")
+	pace := flags.Float64("pace", 0, "run the simulator at this multiple of real time (1: real time); 0 is full speed")
+	if code, done := flags.parse(args); done {
+		return code
+	}
+	options, code := checkChaosFlags(flags, chaosFlags{name: *name, file: *file, target: *target, seed: *seed, seeds: *seeds,
+		delivery: *delivery, mutation: *mutation, out: *out, dashboard: *dashboard, pace: *pace})
+	if code != 0 {
+		return code
+	}
+	if options.sweep {
+		return runSweep(ctx, options, stdout, stderr)
+	}
+	return runOne(ctx, options, stdout, stderr)
+}
+
+type chaosFlags struct {
+	name, file, target, seed, seeds, delivery, mutation, out, dashboard string
+	pace                                                                float64
+}
+
+func checkChaosFlags(flags *flagSet, f chaosFlags) (chaosOptions, int) {
+	options := chaosOptions{target: f.target, out: f.out, dashboard: f.dashboard, pace: f.pace}
+	var err error
+	switch {
+	case f.name == "" && f.file == "":
+		return options, flags.usageError("--scenario is required (see 'chatlab scenarios' for the names)")
+	case f.name != "" && f.file != "":
+		return options, flags.usageError("--scenario and --file exclude each other")
+	case f.name != "":
+		options.scenario, err = scenarios.Load(f.name)
+	default:
+		options.scenario, err = scenarios.LoadFile(f.file)
+	}
+	if err != nil {
+		var parseError *scenarios.ParseError
+		if errors.As(err, &parseError) {
+			fmt.Fprintf(flags.stderr, "chatlab chaos: %s\n", err)
+			return options, 2
+		}
+		return options, flags.usageError("%s", err)
+	}
+	switch f.target {
+	case "sim":
+	case "local", "docker":
+		if chaosTargets[f.target] == nil {
+			return options, flags.usageError("--target %s is not built into this chatlab yet; use --target sim", f.target)
+		}
+	default:
+		return options, flags.usageError("--target %q: want sim, local or docker", f.target)
+	}
+	if f.seeds != "" {
+		options.seedFirst, options.seedLast, err = parseSeedRange(f.seeds)
+		options.sweep = true
+	} else {
+		options.seedFirst, err = strconv.ParseUint(f.seed, 10, 64)
+		options.seedLast = options.seedFirst
+		if err != nil {
+			err = fmt.Errorf("--seed %q: want a whole number from 0 to %d", f.seed, uint64(1<<64-1))
+		}
+	}
+	if err != nil {
+		return options, flags.usageError("%s", err)
+	}
+	options.delivery = options.scenario.Topology.Delivery
+	if f.delivery != "" {
+		d, ok := node.ParseDelivery(f.delivery)
+		if !ok {
+			return options, flags.usageError("--delivery %q: want recover or pubsub", f.delivery)
+		}
+		options.delivery = d
+	}
+	if options.mutation, err = node.ParseMutation(f.mutation); err != nil {
+		return options, flags.usageError("--mutation: %s", err)
+	}
+	if f.pace < 0 {
+		return options, flags.usageError("--pace %v: want 0 (full speed) or a positive multiple of real time", f.pace)
+	}
+	if f.dashboard != "" {
+		if err := checkListen(f.dashboard); err != nil {
+			return options, flags.usageError("--dashboard: %s", strings.TrimPrefix(err.Error(), "--listen "))
+		}
+	}
+	return options, 0
+}
+
+// parseSeedRange reads "A-B" with A <= B.
+func parseSeedRange(text string) (uint64, uint64, error) {
+	first, last, found := strings.Cut(text, "-")
+	a, errA := strconv.ParseUint(first, 10, 64)
+	b, errB := strconv.ParseUint(last, 10, 64)
+	switch {
+	case !found || errA != nil || errB != nil:
+		return 0, 0, fmt.Errorf("--seeds %q: want a range like 1-200", text)
+	case b < a:
+		return 0, 0, fmt.Errorf("--seeds %q: the range ends before it starts", text)
+	case b-a >= seedsPerSweepMax:
+		return 0, 0, fmt.Errorf("--seeds %q: at most %d seeds per sweep", text, seedsPerSweepMax)
+	}
+	return a, b, nil
+}
+
+// chaosTargets builds the real targets' clusters; the local and docker
+// targets register themselves here when they are built in.
+var chaosTargets = map[string]func(sc *scenarios.Scenario, options chaosOptions, seed uint64) (chaos.Cluster, error){}
+
+// newCluster prepares the target's cluster for one seed.
+func newCluster(options chaosOptions, seed uint64) (chaos.Cluster, error) {
+	if options.target == "sim" {
+		return chaos.NewSimCluster(options.scenario, chaos.SimOptions{Seed: seed, Delivery: options.delivery,
+			Mutation: options.mutation}), nil
+	}
+	return chaosTargets[options.target](options.scenario, options, seed)
+}
+
+// replayCommand is the command line that runs the same scenario, target,
+// seed and options again.
+func replayCommand(options chaosOptions, seed uint64) string {
+	parts := []string{"chatlab chaos"}
+	if options.scenario.File != "" && !strings.HasPrefix(options.scenario.File, "scenarios/") {
+		parts = append(parts, "--file", options.scenario.File)
+	} else {
+		parts = append(parts, "--scenario", options.scenario.Name)
+	}
+	parts = append(parts, "--target", options.target, "--seed", strconv.FormatUint(seed, 10))
+	if options.delivery != options.scenario.Topology.Delivery {
+		parts = append(parts, "--delivery", string(options.delivery))
+	}
+	if options.mutation != "" {
+		parts = append(parts, "--mutation", string(options.mutation))
+	}
+	return strings.Join(parts, " ")
+}
+
+// runOne runs one seed, writes its report and prints the verdict and the
+// report's path.
+func runOne(ctx context.Context, options chaosOptions, stdout, stderr io.Writer) int {
+	cluster, err := newCluster(options, options.seedFirst)
+	if err != nil {
+		fmt.Fprintf(stderr, "chatlab chaos: %s\n", err)
+		return 1
+	}
+	runOptions := chaos.RunOptions{Scenario: options.scenario, Cluster: cluster, Seed: options.seedFirst,
+		Delivery: options.delivery, Pace: options.pace}
+	stopDashboard, err := startChaosDashboard(ctx, options, &runOptions, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "chatlab chaos: dashboard: %s\n", err)
+		return 1
+	}
+	defer stopDashboard()
+	result, err := chaos.Run(ctx, runOptions)
+	if err != nil {
+		fmt.Fprintf(stderr, "chatlab chaos: %s\n", err)
+		return 1
+	}
+	dir, err := chaos.WriteReport(options.out, result, replayCommand(options, options.seedFirst))
+	if err != nil {
+		fmt.Fprintf(stderr, "chatlab chaos: write report: %s\n", err)
+		return 1
+	}
+	printVerdict(stderr, result)
+	fmt.Fprintln(stdout, dir)
+	if !result.Passed() {
+		return 1
+	}
+	return 0
+}
+
+// printVerdict says what happened in a few lines a person reads first.
+func printVerdict(w io.Writer, result *chaos.Result) {
+	s := result.Stats
+	fmt.Fprintf(w, "%s: %s on %s, seed %d, %s delivery: sent %d, acked %d, delivered %d, lost %d, duplicated %d, reordered %d; latency p50 %.0f ms, p99 %.0f ms\n",
+		strings.ToUpper(result.Verdict), result.Scenario.Name, result.Target, result.Seed, result.Delivery,
+		s.Sent, s.Acked, s.Delivered, s.Lost, s.Duplicated, s.Reordered, s.LatencyMs.P50, s.LatencyMs.P99)
+	for _, failure := range result.Failures {
+		fmt.Fprintf(w, "  - %s\n", failure)
+	}
+}
+
+// isTerminal reports whether w is a terminal, for the progress bar.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
