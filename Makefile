@@ -2,11 +2,23 @@
 GO       ?= go
 PACKAGES  = $(shell $(GO) list ./... | grep -v /node_modules/)
 FUZZTIME ?= 30s
+SCENARIO ?= node-restart
+TARGET   ?= sim
+SEED     ?= 1
+SEEDS    ?= 1-20
 
-.PHONY: build test test-short vet fmt bench fuzz clean
+.PHONY: build test test-short vet fmt bench fuzz clean chaos sweep
 
 build: ## the static chatlab binary in bin/
 	CGO_ENABLED=0 $(GO) build -o bin/chatlab ./cmd/chatlab
+
+chaos: build ## run SCENARIO on TARGET with SEED (or a sweep with SEEDS=A-B given explicitly)
+	bin/chatlab chaos --scenario $(SCENARIO) --target $(TARGET) $(if $(filter command line,$(origin SEEDS)),--seeds $(SEEDS),--seed $(SEED))
+
+sweep: build ## every scenario on sim for every seed in SEEDS; fails on any failing seed
+	@status=0; for file in scenarios/*.yaml; do \
+		bin/chatlab chaos --scenario $$(basename $$file .yaml) --seeds $(SEEDS) || status=1; \
+	done; exit $$status
 
 test: vet ## every test, with the race detector
 	$(GO) test -race -count=1 -timeout 15m $(PACKAGES)

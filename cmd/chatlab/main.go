@@ -24,6 +24,7 @@ var commands = []command{
 	{"node", "run a chat node: WebSocket clients, Redis fanout, /metrics, /state", runNode},
 	{"balancer", "run the WebSocket load balancer in front of the nodes: /ws, /metrics, /state", runBalancer},
 	{"token", "mint a signed auth token for a user", runToken},
+	{"chaos", "run a scenario on a target, check every operation, write a report", runChaos},
 	{"scenarios", "list the scenarios (faults and expectations) the lab can run", runScenarios},
 	{"up", "run a local cluster (nodes, balancer, Redis) until interrupted", runUp},
 	{"load", "drive real WebSocket clients at a cluster; latency and throughput summary", runLoad},
