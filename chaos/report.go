@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/anishathalye/porcupine"
 
@@ -109,13 +110,14 @@ func reportExpectations(e scenarios.Expectations) reports.Expectations {
 }
 
 // series cuts the run into one-second buckets: sends and deliveries per
-// second, delivery latency percentiles, and connections per node.
+// second, delivery latency percentiles (of ordinary clients' messages, as
+// the latency check counts them), and connections per node.
 func series(result *Result) []reports.Bucket {
 	endMs := int64(0)
-	sentAt := map[string]int64{}
+	sentAt := map[string]int64{} // ordinary clients' sends: a flood's backlog is not their latency
 	for _, r := range result.History {
 		endMs = max(endMs, r.AtMs)
-		if r.Kind == client.KindSent {
+		if r.Kind == client.KindSent && !strings.HasPrefix(r.Client, FloodClientPrefix) {
 			sentAt[r.ID] = r.AtMs
 		}
 	}
