@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -144,4 +145,34 @@ func TestMetricsAndState(t *testing.T) {
 	if !state.Runtime.BrokerLinkUp || !state.Runtime.Auth || state.Runtime.Addr != srv.Addr() || state.Runtime.Goroutines == 0 {
 		t.Fatalf("/state runtime = %+v", state.Runtime)
 	}
+}
+
+// Close ends every goroutine the server started, with clients still
+// connected and broker calls possibly in flight.
+func TestCloseStopsEverything(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", nil)
+	for _, user := range []string{"alice", "bob", "carol"} {
+		c := dial(t, srv, "token="+token(t, user))
+		c.join("lobby")
+		c.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "1", Body: "bye"})
+	}
+	srv.Close()
+	if left := serverGoroutines(); left != "" {
+		t.Fatalf("goroutines of the server left after Close:\n%s", left)
+	}
+}
+
+// serverGoroutines returns the stacks of goroutines running the server's
+// methods (the broker's and miniredis's own are not the server's).
+func serverGoroutines() string {
+	stacks := make([]byte, 1<<20)
+	stacks = stacks[:runtime.Stack(stacks, true)]
+	var left []string
+	for _, stack := range strings.Split(string(stacks), "\n\n") {
+		if strings.Contains(stack, "chatlab/system/server.(*") {
+			left = append(left, stack)
+		}
+	}
+	return strings.Join(left, "\n\n")
 }
