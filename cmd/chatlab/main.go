@@ -28,6 +28,7 @@ var commands = []command{
 	{"scenarios", "list the scenarios (faults and expectations) the lab can run", runScenarios},
 	{"up", "run a local cluster (nodes, balancer, Redis) until interrupted", runUp},
 	{"load", "drive real WebSocket clients at a cluster; latency and throughput summary", runLoad},
+	{"dashboard", "serve the live dashboard: cluster map, charts, checks, chat pane, past runs", runDashboard},
 }
 
 func main() {
