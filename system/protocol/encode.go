@@ -69,9 +69,12 @@ func (f *fromWire) UnmarshalJSON(data []byte) error {
 
 // DecodeOutbound parses a node-to-client frame.
 func DecodeOutbound(data []byte) (Outbound, error) {
-	var w outboundWire
-	if err := json.Unmarshal(data, &w); err != nil {
-		return Outbound{}, fmt.Errorf("decode node frame: %w", err)
+	w, ok := decodeOutboundFast(data)
+	if !ok {
+		w = outboundWire{}
+		if err := json.Unmarshal(data, &w); err != nil {
+			return Outbound{}, fmt.Errorf("decode node frame: %w", err)
+		}
 	}
 	switch w.Type {
 	case TypeWelcome, TypeJoined, TypeMsg, TypeAck, TypeError, TypeReset:
