@@ -111,18 +111,3 @@ func TestTheAppPageIsServedBuiltOrNot(t *testing.T) {
 		t.Errorf("with the built app, / = %q, want the app's page", body)
 	}
 }
-
-func TestChatInfoPointsTheChatPaneAtTheBalancer(t *testing.T) {
-	for _, c := range []struct{ balancer, want string }{
-		{"", `{"balancer_url":""}`},
-		{":8080", `{"balancer_url":"ws://127.0.0.1:8080/ws"}`},
-		{"0.0.0.0:9000", `{"balancer_url":"ws://127.0.0.1:9000/ws"}`},
-		{"127.0.0.1:8080", `{"balancer_url":"ws://127.0.0.1:8080/ws"}`},
-	} {
-		recorder := httptest.NewRecorder()
-		Handler(Options{Balancer: c.balancer}).ServeHTTP(recorder, httptest.NewRequest("GET", "/api/chat", nil))
-		if got := strings.TrimSpace(recorder.Body.String()); got != c.want {
-			t.Errorf("balancer %q: /api/chat = %s, want %s", c.balancer, got, c.want)
-		}
-	}
-}

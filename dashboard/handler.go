@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,7 +58,8 @@ func (opts *Options) fillDefaults() {
 //	GET /api/feed               the feed as server-sent events
 //	GET /api/runs               past runs, newest first ([]RunSummary)
 //	GET /api/runs/{id}/{file}   one file of a run (report.json, index.html, ...)
-//	GET /api/chat               where the chat pane connects (ChatInfo)
+//	GET /api/chat               whether there is a cluster to chat on (ChatInfo)
+//	GET /api/chat/ws?user=NAME  a chat client, relayed to the balancer's /ws
 func Handler(opts Options) http.Handler {
 	opts.fillDefaults()
 	var runs fs.FS = os.DirFS(opts.RunsDir)
@@ -67,19 +69,23 @@ func Handler(opts Options) http.Handler {
 	mux.Handle("GET /api/runs", serveRunList(runs))
 	mux.Handle("GET /api/runs/{id}/{file...}", serveRunFile(runs))
 	mux.Handle("GET /api/chat", serveChat(opts.Balancer))
+	mux.Handle("GET /api/chat/ws", serveChatRelay(opts.Balancer, new(atomic.Int32)))
 	return mux
 }
 
-// ChatInfo tells the chat pane where to open its clients. An empty
-// BalancerURL means there is no real cluster to chat on (a sim run).
+// ChatInfo tells the chat pane whether it can open clients: RelayPath
+// (same origin, ?user=NAME) carries each one to BalancerURL. Both are empty
+// when there is no real cluster to chat on (a sim run).
 type ChatInfo struct {
 	BalancerURL string `json:"balancer_url"`
+	RelayPath   string `json:"relay_path"`
 }
 
 func serveChat(balancer string) http.HandlerFunc {
 	info := ChatInfo{}
 	if balancer != "" {
 		info.BalancerURL = "ws://" + browsable(balancer) + "/ws"
+		info.RelayPath = "/api/chat/ws"
 	}
 	return func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, info) }
 }
