@@ -27,6 +27,8 @@ const (
 	writeBufferBytes = 4096
 	// readHeaderWait bounds a client's request headers.
 	readHeaderWait = 10 * time.Second
+	// httpIdleWait bounds an idle keep-alive connection (scrapers, probes).
+	httpIdleWait = 60 * time.Second
 	// httpShutdownWait bounds the wait for plain HTTP requests on Close.
 	httpShutdownWait = 2 * time.Second
 )
@@ -89,12 +91,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		RatePerSecond:   cfg.RatePerSecond,
 		Random:          newRandom(),
 	}), cfg.Broker, cfg.SendQueueLenMax)
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: readHeaderWait,
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: readHeaderWait, IdleTimeout: httpIdleWait,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.goroutines.Go(s.loop.run)
 	s.goroutines.Go(s.loop.brokerEvents)
 	go s.serve()
 	s.log.Info("node listening", "addr", s.Addr(), "delivery", cfg.Delivery, "auth", cfg.Auth)
+	if !cfg.Auth {
+		s.log.Warn("auth is off: any client may claim any user; for lab runs only")
+	}
 	return s, nil
 }
 
