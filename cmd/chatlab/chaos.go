@@ -30,6 +30,7 @@ type chaosOptions struct {
 	out       string
 	dashboard string
 	pace      float64
+	hold      bool
 }
 
 func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -46,11 +47,12 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	out := flags.String("out", "reports", "the reports `directory`")
 	dashboard := flags.String("dashboard", "", "serve the live dashboard on this `address` during the run")
 	pace := flags.Float64("pace", 0, "run the simulator at this multiple of real time (1: real time); 0 is full speed")
+	hold := flags.Bool("hold", false, "with --dashboard: keep serving it after the run until interrupted")
 	if code, done := flags.parse(args); done {
 		return code
 	}
 	options, code := checkChaosFlags(flags, chaosFlags{name: *name, file: *file, target: *target, seed: *seed, seeds: *seeds,
-		delivery: *delivery, mutation: *mutation, out: *out, dashboard: *dashboard, pace: *pace})
+		delivery: *delivery, mutation: *mutation, out: *out, dashboard: *dashboard, pace: *pace, hold: *hold})
 	if code != 0 {
 		return code
 	}
@@ -63,10 +65,11 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 type chaosFlags struct {
 	name, file, target, seed, seeds, delivery, mutation, out, dashboard string
 	pace                                                                float64
+	hold                                                                bool
 }
 
 func checkChaosFlags(flags *flagSet, f chaosFlags) (chaosOptions, int) {
-	options := chaosOptions{target: f.target, out: f.out, dashboard: f.dashboard, pace: f.pace}
+	options := chaosOptions{target: f.target, out: f.out, dashboard: f.dashboard, pace: f.pace, hold: f.hold}
 	var err error
 	switch {
 	case f.name == "" && f.file == "":
@@ -121,6 +124,9 @@ func checkChaosFlags(flags *flagSet, f chaosFlags) (chaosOptions, int) {
 	}
 	if f.pace < 0 {
 		return options, flags.usageError("--pace %v: want 0 (full speed) or a positive multiple of real time", f.pace)
+	}
+	if f.hold && f.dashboard == "" {
+		return options, flags.usageError("--hold keeps the dashboard up: it needs --dashboard ADDR")
 	}
 	if f.dashboard != "" {
 		if err := checkListen(f.dashboard); err != nil {
@@ -188,7 +194,7 @@ func runOne(ctx context.Context, options chaosOptions, stdout, stderr io.Writer)
 	}
 	runOptions := chaos.RunOptions{Scenario: options.scenario, Cluster: cluster, Seed: options.seedFirst,
 		Delivery: options.delivery, Pace: options.pace}
-	stopDashboard, err := startChaosDashboard(ctx, options, &runOptions, stderr)
+	observer, stopDashboard, err := startChaosDashboard(ctx, options, &runOptions, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "chatlab chaos: dashboard: %s\n", err)
 		return 1
@@ -206,6 +212,13 @@ func runOne(ctx context.Context, options chaosOptions, stdout, stderr io.Writer)
 	}
 	printVerdict(stderr, result)
 	fmt.Fprintln(stdout, dir)
+	if observer != nil {
+		observer.done(result, dir)
+		if options.hold {
+			fmt.Fprintln(stderr, "dashboard: the run is over; still serving until interrupted (Ctrl-C)")
+			<-ctx.Done()
+		}
+	}
 	if !result.Passed() {
 		return 1
 	}

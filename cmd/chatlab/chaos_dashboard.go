@@ -2,17 +2,208 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
 
 	"chatlab/chaos"
+	"chatlab/dashboard"
+	"chatlab/scenarios"
+	"chatlab/system/client"
 )
 
+// liveCheckEveryMs is how often (run time) a watched run's checkers look
+// at the history so far.
+const liveCheckEveryMs = 2000
+
 // startChaosDashboard serves the live dashboard during a run when
-// --dashboard is given, and wires the run to its feed.
-func startChaosDashboard(_ context.Context, options chaosOptions, _ *chaos.RunOptions, _ io.Writer) (stop func(), err error) {
+// --dashboard is given, and wires the run to its feed. stop ends the
+// dashboard (after the run, or once interrupted with --hold).
+func startChaosDashboard(ctx context.Context, options chaosOptions, run *chaos.RunOptions, stderr io.Writer) (observer *feedObserver, stop func(), err error) {
 	if options.dashboard == "" {
-		return func() {}, nil
+		return nil, func() {}, nil
 	}
-	return nil, errors.New("the live dashboard is not built into this chatlab yet")
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	server, err := dashboard.Start(ctx, dashboard.Options{Listen: options.dashboard, RunsDir: filepath.Join(options.out, "runs"), Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(stderr, "dashboard: http://%s/\n", server.Addr())
+	observer = newFeedObserver(server.Feed(), options, run)
+	run.Observer = observer
+	return observer, server.Close, nil
+}
+
+// feedObserver publishes a run into the dashboard's feed as it happens:
+// the topology, each component's state, once-a-second stats, the faults,
+// and the checkers' running verdicts.
+type feedObserver struct {
+	feed     *dashboard.Feed
+	scenario *scenarios.Scenario
+	state    map[string]dashboard.Component
+	sentAtMs map[string]int64 // ordinary clients' sends, for latency
+	seen     int              // history records already counted
+	lastMs   int64
+	checkMs  int64
+	delivery string
+}
+
+func newFeedObserver(feed *dashboard.Feed, options chaosOptions, run *chaos.RunOptions) *feedObserver {
+	o := &feedObserver{feed: feed, scenario: options.scenario, state: map[string]dashboard.Component{},
+		sentAtMs: map[string]int64{}, delivery: string(options.delivery)}
+	feed.Publish(dashboard.Run{Mode: dashboard.RunMode(options.target), Scenario: options.scenario.Name, Target: options.target,
+		Seed: run.Seed, Delivery: string(options.delivery), Pace: options.pace, State: dashboard.RunRunning})
+	feed.Publish(dashboard.Topology{Nodes: options.scenario.Topology.Nodes, Balancer: "balancer", Redis: "redis"})
+	for _, name := range o.components() {
+		o.set(0, name, func(c *dashboard.Component) { c.State = dashboard.StateUp })
+	}
+	return o
+}
+
+func (o *feedObserver) components() []string {
+	return append(append([]string{}, o.scenario.Topology.Nodes...), "balancer", "redis")
+}
+
+// set changes one component's state and publishes it when it changed.
+func (o *feedObserver) set(atMs int64, name string, change func(c *dashboard.Component)) {
+	before := o.state[name]
+	after := before
+	after.Name, after.PartitionedFrom = name, append([]string(nil), before.PartitionedFrom...)
+	change(&after)
+	sort.Strings(after.PartitionedFrom)
+	if after.State == before.State && strings.Join(after.PartitionedFrom, ",") == strings.Join(before.PartitionedFrom, ",") {
+		return
+	}
+	after.TMs = atMs
+	o.state[name] = after
+	o.feed.Publish(after)
+}
+
+// Step publishes a fault and what it does to the components' states.
+func (o *feedObserver) Step(at time.Duration, step chaos.Step) {
+	atMs := at.Milliseconds()
+	action, target := step.Label()
+	fault := dashboard.Fault{AtMs: atMs, Action: action, Target: target}
+	if !step.End {
+		fault.DurationMs = step.Fault.Duration.Milliseconds()
+	}
+	o.feed.Publish(fault)
+	o.feed.Publish(dashboard.Log{TMs: atMs, Text: strings.TrimSpace(action + " " + target)})
+	f := step.Fault
+	switch {
+	case f.Action == scenarios.Partition:
+		a, b := f.Link[0], f.Link[1]
+		o.set(atMs, a, func(c *dashboard.Component) { c.PartitionedFrom = toggle(c.PartitionedFrom, b, !step.End) })
+		o.set(atMs, b, func(c *dashboard.Component) { c.PartitionedFrom = toggle(c.PartitionedFrom, a, !step.End) })
+	case f.Action == scenarios.Heal:
+		for _, name := range o.components() {
+			if f.Target == "" || name == f.Link[0] || name == f.Link[1] {
+				o.set(atMs, name, func(c *dashboard.Component) { c.PartitionedFrom = nil })
+			}
+		}
+	case f.Action == scenarios.Drain:
+		state := dashboard.StateDraining
+		if step.End {
+			state = dashboard.StateUp
+		}
+		o.set(atMs, f.Target, func(c *dashboard.Component) { c.State = state })
+	}
+}
+
+// toggle adds or removes name.
+func toggle(names []string, name string, on bool) []string {
+	kept := names[:0]
+	for _, n := range names {
+		if n != name {
+			kept = append(kept, n)
+		}
+	}
+	if on {
+		kept = append(kept, name)
+	}
+	return kept
+}
+
+// Sample publishes the interval's stats and the components' process
+// states, and now and then the checkers' running verdicts.
+func (o *feedObserver) Sample(sample chaos.Sample, history chaos.History) {
+	nowMs := sample.AtMs
+	for name, up := range sample.Up {
+		state := dashboard.StateUp
+		if !up {
+			state = dashboard.StateDown
+		}
+		o.set(nowMs, name, func(c *dashboard.Component) {
+			if c.State != dashboard.StateDraining || !up {
+				c.State = state
+			}
+		})
+	}
+	o.publishStats(nowMs, sample, history)
+	if nowMs-o.checkMs >= liveCheckEveryMs {
+		o.checkMs = nowMs
+		o.publishRunningChecks(history)
+	}
+}
+
+func (o *feedObserver) publishStats(nowMs int64, sample chaos.Sample, history chaos.History) {
+	var sends, deliveries float64
+	var latencies []float64
+	for _, r := range history[o.seen:] {
+		switch {
+		case r.Kind == client.KindSent:
+			sends++
+			if !strings.HasPrefix(r.Client, chaos.FloodClientPrefix) {
+				o.sentAtMs[r.ID] = r.AtMs
+			}
+		case r.Kind == client.KindDelivered && !r.Duplicate:
+			deliveries++
+			if sent, ok := o.sentAtMs[r.ID]; ok {
+				latencies = append(latencies, float64(r.AtMs-sent))
+			}
+		}
+	}
+	o.seen = len(history)
+	seconds := float64(nowMs-o.lastMs) / 1000
+	o.lastMs = nowMs
+	if seconds <= 0 {
+		return
+	}
+	stats := dashboard.Stats{TMs: nowMs, SendsPerS: sends / seconds, DeliveriesPerS: deliveries / seconds, Connections: sample.Connections}
+	if len(latencies) > 0 {
+		sort.Float64s(latencies)
+		stats.Latency = &dashboard.Latency{P50Ms: latencies[len(latencies)/2], P99Ms: latencies[len(latencies)*99/100]}
+	}
+	o.feed.Publish(stats)
+}
+
+// publishRunningChecks checks the history so far. Loss and liveness can
+// only be judged once the run is quiet: they wait for the end.
+func (o *feedObserver) publishRunningChecks(history chaos.History) {
+	checks, _ := chaos.CheckHistory(history, chaos.CheckOptions{Delivery: o.delivery, LatencyExcludedSenders: []string{chaos.FloodClientPrefix}})
+	for _, c := range checks {
+		if c.Name == chaos.CheckNoLoss {
+			o.feed.Publish(dashboard.Check{Name: c.Name, OK: true, Detail: "judged once the run is quiet"})
+			continue
+		}
+		o.feed.Publish(dashboard.Check{Name: c.Name, OK: c.OK, Violations: c.Violations, Detail: "so far: " + c.Detail})
+	}
+}
+
+// Checked publishes the final verdicts.
+func (o *feedObserver) Checked(checks []chaos.Check) {
+	for _, c := range checks {
+		o.feed.Publish(dashboard.Check{Name: c.Name, OK: c.OK, Violations: c.Violations, Detail: c.Detail})
+	}
+}
+
+// done publishes the end of the run and where its report is.
+func (o *feedObserver) done(result *chaos.Result, dir string) {
+	o.feed.Publish(dashboard.Run{Mode: dashboard.RunMode(result.Target), Scenario: result.Scenario.Name, Target: result.Target,
+		Seed: result.Seed, Delivery: string(result.Delivery), State: dashboard.RunDone, Verdict: result.Verdict,
+		Report: filepath.Base(dir)})
 }
