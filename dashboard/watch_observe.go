@@ -1,10 +1,6 @@
 package dashboard
 
-import (
-	"fmt"
-	"slices"
-	"strings"
-)
+import "slices"
 
 // The component names the Watcher uses besides the nodes'.
 const (
@@ -68,8 +64,8 @@ type componentView struct {
 	partitionedFrom []string
 }
 
-// watchState turns rounds of polls into events: a component event and a
-// log line when something changed, and one stats event per round. It does
+// watchState turns rounds of polls into events: a component event when
+// something changed, and one stats event per round. It does
 // no I/O, so it is tested round by round.
 type watchState struct {
 	published map[string]componentView
@@ -155,21 +151,15 @@ func (s *watchState) views(p poll) []namedView {
 	return views
 }
 
-// changed publishes a component's view when it differs from the last one.
+// changed publishes a component's view when it differs from the last one
+// (the page's event log says what changed).
 func (s *watchState) changed(tMs int64, name string, view componentView) []Event {
 	last, known := s.published[name]
 	if known && last.state == view.state && slices.Equal(last.partitionedFrom, view.partitionedFrom) {
 		return nil
 	}
 	s.published[name] = view
-	text := fmt.Sprintf("%s is %s", name, view.state)
-	if len(view.partitionedFrom) > 0 {
-		text += ", cut off from " + strings.Join(view.partitionedFrom, " and ")
-	}
-	return []Event{
-		Component{TMs: tMs, Name: name, State: view.state, PartitionedFrom: view.partitionedFrom},
-		Log{TMs: tMs, Text: text},
-	}
+	return []Event{Component{TMs: tMs, Name: name, State: view.state, PartitionedFrom: view.partitionedFrom}}
 }
 
 // stats are the round's rates (from the counters' growth since the last

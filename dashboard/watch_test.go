@@ -48,8 +48,6 @@ func describe(events []Event) string {
 		switch e := event.(type) {
 		case Component:
 			parts = append(parts, fmt.Sprintf("%s=%s%v", e.Name, e.State, e.PartitionedFrom))
-		case Log:
-			parts = append(parts, "log:"+e.Text)
 		case Stats:
 			parts = append(parts, fmt.Sprintf("stats:%.0f/%.0f%v", e.SendsPerS, e.DeliveriesPerS, e.Connections))
 		default:
@@ -66,16 +64,16 @@ func TestObserveReportsChangesOnceAndRatesFromCounterGrowth(t *testing.T) {
 		want string
 	}{
 		{poll{TMs: 0, Nodes: []nodePoll{upNode(t, "n1", 2, 100, 300, true), upNode(t, "n2", 1, 50, 80, true)}},
-			"n1=up[] log:n1 is up n2=up[] log:n2 is up redis=up[] log:redis is up stats:0/0map[n1:2 n2:1]"},
+			"n1=up[] n2=up[] redis=up[] stats:0/0map[n1:2 n2:1]"},
 		// Half a second later: 30 sends and 60 deliveries more, nothing changed.
 		{poll{TMs: 500, Nodes: []nodePoll{upNode(t, "n1", 2, 120, 340, true), upNode(t, "n2", 1, 60, 100, true)}},
 			"stats:60/120map[n1:2 n2:1]"},
 		// n1 stops answering; n2 loses its Redis link, so Redis looks down.
 		{poll{TMs: 1500, Nodes: []nodePoll{{Name: "n1"}, upNode(t, "n2", 0, 70, 100, false)}},
-			"n1=down[] log:n1 is down n2=up[redis] log:n2 is up, cut off from redis redis=down[] log:redis is down stats:10/0map[n1:0 n2:0]"},
+			"n1=down[] n2=up[redis] redis=down[] stats:10/0map[n1:0 n2:0]"},
 		// n1 is back with fresh counters: all of them count as new.
 		{poll{TMs: 2500, Nodes: []nodePoll{upNode(t, "n1", 1, 5, 7, true), upNode(t, "n2", 3, 70, 100, true)}},
-			"n1=up[] log:n1 is up n2=up[] log:n2 is up redis=up[] log:redis is up stats:0/0map[n1:1 n2:3]"},
+			"n1=up[] n2=up[] redis=up[] stats:0/0map[n1:1 n2:3]"},
 	}
 	for i, round := range rounds {
 		if got := describe(s.observe(round.poll)); got != round.want {
@@ -93,13 +91,13 @@ func TestObserveSeesTheBalancerAndItsLinksToNodes(t *testing.T) {
 	draining := upNode(t, "n2", 0, 0, 0, true)
 	draining.State.Runtime.Draining = true
 	got := describe(s.observe(poll{TMs: 0, Nodes: []nodePoll{upNode(t, "n1", 0, 0, 0, true), draining}, Balancer: balancer}))
-	want := "n1=up[balancer] log:n1 is up, cut off from balancer n2=draining[] log:n2 is draining " +
-		"balancer=up[] log:balancer is up redis=up[] log:redis is up stats:0/0map[n1:0 n2:0]"
+	want := "n1=up[balancer] n2=draining[] " +
+		"balancer=up[] redis=up[] stats:0/0map[n1:0 n2:0]"
 	if got != want {
 		t.Errorf("\n got %s\nwant %s", got, want)
 	}
 	got = describe(s.observe(poll{TMs: 1000, Nodes: []nodePoll{{Name: "n1"}, {Name: "n2"}}, Balancer: &balancerPoll{}}))
-	want = "n1=down[] log:n1 is down n2=down[] log:n2 is down balancer=down[] log:balancer is down stats:0/0map[n1:0 n2:0]"
+	want = "n1=down[] n2=down[] balancer=down[] stats:0/0map[n1:0 n2:0]"
 	if got != want {
 		t.Errorf("with everything down (Redis unknown, so unchanged):\n got %s\nwant %s", got, want)
 	}
