@@ -67,7 +67,10 @@ type Config struct {
 	SettleWait time.Duration
 	// Seed drives the clients' jitter and the senders' phases.
 	Seed uint64
-	// NamePrefix names the clients PREFIX-0, PREFIX-1, ... (default load).
+	// NamePrefix names the clients PREFIX-0, PREFIX-1, ... (default: load
+	// and the start time in base 36). Send ids are client name + counter,
+	// and Redis drops an id it has seen, so two runs against one cluster
+	// must not share a prefix.
 	NamePrefix string
 	// Machine is the template for every client's state machine (User,
 	// Name and Random are set per client).
@@ -90,7 +93,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.SettleWait = settleWaitDefault
 	}
 	if cfg.NamePrefix == "" {
-		cfg.NamePrefix = namePrefixDefault
+		cfg.NamePrefix = namePrefixDefault + strconv.FormatInt(time.Now().UnixMilli(), 36)
 	}
 	if cfg.Rooms == 0 {
 		cfg.Rooms = 1
