@@ -66,3 +66,17 @@ load: build ## chatlab load against LOAD_ARGS (default: the balancer of make up)
 
 bench-idle: build ## bytes of node memory per idle connection (IDLE_CLIENTS against one chatlab node; needs an open-files hard limit above it)
 	ulimit -n $$(ulimit -Hn) && IDLE_CLIENTS=$(IDLE_CLIENTS) $(GO) test -count=1 -run '^$$' -bench BenchmarkIdleConnectionMemory -benchtime 1x -timeout 10m ./chaos/local
+
+# The dashboard (dashboard/): Node 20 and npm. `make dashboard` builds the
+# app into dashboard/dist/app, which `make build` then embeds; without it
+# chatlab serves a page saying how to build the app.
+.PHONY: dashboard dashboard-test dashboard-e2e
+
+dashboard: ## build the dashboard app into dashboard/dist/app
+	cd dashboard && npm ci && npm run build
+
+dashboard-test: dashboard ## the dashboard's component tests (Vitest)
+	cd dashboard && npm test
+
+dashboard-e2e: dashboard build ## end-to-end tests in headless Chromium (apt-get install chromium); screenshots in dashboard/e2e/screenshots
+	cd dashboard && CHATLAB_BIN=$(CURDIR)/bin/chatlab npm run e2e

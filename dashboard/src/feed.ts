@@ -1,0 +1,170 @@
+// The feed's events (dashboard/feed_events.go is the other side) and the
+// reducer that turns them into what the views draw.
+
+export type ComponentState = 'up' | 'down' | 'paused' | 'draining';
+
+export interface Run {
+  mode: 'sim' | 'local' | 'watch';
+  scenario?: string;
+  target?: string;
+  seed?: number;
+  delivery?: string;
+  pace?: number;
+  state: 'running' | 'done';
+  verdict?: string;
+  report?: string;
+}
+
+export interface Topology {
+  nodes: string[];
+  balancer?: string;
+  redis?: string;
+}
+
+export interface Component {
+  t_ms: number;
+  name: string;
+  state: ComponentState;
+  partitioned_from?: string[];
+}
+
+export interface Stats {
+  t_ms: number;
+  sends_per_s: number;
+  deliveries_per_s: number;
+  latency?: { p50_ms: number; p99_ms: number };
+  connections: Record<string, number>;
+}
+
+export interface Fault {
+  at_ms: number;
+  action: string;
+  target?: string;
+  duration_ms?: number;
+}
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  violations: number;
+  detail?: string;
+}
+
+export interface Log {
+  t_ms: number;
+  text: string;
+}
+
+export type FeedEvent =
+  | { kind: 'run'; data: Run }
+  | { kind: 'topology'; data: Topology }
+  | { kind: 'component'; data: Component }
+  | { kind: 'stats'; data: Stats }
+  | { kind: 'fault'; data: Fault }
+  | { kind: 'check'; data: Check }
+  | { kind: 'log'; data: Log };
+
+// One line of the event log: what happened, and what kind of thing it was.
+export interface LogLine {
+  t_ms: number;
+  text: string;
+  kind: 'log' | 'fault' | 'component' | 'check' | 'run';
+}
+
+export interface FeedState {
+  run: Run | null;
+  topology: Topology | null;
+  components: Record<string, Component>;
+  stats: Stats[];
+  faults: Fault[];
+  checks: Record<string, Check>;
+  log: LogLine[];
+}
+
+// Bounds on what the page keeps: about 15 minutes of once-a-second stats,
+// and the log lines a person can still scroll through.
+export const statsLenMax = 900;
+export const faultsLenMax = 500;
+export const logLenMax = 500;
+
+export const emptyFeed: FeedState = {
+  run: null,
+  topology: null,
+  components: {},
+  stats: [],
+  faults: [],
+  checks: {},
+  log: [],
+};
+
+function bounded<T>(items: T[], item: T, max: number): T[] {
+  const next = items.length >= max ? items.slice(items.length - max + 1) : items.slice();
+  next.push(item);
+  return next;
+}
+
+// nowMs is the latest time the feed has spoken of: log lines without a
+// time of their own (the run's) are placed there.
+export function nowMs(state: FeedState): number {
+  const lastStats = state.stats.at(-1)?.t_ms ?? 0;
+  const lastLog = state.log.at(-1)?.t_ms ?? 0;
+  return Math.max(lastStats, lastLog);
+}
+
+function sameComponentState(a: Component, b: Component): boolean {
+  const cutA = a.partitioned_from ?? [];
+  const cutB = b.partitioned_from ?? [];
+  return a.state === b.state && cutA.length === cutB.length && cutA.every((name, i) => name === cutB[i]);
+}
+
+// applyEvent is the feed's reducer: pure, one event at a time.
+export function applyEvent(state: FeedState, event: FeedEvent): FeedState {
+  switch (event.kind) {
+    case 'run': {
+      const run = event.data;
+      if (run.state === 'running') {
+        // A new run: the last one's picture no longer applies.
+        return { ...emptyFeed, run };
+      }
+      const text = `run ${run.state}${run.verdict ? `: ${run.verdict}` : ''}`;
+      return { ...state, run, log: bounded(state.log, { t_ms: nowMs(state), text, kind: 'run' }, logLenMax) };
+    }
+    case 'topology':
+      return { ...state, topology: event.data };
+    case 'component': {
+      const component = event.data;
+      const components = { ...state.components, [component.name]: component };
+      const previous = state.components[component.name];
+      if (previous && sameComponentState(previous, component)) {
+        return { ...state, components };
+      }
+      const cut = component.partitioned_from ?? [];
+      const text = `${component.name} is ${component.state}` + (cut.length ? `, cut off from ${cut.join(' and ')}` : '');
+      return { ...state, components, log: bounded(state.log, { t_ms: component.t_ms, text, kind: 'component' }, logLenMax) };
+    }
+    case 'stats':
+      return { ...state, stats: bounded(state.stats, event.data, statsLenMax) };
+    case 'fault': {
+      const fault = event.data;
+      const text = `fault: ${fault.action}${fault.target ? ` ${fault.target}` : ''}` +
+        (fault.duration_ms ? ` for ${fault.duration_ms / 1000}s` : '');
+      return {
+        ...state,
+        faults: bounded(state.faults, fault, faultsLenMax),
+        log: bounded(state.log, { t_ms: fault.at_ms, text, kind: 'fault' }, logLenMax),
+      };
+    }
+    case 'check': {
+      const check = event.data;
+      const previous = state.checks[check.name];
+      const checks = { ...state.checks, [check.name]: check };
+      if (previous && previous.ok && !check.ok) {
+        const text = `check ${check.name} failed: ${check.violations} violation(s)`;
+        return { ...state, checks, log: bounded(state.log, { t_ms: nowMs(state), text, kind: 'check' }, logLenMax) };
+      }
+      return { ...state, checks };
+    }
+    case 'log':
+      return { ...state, log: bounded(state.log, { ...event.data, kind: 'log' }, logLenMax) };
+  }
+}
