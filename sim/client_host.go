@@ -95,7 +95,7 @@ func (h *ClientHost) receive(c *Conn, payload any) {
 	}
 	h.advance()
 	h.cluster.lastClientTraffic = h.cluster.world.now
-	h.client.Receive(payload.([]byte))
+	h.client.ReceiveDecoded(h.cluster.frames.decode(payload.([]byte)))
 	h.flush()
 }
 

@@ -93,6 +93,8 @@ type Cluster struct {
 	// lastClientTraffic is the last time a client wrote or read a frame,
 	// for RunUntilQuiet.
 	lastClientTraffic time.Duration
+	// frames decodes each node frame once for all the clients it reaches.
+	frames frameCache
 }
 
 // NewCluster builds the topology in a new world seeded with seed. Hosts are

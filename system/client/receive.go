@@ -6,9 +6,17 @@ import "chatlab/system/protocol"
 // reported as an error event and skipped: the connection still works, and
 // a reconnect would not make the node's frames any better.
 func (c *Client) Receive(data []byte) {
+	frame, err := protocol.DecodeOutbound(data)
+	c.ReceiveDecoded(frame, err)
+}
+
+// ReceiveDecoded is Receive for a frame the host already decoded with
+// protocol.DecodeOutbound (err is that call's error). A host that hands the
+// same bytes to many clients — the simulator, where one node frame reaches
+// every member of a room — decodes them once.
+func (c *Client) ReceiveDecoded(frame protocol.Outbound, err error) {
 	c.expectState("Receive", stateConnected, stateClosing)
 	c.counters.FramesIn++
-	frame, err := protocol.DecodeOutbound(data)
 	if err != nil {
 		c.counters.BadFrames++
 		c.event(Event{Kind: KindError, Code: protocol.CodeBadJSON, Message: err.Error()})
