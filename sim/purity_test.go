@@ -45,14 +45,6 @@ var randomConstructors = []string{"New", "NewPCG", "NewChaCha8", "NewZipf"}
 // output; the comment must say why, on the range line or the line above.
 const mapOrderComment = "// map order:"
 
-// mapOrderReviewed lists ranges over maps in packages sim does not own
-// that were reviewed as order-independent but lack the comment; the owner
-// is to add it. An entry that no longer matches a loop fails the test, so
-// the list only shrinks.
-var mapOrderReviewed = map[string]string{
-	"system/balance/shed.go newestConnection": "takes the maximum id, whatever the order",
-}
-
 func moduleRoot(t *testing.T) string {
 	t.Helper()
 	output, err := exec.Command("go", "env", "GOMOD").Output()
@@ -188,9 +180,7 @@ func (s *sourceChecker) scan(rel string) []string {
 		return []string{fmt.Sprintf("%s: type check: %v", rel, err)}
 	}
 	var problems []string
-	reviewedSeen := map[string]bool{}
 	for _, file := range checked.files {
-		fileName, _ := filepath.Rel(s.root, s.fset.Position(file.Pos()).Filename)
 		commented := map[int]bool{}
 		for _, group := range file.Comments {
 			for _, comment := range group.List {
@@ -202,11 +192,8 @@ func (s *sourceChecker) scan(rel string) []string {
 		report := func(node ast.Node, format string, args ...any) {
 			problems = append(problems, s.fset.Position(node.Pos()).String()+": "+fmt.Sprintf(format, args...))
 		}
-		function := ""
 		ast.Inspect(file, func(node ast.Node) bool {
 			switch n := node.(type) {
-			case *ast.FuncDecl:
-				function = n.Name.Name
 			case *ast.GoStmt:
 				report(n, "go statement")
 			case *ast.ChanType:
@@ -224,21 +211,13 @@ func (s *sourceChecker) scan(rel string) []string {
 			case *ast.RangeStmt:
 				if _, isMap := checked.info.Types[n.X].Type.Underlying().(*types.Map); isMap {
 					line := s.fset.Position(n.Pos()).Line
-					reviewed := fileName + " " + function
-					if _, ok := mapOrderReviewed[reviewed]; ok {
-						reviewedSeen[reviewed] = true
-					} else if !commented[line] && !commented[line-1] {
+					if !commented[line] && !commented[line-1] {
 						report(n, "range over a map without a %q comment saying why its order cannot reach output", mapOrderComment)
 					}
 				}
 			}
 			return true
 		})
-	}
-	for reviewed := range mapOrderReviewed { // map order: problems are sorted below
-		if strings.HasPrefix(reviewed, rel+"/") && !reviewedSeen[reviewed] {
-			problems = append(problems, fmt.Sprintf("mapOrderReviewed entry %q matches no range over a map: remove it", reviewed))
-		}
 	}
 	slices.Sort(problems)
 	return problems

@@ -149,7 +149,7 @@ func (b *Balancer) shed(index int, conn ConnID, reason ShedReason) {
 func newestConnection(backend *backend, filter func(ConnID, string) bool) (ConnID, bool) {
 	var newest ConnID
 	found := false
-	for conn, user := range backend.open {
+	for conn, user := range backend.open { // map order: the maximum id is the same in any order
 		if (!found || conn > newest) && filter(conn, user) {
 			newest, found = conn, true
 		}
