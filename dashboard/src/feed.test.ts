@@ -77,3 +77,31 @@ describe('applyEvent', () => {
     expect(state.log.at(-1)?.text).toBe(`line ${statsLenMax + 9}`);
   });
 });
+
+describe('an instant restart', () => {
+  it('shows the node down until a stats event restartShownMs later, then up', () => {
+    const stats = (t_ms: number): FeedEvent => ({ kind: 'stats', data: { t_ms, sends_per_s: 0, deliveries_per_s: 0, connections: {} } });
+    let state = applyAll([...start, { kind: 'fault', data: { at_ms: 8000, action: 'restart', target: 'n1' } }]);
+    expect(state.components.n1.state).toBe('down');
+    state = applyEvent(state, stats(8500));
+    expect(state.components.n1.state).toBe('down');
+    state = applyEvent(state, stats(9000));
+    expect(state.components.n1.state).toBe('up');
+    expect(state.log.map((line) => line.text)).toContain('n1 is down (restarting)');
+    expect(state.log.at(-1)?.text).toBe('n1 is up (restarted)');
+  });
+
+  it('leaves a restart with a duration, and any later component event, to the feed', () => {
+    let state = applyAll([...start, { kind: 'fault', data: { at_ms: 8000, action: 'restart', target: 'n1', duration_ms: 3000 } }]);
+    expect(state.components.n1.state).toBe('up');
+    state = applyAll(
+      [
+        { kind: 'fault', data: { at_ms: 9000, action: 'restart', target: 'n1' } },
+        { kind: 'component', data: { t_ms: 9100, name: 'n1', state: 'down' } },
+        { kind: 'stats', data: { t_ms: 12_000, sends_per_s: 0, deliveries_per_s: 0, connections: {} } },
+      ],
+      state,
+    );
+    expect(state.components.n1.state).toBe('down');
+  });
+});

@@ -79,6 +79,12 @@ export interface FeedState {
   faults: Fault[];
   checks: Record<string, Check>;
   log: LogLine[];
+  // restarting maps a component restarted in an instant (a restart fault
+  // without a duration) to the time it went down: it is shown down until
+  // a stats event at least restartShownMs later, unless the feed says
+  // otherwise first. Samples (once a second) may never catch such a node
+  // down, yet it did go down: its connections were cut.
+  restarting: Record<string, number>;
 }
 
 // Bounds on what the page keeps: about 15 minutes of once-a-second stats,
@@ -95,7 +101,15 @@ export const emptyFeed: FeedState = {
   faults: [],
   checks: {},
   log: [],
+  restarting: {},
 };
+
+// restartShownMs is the least time an instant restart is shown as down,
+// so that a person watching (or a screenshot) can see it.
+export const restartShownMs = 1000;
+
+// Faults that take their target down and bring it back.
+const restartActions = ['restart', 'balancer-restart', 'redis-restart'];
 
 function bounded<T>(items: T[], item: T, max: number): T[] {
   const next = items.length >= max ? items.slice(items.length - max + 1) : items.slice();
@@ -109,6 +123,35 @@ export function nowMs(state: FeedState): number {
   const lastStats = state.stats.at(-1)?.t_ms ?? 0;
   const lastLog = state.log.at(-1)?.t_ms ?? 0;
   return Math.max(lastStats, lastLog);
+}
+
+// goesDown shows an instantly restarted component down (see restarting).
+function goesDown(state: FeedState, name: string, atMs: number): FeedState {
+  const component = { ...state.components[name], t_ms: atMs, state: 'down' as const };
+  return {
+    ...state,
+    components: { ...state.components, [name]: component },
+    restarting: { ...state.restarting, [name]: atMs },
+    log: bounded(state.log, { t_ms: atMs, text: `${name} is down (restarting)`, kind: 'component' }, logLenMax),
+  };
+}
+
+// backFromRestarts brings instantly restarted components back up once
+// they have been shown down for restartShownMs.
+function backFromRestarts(state: FeedState, nowMs: number): FeedState {
+  const back = Object.keys(state.restarting).filter((name) => nowMs - state.restarting[name] >= restartShownMs);
+  if (back.length === 0) {
+    return state;
+  }
+  const components = { ...state.components };
+  const restarting = { ...state.restarting };
+  let log = state.log;
+  for (const name of back.sort()) {
+    components[name] = { ...components[name], t_ms: nowMs, state: 'up' };
+    delete restarting[name];
+    log = bounded(log, { t_ms: nowMs, text: `${name} is up (restarted)`, kind: 'component' }, logLenMax);
+  }
+  return { ...state, components, restarting, log };
 }
 
 function sameComponentState(a: Component, b: Component): boolean {
@@ -134,6 +177,8 @@ export function applyEvent(state: FeedState, event: FeedEvent): FeedState {
     case 'component': {
       const component = event.data;
       const components = { ...state.components, [component.name]: component };
+      const { [component.name]: _, ...restarting } = state.restarting;
+      state = { ...state, restarting };
       const previous = state.components[component.name];
       if (previous && sameComponentState(previous, component)) {
         return { ...state, components };
@@ -143,16 +188,21 @@ export function applyEvent(state: FeedState, event: FeedEvent): FeedState {
       return { ...state, components, log: bounded(state.log, { t_ms: component.t_ms, text, kind: 'component' }, logLenMax) };
     }
     case 'stats':
-      return { ...state, stats: bounded(state.stats, event.data, statsLenMax) };
+      return backFromRestarts({ ...state, stats: bounded(state.stats, event.data, statsLenMax) }, event.data.t_ms);
     case 'fault': {
       const fault = event.data;
       const text = `fault: ${fault.action}${fault.target ? ` ${fault.target}` : ''}` +
         (fault.duration_ms ? ` for ${fault.duration_ms / 1000}s` : '');
-      return {
+      const next: FeedState = {
         ...state,
         faults: bounded(state.faults, fault, faultsLenMax),
         log: bounded(state.log, { t_ms: fault.at_ms, text, kind: 'fault' }, logLenMax),
       };
+      const target = fault.target || (fault.action === 'redis-restart' ? 'redis' : fault.action === 'balancer-restart' ? 'balancer' : '');
+      if (!restartActions.includes(fault.action) || fault.duration_ms || !state.components[target]) {
+        return next;
+      }
+      return goesDown(next, target, fault.at_ms);
     }
     case 'check': {
       const check = event.data;
