@@ -49,21 +49,26 @@ type entry struct {
 }
 
 // ring holds the last accepted messages of a room, contiguous by seq:
-// entries[(start+i)%len] has seq first+i.
+// entries[(start+i)%len] has seq first+i. It grows as messages come, up to
+// lenMax, so that a quiet room costs little however many rooms a node has.
 type ring struct {
 	entries []entry
+	lenMax  int
 	start   int
 	count   int
 	first   uint64
 }
 
 func newRing(lenMax int, first uint64) ring {
-	return ring{entries: make([]entry, lenMax), first: first}
+	return ring{lenMax: lenMax, first: first}
 }
 
 func (r *ring) push(e entry) {
 	if r.count == 0 {
 		r.first = e.msg.Seq
+	}
+	if r.count == len(r.entries) && len(r.entries) < r.lenMax {
+		r.grow()
 	}
 	if r.count == len(r.entries) {
 		r.entries[r.start] = entry{}
@@ -75,6 +80,19 @@ func (r *ring) push(e entry) {
 	r.count++
 }
 
+// grow doubles the ring's storage (up to lenMax), laying the entries out
+// from index 0.
+func (r *ring) grow() {
+	grown := make([]entry, min(max(2*len(r.entries), ringLenInitial), r.lenMax))
+	for i := 0; i < r.count; i++ {
+		grown[i] = r.entries[(r.start+i)%len(r.entries)]
+	}
+	r.entries, r.start = grown, 0
+}
+
+// ringLenInitial is a ring's first allocation.
+const ringLenInitial = 16
+
 // get returns the entry with seq, if the ring holds it.
 func (r *ring) get(seq uint64) (entry, bool) {
 	if r.count == 0 || seq < r.first || seq >= r.first+uint64(r.count) {
@@ -85,9 +103,7 @@ func (r *ring) get(seq uint64) (entry, bool) {
 
 // reset empties the ring; the next push sets its first seq.
 func (r *ring) reset(first uint64) {
-	for i := range r.entries {
-		r.entries[i] = entry{}
-	}
+	clear(r.entries)
 	r.start, r.count, r.first = 0, 0, first
 }
 
