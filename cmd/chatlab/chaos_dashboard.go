@@ -92,9 +92,23 @@ func (o *feedObserver) Step(at time.Duration, step chaos.Step) {
 		fault.DurationMs = step.Fault.Duration.Milliseconds()
 	}
 	o.feed.Publish(fault)
-	o.feed.Publish(dashboard.Log{TMs: atMs, Text: strings.TrimSpace(action + " " + target)})
 	f := step.Fault
 	switch {
+	case !step.End && (f.Action == scenarios.Kill || f.Action == scenarios.Restart):
+		// A restart takes no virtual time: without this the once-a-second
+		// samples would never show the node down. The next sample brings
+		// it back up.
+		o.set(atMs, f.Target, func(c *dashboard.Component) { c.State = dashboard.StateDown })
+	case !step.End && f.Action == scenarios.BalancerRestart:
+		o.set(atMs, "balancer", func(c *dashboard.Component) { c.State = dashboard.StateDown })
+	case !step.End && f.Action == scenarios.RedisRestart:
+		o.set(atMs, "redis", func(c *dashboard.Component) { c.State = dashboard.StateDown })
+	case f.Action == scenarios.Pause && !step.End, f.Action == scenarios.Resume:
+		state := dashboard.StatePaused
+		if f.Action == scenarios.Resume {
+			state = dashboard.StateUp
+		}
+		o.set(atMs, f.Target, func(c *dashboard.Component) { c.State = state })
 	case f.Action == scenarios.Partition:
 		a, b := f.Link[0], f.Link[1]
 		o.set(atMs, a, func(c *dashboard.Component) { c.PartitionedFrom = toggle(c.PartitionedFrom, b, !step.End) })
@@ -132,14 +146,21 @@ func toggle(names []string, name string, on bool) []string {
 // states, and now and then the checkers' running verdicts.
 func (o *feedObserver) Sample(sample chaos.Sample, history chaos.History) {
 	nowMs := sample.AtMs
-	for name, up := range sample.Up {
-		state := dashboard.StateUp
-		if !up {
-			state = dashboard.StateDown
-		}
+	names := make([]string, 0, len(sample.Up))
+	for name := range sample.Up {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		up := sample.Up[name]
 		o.set(nowMs, name, func(c *dashboard.Component) {
-			if c.State != dashboard.StateDraining || !up {
-				c.State = state
+			switch {
+			case up && c.State != dashboard.StateDraining:
+				c.State = dashboard.StateUp
+			case !up && c.State != dashboard.StatePaused:
+				// A paused process does not run either; the pause step
+				// said which it is.
+				c.State = dashboard.StateDown
 			}
 		})
 	}
