@@ -166,6 +166,14 @@ func TestClusterNodeKilledLosesNothing(t *testing.T) {
 		c := startCluster(t, Config{Seed: 2, NoBalancer: true})
 		killMidTraffic(t, c, c.NodeURLs())
 	})
+	t.Run("redis-server", func(t *testing.T) {
+		if _, err := exec.LookPath("redis-server"); err != nil {
+			t.Skip("redis-server is not on PATH (apt-get install -y redis-server): real-Redis run skipped")
+		}
+		requireBalancer(t)
+		c := startCluster(t, Config{Seed: 3, Redis: RedisServer})
+		killMidTraffic(t, c, []string{c.BalancerURL()})
+	})
 }
 
 func killMidTraffic(t *testing.T, c *Cluster, urls []string) {
