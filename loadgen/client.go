@@ -58,6 +58,11 @@ type Client struct {
 	conn    *websocket.Conn
 	mu      sync.Mutex // guards snapshot
 	snap    client.Snapshot
+	// readMu guards readResumed: nil while the client reads its
+	// connection, a channel closed on resume while it does not (a slow
+	// consumer).
+	readMu      sync.Mutex
+	readResumed chan struct{}
 }
 
 // NewClient returns a client; Run starts it.
@@ -97,6 +102,63 @@ func (c *Client) Join(room string) bool {
 // Send queues a send; the machine retries it until acked.
 func (c *Client) Send(room, body string) bool {
 	return c.Do(func(m *client.Client) { _, _ = m.Send(room, body) })
+}
+
+// Leave leaves a room: the membership ends, and a later Join starts a new
+// one from the room's head.
+func (c *Client) Leave(room string) bool {
+	return c.Do(func(m *client.Client) { m.Leave(room) })
+}
+
+// Drop cuts the connection as a flaky network would: the reader sees the
+// error, and the machine reconnects and resumes. It returns false once the
+// client has stopped.
+func (c *Client) Drop() bool {
+	return c.loop(func() {
+		if c.conn != nil {
+			_ = c.conn.Close()
+		}
+	})
+}
+
+// SetURLs replaces the endpoints for the next dials (a balancer that came
+// back on another port).
+func (c *Client) SetURLs(urls []string) bool {
+	urls = append([]string(nil), urls...)
+	return c.loop(func() { c.cfg.URLs = urls })
+}
+
+// SetReading stops (false) or resumes (true) reading the connection, this
+// one and the next: a client that stops reading is the slow consumer its
+// node must cut off once the network's buffers and its send queue are
+// full. The client keeps sending meanwhile.
+func (c *Client) SetReading(reading bool) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	switch {
+	case !reading && c.readResumed == nil:
+		c.readResumed = make(chan struct{})
+	case reading && c.readResumed != nil:
+		close(c.readResumed)
+		c.readResumed = nil
+	}
+}
+
+// waitReading returns once the client reads again, or false once it has
+// stopped.
+func (c *Client) waitReading() bool {
+	c.readMu.Lock()
+	resumed := c.readResumed
+	c.readMu.Unlock()
+	if resumed == nil {
+		return true
+	}
+	select {
+	case <-resumed:
+		return true
+	case <-c.done:
+		return false
+	}
 }
 
 // Snapshot is the machine's state as of the loop's last turn.
@@ -218,6 +280,10 @@ func (c *Client) target(rawURL string) (string, http.Header) {
 // the close code (1006 for an abnormal drop).
 func (c *Client) read(conn *websocket.Conn) {
 	for {
+		if !c.waitReading() {
+			_ = conn.Close()
+			return
+		}
 		_, data, err := conn.ReadMessage()
 		if err != nil {
 			code := websocket.CloseAbnormalClosure
@@ -238,9 +304,15 @@ func (c *Client) read(conn *websocket.Conn) {
 	}
 }
 
-func (c *Client) enqueue(fn func()) {
+func (c *Client) enqueue(fn func()) { c.loop(fn) }
+
+// loop runs fn inside the client's loop; false once the client has
+// stopped.
+func (c *Client) loop(fn func()) bool {
 	select {
 	case c.inputs <- fn:
+		return true
 	case <-c.done:
+		return false
 	}
 }

@@ -65,6 +65,11 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 <h2>Messages</h2>
 <table><tr><th class="number">sent</th><th class="number">acked</th><th class="number">delivered</th><th class="number">lost</th><th class="number">duplicated</th><th class="number">reordered</th><th class="number">excused</th><th class="number">p50</th><th class="number">p99</th><th class="number">max</th></tr>
 <tr>{{with .Stats}}<td class="number">{{.Sent}}</td><td class="number">{{.Acked}}</td><td class="number">{{.Delivered}}</td><td class="number">{{.Lost}}</td><td class="number">{{.Duplicated}}</td><td class="number">{{.Reordered}}</td><td class="number">{{.Excused}}</td><td class="number">{{number .LatencyMs.P50}} ms</td><td class="number">{{number .LatencyMs.P99}} ms</td><td class="number">{{number .LatencyMs.Max}} ms</td>{{end}}</tr></table>
+{{with .ComparedWith}}<h3>Compared with the simulator</h3>
+<p>The {{.Target}} run <code>{{.RunID}}</code> of the same scenario, seed and delivery {{if eq .Verdict $.Verdict}}reached the same verdict{{else}}reached a different verdict: <strong>{{.Verdict}}</strong>{{end}}. Real runs are not replays: the counts differ with timing, the verdict should not.</p>
+<table><tr><th>run</th><th>verdict</th><th class="number">sent</th><th class="number">acked</th><th class="number">delivered</th><th class="number">lost</th><th class="number">duplicated</th><th class="number">reordered</th><th class="number">excused</th><th class="number">p50</th><th class="number">p99</th><th class="number">wall time</th></tr>
+<tr><td>{{$.Target}} (this run)</td><td><span class="badge {{$.Verdict}}">{{$.Verdict}}</span></td>{{template "stats" $.Stats}}<td class="number">{{runTime $.WallMs}}</td></tr>
+<tr><td>{{.Target}}</td><td><span class="badge {{.Verdict}}">{{.Verdict}}</span></td>{{template "stats" .Stats}}<td class="number">{{runTime .WallMs}}</td></tr></table>{{end}}
 <p class="muted">Excused: losses announced to the client with a reset (history that is gone is said, never skipped).</p>
 
 <h2>Over time</h2>
@@ -93,6 +98,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 <li><a href="../../index.html">all runs</a></li>
 </ul>
 </main></body></html>
+{{define "stats"}}<td class="number">{{.Sent}}</td><td class="number">{{.Acked}}</td><td class="number">{{.Delivered}}</td><td class="number">{{.Lost}}</td><td class="number">{{.Duplicated}}</td><td class="number">{{.Reordered}}</td><td class="number">{{.Excused}}</td><td class="number">{{number .LatencyMs.P50}} ms</td><td class="number">{{number .LatencyMs.P99}} ms</td>{{end}}
 {{define "examples"}}<h3>{{.Name}}</h3><p>{{.Detail}}</p>
 {{range .Examples}}
 <div class="example"><div>{{.Message}}</div>

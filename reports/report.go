@@ -59,6 +59,10 @@ type Report struct {
 	// FaultWindows are the spans during which a fault was in force; the
 	// charts shade them.
 	FaultWindows []Window `json:"fault_windows"`
+	// ComparedWith is the simulator's run of the same scenario, seed and
+	// delivery, for a run on a real target (Write finds the newest one in
+	// the reports directory; none: omitted).
+	ComparedWith *Comparison `json:"compared_with,omitempty"`
 	// Porcupine is the linearizability visualization: give the path of the
 	// file porcupine wrote; Write copies it into the run directory and
 	// sets this to its name there.

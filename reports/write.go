@@ -32,7 +32,8 @@ var runIDUnsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // Write writes the run into dir/runs/<run-id>/ (report.json, index.html,
 // junit.xml, history.jsonl, and the porcupine page if the report names
-// one) and regenerates dir/index.html. historyJSONL writes the history,
+// one) and regenerates dir/index.html. A run on a real target is compared
+// with the newest sim run of its scenario, seed and delivery in dir. historyJSONL writes the history,
 // one JSON record a line; nil leaves history.jsonl empty. It returns the
 // run's directory. r gets its RunID, StartedAt and Porcupine filled in.
 func Write(dir string, r *Report, historyJSONL func(io.Writer) error) (runDir string, err error) {
@@ -41,6 +42,9 @@ func Write(dir string, r *Report, historyJSONL func(io.Writer) error) (runDir st
 	}
 	if r.StartedAt.IsZero() {
 		r.StartedAt = time.Now().UTC()
+	}
+	if r.Target != "sim" && r.ComparedWith == nil {
+		r.ComparedWith = simTwin(dir, r)
 	}
 	if runDir, err = makeRunDir(dir, r); err != nil {
 		return "", err

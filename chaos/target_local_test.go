@@ -1,0 +1,176 @@
+package chaos
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"chatlab/scenarios"
+	"chatlab/system/client"
+)
+
+// realRunWait bounds one real run in a test, start to stop; it is a
+// failure deadline, not a speed assertion.
+const realRunWait = 2 * time.Minute
+
+// chatlabBinary builds the chatlab binary once for the tests that run it.
+var chatlabBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "chatlab-chaos-bin-")
+	if err != nil {
+		return "", err
+	}
+	binary := filepath.Join(dir, "chatlab")
+	build := exec.Command("go", "build", "-o", binary, "chatlab/cmd/chatlab")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if output, err := build.CombinedOutput(); err != nil {
+		return "", &buildError{err: err, output: string(output)}
+	}
+	return binary, nil
+})
+
+type buildError struct {
+	err    error
+	output string
+}
+
+func (e *buildError) Error() string { return "build chatlab: " + e.err.Error() + "\n" + e.output }
+
+// shortRestart is node-restart cut to eight seconds: n1 is down from 4 s
+// to 6 s under steady traffic with join/leave churn.
+const shortRestart = `
+name: short-restart
+description: node-restart, shortened for a test.
+topology:
+  nodes: 3
+  policy: least-conn
+  delivery: DELIVERY
+  redis_persistence: aof
+workload:
+  clients: 24
+  rooms: 3
+  send_rate: 2/s
+  message_bytes: 32
+  duration: 8s
+  join_leave: 6/min
+faults:
+  - at: 4s
+    action: restart
+    target: n1
+    duration: 2s            # down from 4 s to 6 s
+expect:
+  EXPECT
+  converge_within: 15s
+`
+
+func parseScenario(t *testing.T, text string, replacements ...string) *scenarios.Scenario {
+	t.Helper()
+	for i := 0; i+1 < len(replacements); i += 2 {
+		text = strings.Replace(text, replacements[i], replacements[i+1], 1)
+	}
+	sc, err := scenarios.Parse("test.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func runLocal(t *testing.T, sc *scenarios.Scenario, seed uint64) *Result {
+	t.Helper()
+	binary, err := chatlabBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDir := t.TempDir()
+	cluster, err := NewLocalCluster(sc, LocalOptions{Seed: seed, Delivery: sc.Topology.Delivery, Binary: binary, RunDir: runDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), realRunWait)
+	defer cancel()
+	result, err := Run(ctx, RunOptions{Scenario: sc, Cluster: cluster, Seed: seed, Delivery: sc.Topology.Delivery})
+	if err != nil {
+		dumpRunLogs(t, runDir)
+		t.Fatal(err)
+	}
+	s := result.Stats
+	t.Logf("%s on local: %s; sent %d, acked %d, delivered %d, lost %d, duplicated %d; p50 %.0f ms, p99 %.0f ms; wall %d ms",
+		sc.Name, result.Verdict, s.Sent, s.Acked, s.Delivered, s.Lost, s.Duplicated, s.LatencyMs.P50, s.LatencyMs.P99, result.WallMs)
+	if !result.Passed() {
+		dumpRunLogs(t, runDir)
+	}
+	return result
+}
+
+func dumpRunLogs(t *testing.T, dir string) {
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, path := range logs {
+		data, _ := os.ReadFile(path)
+		if len(data) > 3000 {
+			data = data[len(data)-3000:]
+		}
+		t.Logf("--- %s (tail)\n%s", filepath.Base(path), data)
+	}
+}
+
+// node-restart on real processes, end to end through the runner: traffic
+// flows, n1's clients reconnect elsewhere and resume, nothing is lost,
+// doubled or reordered, and the history is on the run's clock.
+func TestLocalNodeRestartPasses(t *testing.T) {
+	sc := parseScenario(t, shortRestart, "DELIVERY", "recover",
+		"EXPECT", "hold: [no-loss, no-duplicates, order, resume, linearizable, liveness]")
+	result := runLocal(t, sc, 1)
+	if !result.Passed() {
+		t.Fatalf("verdict %s: %v", result.Verdict, result.Failures)
+	}
+	s := result.Stats
+	if s.Sent < 100 || s.Acked != s.Sent || s.Delivered < 10*s.Sent || s.Lost != 0 || s.Duplicated != 0 {
+		t.Fatalf("sent %d, acked %d, delivered %d, lost %d, duplicated %d: want steady traffic, all acked, none lost",
+			s.Sent, s.Acked, s.Delivered, s.Lost, s.Duplicated)
+	}
+	reconnected, welcomedByN1, lastMs := 0, 0, int64(0)
+	for _, r := range result.History {
+		if r.AtMs < lastMs {
+			t.Fatalf("history out of time order at %+v", r)
+		}
+		lastMs = r.AtMs
+		switch {
+		case r.Kind == client.KindDisconnected && r.Node == "n1":
+			reconnected++
+		case r.Kind == client.KindWelcome && r.Node == "n1":
+			welcomedByN1++
+		}
+	}
+	if reconnected == 0 || welcomedByN1 == 0 {
+		t.Fatalf("%d clients dropped by n1, %d welcomed by it: the restart missed the clients", reconnected, welcomedByN1)
+	}
+	if lastMs < 7000 || lastMs > realRunWait.Milliseconds() {
+		t.Fatalf("last event at %d ms: the history is not on the run's clock", lastMs)
+	}
+	sawN1Down := false
+	for _, sample := range result.Samples {
+		if !sample.Up["n1"] && sample.AtMs > 4500 && sample.AtMs < 5500 {
+			sawN1Down = true
+		}
+	}
+	if len(result.Samples) < 5 || !sawN1Down {
+		t.Fatalf("%d samples, n1 seen down in its window: %v", len(result.Samples), sawN1Down)
+	}
+}
+
+// The naive pubsub mode on real processes must be caught losing what was
+// published while n1's clients were away.
+func TestLocalPubSubCaughtLosing(t *testing.T) {
+	sc := parseScenario(t, shortRestart, "DELIVERY", "pubsub", "EXPECT", "break: [no-loss]")
+	result := runLocal(t, sc, 2)
+	if !result.Passed() {
+		t.Fatalf("verdict %s: %v", result.Verdict, result.Failures)
+	}
+	if result.Stats.Lost == 0 || result.Stats.Sent == 0 {
+		t.Fatalf("sent %d, lost %d: the pubsub mode was not caught losing", result.Stats.Sent, result.Stats.Lost)
+	}
+}

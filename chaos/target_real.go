@@ -1,0 +1,620 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"chatlab/loadgen"
+	"chatlab/scenarios"
+	"chatlab/system/client"
+)
+
+// Limits and timings of a run on real processes or containers.
+const (
+	// realRejoinDelay is how long a churning client stays out of a room, as
+	// in the simulator's workload.
+	realRejoinDelay = 500 * time.Millisecond
+	// sampleInterval is how often the cluster's state is sampled for the
+	// report's charts.
+	sampleInterval = time.Second
+	// sampleStateWait bounds one GET /state of a sample: a member that does
+	// not answer within it is shown down.
+	sampleStateWait = 800 * time.Millisecond
+	// stateBytesMax bounds one /state answer.
+	stateBytesMax = 16 << 20
+	// convergePollInterval paces the convergence checks.
+	convergePollInterval = 100 * time.Millisecond
+	// convergeQuietWait is how long no delivery and no ack may arrive
+	// before the clients count as settled.
+	convergeQuietWait = time.Second
+	// clientsStopWait bounds the wait for the clients' goroutines at Stop;
+	// each closes its connection and returns at once, so reaching it means
+	// one is stuck.
+	clientsStopWait = 10 * time.Second
+)
+
+// realSystem is what a real target (local processes, Docker containers)
+// provides to the shared workload, recorder and sampler: the topology and
+// the faults of scenarios.Fault that act on it.
+type realSystem interface {
+	// start brings the topology up and returns once it takes clients.
+	start(ctx context.Context) error
+	// entryURLs are the WebSocket endpoints ordinary clients dial (the
+	// balancer); they may change when the balancer restarts.
+	entryURLs(ctx context.Context) ([]string, error)
+	// memberURL is a node's own WebSocket endpoint (a flood that names one).
+	memberURL(ctx context.Context, name string) (string, error)
+	// fault carries out a step of every action but flood and slow-consumer,
+	// which act on clients.
+	fault(ctx context.Context, step Step) error
+	// restore ends every fault still in force on the system: links healed,
+	// processes resumed, Redis and the balancer started if down.
+	restore(ctx context.Context) error
+	// sample is the system's state now (AtMs left to the caller). It may
+	// run while a fault is applied, from another goroutine.
+	sample(ctx context.Context) Sample
+	// heads are the rooms' heads as Redis has them, or nil when the target
+	// cannot read Redis (the clients' agreement decides then).
+	heads(ctx context.Context, rooms []string) (map[string]roomHead, error)
+	// close tears the system down.
+	close()
+}
+
+// roomHead is a room's last seq and epoch in Redis.
+type roomHead struct {
+	Head  uint64
+	Epoch string
+}
+
+// realCluster runs a scenario's workload and faults on a realSystem with
+// real WebSocket clients, and records their history on one clock: the
+// milliseconds since Start, as the simulator's virtual time.
+type realCluster struct {
+	target   string
+	scenario *scenarios.Scenario
+	seed     uint64
+	system   realSystem
+
+	startedAt   time.Time
+	clientsStop context.CancelFunc
+	clientsCtx  context.Context
+	// workload are the scenario's ordinary clients, in creation order;
+	// slow-consumer faults pick from the front.
+	workload []*loadgen.Client
+	// floods are the flooding clients by fault index.
+	floods map[int]*floodGroup
+	// entryClients dial the entry URLs (every client but a flood aimed at
+	// one node), which a balancer restart may change.
+	entryClients []*loadgen.Client
+	entryURLs    []string
+	running      sync.WaitGroup // clients' Run goroutines
+	drivers      sync.WaitGroup // the workload's and floods' send loops
+
+	mu          sync.Mutex
+	history     History
+	lastTraffic time.Time // the latest delivery or ack
+	samples     []Sample
+
+	samplerStop context.CancelFunc
+	samplerDone chan struct{}
+}
+
+// floodGroup is one flood fault's clients.
+type floodGroup struct {
+	clients []*loadgen.Client
+	stop    context.CancelFunc
+}
+
+func newRealCluster(target string, scenario *scenarios.Scenario, seed uint64, system realSystem) *realCluster {
+	return &realCluster{target: target, scenario: scenario, seed: seed, system: system, floods: map[int]*floodGroup{}}
+}
+
+func (r *realCluster) Target() string { return r.target }
+
+// Start brings the system up; time 0 is when it takes clients. The
+// workload's clients then connect through the entry, join their rooms and
+// send on their own schedule.
+func (r *realCluster) Start(ctx context.Context) error {
+	if err := r.system.start(ctx); err != nil {
+		return err
+	}
+	urls, err := r.system.entryURLs(ctx)
+	if err != nil {
+		return err
+	}
+	r.startedAt, r.entryURLs = time.Now(), urls
+	r.clientsCtx, r.clientsStop = context.WithCancel(context.Background())
+	w := r.scenario.Workload
+	r.workload = r.startClients(r.clientsCtx, workloadSpec{prefix: "c", clients: w.Clients, roomsPerClient: roomsPerClient,
+		from: simWarmup, stop: w.Duration, sendInterval: interval(float64(w.SendRatePerClient)),
+		churnInterval: interval(float64(w.JoinLeave)), dropInterval: interval(float64(w.Reconnects)), urls: urls,
+		stream: 0})
+	r.entryClients = append(r.entryClients, r.workload...)
+	samplerCtx, stop := context.WithCancel(context.Background())
+	r.samplerStop, r.samplerDone = stop, make(chan struct{})
+	go r.sampleEvery(samplerCtx)
+	return nil
+}
+
+// workloadSpec is one group of clients and their traffic, as sim.Workload.
+type workloadSpec struct {
+	prefix         string
+	clients        int
+	roomsPerClient int
+	from, stop     time.Duration // sends run from..stop after Start
+	sendInterval   time.Duration
+	churnInterval  time.Duration
+	dropInterval   time.Duration
+	urls           []string
+	machine        client.Config
+	// stream keeps the group's random sources apart from other groups'.
+	stream uint64
+}
+
+// startClients creates the group's clients, joins each to its rooms (client
+// i joins rooms i, i+1, ... modulo the scenario's rooms, as the simulator
+// does) and starts their loops and send schedules; the schedules end with
+// ctx or at the group's stop.
+func (r *realCluster) startClients(ctx context.Context, spec workloadSpec) []*loadgen.Client {
+	rooms := r.scenario.Workload.Rooms
+	clients := make([]*loadgen.Client, 0, spec.clients)
+	for i := range spec.clients {
+		name := fmt.Sprintf("%s%03d", spec.prefix, i+1)
+		machine := spec.machine
+		machine.User, machine.Name = name, name
+		stream := spec.stream<<32 | uint64(i)<<2
+		c := loadgen.NewClient(loadgen.ClientConfig{Machine: machine, Seed: mix(r.seed, stream), URLs: spec.urls,
+			Record: r.record, Epoch: r.startedAt})
+		var joined []string
+		for k := range min(spec.roomsPerClient, rooms) {
+			room := "room-" + strconv.Itoa((i+k)%rooms+1)
+			joined = append(joined, room)
+			c.Join(room)
+		}
+		r.running.Go(func() { c.Run(r.clientsCtx) })
+		d := &driver{client: c, name: name, rooms: joined, bodyBytes: r.scenario.Workload.MessageBytes, spec: spec,
+			startedAt: r.startedAt, seed: mix(r.seed, stream|1)}
+		r.drivers.Go(func() { d.run(ctx) })
+		clients = append(clients, c)
+	}
+	return clients
+}
+
+// mix derives an independent 64-bit seed from a run's seed and a stream
+// number (splitmix64's finalizer).
+func mix(seed, stream uint64) uint64 {
+	z := seed + stream*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// record takes every client event, rebased to the run's clock: AtMs is
+// already relative (the clients' clock starts at Start); TS, the node's
+// Unix-millisecond stamp, is moved onto it.
+func (r *realCluster) record(name string, event client.Event) {
+	if event.TS != 0 {
+		event.TS -= r.startedAt.UnixMilli()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.history = append(r.history, Record{Client: name, Event: event})
+	if event.Kind == client.KindDelivered || event.Kind == client.KindAcked {
+		r.lastTraffic = time.Now()
+	}
+}
+
+func (r *realCluster) RunUntil(ctx context.Context, t time.Duration) error {
+	wait := time.NewTimer(time.Until(r.startedAt.Add(t)))
+	defer wait.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-wait.C:
+		return nil
+	}
+}
+
+func (r *realCluster) Now() time.Duration {
+	if r.startedAt.IsZero() {
+		return 0
+	}
+	return time.Since(r.startedAt)
+}
+
+// Apply carries out one step now: floods and slow consumers on the
+// clients, everything else on the system.
+func (r *realCluster) Apply(ctx context.Context, step Step) error {
+	f := step.Fault
+	switch f.Action {
+	case scenarios.Flood:
+		return r.flood(ctx, step)
+	case scenarios.SlowConsumer:
+		for _, c := range r.workload[:min(f.Clients, len(r.workload))] {
+			c.SetReading(step.End)
+		}
+		return nil
+	}
+	if err := r.system.fault(ctx, step); err != nil {
+		return err
+	}
+	return r.refreshEntry(ctx)
+}
+
+// flood starts a flood fault's clients (named as the simulator names them,
+// so the latency check leaves them out), or stops their sending at the
+// window's end.
+func (r *realCluster) flood(ctx context.Context, step Step) error {
+	index := slices.IndexFunc(r.scenario.Faults, func(f scenarios.Fault) bool { return f == step.Fault })
+	if step.End {
+		if group := r.floods[index]; group != nil {
+			group.stop()
+		}
+		return nil
+	}
+	f := step.Fault
+	urls := r.entryURLs
+	if slices.Contains(r.scenario.Topology.Nodes, f.Target) {
+		url, err := r.system.memberURL(ctx, f.Target)
+		if err != nil {
+			return err
+		}
+		urls = []string{url}
+	}
+	stop := r.scenario.Workload.Duration
+	if f.Duration > 0 {
+		stop = min(f.End(), stop)
+	}
+	floodCtx, cancel := context.WithCancel(r.clientsCtx)
+	group := &floodGroup{stop: cancel}
+	group.clients = r.startClients(floodCtx, workloadSpec{prefix: FloodClientPrefix + strconv.Itoa(index+1) + "-", clients: f.Clients,
+		roomsPerClient: 1, from: r.Now() + time.Millisecond, stop: stop, sendInterval: interval(float64(f.FloodSendRate)),
+		urls: urls, machine: client.Config{PendingSendsMax: floodPendingSendsMax}, stream: uint64(index + 1)})
+	r.floods[index] = group
+	if f.Target == balancerName {
+		r.entryClients = append(r.entryClients, group.clients...)
+	}
+	return nil
+}
+
+// Names scenarios give the members besides the nodes.
+const (
+	balancerName = "balancer"
+	redisName    = "redis"
+)
+
+// refreshEntry hands the clients the entry's endpoints again when they
+// changed (a balancer container restarted on another host port).
+func (r *realCluster) refreshEntry(ctx context.Context) error {
+	urls, err := r.system.entryURLs(ctx)
+	if err != nil || slices.Equal(urls, r.entryURLs) {
+		return err
+	}
+	r.entryURLs = urls
+	for _, c := range r.entryClients {
+		c.SetURLs(urls)
+	}
+	return nil
+}
+
+// allClients are the workload's and the floods' clients, in a fixed order.
+func (r *realCluster) allClients() []*loadgen.Client {
+	clients := slices.Clone(r.workload)
+	indexes := make([]int, 0, len(r.floods))
+	for index := range r.floods {
+		indexes = append(indexes, index)
+	}
+	sort.Ints(indexes)
+	for _, index := range indexes {
+		clients = append(clients, r.floods[index].clients...)
+	}
+	return clients
+}
+
+// Converge ends every fault, lets the send schedules run out, and waits
+// until every client is connected, has nothing unacked, agrees with the
+// others (and with Redis, where the target reads it) on each room's last
+// seq, and no delivery or ack has arrived for convergeQuietWait.
+func (r *realCluster) Converge(ctx context.Context, limit time.Duration) (bool, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	if err := r.system.restore(ctx); err != nil {
+		return false, "", fmt.Errorf("end the faults: %w", err)
+	}
+	for _, c := range r.workload {
+		c.SetReading(true)
+	}
+	if err := r.refreshEntry(ctx); err != nil {
+		return false, "", err
+	}
+	schedulesDone := make(chan struct{})
+	go func() {
+		r.drivers.Wait()
+		close(schedulesDone)
+	}()
+	select {
+	case <-schedulesDone:
+	case <-ctx.Done():
+		return false, "the clients' send schedules did not end", nil
+	}
+	poll := time.NewTicker(convergePollInterval)
+	defer poll.Stop()
+	detail := ""
+	for {
+		if detail = r.lag(ctx); detail == "" {
+			r.mu.Lock()
+			quiet := time.Since(r.lastTraffic)
+			r.mu.Unlock()
+			if quiet >= convergeQuietWait {
+				return true, "", nil
+			}
+			detail = "deliveries still arriving"
+		}
+		select {
+		case <-ctx.Done():
+			return false, detail, nil
+		case <-poll.C:
+		}
+	}
+}
+
+// lag says which client is not settled, or "" when every one is
+// connected, has nothing unacked and sits at its rooms' heads.
+func (r *realCluster) lag(ctx context.Context) string {
+	clients := r.allClients()
+	snapshots := make([]client.Snapshot, 0, len(clients))
+	var rooms []string
+	for _, c := range clients {
+		s := c.Snapshot()
+		if !s.Connected {
+			return fmt.Sprintf("client %s is not connected (%s)", c.Name(), s.State)
+		}
+		if len(s.Pending) > 0 {
+			return fmt.Sprintf("client %s has %d unacked sends", c.Name(), len(s.Pending))
+		}
+		for _, room := range s.Rooms {
+			if !room.Joined {
+				return fmt.Sprintf("client %s has not joined room %s again", c.Name(), room.Room)
+			}
+			if !slices.Contains(rooms, room.Room) {
+				rooms = append(rooms, room.Room)
+			}
+		}
+		snapshots = append(snapshots, s)
+	}
+	sort.Strings(rooms)
+	heads, err := r.system.heads(ctx, rooms)
+	if err != nil {
+		return "cannot read the rooms' heads from Redis: " + err.Error()
+	}
+	return disagreement(snapshots, heads)
+}
+
+// disagreement says which client's room stands apart: behind Redis's head
+// in the same epoch, or, without heads, different from the room's other
+// members. Rooms without seqs (pubsub) and rooms nobody wrote to are
+// skipped.
+func disagreement(snapshots []client.Snapshot, heads map[string]roomHead) string {
+	type member struct {
+		name string
+		room client.RoomSnapshot
+	}
+	first := map[string]member{}
+	for _, s := range snapshots {
+		for _, room := range s.Rooms {
+			if !room.HasSeq {
+				continue
+			}
+			if head, ok := heads[room.Room]; ok && head.Head > 0 {
+				if (head.Epoch == "" || room.Epoch == head.Epoch) && room.LastSeq != head.Head {
+					return fmt.Sprintf("client %s is at seq %d of room %s, whose head is %d", s.Name, room.LastSeq, room.Room, head.Head)
+				}
+				if head.Epoch != "" && room.Epoch != head.Epoch {
+					return fmt.Sprintf("client %s is in epoch %q of room %s, Redis in %q", s.Name, room.Epoch, room.Room, head.Epoch)
+				}
+			}
+			other, seen := first[room.Room]
+			if !seen {
+				first[room.Room] = member{name: s.Name, room: room}
+				continue
+			}
+			if other.room.LastSeq != room.LastSeq || other.room.Epoch != room.Epoch {
+				return fmt.Sprintf("clients %s and %s disagree on room %s: seq %d (epoch %q) and seq %d (epoch %q)",
+					other.name, s.Name, room.Room, other.room.LastSeq, other.room.Epoch, room.LastSeq, room.Epoch)
+			}
+		}
+	}
+	return ""
+}
+
+// History is every client event so far, in time order (events that
+// arrived out of order across clients are sorted by their time, ties kept
+// in arrival order).
+func (r *realCluster) History() History {
+	r.mu.Lock()
+	history := slices.Clone(r.history)
+	r.mu.Unlock()
+	sort.SliceStable(history, func(i, j int) bool { return history[i].AtMs < history[j].AtMs })
+	return history
+}
+
+func (r *realCluster) Samples() []Sample {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.samples)
+}
+
+// sampleEvery samples the system once a second until ctx ends.
+func (r *realCluster) sampleEvery(ctx context.Context) {
+	defer close(r.samplerDone)
+	tick := time.NewTicker(sampleInterval)
+	defer tick.Stop()
+	for {
+		sample := r.system.sample(ctx)
+		sample.AtMs = r.Now().Milliseconds()
+		r.mu.Lock()
+		r.samples = append(r.samples, sample)
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// TraceHash is empty: a real run does not replay.
+func (r *realCluster) TraceHash() string { return "" }
+
+// Stop ends the clients and the sampler and tears the system down.
+func (r *realCluster) Stop() error {
+	if r.clientsStop != nil {
+		r.clientsStop()
+		stopped := make(chan struct{})
+		go func() {
+			r.running.Wait()
+			r.drivers.Wait()
+			close(stopped)
+		}()
+		select {
+		case <-stopped:
+		case <-time.After(clientsStopWait):
+		}
+	}
+	if r.samplerStop != nil {
+		r.samplerStop()
+		<-r.samplerDone
+	}
+	r.system.close()
+	return nil
+}
+
+// connectionsAt reads the connection count from the /state of the member
+// serving at addr (host:port); a balancer's answer counts none.
+func connectionsAt(ctx context.Context, addr string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, sampleStateWait)
+	defer cancel()
+	request, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/state", nil)
+	if err != nil {
+		return 0, err
+	}
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return 0, err
+	}
+	defer response.Body.Close()
+	if response.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s/state: %s", addr, response.Status)
+	}
+	var state struct {
+		Node struct {
+			Connections int `json:"connections"`
+		} `json:"node"`
+	}
+	if err := json.NewDecoder(io.LimitReader(response.Body, stateBytesMax)).Decode(&state); err != nil {
+		return 0, fmt.Errorf("%s/state: %w", addr, err)
+	}
+	return state.Node.Connections, nil
+}
+
+// never is a schedule's "no such event".
+const never = time.Duration(math.MaxInt64)
+
+// driver is one client's schedule, as the simulator's workload has it:
+// Poisson sends from spec.from until spec.stop, each to one of its rooms;
+// now and then leaving a room and joining it again realRejoinDelay later;
+// now and then dropping the connection. Times are since the run's start.
+type driver struct {
+	client    *loadgen.Client
+	name      string
+	rooms     []string
+	bodyBytes int
+	spec      workloadSpec
+	startedAt time.Time
+	seed      uint64
+}
+
+func (d *driver) run(ctx context.Context) {
+	sends := rand.New(rand.NewPCG(d.seed, 1))
+	churns := rand.New(rand.NewPCG(d.seed, 2))
+	drops := rand.New(rand.NewPCG(d.seed, 3))
+	stop := d.spec.stop
+	nextSend := after(sends, d.spec.from, d.spec.sendInterval)
+	nextChurn := after(churns, d.spec.from, d.spec.churnInterval)
+	nextDrop := after(drops, d.spec.from, d.spec.dropInterval)
+	rejoinAt, rejoinRoom := never, ""
+	sent := 0
+	timer := time.NewTimer(never)
+	defer timer.Stop()
+	for {
+		if nextSend >= stop {
+			nextSend = never
+		}
+		if nextChurn != never && nextChurn+realRejoinDelay >= stop {
+			nextChurn = never
+		}
+		if nextDrop >= stop {
+			nextDrop = never
+		}
+		at := min(nextSend, nextChurn, nextDrop, rejoinAt)
+		if at == never {
+			return
+		}
+		timer.Reset(time.Until(d.startedAt.Add(at)))
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		switch at {
+		case rejoinAt:
+			d.client.Join(rejoinRoom)
+			rejoinAt = never
+			nextChurn = after(churns, at, d.spec.churnInterval)
+		case nextSend:
+			sent++
+			// A full pending queue or a room left for a moment refuses the
+			// send; the client records nothing and the schedule moves on,
+			// as in the simulator.
+			d.client.Send(d.rooms[sends.IntN(len(d.rooms))], body(d.name, sent, d.bodyBytes))
+			nextSend = after(sends, at, d.spec.sendInterval)
+		case nextChurn:
+			rejoinRoom = d.rooms[churns.IntN(len(d.rooms))]
+			d.client.Leave(rejoinRoom)
+			rejoinAt, nextChurn = at+realRejoinDelay, never
+		case nextDrop:
+			d.client.Drop()
+			nextDrop = after(drops, at, d.spec.dropInterval)
+		}
+	}
+}
+
+// after is the next event of a Poisson stream with this mean interval
+// (never for none).
+func after(random *rand.Rand, from, mean time.Duration) time.Duration {
+	if mean <= 0 {
+		return never
+	}
+	return from + time.Duration(random.ExpFloat64()*float64(mean))
+}
+
+// body is a message body as the simulator writes it: the sender and its
+// count, padded to size.
+func body(name string, count, size int) string {
+	text := fmt.Sprintf("%s #%d ", name, count)
+	if len(text) < size {
+		text += strings.Repeat(".", size-len(text))
+	}
+	return text
+}
