@@ -16,9 +16,15 @@ import (
 	"chatlab/system/client"
 )
 
-// liveCheckEveryMs is how often (run time) a watched run's checkers look
-// at the history so far.
-const liveCheckEveryMs = 2000
+// Watched runs.
+const (
+	// liveCheckEveryMs is how often (run time) the checkers look at the
+	// history so far.
+	liveCheckEveryMs = 2000
+	// restartShownMs is how long (run time) a component restarted in an
+	// instant is shown down.
+	restartShownMs = 1000
+)
 
 // startChaosDashboard serves the live dashboard during a run when
 // --dashboard is given, and wires the run to its feed. stop ends the
@@ -45,15 +51,17 @@ type feedObserver struct {
 	feed     *dashboard.Feed
 	scenario *scenarios.Scenario
 	state    map[string]dashboard.Component
-	sentAtMs map[string]int64 // ordinary clients' sends, for latency
-	seen     int              // history records already counted
-	lastMs   int64
-	checkMs  int64
-	delivery string
+	// downUntilMs keeps a restarted component shown down for a moment.
+	downUntilMs map[string]int64
+	sentAtMs    map[string]int64 // ordinary clients' sends, for latency
+	seen        int              // history records already counted
+	lastMs      int64
+	checkMs     int64
+	delivery    string
 }
 
 func newFeedObserver(feed *dashboard.Feed, options chaosOptions, run *chaos.RunOptions) *feedObserver {
-	o := &feedObserver{feed: feed, scenario: options.scenario, state: map[string]dashboard.Component{},
+	o := &feedObserver{feed: feed, scenario: options.scenario, state: map[string]dashboard.Component{}, downUntilMs: map[string]int64{},
 		sentAtMs: map[string]int64{}, delivery: string(options.delivery)}
 	feed.Publish(dashboard.Run{Mode: dashboard.RunMode(options.target), Scenario: options.scenario.Name, Target: options.target,
 		Seed: run.Seed, Delivery: string(options.delivery), Pace: options.pace, State: dashboard.RunRunning})
@@ -95,10 +103,11 @@ func (o *feedObserver) Step(at time.Duration, step chaos.Step) {
 	f := step.Fault
 	switch {
 	case !step.End && (f.Action == scenarios.Kill || f.Action == scenarios.Restart):
-		// A restart takes no virtual time: without this the once-a-second
-		// samples would never show the node down. The next sample brings
-		// it back up.
+		// A restart takes no virtual time: without this the samples would
+		// never show the node down. It shows down for restartShownMs of
+		// run time, while its clients reconnect elsewhere.
 		o.set(atMs, f.Target, func(c *dashboard.Component) { c.State = dashboard.StateDown })
+		o.downUntilMs[f.Target] = atMs + restartShownMs
 	case !step.End && f.Action == scenarios.BalancerRestart:
 		o.set(atMs, "balancer", func(c *dashboard.Component) { c.State = dashboard.StateDown })
 	case !step.End && f.Action == scenarios.RedisRestart:
@@ -152,7 +161,7 @@ func (o *feedObserver) Sample(sample chaos.Sample, history chaos.History) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		up := sample.Up[name]
+		up := sample.Up[name] && nowMs >= o.downUntilMs[name]
 		o.set(nowMs, name, func(c *dashboard.Component) {
 			switch {
 			case up && c.State != dashboard.StateDraining:
