@@ -64,16 +64,20 @@ type Window struct {
 	Label  string `json:"label"`
 }
 
-// Windows are the fault windows of a timeline; a fault without a window
-// lasts to end.
+// Windows are the fault windows of a timeline. A fault without a window
+// lasts to end, but for a restart, which is over at once, and a heal or a
+// resume, which end other faults.
 func Windows(faults []scenarios.Fault, end time.Duration) []Window {
 	windows := make([]Window, 0, len(faults))
 	for _, f := range faults {
 		to := f.End()
 		if f.Duration == 0 {
-			to = end
-			if f.Action == scenarios.Heal || f.Action == scenarios.Resume {
+			switch f.Action {
+			case scenarios.Heal, scenarios.Resume:
 				continue
+			case scenarios.Restart, scenarios.RedisRestart, scenarios.BalancerRestart:
+			default:
+				to = end
 			}
 		}
 		windows = append(windows, Window{FromMs: f.At.Milliseconds(), ToMs: to.Milliseconds(), Label: string(f.Action) + " " + f.Target})
