@@ -95,6 +95,10 @@ type dockerSystem struct {
 	mu     sync.Mutex
 	down   map[string]bool
 	paused map[string]bool
+	// lastConnections are the nodes' connections as last read, shown again
+	// by a sample taken while a container call is under way (the
+	// sampler's own).
+	lastConnections map[string]int
 }
 
 func (s *dockerSystem) start(ctx context.Context) error {
@@ -108,7 +112,13 @@ func (s *dockerSystem) start(ctx context.Context) error {
 	return nil
 }
 
+// entryURLs is the balancer's endpoint, or none while its container is
+// down (it has no published port then; the clients keep the last one and
+// get it again once the balancer is started).
 func (s *dockerSystem) entryURLs(ctx context.Context) ([]string, error) {
+	if s.is(s.down, balancerName) {
+		return nil, nil
+	}
 	s.calls.Lock()
 	defer s.calls.Unlock()
 	url, err := s.cluster.BalancerURL(ctx)
@@ -291,7 +301,8 @@ func (s *dockerSystem) restore(ctx context.Context) error {
 
 // sample reads each running node's /state; a member killed, stopped or
 // paused, or one that does not answer, is down. While a container call is
-// under way (a start can take seconds) the sample holds the states only.
+// under way (a start can take seconds) the sample repeats the last
+// connection counts of the nodes still up.
 func (s *dockerSystem) sample(ctx context.Context) Sample {
 	sample := Sample{Connections: map[string]int{}, Up: map[string]bool{}}
 	nodes := s.cluster.Nodes()
@@ -305,6 +316,11 @@ func (s *dockerSystem) sample(ctx context.Context) Sample {
 	}
 	s.mu.Unlock()
 	if !s.calls.TryLock() {
+		for name, connections := range s.lastConnections {
+			if sample.Up[name] {
+				sample.Connections[name] = connections
+			}
+		}
 		return sample
 	}
 	urls := s.cluster.NodeURLs(ctx)
@@ -332,6 +348,7 @@ func (s *dockerSystem) sample(ctx context.Context) Sample {
 			sample.Connections[name] = connections
 		}
 	}
+	s.lastConnections = sample.Connections
 	return sample
 }
 

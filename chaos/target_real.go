@@ -51,7 +51,8 @@ type realSystem interface {
 	// start brings the topology up and returns once it takes clients.
 	start(ctx context.Context) error
 	// entryURLs are the WebSocket endpoints ordinary clients dial (the
-	// balancer); they may change when the balancer restarts.
+	// balancer); they may change when the balancer restarts, and there may
+	// be none while it is down.
 	entryURLs(ctx context.Context) ([]string, error)
 	// memberURL is a node's own WebSocket endpoint (a flood that names one).
 	memberURL(ctx context.Context, name string) (string, error)
@@ -298,7 +299,7 @@ const (
 // changed (a balancer container restarted on another host port).
 func (r *realCluster) refreshEntry(ctx context.Context) error {
 	urls, err := r.system.entryURLs(ctx)
-	if err != nil || slices.Equal(urls, r.entryURLs) {
+	if err != nil || len(urls) == 0 || slices.Equal(urls, r.entryURLs) {
 		return err
 	}
 	r.entryURLs = urls

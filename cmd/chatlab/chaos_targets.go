@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	tclog "github.com/testcontainers/testcontainers-go/log"
+
 	"chatlab/chaos"
 	"chatlab/scenarios"
 )
@@ -36,6 +38,9 @@ func newDockerTarget(sc *scenarios.Scenario, options chaosOptions, seed uint64) 
 	if options.mutation != "" {
 		return nil, fmt.Errorf("--mutation breaks the simulator's nodes only; the docker target runs the chatlab:dev image as built")
 	}
+	// testcontainers greets on its first call with the daemon's details;
+	// the command's output is the run's verdict and report path only.
+	tclog.SetDefault(tclog.NewNoopLogger())
 	ctx, cancel := context.WithTimeout(context.Background(), dockerReadyWait)
 	defer cancel()
 	if err := chaos.DockerReady(ctx); err != nil {
