@@ -30,6 +30,15 @@ func Decode(data []byte) (Inbound, *Reject) {
 	if !utf8.Valid(data) {
 		return Inbound{}, rejectf(CodeBadUTF8, "", "frame is not valid UTF-8")
 	}
+	if w, ok := decodeInboundFast(data); ok {
+		return checkInbound(w)
+	}
+	return decodeReference(data)
+}
+
+// decodeReference is the strict encoding/json path: the reference for
+// every frame, and the one that words the rejection of a malformed frame.
+func decodeReference(data []byte) (Inbound, *Reject) {
 	var head struct {
 		Type *string `json:"type"`
 	}
@@ -45,17 +54,10 @@ func Decode(data []byte) (Inbound, *Reject) {
 		if reject := decodeStrict(data, &f); reject != nil {
 			return Inbound{}, reject
 		}
-		in := Inbound{Type: TypeJoin, Room: f.Room, Epoch: f.Epoch}
 		if f.Since != nil {
-			in.HasSince, in.Since = true, *f.Since
+			return checkJoin(f, true, *f.Since)
 		}
-		if reject := checkRoom(f.Room); reject != nil {
-			return Inbound{}, reject
-		}
-		if len(f.Epoch) > EpochBytesMax {
-			return Inbound{}, rejectf(CodeFieldTooLong, f.Room, "epoch is %d bytes; the limit is %d", len(f.Epoch), EpochBytesMax)
-		}
-		return in, nil
+		return checkJoin(f, false, 0)
 	case TypeLeave:
 		var f Leave
 		if reject := decodeStrict(data, &f); reject != nil {
@@ -74,6 +76,34 @@ func Decode(data []byte) (Inbound, *Reject) {
 	default:
 		return Inbound{}, rejectf(CodeUnknownType, "", "unknown frame type %q; expected join, leave or send", truncate(*head.Type, 32))
 	}
+}
+
+// checkInbound validates a frame the fast path read, exactly as the strict
+// path validates the same frame.
+func checkInbound(w inboundWire) (Inbound, *Reject) {
+	switch w.typ {
+	case TypeJoin:
+		return checkJoin(Join{Type: w.typ, Room: w.room, Epoch: w.epoch}, w.present&fieldSince != 0, w.since)
+	case TypeLeave:
+		if reject := checkRoom(w.room); reject != nil {
+			return Inbound{}, reject
+		}
+		return Inbound{Type: TypeLeave, Room: w.room}, nil
+	default:
+		return checkSend(Send{Type: w.typ, Room: w.room, ID: w.id, Body: w.body})
+	}
+}
+
+// checkJoin validates a join.
+func checkJoin(f Join, hasSince bool, since uint64) (Inbound, *Reject) {
+	in := Inbound{Type: TypeJoin, Room: f.Room, Epoch: f.Epoch, HasSince: hasSince, Since: since}
+	if reject := checkRoom(f.Room); reject != nil {
+		return Inbound{}, reject
+	}
+	if len(f.Epoch) > EpochBytesMax {
+		return Inbound{}, rejectf(CodeFieldTooLong, f.Room, "epoch is %d bytes; the limit is %d", len(f.Epoch), EpochBytesMax)
+	}
+	return in, nil
 }
 
 func checkSend(f Send) (Inbound, *Reject) {
