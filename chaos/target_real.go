@@ -132,6 +132,7 @@ func (r *realCluster) Start(ctx context.Context) error {
 	}
 	urls, err := r.system.entryURLs(ctx)
 	if err != nil {
+		r.system.close() // the runner stops only a cluster that started
 		return err
 	}
 	r.startedAt, r.entryURLs = time.Now(), urls
@@ -139,8 +140,7 @@ func (r *realCluster) Start(ctx context.Context) error {
 	w := r.scenario.Workload
 	r.workload = r.startClients(r.clientsCtx, workloadSpec{prefix: "c", clients: w.Clients, roomsPerClient: roomsPerClient,
 		from: simWarmup, stop: w.Duration, sendInterval: interval(float64(w.SendRatePerClient)),
-		churnInterval: interval(float64(w.JoinLeave)), dropInterval: interval(float64(w.Reconnects)), urls: urls,
-		stream: 0})
+		churnInterval: interval(float64(w.JoinLeave)), dropInterval: interval(float64(w.Reconnects)), urls: urls})
 	r.entryClients = append(r.entryClients, r.workload...)
 	samplerCtx, stop := context.WithCancel(context.Background())
 	r.samplerStop, r.samplerDone = stop, make(chan struct{})
