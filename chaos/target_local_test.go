@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,27 +17,18 @@ import (
 // failure deadline, not a speed assertion.
 const realRunWait = 2 * time.Minute
 
-// chatlabBinary builds the chatlab binary once for the tests that run it.
-var chatlabBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "chatlab-chaos-bin-")
-	if err != nil {
-		return "", err
-	}
-	binary := filepath.Join(dir, "chatlab")
+// buildChatlab builds the chatlab binary into the test's own directory
+// (Go's build cache makes a second build a link).
+func buildChatlab(t *testing.T) string {
+	t.Helper()
+	binary := filepath.Join(t.TempDir(), "chatlab")
 	build := exec.Command("go", "build", "-o", binary, "chatlab/cmd/chatlab")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if output, err := build.CombinedOutput(); err != nil {
-		return "", &buildError{err: err, output: string(output)}
+		t.Fatalf("build chatlab: %v\n%s", err, output)
 	}
-	return binary, nil
-})
-
-type buildError struct {
-	err    error
-	output string
+	return binary
 }
-
-func (e *buildError) Error() string { return "build chatlab: " + e.err.Error() + "\n" + e.output }
 
 // shortRestart is node-restart cut to eight seconds: n1 is down from 4 s
 // to 6 s under steady traffic with join/leave churn.
@@ -81,10 +71,7 @@ func parseScenario(t *testing.T, text string, replacements ...string) *scenarios
 
 func runLocal(t *testing.T, sc *scenarios.Scenario, seed uint64) *Result {
 	t.Helper()
-	binary, err := chatlabBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	binary := buildChatlab(t)
 	runDir := t.TempDir()
 	cluster, err := NewLocalCluster(sc, LocalOptions{Seed: seed, Delivery: sc.Topology.Delivery, Binary: binary, RunDir: runDir})
 	if err != nil {
