@@ -58,6 +58,7 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 	newPerSecond := flags.Int("new-connections-per-second", 200, "new connections per second accepted (the rest get 503, Retry-After: 1)")
 	newBurst := flags.Int("new-connections-burst", 0, "new connections accepted at once (default twice the per-second rate)")
 	loadFactor := flags.Float64("hash-load-factor", 1.25, "hash-user: a node carries at most this times the mean")
+	socketBuffer := flags.Int("socket-buffer", 0, "cap each relayed socket's kernel buffers at this many `bytes` (0: the kernel's own)")
 	drainTimeout := flags.Duration("drain-timeout", 10*time.Second, "how long a drain waits for clients to go")
 	logFormat := flags.String("log-format", "text", "log format: text or json")
 	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
@@ -101,6 +102,9 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 	if *loadFactor <= 1 || *loadFactor > 100 {
 		return fail("--hash-load-factor %g: want more than 1 and at most 100", *loadFactor)
 	}
+	if err := checkSocketBuffer(*socketBuffer); err != nil {
+		return fail("%s", err)
+	}
 	logger, err := newLogger(*logFormat, *logLevel, stderr)
 	if err != nil {
 		return fail("%s", err)
@@ -121,8 +125,9 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 			RebalanceSpreadMax:         *rebalanceSpread,
 			ShedPerSecondMax:           *shedPerSecond,
 		},
-		DrainTimeout: *drainTimeout,
-		Logger:       logger,
+		SocketBufferBytes: *socketBuffer,
+		DrainTimeout:      *drainTimeout,
+		Logger:            logger,
 	}, 0, false
 }
 

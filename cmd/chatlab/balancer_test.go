@@ -28,6 +28,7 @@ func TestBalancerBadFlags(t *testing.T) {
 		{"policy", append(base, "--backends", "n1=127.0.0.1:1", "--policy", "random"), `--policy "random": want round-robin`},
 		{"interval", append(base, "--backends", "n1=127.0.0.1:1", "--health-interval", "1ms"), "--health-interval 1ms: want 10ms"},
 		{"load factor", append(base, "--backends", "n1=127.0.0.1:1", "--hash-load-factor", "1"), "--hash-load-factor 1: want more than 1"},
+		{"socket buffer", append(base, "--backends", "n1=127.0.0.1:1", "--socket-buffer", "99999999"), "--socket-buffer 99999999: want 0"},
 		{"shed rate", append(base, "--backends", "n1=127.0.0.1:1", "--shed-per-second", "0"), "--shed-per-second 0: want 1 to"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -135,3 +135,17 @@ func newLogger(format, level string, stderr io.Writer) (*slog.Logger, error) {
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
+
+// Bounds of --socket-buffer: below a few kilobytes TCP crawls; above 16 MiB
+// the cap caps nothing.
+const (
+	socketBufferFlagMin = 4 * 1024
+	socketBufferFlagMax = 16 * 1024 * 1024
+)
+
+func checkSocketBuffer(bytes int) error {
+	if bytes != 0 && (bytes < socketBufferFlagMin || bytes > socketBufferFlagMax) {
+		return fmt.Errorf("--socket-buffer %d: want 0 (the kernel's default) or %d to %d bytes", bytes, socketBufferFlagMin, socketBufferFlagMax)
+	}
+	return nil
+}

@@ -70,6 +70,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	sendQueueLenMax := flags.Int("send-queue-len-max", 256, "frames a connection may have unwritten before it is cut off as a slow consumer")
 	rateBurst := flags.Int("rate-burst", 20, "sends a connection may make at once")
 	ratePerSecond := flags.Int("rate-per-second", 10, "sends per second a connection's allowance refills by")
+	socketBuffer := flags.Int("socket-buffer", 0, "cap each client socket's kernel buffers at this many `bytes` (0: the kernel's own, which grow to megabytes and hide a slow consumer longer)")
 	drainTimeout := flags.Duration("drain-timeout", 5*time.Second, "how long a drain waits for clients to go")
 	logFormat := flags.String("log-format", "text", "log format: text or json")
 	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
@@ -122,6 +123,9 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 			return fail("--%s %d: want 1 to %d", bound.name, bound.value, bound.max)
 		}
 	}
+	if err := checkSocketBuffer(*socketBuffer); err != nil {
+		return fail("%s", err)
+	}
 	if *drainTimeout <= 0 || *drainTimeout > drainTimeoutFlagMax {
 		return fail("--drain-timeout %s: want more than 0 and at most %s", *drainTimeout, drainTimeoutFlagMax)
 	}
@@ -132,7 +136,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	return nodeOptions{
 		server: server.Config{ID: *id, Listen: *listen, Delivery: mode, Auth: authOn, Secret: secret,
 			AllowedOrigins: originList, SendQueueLenMax: *sendQueueLenMax, RateBurst: *rateBurst,
-			RatePerSecond: *ratePerSecond, DrainTimeout: *drainTimeout, Logger: logger},
+			RatePerSecond: *ratePerSecond, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, Logger: logger},
 		redisURL: *redisURL,
 	}, 0, false
 }

@@ -137,6 +137,15 @@ func (n *Node) memberFetched(r *room, m *member, reply FetchReply) {
 	}
 	s := n.sessions[m.conn]
 	for _, msg := range reply.Messages {
+		if s == nil || s.cut {
+			return
+		}
+		if n.replayBudgetSpent(s) {
+			// The rest of this reply is fetched again once the connection
+			// has written what it was given.
+			m.awaitingFlush, s.replaysAwaitingFlush = true, true
+			return
+		}
 		if msg.Seq != m.cursor+1 {
 			continue
 		}

@@ -117,7 +117,9 @@ func (n *Node) resetMember(r *room, m *member, from uint64) {
 
 // catchUp delivers to a member what the room's recent ring holds after its
 // cursor and makes it live, or fetches from history what the ring no longer
-// holds.
+// holds. A replay is paced by the connection's flushes: it stops at the
+// replay budget and goes on when the runtime reports frames written, so a
+// long resume never trips the slow-consumer limit by itself.
 func (n *Node) catchUp(r *room, m *member) {
 	if m.cursor >= r.head() {
 		m.live = true
@@ -130,22 +132,52 @@ func (n *Node) catchUp(r *room, m *member) {
 	n.deliverRecent(r, m)
 }
 
-// deliverRecent sends a member every message from its cursor to the room's
-// head out of the ring and makes it live.
+// deliverRecent sends a member the messages from its cursor to the room's
+// head out of the ring, as far as the replay budget allows, and makes it
+// live once it is at the head.
 func (n *Node) deliverRecent(r *room, m *member) {
 	s := n.sessions[m.conn]
 	for m.cursor < r.head() {
+		if s == nil || s.cut {
+			return // cut off as a slow consumer: it resumes elsewhere
+		}
+		if n.replayBudgetSpent(s) {
+			m.awaitingFlush, s.replaysAwaitingFlush = true, true
+			return
+		}
 		e, ok := r.recent.get(m.cursor + 1)
 		if !ok {
 			panic(fmt.Sprintf("node: room %s ring lacks seq %d below head %d", r.name, m.cursor+1, r.head()))
 		}
 		m.cursor++
 		n.deliver(s, e)
-		if s == nil || s.cut {
-			return // cut off as a slow consumer: it resumes elsewhere
-		}
 	}
 	m.live = true
+}
+
+// replayBudgetSpent reports whether a session has as many frames unwritten
+// as a replay may leave it: half its send queue, the rest kept for live
+// messages, acks and errors.
+func (n *Node) replayBudgetSpent(s *session) bool {
+	return s.unflushed >= max(1, n.cfg.SendQueueLenMax/2)
+}
+
+// resumeReplays goes on with a session's paced replays after a flush.
+func (n *Node) resumeReplays(s *session) {
+	if !s.replaysAwaitingFlush {
+		return
+	}
+	s.replaysAwaitingFlush = false
+	for _, name := range s.rooms {
+		r := n.rooms[name]
+		if r == nil {
+			continue
+		}
+		if m := r.member(s.conn); m != nil && m.awaitingFlush {
+			m.awaitingFlush = false
+			n.catchUp(r, m)
+		}
+	}
 }
 
 func (n *Node) deliver(s *session, e entry) {

@@ -444,3 +444,52 @@ type timeoutError struct{}
 func (timeoutError) Error() string { return "timeout" }
 
 var errTimeout error = timeoutError{}
+
+func TestLongResumeIsPacedByFlushesNotCutOff(t *testing.T) {
+	h := newHarness(t, Config{SendQueueLenMax: 8, RecentLenMax: 16, FetchLimit: 10})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.seed("r", 40)
+	for seq := uint64(1); seq <= 40; seq++ {
+		h.n.Message(h.storeMsg("r", seq))
+	}
+	h.collect()
+	h.open(2, "bob")
+	h.take(2)
+	h.slow[2] = true // frames are written only when the test says so
+	h.frame(2, `{"type":"join","room":"r","since":3,"epoch":"%s"}`, h.store.epoch["r"])
+	h.answer()
+	var seqs []uint64
+	for round := 0; round < 100 && len(seqs) < 37; round++ {
+		frames := h.take(2)
+		if len(frames) > 4+1 { // the replay budget (half the queue), and the joined frame once
+			t.Fatalf("round %d: %d frames unwritten at once; the replay budget is 4", round, len(frames))
+		}
+		for _, f := range frames {
+			if f.Type == protocol.TypeMsg {
+				seqs = append(seqs, f.Seq)
+			}
+		}
+		h.n.Flushed(2, len(frames))
+		h.collect()
+		h.answer()
+	}
+	if _, cut := h.closes[2]; cut {
+		t.Fatal("a resuming member was cut off as a slow consumer by its own replay")
+	}
+	want := make([]uint64, 0, 37)
+	for seq := uint64(4); seq <= 40; seq++ {
+		want = append(want, seq)
+	}
+	if !reflect.DeepEqual(seqs, want) {
+		t.Fatalf("replayed %v, want 4..40", seqs)
+	}
+	// Live after the replay.
+	h.seed("r", 1)
+	h.n.Message(h.storeMsg("r", 41))
+	h.collect()
+	if got := h.seqs(2); !reflect.DeepEqual(got, []uint64{41}) {
+		t.Fatalf("live after the replay: %v", got)
+	}
+}

@@ -31,6 +31,9 @@ type member struct {
 	// room's recent ring.
 	live     bool
 	fetching bool
+	// awaitingFlush is set while a replay waits for the connection to
+	// write what it was given (see catchUp).
+	awaitingFlush bool
 	// retryAtMs is when a failed catch-up fetch is retried (0: none due).
 	retryAtMs int64
 	// joinedSent is false while the room is not yet synced: the joined

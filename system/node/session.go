@@ -17,6 +17,9 @@ type session struct {
 	// cut is set when the session overflowed its send queue; it gets no
 	// more frames and is closed at the next Ready.
 	cut bool
+	// replaysAwaitingFlush is set while a member of this session waits for
+	// a flush to go on with its replay.
+	replaysAwaitingFlush bool
 	// tokensMilli is the send token bucket in thousandths of a send, refilled
 	// from the clock at each send rather than on every tick.
 	tokensMilli  int64
@@ -85,6 +88,7 @@ func (n *Node) Flushed(conn ConnID, frames int) {
 	if s.unflushed < 0 {
 		panic(fmt.Sprintf("node: connection %d flushed more frames than it was given", conn))
 	}
+	n.resumeReplays(s)
 }
 
 // Drain closes every connection with the reconnect close code and refuses

@@ -31,6 +31,10 @@ type Config struct {
 	// CloseWait bounds a closing link's wait for the other peer to hang up
 	// (default 5 s).
 	CloseWait time.Duration
+	// SocketBufferBytes, when set, caps the kernel buffers of both sockets
+	// of every link, so that a client that stops reading pushes back to its
+	// node within that many bytes rather than megabytes.
+	SocketBufferBytes int
 	// DrainTimeout bounds Drain's wait for every link to end (default 10 s).
 	DrainTimeout time.Duration
 	// Logger receives structured logs (default slog.Default()).

@@ -35,6 +35,11 @@ type Config struct {
 	SendQueueLenMax int
 	RateBurst       int
 	RatePerSecond   int
+	// SocketBufferBytes, when set, caps each client socket's kernel send
+	// buffer. The kernel's default grows to megabytes, which hides a slow
+	// consumer from the send queue for a long time; a small buffer makes
+	// one show within seconds (the lab's real targets use that).
+	SocketBufferBytes int
 	// DrainTimeout bounds how long Drain waits for clients to be told and
 	// gone (default 5 s).
 	DrainTimeout time.Duration
