@@ -42,7 +42,14 @@ const (
 	// each closes its connection and returns at once, so reaching it means
 	// one is stuck.
 	clientsStopWait = 10 * time.Second
+	// labSocketBufferBytes caps the kernel buffers of every socket of a
+	// real run: nodes, balancer and clients. The kernel's own grow to
+	// megabytes on loopback and would swallow a whole slow-consumer window.
+	labSocketBufferBytes = 32 * 1024
 )
+
+// labArgs are the flags the real targets give every node and the balancer.
+var labArgs = []string{"--socket-buffer", strconv.Itoa(labSocketBufferBytes)}
 
 // realSystem is what a real target (local processes, Docker containers)
 // provides to the shared workload, recorder and sampler: the topology and
@@ -176,7 +183,7 @@ func (r *realCluster) startClients(ctx context.Context, spec workloadSpec) []*lo
 		machine.User, machine.Name = name, name
 		stream := spec.stream<<32 | uint64(i)<<2
 		c := loadgen.NewClient(loadgen.ClientConfig{Machine: machine, Seed: mix(r.seed, stream), URLs: spec.urls,
-			Record: r.record, Epoch: r.startedAt})
+			Record: r.record, Epoch: r.startedAt, SocketBufferBytes: labSocketBufferBytes})
 		var joined []string
 		for k := range min(spec.roomsPerClient, rooms) {
 			room := "room-" + strconv.Itoa((i+k)%rooms+1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -46,6 +47,10 @@ type ClientConfig struct {
 	Record   Recorder
 	Epoch    time.Time // the origin of the clock handed to the machine (default: the Unix epoch, so every process agrees)
 	ReadSize int       // read buffer bytes (default 1024)
+	// SocketBufferBytes, when set, caps the socket's kernel buffers. The
+	// kernel's own grow to megabytes while a client reads, and a client
+	// that then stops reading would hide a long backlog in them.
+	SocketBufferBytes int
 }
 
 // Client is one system/client state machine on a real connection.
@@ -247,7 +252,8 @@ func (c *Client) dial(rawURL string) {
 	target, header := c.target(rawURL)
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 	defer cancel()
-	dialer := websocket.Dialer{HandshakeTimeout: dialTimeout, ReadBufferSize: c.cfg.ReadSize, WriteBufferSize: 1024}
+	dialer := websocket.Dialer{HandshakeTimeout: dialTimeout, ReadBufferSize: c.cfg.ReadSize, WriteBufferSize: 1024,
+		NetDialContext: c.netDial}
 	conn, _, err := dialer.DialContext(ctx, target, header)
 	c.enqueue(func() {
 		if err != nil {
@@ -315,4 +321,18 @@ func (c *Client) loop(fn func()) bool {
 	case <-c.done:
 		return false
 	}
+}
+
+// netDial dials TCP and caps the socket's buffers when configured.
+func (c *Client) netDial(ctx context.Context, network, address string) (net.Conn, error) {
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, network, address)
+	if err != nil || c.cfg.SocketBufferBytes <= 0 {
+		return conn, err
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetReadBuffer(c.cfg.SocketBufferBytes) // best effort: the kernel may round it
+		_ = tcp.SetWriteBuffer(c.cfg.SocketBufferBytes)
+	}
+	return conn, nil
 }
