@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"chatlab/system/client"
+	"chatlab/system/socket"
 )
 
 // Limits of a real client.
@@ -327,12 +328,9 @@ func (c *Client) loop(fn func()) bool {
 func (c *Client) netDial(ctx context.Context, network, address string) (net.Conn, error) {
 	var dialer net.Dialer
 	conn, err := dialer.DialContext(ctx, network, address)
-	if err != nil || c.cfg.SocketBufferBytes <= 0 {
-		return conn, err
+	if err != nil {
+		return nil, err
 	}
-	if tcp, ok := conn.(*net.TCPConn); ok {
-		_ = tcp.SetReadBuffer(c.cfg.SocketBufferBytes) // best effort: the kernel may round it
-		_ = tcp.SetWriteBuffer(c.cfg.SocketBufferBytes)
-	}
+	socket.CapBuffers(conn, c.cfg.SocketBufferBytes)
 	return conn, nil
 }

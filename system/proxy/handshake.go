@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"chatlab/system/balance"
+	"chatlab/system/socket"
 )
 
 const (
@@ -131,7 +132,7 @@ func (p *Proxy) dialBackend(r *http.Request, backend balance.Backend) (net.Conn,
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	setSocketBuffers(conn, p.config.SocketBufferBytes)
+	socket.CapBuffers(conn, p.config.SocketBufferBytes)
 	conn.SetDeadline(time.Now().Add(p.config.HandshakeTimeout))
 	request := upgradeRequest(r, backend.Addr)
 	reader := bufio.NewReaderSize(conn, handshakeResponseBufferBytes)
@@ -214,7 +215,7 @@ func (p *Proxy) upgradeClient(w http.ResponseWriter, id balance.ConnID, backend 
 		p.step(func(b *balance.Balancer) { b.Closed(id) })
 		return
 	}
-	setSocketBuffers(clientConn, p.config.SocketBufferBytes)
+	socket.CapBuffers(clientConn, p.config.SocketBufferBytes)
 	l := &link{
 		id:        id,
 		backend:   backend,
@@ -279,15 +280,4 @@ func relayBuffered(reader *bufio.Reader, to *side) error {
 	}
 	data, _ := reader.Peek(reader.Buffered())
 	return to.relay(data)
-}
-
-// setSocketBuffers caps a TCP connection's kernel buffers both ways, when
-// bytes is set.
-func setSocketBuffers(conn net.Conn, bytes int) {
-	tcp, ok := conn.(*net.TCPConn)
-	if bytes <= 0 || !ok {
-		return
-	}
-	_ = tcp.SetWriteBuffer(bytes) // best effort: the kernel may round it
-	_ = tcp.SetReadBuffer(bytes)
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"runtime"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"chatlab/system/node"
+	"chatlab/system/socket"
 )
 
 func (s *Server) routes() http.Handler {
@@ -40,7 +40,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("upgrade failed", "err", err, "remote", r.RemoteAddr)
 		return
 	}
-	setSocketBuffers(ws.NetConn(), s.cfg.SocketBufferBytes)
+	socket.CapBuffers(ws.NetConn(), s.cfg.SocketBufferBytes)
 	c := &conn{id: node.ConnID(s.nextConn.Add(1)), user: user, ws: ws}
 	if !s.loop.submit(func(l *loop) { l.open(c) }) || !s.goroutines.Go(func() { s.loop.read(c) }) {
 		ws.Close()
@@ -101,16 +101,4 @@ func (s *Server) serveState(w http.ResponseWriter, r *http.Request) {
 	}}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(state)
-}
-
-// setSocketBuffers caps a TCP connection's kernel buffers both ways, when
-// bytes is set: a peer that stops reading then blocks writes within
-// bytes, not megabytes.
-func setSocketBuffers(conn net.Conn, bytes int) {
-	tcp, ok := conn.(*net.TCPConn)
-	if bytes <= 0 || !ok {
-		return
-	}
-	_ = tcp.SetWriteBuffer(bytes) // best effort: the kernel may round it
-	_ = tcp.SetReadBuffer(bytes)
 }
