@@ -1,6 +1,10 @@
 package chaos
 
-import "time"
+import (
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
 
 // Check names, in the order CheckHistory runs them (report.json checks[]).
 const (
@@ -90,12 +94,19 @@ type CheckOptions struct {
 // must end after the run went quiet: a message still in flight at the end
 // counts as lost.
 func CheckHistory(h History, opts CheckOptions) ([]Check, Stats) {
+	checks, stats, _ := checkHistory(h, opts)
+	return checks, stats
+}
+
+// checkHistory is CheckHistory that also returns porcupine's search (nil
+// in pubsub mode), so that a report draws it without searching again.
+func checkHistory(h History, opts CheckOptions) ([]Check, Stats, *porcupine.LinearizationInfo) {
 	ix := indexHistory(h, opts.Delivery)
 	loss, lost, excused := checkNoLoss(ix)
 	duplicates, duplicated := checkNoDuplicates(ix)
 	order, reordered := checkOrder(ix)
 	resume := checkResume(ix)
-	linearizable := checkLinearizable(ix, opts.LinearizabilityTimeout)
+	linearizable, linearization := checkLinearizable(ix, opts.LinearizabilityTimeout)
 	latencyCheck, latency := checkLatency(ix, opts.LatencyP99MaxMs, opts.LatencyExcludedSenders)
 	stats := Stats{
 		Sent:       ix.sentCount,
@@ -107,7 +118,7 @@ func CheckHistory(h History, opts CheckOptions) ([]Check, Stats) {
 		Excused:    excused,
 		LatencyMs:  latency,
 	}
-	return []Check{loss, duplicates, order, resume, linearizable, latencyCheck}, stats
+	return []Check{loss, duplicates, order, resume, linearizable, latencyCheck}, stats, linearization
 }
 
 // verdict collects one check's violations, keeping the first few as

@@ -19,11 +19,12 @@ const linearizableExamplesPerLog = 3
 // the model in model.go. Each log that cannot be linearized is one
 // violation, named by the operations left out of its longest
 // linearization. A search cut short by the timeout proves nothing either
-// way: it is reported as unknown and does not fail the run.
-func checkLinearizable(ix *historyIndex, timeout time.Duration) Check {
+// way: it is reported as unknown and does not fail the run. The search's
+// result is returned too (nil in pubsub mode), for porcupine's page.
+func checkLinearizable(ix *historyIndex, timeout time.Duration) (Check, *porcupine.LinearizationInfo) {
 	v := newVerdict(CheckLinearizable)
 	if ix.pubsub {
-		return v.done("not applicable: pubsub delivery has no seqs, so no log to linearize")
+		return v.done("not applicable: pubsub delivery has no seqs, so no log to linearize"), nil
 	}
 	if timeout <= 0 {
 		timeout = linearizabilityTimeoutDefault
@@ -44,7 +45,7 @@ func checkLinearizable(ix *historyIndex, timeout time.Duration) Check {
 	if unsent > 0 {
 		detail += fmt.Sprintf("; %d rooms have seqs no send explains", unsent)
 	}
-	return v.done(detail)
+	return v.done(detail), &info
 }
 
 // LinearizabilityVisualization checks a history's logs and writes
@@ -52,14 +53,17 @@ func checkLinearizable(ix *historyIndex, timeout time.Duration) Check {
 // ClientId refer to clients by their index in HistoryClients(h). A pubsub
 // history has no logs: that is an error.
 func LinearizabilityVisualization(h History, path string, annotations []porcupine.Annotation) error {
-	ix := indexHistory(h, "")
-	if ix.pubsub {
+	_, info := checkLinearizable(indexHistory(h, ""), linearizabilityTimeoutDefault)
+	return writeVisualization(info, path, annotations)
+}
+
+// writeVisualization writes porcupine's page for a search already made.
+func writeVisualization(info *porcupine.LinearizationInfo, path string, annotations []porcupine.Annotation) error {
+	if info == nil {
 		return errors.New("chaos: a pubsub history has no seqs, so no log to visualize")
 	}
-	ops, _ := logOperations(ix)
-	_, info := porcupine.CheckOperationsVerbose(logModel, ops, linearizabilityTimeoutDefault)
 	info.AddAnnotations(annotations)
-	if err := porcupine.VisualizePath(logModel, info, path); err != nil {
+	if err := porcupine.VisualizePath(logModel, *info, path); err != nil {
 		return fmt.Errorf("chaos: write linearizability visualization: %w", err)
 	}
 	return nil

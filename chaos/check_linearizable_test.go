@@ -11,7 +11,8 @@ import (
 )
 
 func linearizable(b *historyBuilder, delivery string) Check {
-	return checkLinearizable(indexHistory(b.h, delivery), time.Minute)
+	check, _ := checkLinearizable(indexHistory(b.h, delivery), time.Minute)
+	return check
 }
 
 func TestLinearizablePassesCleanHistory(t *testing.T) {
@@ -121,7 +122,7 @@ func TestLinearizableFlagsSeqsNoSendExplains(t *testing.T) {
 // TestLinearizableReportsTimeoutAsUnknown gives porcupine far less time
 // than a thousand messages take to check.
 func TestLinearizableReportsTimeoutAsUnknown(t *testing.T) {
-	check := checkLinearizable(indexHistory(cleanRoom(trio, 1000).h, ""), time.Microsecond)
+	check, _ := checkLinearizable(indexHistory(cleanRoom(trio, 1000).h, ""), time.Microsecond)
 	expectViolations(t, check, 0, "")
 	if !strings.HasPrefix(check.Detail, "unknown: timed out") {
 		t.Fatalf("detail %q", check.Detail)

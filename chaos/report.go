@@ -158,7 +158,7 @@ func series(result *Result) []reports.Bucket {
 // with the fault windows as annotations, and returns its path ("" when the
 // run has no seqs or is too large to draw).
 func visualize(result *Result) (string, error) {
-	if len(result.History) > visualizedRecordsMax || result.Delivery == "pubsub" {
+	if len(result.History) > visualizedRecordsMax || result.linearization == nil {
 		return "", nil
 	}
 	dir, err := os.MkdirTemp("", "chatlab-porcupine-")
@@ -171,7 +171,7 @@ func visualize(result *Result) (string, error) {
 			Description: w.Label, BackgroundColor: "#f6d6d6"})
 	}
 	path := filepath.Join(dir, reports.PorcupineFile)
-	if err := LinearizabilityVisualization(result.History, path, annotations); err != nil {
+	if err := writeVisualization(result.linearization, path, annotations); err != nil {
 		os.RemoveAll(dir)
 		return "", fmt.Errorf("porcupine page: %w", err)
 	}

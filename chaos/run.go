@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/anishathalye/porcupine"
+
 	"chatlab/scenarios"
 	"chatlab/system/node"
 )
@@ -71,6 +73,9 @@ type Result struct {
 	Samples   []Sample
 	// Failures say which expectation did not hold, one line each.
 	Failures []string
+	// linearization is the linearizability check's search, which the
+	// report draws (nil in pubsub mode).
+	linearization *porcupine.LinearizationInfo
 }
 
 // Passed reports the verdict.
@@ -115,14 +120,14 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 	result.History, result.Samples = cluster.History(), cluster.Samples()
 	result.Windows = Windows(sc.Faults, sc.Workload.Duration)
 	result.TraceHash = cluster.TraceHash()
-	checks, stats := CheckHistory(result.History, CheckOptions{Delivery: string(options.Delivery),
+	checks, stats, linearization := checkHistory(result.History, CheckOptions{Delivery: string(options.Delivery),
 		LatencyP99MaxMs: float64(sc.Expect.LatencyP99MaxMs), LinearizabilityTimeout: options.LinearizabilityTimeout,
 		LatencyExcludedSenders: []string{FloodClientPrefix}})
 	liveness := Check{Name: CheckLiveness, OK: converged, Detail: "every client converged within " + limit.String()}
 	if !converged {
 		liveness.Violations, liveness.Detail = 1, "not converged within "+limit.String()+": "+detail
 	}
-	result.Checks, result.Stats = append(checks, liveness), stats
+	result.Checks, result.Stats, result.linearization = append(checks, liveness), stats, linearization
 	result.Failures = judge(sc.Expect, result.Checks)
 	result.Verdict = "pass"
 	if len(result.Failures) > 0 {
