@@ -54,6 +54,7 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 	healthInterval := flags.Duration("health-interval", time.Second, "time between health checks (GET /readyz) of each node")
 	healthDownAfter := flags.Int("health-down-after", 2, "failed checks in a row that take a node out")
 	healthUpAfter := flags.Int("health-up-after", 2, "good checks in a row that bring it back")
+	dialDownAfter := flags.Int("dial-down-after", 2, "failed dials in a row that take a node out (a client that gives up during its dial never counts)")
 	connectionsMax := flags.Int("connections-per-backend-max", 10000, "connections per node at most")
 	newPerSecond := flags.Int("new-connections-per-second", 200, "new connections per second accepted (the rest get 503, Retry-After: 1)")
 	newBurst := flags.Int("new-connections-burst", 0, "new connections accepted at once (default twice the per-second rate)")
@@ -84,6 +85,7 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 		value int
 		min   int
 	}{{"shed-per-second", *shedPerSecond, 1}, {"health-down-after", *healthDownAfter, 1}, {"health-up-after", *healthUpAfter, 1},
+		{"dial-down-after", *dialDownAfter, 1},
 		{"connections-per-backend-max", *connectionsMax, 1}, {"new-connections-per-second", *newPerSecond, 1},
 		{"new-connections-burst", *newBurst, 0}} {
 		if bound.value < bound.min || bound.value > balancerCountFlagMax {
@@ -117,6 +119,7 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 			HealthIntervalMs:           healthInterval.Milliseconds(),
 			HealthDownAfter:            *healthDownAfter,
 			HealthUpAfter:              *healthUpAfter,
+			DialDownAfter:              *dialDownAfter,
 			ConnectionsPerBackendMax:   *connectionsMax,
 			NewConnectionsPerSecondMax: *newPerSecond,
 			NewConnectionsBurst:        *newBurst,

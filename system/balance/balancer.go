@@ -33,6 +33,8 @@ type Balancer struct {
 
 	// cursor is where round-robin and least-connection ties resume.
 	cursor int
+	// avoid is the backend a retry Pick must not choose (unassigned: none).
+	avoid int
 
 	nowMs          int64
 	nextHealthMs   int64
@@ -52,6 +54,7 @@ type backend struct {
 	up            bool
 	draining      bool
 	failedChecks  int // consecutive
+	failedDials   int // consecutive, reset by an accepted connection
 	goodChecks    int // consecutive
 	checkInFlight bool
 	pending       int
@@ -64,9 +67,12 @@ func (b *backend) load() int { return b.pending + len(b.open) }
 
 type connection struct {
 	backend int // index, or unassigned after a failed dial
-	open    bool
-	user    string
-	picks   int
+	// failed is the backend whose dial failed, which the retry avoids
+	// even while it is still up.
+	failed int
+	open   bool
+	user   string
+	picks  int
 }
 
 // picksPerConnectionMax: the first pick and one retry after a failed dial.
@@ -88,6 +94,7 @@ func New(config Config) (*Balancer, error) {
 		config:         config,
 		byName:         make(map[string]int, len(backends)),
 		conns:          make(map[ConnID]*connection),
+		avoid:          unassigned,
 		newConnections: newBucket(config.NewConnectionsPerSecondMax, config.NewConnectionsBurst),
 		sheds:          newBucket(config.ShedPerSecondMax, config.ShedPerSecondMax),
 	}
@@ -122,7 +129,12 @@ func (b *Balancer) Pick(conn ConnID, user string) (backendName string, ok bool, 
 		b.counters.RefusedRateLimited++
 		return "", false, RefusedRateLimited
 	}
+	b.avoid = unassigned
+	if existing != nil {
+		b.avoid = existing.failed
+	}
 	chosen, refusal := b.choose(user)
+	b.avoid = unassigned
 	if chosen == unassigned {
 		delete(b.conns, conn)
 		switch refusal {
@@ -134,7 +146,7 @@ func (b *Balancer) Pick(conn ConnID, user string) (backendName string, ok bool, 
 		return "", false, refusal
 	}
 	if existing == nil {
-		existing = &connection{user: user}
+		existing = &connection{user: user, failed: unassigned}
 		b.conns[conn] = existing
 	}
 	existing.picks++
@@ -155,12 +167,15 @@ func (b *Balancer) Opened(conn ConnID) {
 	backend := b.backends[c.backend]
 	backend.pending--
 	backend.open[conn] = c.user
+	backend.failedDials = 0
 	c.open = true
 }
 
 // DialFailed reports that the backend picked for conn could not be reached
-// (or refused the upgrade as overloaded). The backend goes down at once and
-// conn waits for its retry Pick or its Closed.
+// (or refused the upgrade as overloaded). After DialDownAfter such failures
+// in a row the backend goes down; conn waits for its retry Pick, which
+// avoids this backend, or its Closed. A dial the client abandoned (its
+// request cancelled) says nothing about the backend: report Closed instead.
 func (b *Balancer) DialFailed(conn ConnID) {
 	c := b.conns[conn]
 	if c == nil || c.backend == unassigned || c.open {
@@ -170,8 +185,12 @@ func (b *Balancer) DialFailed(conn ConnID) {
 	backend.pending--
 	backend.counters.DialFailures++
 	b.counters.DialFailures++
+	c.failed = c.backend
 	c.backend = unassigned
-	b.markDown(backend, ReasonDialFailed)
+	backend.failedDials++
+	if backend.failedDials >= b.config.DialDownAfter {
+		b.markDown(backend, ReasonDialFailed)
+	}
 }
 
 // Closed reports that conn is over, whatever state it was in. A conn the
@@ -246,7 +265,7 @@ func (b *Balancer) Ready() Ready {
 // eligible reports whether a backend may take a new connection.
 func (b *Balancer) eligible(index int) bool {
 	backend := b.backends[index]
-	return backend.up && !backend.draining && backend.load() < b.config.ConnectionsPerBackendMax
+	return index != b.avoid && backend.up && !backend.draining && backend.load() < b.config.ConnectionsPerBackendMax
 }
 
 // refusalNow says why no backend is eligible: full if some backend is up

@@ -40,6 +40,7 @@ type Config struct {
 	HealthIntervalMs int64 // how often each backend is checked (default 1000)
 	HealthDownAfter  int   // consecutive failed checks that take a backend down (default 2)
 	HealthUpAfter    int   // consecutive good checks that bring it back (default 2)
+	DialDownAfter    int   // consecutive failed dials of its own that take a backend down (default 2)
 
 	ConnectionsPerBackendMax   int // open plus pending connections per backend (default 10000)
 	NewConnectionsPerSecondMax int // refill of the new-connection bucket (default 200)
@@ -61,6 +62,9 @@ const (
 	// Two in a row: one lost check does not flap a backend.
 	healthDownAfterDefault = 2
 	healthUpAfterDefault   = 2
+	// Two failed dials in a row: one lost SYN does not take a backend out,
+	// and the failing client retries elsewhere at once anyway.
+	dialDownAfterDefault = 2
 	// Far above what one node should carry; the operator sets the real cap.
 	connectionsPerBackendMaxDefault = 10000
 	// A dead node's clients come back over seconds, not in one burst.
@@ -94,6 +98,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HealthUpAfter == 0 {
 		c.HealthUpAfter = healthUpAfterDefault
+	}
+	if c.DialDownAfter == 0 {
+		c.DialDownAfter = dialDownAfterDefault
 	}
 	if c.ConnectionsPerBackendMax == 0 {
 		c.ConnectionsPerBackendMax = connectionsPerBackendMaxDefault
@@ -145,7 +152,7 @@ func (c Config) validate() error {
 	switch {
 	case c.HealthIntervalMs < 0:
 		return fmt.Errorf("health interval %d ms is negative", c.HealthIntervalMs)
-	case c.HealthDownAfter < 0 || c.HealthUpAfter < 0:
+	case c.HealthDownAfter < 0 || c.HealthUpAfter < 0 || c.DialDownAfter < 0:
 		return fmt.Errorf("health thresholds must be positive")
 	case c.ConnectionsPerBackendMax < 0:
 		return fmt.Errorf("connections per backend %d is negative", c.ConnectionsPerBackendMax)

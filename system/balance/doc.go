@@ -9,7 +9,7 @@
 //	b, err := balance.New(balance.Config{Backends: ..., Policy: balance.LeastConnections})
 //	backend, ok, refusal := b.Pick(conn, user) // a client asks to connect
 //	b.Opened(conn)                             // the backend accepted the upgrade
-//	b.DialFailed(conn)                         // the backend could not be reached: it is marked down
+//	b.DialFailed(conn)                         // the backend could not be reached: down after DialDownAfter in a row
 //	b.Closed(conn)                             // the connection is over (or the attempt abandoned)
 //	b.HealthResult(backend, ok)                // the answer to a check listed in Ready().HealthChecks
 //	b.Drain(backend) / b.Undrain(backend)      // an operator takes a backend out of (back into) rotation
@@ -23,8 +23,11 @@
 // reserves a slot on a backend (it counts as pending load at once, so a burst
 // of picks spreads before any dial completes). Then exactly one of: Opened
 // (pending becomes open), DialFailed (the slot is released, the backend goes
-// down, and the runtime may Pick again for the same conn, once, without
-// spending another rate token), or Closed. Closed ends the connection in any
+// down once DialDownAfter dials to it failed in a row, and the runtime may
+// Pick again for the same conn, once, without spending another rate token;
+// the retry avoids the backend that failed), or Closed. A dial that failed
+// because the client gave up is no DialFailed: the runtime reports Closed,
+// so no client can take a healthy backend out by aborting its upgrades. Closed ends the connection in any
 // state; a conn the balancer already shed is forgotten, so a later Closed for
 // it is ignored. A refused Pick records nothing.
 //

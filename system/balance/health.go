@@ -6,7 +6,7 @@ type TransitionReason string
 // Transition reasons.
 const (
 	ReasonChecksFailed TransitionReason = "checks_failed" // HealthDownAfter failed checks in a row
-	ReasonDialFailed   TransitionReason = "dial_failed"   // a client's dial failed
+	ReasonDialFailed   TransitionReason = "dial_failed"   // DialDownAfter dials to it failed in a row
 	ReasonChecksPassed TransitionReason = "checks_passed" // HealthUpAfter good checks in a row
 )
 
@@ -71,6 +71,7 @@ func (b *Balancer) markDown(backend *backend, reason TransitionReason) {
 func (b *Balancer) markUp(backend *backend) {
 	backend.up = true
 	backend.failedChecks = 0
+	backend.failedDials = 0
 	backend.counters.CameUp++
 	b.ready.Transitions = append(b.ready.Transitions, Transition{Backend: backend.Name, Up: true, Reason: ReasonChecksPassed, AtMs: b.nowMs})
 	if !backend.draining {

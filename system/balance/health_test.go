@@ -80,26 +80,39 @@ func TestHealthChecksEveryIntervalOneInFlight(t *testing.T) {
 	}
 }
 
-func TestDialFailureMarksDownAtOnceAndRetriesElsewhere(t *testing.T) {
-	b := newBalancer(t, Config{Policy: RoundRobin, NewConnectionsPerSecondMax: 1, NewConnectionsBurst: 1})
+func TestRepeatedDialFailuresMarkDownAndTheRetryGoesElsewhere(t *testing.T) {
+	b := newBalancer(t, Config{Policy: RoundRobin, NewConnectionsPerSecondMax: 1, NewConnectionsBurst: 1,
+		Backends: []Backend{{Name: "n1", Addr: "a:1"}, {Name: "n2", Addr: "a:2"}}})
 	first, _, _ := b.Pick(1, "alice")
 	b.DialFailed(1)
-	ready := b.Ready()
-	if len(ready.Transitions) != 1 || ready.Transitions[0].Backend != first || ready.Transitions[0].Reason != ReasonDialFailed {
-		t.Fatalf("transitions %+v", ready.Transitions)
+	// One failed dial is not enough to take a backend out...
+	if ready := b.Ready(); len(ready.Transitions) != 0 {
+		t.Fatalf("one failed dial: transitions %+v", ready.Transitions)
 	}
-	// The retry spends no token (the bucket held one, now spent).
+	// ...but the retry (spending no token: the bucket held one) avoids it.
 	second, ok, refusal := b.Pick(1, "alice")
 	if !ok || second == first {
 		t.Fatalf("retry went to %q (ok=%v %s), first was %q", second, ok, refusal, first)
 	}
+	// The retry fails too: a second failure for n2 alone, so both stay up.
 	b.DialFailed(1)
-	if up := upBackends(b); up != 1 {
-		t.Fatalf("%d backends up after two failed dials, want 1", up)
-	}
 	b.Closed(1)
+	if up := upBackends(b); up != 2 {
+		t.Fatalf("%d backends up after one failed dial each, want 2", up)
+	}
+	b.Tick(1000)
+	// n1 fails again (round-robin is back on it): two in a row, down.
+	if name, _, _ := b.Pick(2, "bob"); name != first {
+		t.Fatalf("pick %q, want %q", name, first)
+	}
+	b.DialFailed(2)
+	ready := b.Ready()
+	if len(ready.Transitions) != 1 || ready.Transitions[0].Backend != first || ready.Transitions[0].Reason != ReasonDialFailed {
+		t.Fatalf("transitions %+v", ready.Transitions)
+	}
+	b.Closed(2)
 	snapshot := b.Snapshot()
-	if snapshot.Counters.DialFailures != 2 || snapshot.Counters.Picks != 2 {
+	if snapshot.Counters.DialFailures != 3 || snapshot.Counters.Picks != 3 {
 		t.Fatalf("counters %+v", snapshot.Counters)
 	}
 	for _, backend := range snapshot.Backends {
@@ -107,6 +120,26 @@ func TestDialFailureMarksDownAtOnceAndRetriesElsewhere(t *testing.T) {
 			t.Fatalf("%s left with pending %d open %d", backend.Name, backend.Pending, backend.Connections)
 		}
 	}
+}
+
+func TestAnAcceptedConnectionResetsTheFailedDials(t *testing.T) {
+	b := newBalancer(t, Config{Policy: RoundRobin, Backends: []Backend{{Name: "n1", Addr: "a:1"}}, NewConnectionsPerSecondMax: 10})
+	for conn := range ConnID(4) {
+		b.Pick(conn, "alice")
+		if conn%2 == 0 {
+			b.DialFailed(conn)
+			b.Closed(conn)
+		} else {
+			b.Opened(conn)
+		}
+	}
+	if up := upBackends(b); up != 1 {
+		t.Fatal("failures with a success between them took the backend down")
+	}
+}
+
+func TestPicksPerConnectionAreBounded(t *testing.T) {
+	b := newBalancer(t, Config{Policy: RoundRobin})
 	defer func() {
 		if recover() == nil {
 			t.Fatal("a third pick for one connection did not panic")

@@ -61,6 +61,14 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		backendConn, response, buffered, err := p.dialBackend(r, backend)
+		if err != nil && r.Context().Err() != nil {
+			// The client gave up (reset, timed out) while its dial was
+			// under way: its cancellation ended the dial, which says
+			// nothing about the backend.
+			p.log.Debug("client left during its backend dial", "backend", backend.Name, "err", err, "remote", r.RemoteAddr)
+			p.step(func(b *balance.Balancer) { b.Closed(id) })
+			return
+		}
 		if err != nil {
 			p.log.Warn("backend dial failed", "backend", backend.Name, "addr", backend.Addr, "err", err, "attempt", attempt)
 			p.step(func(b *balance.Balancer) { b.DialFailed(id) })
