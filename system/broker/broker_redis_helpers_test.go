@@ -318,3 +318,8 @@ func (p *blackhole) setPaused(paused bool) {
 		close(p.resume)
 	}
 }
+
+// RedisServerURL starts a redis-server for the external tests of this
+// package (package broker_test), which run the adapter under a real node
+// server; it skips when redis-server is not on PATH.
+func RedisServerURL(t testing.TB) string { return redisServerBackend(t).url }

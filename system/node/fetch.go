@@ -89,13 +89,16 @@ func (n *Node) roomFetched(r *room, reply FetchReply) {
 		n.fetchRoom(r)
 		return
 	}
-	if reply.First > r.next {
+	// A fetch's window is (after, after+limit]: when the oldest held seq is
+	// beyond it, the reply has no messages although history holds the rest.
+	skipped := reply.First > r.next
+	if skipped {
 		n.skipTo(r, reply.First)
 	}
 	for _, msg := range reply.Messages {
 		n.accept(r, msg)
 	}
-	if reply.Head >= r.next && len(reply.Messages) > 0 {
+	if reply.Head >= r.next && (len(reply.Messages) > 0 || skipped) {
 		n.fetchRoom(r) // more than one fetch's worth was missed
 	}
 }
@@ -132,7 +135,11 @@ func (n *Node) memberFetched(r *room, m *member, reply FetchReply) {
 		// The member claims seqs the room never had in this epoch.
 		n.resetMember(r, m, 1)
 	}
-	if reply.First > m.cursor+1 {
+	// A fetch's window is (cursor, cursor+limit]: when the oldest held seq
+	// is beyond it, the reply has no messages although history holds
+	// everything from First on, so the member fetches on from there.
+	belowHistory := reply.First > m.cursor+1
+	if belowHistory {
 		n.resetMember(r, m, reply.First)
 	}
 	s := n.sessions[m.conn]
@@ -160,7 +167,7 @@ func (n *Node) memberFetched(r *room, m *member, reply FetchReply) {
 		m.live = true
 	case r.recent.count > 0 && m.cursor+1 >= r.recent.first:
 		n.deliverRecent(r, m)
-	case len(reply.Messages) > 0:
+	case len(reply.Messages) > 0, belowHistory:
 		n.fetchMember(r, m)
 	default:
 		// History holds nothing between the member and the ring: what the

@@ -52,7 +52,9 @@ func (s *store) fetch(req FetchRequest) FetchReply {
 		if reply.First > msg.Seq {
 			reply.First = msg.Seq
 		}
-		if msg.Seq > req.AfterSeq && len(reply.Messages) < req.Limit {
+		// The broker's window is (AfterSeq, AfterSeq+Limit], whatever the
+		// oldest seq still held: a fetch far below it gets no messages.
+		if msg.Seq > req.AfterSeq && msg.Seq <= req.AfterSeq+uint64(req.Limit) {
 			reply.Messages = append(reply.Messages, msg)
 		}
 	}

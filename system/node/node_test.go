@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -491,5 +492,61 @@ func TestLongResumeIsPacedByFlushesNotCutOff(t *testing.T) {
 	h.collect()
 	if got := h.seqs(2); !reflect.DeepEqual(got, []uint64{41}) {
 		t.Fatalf("live after the replay: %v", got)
+	}
+}
+
+// A member further behind the oldest held seq than one fetch reaches gets
+// one reset to that seq and then everything from there: the fetch window
+// below history is empty, which says nothing about what history holds.
+func TestResumeFarBelowTrimmedHistoryResetsOnceAndReplaysEverything(t *testing.T) {
+	for _, since := range []uint64{0, 5, 30} {
+		t.Run(fmt.Sprintf("since %d", since), func(t *testing.T) {
+			h := newHarness(t, Config{FetchLimit: 4, RecentLenMax: 8})
+			h.seed("r", 120)
+			h.store.first["r"] = 41 // the stream keeps 80 messages
+			h.open(1, "alice")
+			h.take(1)
+			h.frame(1, `{"type":"join","room":"r","since":%d,"epoch":"e0"}`, since)
+			h.answer()
+			frames := h.take(1)
+			if len(frames) < 2 || frames[0].Type != protocol.TypeJoined || frames[1].Type != protocol.TypeReset || frames[1].FromSeq != 41 {
+				t.Fatalf("frames start %+v, want joined then reset from 41", frames[:min(len(frames), 3)])
+			}
+			var seqs []uint64
+			for _, f := range frames[2:] {
+				if f.Type != protocol.TypeMsg {
+					t.Fatalf("frame %+v after the reset; want only msgs 41..120", f)
+				}
+				seqs = append(seqs, f.Seq)
+			}
+			if len(seqs) != 80 || seqs[0] != 41 || seqs[79] != 120 {
+				t.Fatalf("replayed %d msgs (%v...), want 41..120", len(seqs), seqs[:min(len(seqs), 5)])
+			}
+		})
+	}
+}
+
+// A room whose own catch-up lands below the oldest held seq skips to it and
+// goes on fetching from there, instead of waiting for the next poll.
+func TestRoomCatchUpFarBelowTrimmedHistoryFetchesOnFromTheOldestHeld(t *testing.T) {
+	h := newHarness(t, Config{FetchLimit: 4})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.take(1)
+	h.seed("r", 30)
+	h.store.first["r"] = 21 // the room missed 30 messages; history keeps 10
+	h.n.BrokerDown()
+	h.n.BrokerUp()
+	h.collect()
+	h.answer()
+	frames := h.take(1)
+	if len(frames) != 11 || frames[0].Type != protocol.TypeReset || frames[0].FromSeq != 21 {
+		t.Fatalf("frames = %+v, want reset from 21 then msgs 21..30", frames)
+	}
+	for i, f := range frames[1:] {
+		if f.Type != protocol.TypeMsg || f.Seq != uint64(21+i) {
+			t.Fatalf("frame %d = %+v, want msg %d", i+1, f, 21+i)
+		}
 	}
 }
