@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"chatlab/system/balance"
+	"chatlab/system/broker/redisscript"
 	"chatlab/system/client"
 	"chatlab/system/node"
 )
@@ -17,6 +18,10 @@ const (
 
 // snapshotIntervalDefault: how often host states are recorded.
 const snapshotIntervalDefault = time.Second
+
+// redisStreamLenMaxDefault is the history kept per room: shorter than
+// production's, so that busy runs trim it.
+const redisStreamLenMaxDefault = 1024
 
 // Topology is what to build. Zero fields take defaults: three nodes
 // (n1..n3) behind a least-connections balancer, recover delivery, ideal
@@ -38,11 +43,14 @@ type Topology struct {
 	Client client.Config
 	// Link is every link's spec unless a fault changes one.
 	Link LinkSpec
-	// Redis bounds; RedisPersistence is what a Redis restart keeps by
-	// default.
+	// RedisStreamLenMax is the history kept per room (the broker's
+	// HistoryLenMax; default 1024, so that runs reach trimming).
 	RedisStreamLenMax int
-	RedisDedupeLenMax int
-	RedisPersistence  bool
+	// RedisDedupeTTL is how long Redis remembers a send's id (the broker's
+	// DedupeTTLSeconds, whole seconds; default as in production).
+	RedisDedupeTTL time.Duration
+	// RedisPersistence is what a Redis restart keeps by default.
+	RedisPersistence bool
 	// SnapshotInterval is how often host states are recorded (default 1 s;
 	// negative: never).
 	SnapshotInterval time.Duration
@@ -57,6 +65,12 @@ func (t Topology) withDefaults() Topology {
 	}
 	if t.Delivery == "" {
 		t.Delivery = node.Recover
+	}
+	if t.RedisStreamLenMax <= 0 {
+		t.RedisStreamLenMax = redisStreamLenMaxDefault
+	}
+	if t.RedisDedupeTTL < time.Second {
+		t.RedisDedupeTTL = redisscript.DedupeTTLSecondsDefault * time.Second
 	}
 	if t.SnapshotInterval == 0 {
 		t.SnapshotInterval = snapshotIntervalDefault
@@ -106,7 +120,7 @@ func NewCluster(topology Topology, seed uint64) *Cluster {
 	world.trace.Keep(topology.KeepTrace)
 	c := &Cluster{topology: topology, world: world, nodeByName: map[string]*NodeHost{}, hosts: map[string]*host{}}
 	c.network = NewNetwork(world, topology.Link)
-	c.store = NewRedis(topology.Delivery, topology.RedisStreamLenMax, topology.RedisDedupeLenMax)
+	c.store = NewRedis(world.Now)
 	c.redis = NewRedisHost(RedisName, c.network, c.store)
 	c.addHost(c.redis.host)
 	for _, name := range topology.Nodes {

@@ -2,11 +2,12 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
+	"chatlab/system/broker/redisscript"
 	"chatlab/system/node"
-	"chatlab/system/protocol"
 )
 
 // Timings of the node host's broker link, as the real runtime's Redis
@@ -132,7 +133,7 @@ func (h *NodeHost) connected(c *Conn) {
 	// subscriptions is missed.
 	h.confirmations = len(h.wanted)
 	for _, room := range h.wanted {
-		h.writeRedis(redisSubscribe{room: room}, redisOverheadBytes+len(room), digest([]byte(room)))
+		h.writeRedis(redisSubscribe{channel: redisscript.Channel(room)}, redisOverheadBytes+len(room), digest([]byte(room)))
 	}
 	if h.confirmations == 0 {
 		h.linkUp()
@@ -158,16 +159,16 @@ func (h *NodeHost) receive(c *Conn, payload any) {
 
 func (h *NodeHost) receiveRedis(payload any) {
 	switch reply := payload.(type) {
-	case redisPublished:
+	case redisAnswer:
 		if h.answer(reply.request) {
-			h.node.Published(reply.request, reply.reply, nil)
-		}
-	case redisFetched:
-		if h.answer(reply.request) {
-			h.node.Fetched(reply.request, reply.reply, nil)
+			h.answered(reply)
 		}
 	case redisMessage:
-		h.node.Message(protocol.Msg(reply))
+		msg, err := reply.decode()
+		if err != nil {
+			panic("sim: " + err.Error()) // only the broker's own scripts publish
+		}
+		h.node.Message(msg)
 	case redisSubscribed:
 		if !h.brokerUp && h.confirmations > 0 {
 			h.confirmations--
@@ -178,6 +179,43 @@ func (h *NodeHost) receiveRedis(payload any) {
 	default:
 		panic("sim: node host got an unknown reply from redis")
 	}
+}
+
+// answered reads a call's reply as the broker does and hands it to the
+// node.
+func (h *NodeHost) answered(a redisAnswer) {
+	if a.fetch {
+		reply, err := fetchReplyOf(a)
+		h.node.Fetched(a.request, reply, err)
+		return
+	}
+	reply, err := publishReplyOf(a, h.config.Delivery)
+	h.node.Published(a.request, reply, err)
+}
+
+func fetchReplyOf(a redisAnswer) (node.FetchReply, error) {
+	if a.err != nil {
+		return node.FetchReply{}, fmt.Errorf("sim: fetch: %w", a.err)
+	}
+	result, ok := a.result.([]any)
+	if !ok {
+		return node.FetchReply{}, fmt.Errorf("sim: fetch script replied %#v", a.result)
+	}
+	return redisscript.FetchReply(result)
+}
+
+func publishReplyOf(a redisAnswer, delivery node.Delivery) (node.PublishReply, error) {
+	if a.err != nil {
+		return node.PublishReply{}, fmt.Errorf("sim: publish: %w", a.err)
+	}
+	if delivery == node.PubSub {
+		return node.PublishReply{}, nil // PUBLISH answers with a count
+	}
+	result, ok := a.result.([]any)
+	if !ok {
+		return node.PublishReply{}, fmt.Errorf("sim: publish script replied %#v", a.result)
+	}
+	return redisscript.PublishReply(result)
 }
 
 // answer marks a request answered; false when it already timed out (the
@@ -283,12 +321,13 @@ func (h *NodeHost) flush() {
 	}
 	deadline := h.cluster.world.now + brokerRequestTimeout
 	for _, publish := range ready.Publishes {
-		h.request(brokerRequest{id: publish.Request, deadline: deadline}, redisPublish(publish),
-			redisOverheadBytes+len(publish.Room)+len(publish.ID)+len(publish.From)+len(publish.Body), digest([]byte(publish.ID)))
+		call, err := h.publishCall(publish)
+		h.request(brokerRequest{id: publish.Request, deadline: deadline}, call, err)
 	}
 	for _, fetch := range ready.Fetches {
-		h.request(brokerRequest{id: fetch.Request, fetch: true, deadline: deadline}, redisFetch(fetch),
-			redisOverheadBytes+len(fetch.Room), uint64(fetch.AfterSeq))
+		script, err := redisscript.Fetch(fetch)
+		h.request(brokerRequest{id: fetch.Request, fetch: true, deadline: deadline},
+			redisCall{request: fetch.Request, fetch: true, script: &script}, err)
 	}
 	h.cluster.recordLatencies(ready.LatenciesMs)
 }
@@ -300,7 +339,7 @@ func (h *NodeHost) subscribe(room string) {
 	}
 	h.wanted = slices.Insert(h.wanted, at, room)
 	if h.redis != nil && h.redis.Open() {
-		h.writeRedis(redisSubscribe{room: room}, redisOverheadBytes+len(room), digest([]byte(room)))
+		h.writeRedis(redisSubscribe{channel: redisscript.Channel(room)}, redisOverheadBytes+len(room), digest([]byte(room)))
 		if !h.brokerUp {
 			h.confirmations++
 		}
@@ -314,25 +353,41 @@ func (h *NodeHost) unsubscribe(room string) {
 	}
 	h.wanted = slices.Delete(h.wanted, at, at+1)
 	if h.redis != nil && h.redis.Open() {
-		h.writeRedis(redisUnsubscribe{room: room}, redisOverheadBytes+len(room), digest([]byte(room)))
+		h.writeRedis(redisUnsubscribe{channel: redisscript.Channel(room)}, redisOverheadBytes+len(room), digest([]byte(room)))
 	}
+}
+
+// publishCall is what the broker sends Redis for a publish: its publish
+// script in recover mode, a bare PUBLISH in pubsub mode.
+func (h *NodeHost) publishCall(req node.PublishRequest) (redisCall, error) {
+	if h.config.Delivery == node.PubSub {
+		channel, payload, err := redisscript.PubSubPublish(req)
+		return redisCall{request: req.Request, command: []string{"PUBLISH", channel, payload}}, err
+	}
+	topology := h.cluster.topology
+	script, err := redisscript.Publish(req, topology.RedisStreamLenMax, int(topology.RedisDedupeTTL/time.Second))
+	return redisCall{request: req.Request, script: &script}, err
 }
 
 // request sends a broker request, or fails it at once (as a later event:
 // the node must not get an input while its Ready is being carried out)
-// when the link is down.
-func (h *NodeHost) request(r brokerRequest, command any, size int, detail uint64) {
+// when the link is down or the broker refuses the request.
+func (h *NodeHost) request(r brokerRequest, call redisCall, refused error) {
 	h.pending[r.id] = true
-	if h.redis == nil || !h.redis.Open() {
+	if refused != nil || h.redis == nil || !h.redis.Open() {
+		failure := errBrokerDown
+		if refused != nil {
+			failure = refused
+		}
 		h.cluster.world.on(h.host, 0, "broker-down", uint64(r.id), func() {
 			h.advance()
-			h.fail(r, errBrokerDown)
+			h.fail(r, failure)
 			h.flush()
 		})
 		return
 	}
 	h.requests = append(h.requests, r)
-	h.writeRedis(command, size, detail)
+	h.writeRedis(call, redisOverheadBytes+call.bytes(), call.digest())
 }
 
 func (h *NodeHost) writeRedis(command any, size int, detail uint64) {

@@ -1,129 +1,473 @@
 package sim
 
 import (
-	"chatlab/system/node"
-	"chatlab/system/protocol"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"chatlab/system/broker/redisscript"
 )
 
-// Defaults of the simulated Redis's bounds.
-const (
-	// streamLenMaxDefault is the history kept per room (XADD MAXLEN).
-	streamLenMaxDefault = 1024
-	// dedupeLenMaxDefault is the send ids remembered per room for dedupe;
-	// the oldest is forgotten first. It must outlast a client's retries.
-	dedupeLenMaxDefault = 8192
-)
-
-// Redis is the in-sim twin of system/broker's Redis scripts: the data and
-// its semantics, with no transport. In recover mode Publish is one atomic
-// step (dedupe, epoch, INCR, bounded XADD, PUBLISH), as the Lua script is.
-// Pub/sub delivery itself (at most once, to currently connected
-// subscribers) is the RedisHost's job.
+// Redis is the simulator's Redis server: a small in-memory keyspace with
+// the commands the broker's scripts and the broker itself use (strings,
+// INCR, expiry, streams, PUBLISH), on virtual time, so that keys expire as
+// the simulation runs. The broker's own Lua scripts (system/broker/
+// redisscript) run against it in gopher-lua, the engine miniredis uses:
+// the simulator checks the logic production runs, not a second model of it.
+//
+// Replies take the shapes go-redis gives: int64, string, nil, []any, a
+// Status for a status reply and an error (RedisError) for an error reply.
 type Redis struct {
-	delivery     node.Delivery
-	streamLenMax int
-	dedupeLenMax int
-	rooms        map[string]*redisRoom
+	now  func() time.Duration
+	keys map[string]*redisValue
+	// rooms names every room whose seq key was ever written since the last
+	// flush, for sorted snapshots without scanning every key.
+	rooms map[string]bool
+	lua   *redisLua
+	// publish delivers a PUBLISH to the subscribers and says how many got
+	// it; nil: nobody listens.
+	publish func(channel, payload string) int
 }
 
-type dedupeKey struct{ from, id string }
+// Status is a status reply ("OK", "PONG").
+type Status string
 
-type redisRoom struct {
-	epoch string
-	seq   uint64
-	// stream holds the last streamLenMax messages, ascending and without
-	// gaps.
-	stream []protocol.Msg
-	dedupe map[dedupeKey]uint64
-	// dedupeOrder is dedupe's keys oldest first, to forget in FIFO order.
-	dedupeOrder []dedupeKey
+// RedisError is an error reply, worded as Redis words it.
+type RedisError string
+
+func (e RedisError) Error() string { return string(e) }
+
+// Error replies the commands give, as Redis words them.
+const (
+	errWrongType      = RedisError("WRONGTYPE Operation against a key holding the wrong kind of value")
+	errNotInteger     = RedisError("ERR value is not an integer or out of range")
+	errSyntax         = RedisError("ERR syntax error")
+	errStreamID       = RedisError("ERR Invalid stream ID specified as stream command argument")
+	errStreamIDSmall  = RedisError("ERR The ID specified in XADD is equal or smaller than the target stream top item")
+	errStreamIDZero   = RedisError("ERR The ID specified in XADD must be greater than 0-0")
+	errInvalidExpire  = RedisError("ERR invalid expire time in 'set' command")
+	errUnknownCommand = RedisError("ERR unknown command")
+)
+
+type redisValue struct {
+	// stream is set for a stream; otherwise the value is the string text.
+	stream *redisStream
+	text   string
+	// expireAt is when the key expires in virtual time; 0: never.
+	expireAt time.Duration
 }
 
-// NewRedis returns an empty store. Zero bounds take their defaults.
-func NewRedis(delivery node.Delivery, streamLenMax, dedupeLenMax int) *Redis {
-	if delivery == "" {
-		delivery = node.Recover
-	}
-	if streamLenMax <= 0 {
-		streamLenMax = streamLenMaxDefault
-	}
-	if dedupeLenMax <= 0 {
-		dedupeLenMax = dedupeLenMaxDefault
-	}
-	return &Redis{delivery: delivery, streamLenMax: streamLenMax, dedupeLenMax: dedupeLenMax, rooms: map[string]*redisRoom{}}
+type redisStream struct {
+	entries []streamEntry // ascending by id
+	last    streamID      // the highest id ever added, even if trimmed
+}
+
+type streamID struct{ ms, seq uint64 }
+
+func (a streamID) less(b streamID) bool { return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq) }
+
+func (a streamID) String() string {
+	return strconv.FormatUint(a.ms, 10) + "-" + strconv.FormatUint(a.seq, 10)
+}
+
+type streamEntry struct {
+	id     streamID
+	fields []string
+}
+
+// NewRedis returns an empty Redis whose clock is now.
+func NewRedis(now func() time.Duration) *Redis {
+	return &Redis{now: now, keys: map[string]*redisValue{}, rooms: map[string]bool{}}
 }
 
 // Flush loses every key: a restart without persistence.
-func (r *Redis) Flush() { clear(r.rooms) }
-
-func (r *Redis) room(name string) *redisRoom {
-	room := r.rooms[name]
-	if room == nil {
-		room = &redisRoom{dedupe: map[dedupeKey]uint64{}}
-		r.rooms[name] = room
-	}
-	return room
+func (r *Redis) Flush() {
+	clear(r.keys)
+	clear(r.rooms)
 }
 
-// Publish accepts one send. It returns the reply and, unless the send is a
-// duplicate, the message to publish on the room's channel.
-func (r *Redis) Publish(req node.PublishRequest) (node.PublishReply, *protocol.Msg) {
-	msg := protocol.Msg{Type: protocol.TypeMsg, Room: req.Room, ID: req.ID, From: req.From, Body: req.Body, TS: req.TS}
-	if r.delivery == node.PubSub {
-		return node.PublishReply{}, &msg
+// get is the live value of key, nil when absent or expired (an expired key
+// is deleted when met, as Redis's lazy expiry does; nothing reads it later).
+func (r *Redis) get(key string) *redisValue {
+	v := r.keys[key]
+	if v != nil && v.expireAt != 0 && r.now() >= v.expireAt {
+		delete(r.keys, key)
+		return nil
 	}
-	room := r.room(req.Room)
-	key := dedupeKey{from: req.From, id: req.ID}
-	if seq, ok := room.dedupe[key]; ok {
-		return node.PublishReply{Seq: seq, Epoch: room.epoch, Duplicate: true}, nil
+	return v
+}
+
+func (r *Redis) set(key string, v *redisValue) {
+	r.keys[key] = v
+	if room, ok := redisscript.RoomOfSeqKey(key); ok {
+		r.rooms[room] = true
 	}
-	if room.epoch == "" {
-		room.epoch = req.EpochCandidate
+}
+
+// Do runs one command. The command name is case-insensitive.
+func (r *Redis) Do(args ...string) (any, error) {
+	if len(args) == 0 {
+		return nil, errUnknownCommand
 	}
-	room.seq++
-	msg.Seq, msg.Epoch = room.seq, room.epoch
-	room.stream = append(room.stream, msg)
-	if len(room.stream) > r.streamLenMax {
-		trimmed := len(room.stream) - r.streamLenMax
+	name, args := strings.ToUpper(args[0]), args[1:]
+	command, ok := redisCommands[name]
+	if !ok {
+		return nil, RedisError("ERR unknown command '" + name + "'")
+	}
+	if len(args) < command.argsMin {
+		return nil, RedisError("ERR wrong number of arguments for '" + strings.ToLower(name) + "' command")
+	}
+	return command.run(r, args)
+}
+
+type redisCommand struct {
+	argsMin int
+	run     func(r *Redis, args []string) (any, error)
+}
+
+var redisCommands map[string]redisCommand
+
+func init() {
+	redisCommands = map[string]redisCommand{
+		"PING":     {0, func(*Redis, []string) (any, error) { return Status("PONG"), nil }},
+		"GET":      {1, (*Redis).commandGet},
+		"SET":      {2, (*Redis).commandSet},
+		"DEL":      {1, (*Redis).commandDel},
+		"EXISTS":   {1, (*Redis).commandExists},
+		"INCR":     {1, (*Redis).commandIncr},
+		"EXPIRE":   {2, (*Redis).commandExpire},
+		"PTTL":     {1, (*Redis).commandPTTL},
+		"XADD":     {4, (*Redis).commandXAdd},
+		"XRANGE":   {3, (*Redis).commandXRange},
+		"XLEN":     {1, (*Redis).commandXLen},
+		"PUBLISH":  {2, (*Redis).commandPublish},
+		"FLUSHALL": {0, func(r *Redis, _ []string) (any, error) { r.Flush(); return Status("OK"), nil }},
+		"EVAL":     {2, (*Redis).commandEval},
+	}
+}
+
+func (r *Redis) commandGet(args []string) (any, error) {
+	v := r.get(args[0])
+	switch {
+	case v == nil:
+		return nil, nil
+	case v.stream != nil:
+		return nil, errWrongType
+	}
+	return v.text, nil
+}
+
+// commandSet: SET key value [NX|XX] [EX seconds|PX milliseconds].
+func (r *Redis) commandSet(args []string) (any, error) {
+	key, text := args[0], args[1]
+	var nx, xx bool
+	var ttl time.Duration
+	for i := 2; i < len(args); i++ {
+		switch strings.ToUpper(args[i]) {
+		case "NX":
+			nx = true
+		case "XX":
+			xx = true
+		case "EX", "PX":
+			if i+1 >= len(args) || ttl != 0 {
+				return nil, errSyntax
+			}
+			amount, err := strconv.ParseInt(args[i+1], 10, 64)
+			if err != nil {
+				return nil, errNotInteger
+			}
+			if amount <= 0 {
+				return nil, errInvalidExpire
+			}
+			unit := time.Second
+			if strings.EqualFold(args[i], "PX") {
+				unit = time.Millisecond
+			}
+			ttl = time.Duration(amount) * unit
+			i++
+		default:
+			return nil, errSyntax
+		}
+	}
+	if nx && xx {
+		return nil, errSyntax
+	}
+	exists := r.get(key) != nil
+	if (nx && exists) || (xx && !exists) {
+		return nil, nil
+	}
+	v := &redisValue{text: text}
+	if ttl > 0 {
+		v.expireAt = r.now() + ttl
+	}
+	r.set(key, v)
+	return Status("OK"), nil
+}
+
+func (r *Redis) commandDel(args []string) (any, error) {
+	deleted := int64(0)
+	for _, key := range args {
+		if r.get(key) != nil {
+			delete(r.keys, key)
+			deleted++
+		}
+	}
+	return deleted, nil
+}
+
+func (r *Redis) commandExists(args []string) (any, error) {
+	count := int64(0)
+	for _, key := range args {
+		if r.get(key) != nil {
+			count++
+		}
+	}
+	return count, nil
+}
+
+func (r *Redis) commandIncr(args []string) (any, error) {
+	v := r.get(args[0])
+	value := int64(0)
+	if v != nil {
+		if v.stream != nil {
+			return nil, errWrongType
+		}
+		parsed, err := strconv.ParseInt(v.text, 10, 64)
+		if err != nil {
+			return nil, errNotInteger
+		}
+		value = parsed
+	} else {
+		v = &redisValue{}
+	}
+	value++
+	// INCR keeps the key's expiry.
+	v.text = strconv.FormatInt(value, 10)
+	r.set(args[0], v)
+	return value, nil
+}
+
+func (r *Redis) commandExpire(args []string) (any, error) {
+	seconds, err := strconv.ParseInt(args[1], 10, 64)
+	if err != nil {
+		return nil, errNotInteger
+	}
+	v := r.get(args[0])
+	if v == nil {
+		return int64(0), nil
+	}
+	if seconds <= 0 {
+		delete(r.keys, args[0])
+		return int64(1), nil
+	}
+	v.expireAt = r.now() + time.Duration(seconds)*time.Second
+	return int64(1), nil
+}
+
+func (r *Redis) commandPTTL(args []string) (any, error) {
+	v := r.get(args[0])
+	switch {
+	case v == nil:
+		return int64(-2), nil
+	case v.expireAt == 0:
+		return int64(-1), nil
+	}
+	return (v.expireAt - r.now()).Milliseconds(), nil
+}
+
+func (r *Redis) stream(key string, create bool) (*redisStream, error) {
+	v := r.get(key)
+	switch {
+	case v == nil && create:
+		v = &redisValue{stream: &redisStream{}}
+		r.set(key, v)
+	case v == nil:
+		return nil, nil
+	case v.stream == nil:
+		return nil, errWrongType
+	}
+	return v.stream, nil
+}
+
+// commandXAdd: XADD key [MAXLEN [=|~] count] id field value [field value...].
+// An approximate trim (~) trims exactly, which Redis allows.
+func (r *Redis) commandXAdd(args []string) (any, error) {
+	key, rest := args[0], args[1:]
+	maxLen := -1
+	if strings.EqualFold(rest[0], "MAXLEN") {
+		rest = rest[1:]
+		if len(rest) > 0 && (rest[0] == "=" || rest[0] == "~") {
+			rest = rest[1:]
+		}
+		if len(rest) == 0 {
+			return nil, errSyntax
+		}
+		count, err := strconv.Atoi(rest[0])
+		if err != nil || count < 0 {
+			return nil, errNotInteger
+		}
+		maxLen, rest = count, rest[1:]
+	}
+	if len(rest) < 3 || len(rest)%2 == 0 {
+		return nil, RedisError("ERR wrong number of arguments for 'xadd' command")
+	}
+	s, err := r.stream(key, false)
+	if err != nil {
+		return nil, err
+	}
+	last := streamID{}
+	if s != nil {
+		last = s.last
+	}
+	id, err := r.newStreamID(rest[0], last)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		s, _ = r.stream(key, true)
+	}
+	s.entries = append(s.entries, streamEntry{id: id, fields: slices.Clone(rest[1:])})
+	s.last = id
+	if maxLen >= 0 && len(s.entries) > maxLen {
 		// Slicing off the front is amortized O(1): append copies only the
 		// live part when it next grows the array.
-		room.stream = room.stream[trimmed:]
+		s.entries = s.entries[len(s.entries)-maxLen:]
 	}
-	room.dedupe[key] = room.seq
-	room.dedupeOrder = append(room.dedupeOrder, key)
-	if len(room.dedupeOrder) > r.dedupeLenMax {
-		delete(room.dedupe, room.dedupeOrder[0])
-		room.dedupeOrder = room.dedupeOrder[1:] // amortized, as the stream
-	}
-	return node.PublishReply{Seq: room.seq, Epoch: room.epoch}, &msg
+	return id.String(), nil
 }
 
-// Fetch answers a history request (FetchReply's contract in system/node).
-func (r *Redis) Fetch(req node.FetchRequest) node.FetchReply {
-	room := r.room(req.Room)
-	if room.epoch == "" {
-		room.epoch = req.EpochCandidate
+// newStreamID is the id XADD gives an entry: the explicit one, which must
+// exceed the stream's last, or "*": now in milliseconds.
+func (r *Redis) newStreamID(text string, last streamID) (streamID, error) {
+	if text == "*" {
+		id := streamID{ms: uint64(r.now().Milliseconds())}
+		if !last.less(id) {
+			id = streamID{ms: last.ms, seq: last.seq + 1}
+		}
+		return id, nil
 	}
-	reply := node.FetchReply{Epoch: room.epoch, Head: room.seq, First: room.seq + 1}
-	if len(room.stream) == 0 {
-		return reply
+	id, err := parseStreamID(text, 0)
+	if err != nil {
+		return id, err
 	}
-	reply.First = room.stream[0].Seq
-	from := max(req.AfterSeq+1, reply.First)
-	to := room.seq
-	if req.Limit > 0 && req.AfterSeq+uint64(req.Limit) < to {
-		to = req.AfterSeq + uint64(req.Limit)
+	if id == (streamID{}) {
+		return id, errStreamIDZero
 	}
-	for seq := from; seq <= to; seq++ {
-		reply.Messages = append(reply.Messages, room.stream[seq-reply.First])
+	if !last.less(id) {
+		return id, errStreamIDSmall
 	}
-	return reply
+	return id, nil
 }
 
-// Head is a room's last seq and epoch, for tests and snapshots.
+// parseStreamID reads "ms-seq", or "ms" with seq defaulting to
+// seqDefault (0 for a range's start, the highest for its end).
+func parseStreamID(text string, seqDefault uint64) (streamID, error) {
+	msText, seqText, hasSeq := strings.Cut(text, "-")
+	ms, err := strconv.ParseUint(msText, 10, 64)
+	if err != nil {
+		return streamID{}, errStreamID
+	}
+	seq := seqDefault
+	if hasSeq {
+		if seq, err = strconv.ParseUint(seqText, 10, 64); err != nil {
+			return streamID{}, errStreamID
+		}
+	}
+	return streamID{ms: ms, seq: seq}, nil
+}
+
+// commandXRange: XRANGE key start end [COUNT count].
+func (r *Redis) commandXRange(args []string) (any, error) {
+	start, end := streamID{}, streamID{ms: ^uint64(0), seq: ^uint64(0)}
+	var err error
+	if args[1] != "-" {
+		if start, err = parseStreamID(args[1], 0); err != nil {
+			return nil, err
+		}
+	}
+	if args[2] != "+" {
+		if end, err = parseStreamID(args[2], ^uint64(0)); err != nil {
+			return nil, err
+		}
+	}
+	count := -1
+	switch {
+	case len(args) == 5 && strings.EqualFold(args[3], "COUNT"):
+		if count, err = strconv.Atoi(args[4]); err != nil {
+			return nil, errNotInteger
+		}
+	case len(args) != 3:
+		return nil, errSyntax
+	}
+	s, err := r.stream(args[0], false)
+	if err != nil {
+		return nil, err
+	}
+	result := []any{}
+	if s == nil || count == 0 {
+		return result, nil
+	}
+	from, _ := slices.BinarySearchFunc(s.entries, start, func(e streamEntry, id streamID) int {
+		if e.id.less(id) {
+			return -1
+		}
+		return 0
+	})
+	for _, e := range s.entries[from:] {
+		if end.less(e.id) || (count >= 0 && len(result) == count) {
+			break
+		}
+		fields := make([]any, len(e.fields))
+		for i, f := range e.fields {
+			fields[i] = f
+		}
+		result = append(result, []any{e.id.String(), fields})
+	}
+	return result, nil
+}
+
+func (r *Redis) commandXLen(args []string) (any, error) {
+	s, err := r.stream(args[0], false)
+	if err != nil || s == nil {
+		return int64(0), err
+	}
+	return int64(len(s.entries)), nil
+}
+
+func (r *Redis) commandPublish(args []string) (any, error) {
+	if r.publish == nil {
+		return int64(0), nil
+	}
+	return int64(r.publish(args[0], args[1])), nil
+}
+
+// commandEval: EVAL script numkeys key... arg...
+func (r *Redis) commandEval(args []string) (any, error) {
+	keyCount, err := strconv.Atoi(args[1])
+	if err != nil || keyCount < 0 || keyCount > len(args)-2 {
+		return nil, RedisError("ERR Number of keys can't be greater than number of args")
+	}
+	keys := args[2 : 2+keyCount]
+	return r.Eval(args[0], keys, args[2+keyCount:])
+}
+
+// Eval runs a Lua script atomically, as EVAL does.
+func (r *Redis) Eval(source string, keys, args []string) (any, error) {
+	if r.lua == nil {
+		r.lua = newRedisLua(r)
+	}
+	return r.lua.run(source, keys, args)
+}
+
+// Head is a room's last seq and epoch, as the broker's keys hold them.
 func (r *Redis) Head(room string) (seq uint64, epoch string) {
-	if state := r.rooms[room]; state != nil {
-		return state.seq, state.epoch
+	keys := redisscript.KeysOf(room)
+	if v := r.get(keys.Seq); v != nil && v.stream == nil {
+		seq, _ = strconv.ParseUint(v.text, 10, 64)
 	}
-	return 0, ""
+	if v := r.get(keys.Epoch); v != nil && v.stream == nil {
+		epoch = v.text
+	}
+	return seq, epoch
 }

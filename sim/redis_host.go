@@ -3,6 +3,7 @@ package sim
 import (
 	"slices"
 
+	"chatlab/system/broker/redisscript"
 	"chatlab/system/node"
 	"chatlab/system/protocol"
 )
@@ -16,24 +17,35 @@ const redisOutputBytesMax = 32 * 1024 * 1024
 // wire, on top of its strings.
 const redisOverheadBytes = 64
 
-// Commands a node host sends to Redis, and what Redis sends back. One
-// connection carries both, in order, like a RESP3 connection.
+// What a node host sends Redis, and what Redis sends back. One connection
+// carries both, in order.
 type (
-	redisPublish     node.PublishRequest
-	redisFetch       node.FetchRequest
-	redisSubscribe   struct{ room string }
-	redisUnsubscribe struct{ room string }
+	// redisCall is a broker request: a script call (the broker's own, from
+	// redisscript) or, in pubsub mode, a plain command.
+	redisCall struct {
+		request node.RequestID
+		fetch   bool
+		script  *redisscript.Call
+		command []string
+	}
+	redisSubscribe   struct{ channel string }
+	redisUnsubscribe struct{ channel string }
 
-	redisPublished struct {
+	// redisAnswer is a call's reply, in go-redis's shapes.
+	redisAnswer struct {
 		request node.RequestID
-		reply   node.PublishReply
+		fetch   bool
+		result  any
+		err     error
 	}
-	redisFetched struct {
-		request node.RequestID
-		reply   node.FetchReply
+	// redisMessage is a PUBLISH as a subscriber reads it. Every subscriber
+	// gets the same decoded, which the first to read it fills in: decoding
+	// is a pure function of the payload, so once per message serves all.
+	redisMessage struct {
+		channel, payload string
+		decoded          *decodedMessage
 	}
-	redisMessage    protocol.Msg
-	redisSubscribed struct{ room string }
+	redisSubscribed struct{ channel string }
 )
 
 // RedisHost serves the Redis store over simulated connections: commands
@@ -45,16 +57,18 @@ type RedisHost struct {
 	host    *host
 	network *Network
 	store   *Redis
-	// subscribers per room, in subscription order.
+	// subscribers per channel, in subscription order.
 	subscribers map[string][]*Conn
-	// rooms per connection, to unsubscribe a connection that goes away.
-	rooms map[*Conn][]string
+	// channels per connection, to unsubscribe a connection that goes away.
+	channels map[*Conn][]string
 }
 
 // NewRedisHost starts Redis on a new host named name.
 func NewRedisHost(name string, network *Network, store *Redis) *RedisHost {
-	return &RedisHost{host: newHost(name), network: network, store: store,
-		subscribers: map[string][]*Conn{}, rooms: map[*Conn][]string{}}
+	r := &RedisHost{host: newHost(name), network: network, store: store,
+		subscribers: map[string][]*Conn{}, channels: map[*Conn][]string{}}
+	store.publish = r.publish
+	return r
 }
 
 // Store is the data, for tests and snapshots.
@@ -73,65 +87,77 @@ func (r *RedisHost) closed(c *Conn, _ int) { r.dropSubscriber(c) }
 
 func (r *RedisHost) receive(c *Conn, payload any) {
 	switch command := payload.(type) {
-	case redisPublish:
-		reply, msg := r.store.Publish(node.PublishRequest(command))
-		r.reply(c, redisPublished{request: command.Request, reply: reply}, redisOverheadBytes+len(reply.Epoch), uint64(command.Request))
-		if msg != nil {
-			r.publish(*msg)
+	case redisCall:
+		var result any
+		var err error
+		if command.script != nil {
+			result, err = r.store.Eval(command.script.Source, command.script.Keys, command.script.Args)
+		} else {
+			result, err = r.store.Do(command.command...)
 		}
-	case redisFetch:
-		reply := r.store.Fetch(node.FetchRequest(command))
-		size := redisOverheadBytes + len(reply.Epoch)
-		for _, msg := range reply.Messages {
-			size += messageBytes(msg)
-		}
-		r.reply(c, redisFetched{request: command.Request, reply: reply}, size, uint64(command.Request)^reply.Head)
+		r.reply(c, redisAnswer{request: command.request, fetch: command.fetch, result: result, err: err},
+			redisOverheadBytes+replyBytes(result), uint64(command.request))
 	case redisSubscribe:
-		if !slices.Contains(r.rooms[c], command.room) {
-			r.rooms[c] = append(r.rooms[c], command.room)
-			r.subscribers[command.room] = append(r.subscribers[command.room], c)
+		if !slices.Contains(r.channels[c], command.channel) {
+			r.channels[c] = append(r.channels[c], command.channel)
+			r.subscribers[command.channel] = append(r.subscribers[command.channel], c)
 		}
-		r.reply(c, redisSubscribed(command), redisOverheadBytes+len(command.room), digest([]byte(command.room)))
+		r.reply(c, redisSubscribed(command), redisOverheadBytes+len(command.channel), digest([]byte(command.channel)))
 	case redisUnsubscribe:
-		r.unsubscribe(c, command.room)
+		r.unsubscribe(c, command.channel)
 	default:
 		panic("sim: redis got an unknown command")
 	}
+}
+
+// replyBytes approximates a reply's size on the wire.
+func replyBytes(result any) int {
+	switch v := result.(type) {
+	case string:
+		return len(v)
+	case []any:
+		size := 0
+		for _, item := range v {
+			size += 8 + replyBytes(item)
+		}
+		return size
+	}
+	return 8
 }
 
 func (r *RedisHost) reply(c *Conn, payload any, size int, detail uint64) {
 	r.network.Write(c, r.host, payload, size, detail)
 }
 
-// publish sends a message to every connection subscribed to its room now.
-func (r *RedisHost) publish(msg protocol.Msg) {
-	size := messageBytes(msg)
-	detail := digest([]byte(msg.ID)) ^ msg.Seq
-	for _, c := range r.subscribers[msg.Room] {
-		r.network.Write(c, r.host, redisMessage(msg), size, detail)
+// publish sends a message to every connection subscribed to its channel
+// now, and says how many.
+func (r *RedisHost) publish(channel, payload string) int {
+	size := redisOverheadBytes + len(payload)
+	detail := digest([]byte(payload))
+	subscribers := r.subscribers[channel]
+	message := redisMessage{channel: channel, payload: payload, decoded: &decodedMessage{}}
+	for _, c := range subscribers {
+		r.network.Write(c, r.host, message, size, detail)
 	}
+	return len(subscribers)
 }
 
-func messageBytes(msg protocol.Msg) int {
-	return redisOverheadBytes + len(msg.Room) + len(msg.ID) + len(msg.From) + len(msg.Body) + len(msg.Epoch)
-}
-
-func (r *RedisHost) unsubscribe(c *Conn, room string) {
-	r.rooms[c] = slices.DeleteFunc(r.rooms[c], func(name string) bool { return name == room })
-	r.subscribers[room] = slices.DeleteFunc(r.subscribers[room], func(s *Conn) bool { return s == c })
-	if len(r.subscribers[room]) == 0 {
-		delete(r.subscribers, room)
+func (r *RedisHost) unsubscribe(c *Conn, channel string) {
+	r.channels[c] = slices.DeleteFunc(r.channels[c], func(name string) bool { return name == channel })
+	r.subscribers[channel] = slices.DeleteFunc(r.subscribers[channel], func(s *Conn) bool { return s == c })
+	if len(r.subscribers[channel]) == 0 {
+		delete(r.subscribers, channel)
 	}
 }
 
 func (r *RedisHost) dropSubscriber(c *Conn) {
-	for _, room := range r.rooms[c] {
-		r.subscribers[room] = slices.DeleteFunc(r.subscribers[room], func(s *Conn) bool { return s == c })
-		if len(r.subscribers[room]) == 0 {
-			delete(r.subscribers, room)
+	for _, channel := range r.channels[c] {
+		r.subscribers[channel] = slices.DeleteFunc(r.subscribers[channel], func(s *Conn) bool { return s == c })
+		if len(r.subscribers[channel]) == 0 {
+			delete(r.subscribers, channel)
 		}
 	}
-	delete(r.rooms, c)
+	delete(r.channels, c)
 }
 
 // Crash stops Redis: connections reset, subscriptions gone; unless
@@ -143,7 +169,7 @@ func (r *RedisHost) Crash(world *World, keepData bool) {
 	world.crash(r.host)
 	r.network.CrashHost(r.host)
 	clear(r.subscribers)
-	clear(r.rooms)
+	clear(r.channels)
 	if !keepData {
 		r.store.Flush()
 	}
@@ -151,3 +177,47 @@ func (r *RedisHost) Crash(world *World, keepData bool) {
 
 // Start brings a crashed Redis back.
 func (r *RedisHost) Start(world *World) { world.start(r.host) }
+
+// bytes approximates the call's size on the wire. A script call goes by
+// EVALSHA: the script's hash, its keys and arguments.
+func (c redisCall) bytes() int {
+	size := 0
+	if c.script != nil {
+		for _, s := range c.script.Keys {
+			size += len(s)
+		}
+		for _, s := range c.script.Args {
+			size += len(s)
+		}
+		return size + 40 // the script's SHA1
+	}
+	for _, s := range c.command {
+		size += len(s)
+	}
+	return size
+}
+
+// digest identifies the call in the trace.
+func (c redisCall) digest() uint64 {
+	detail := uint64(c.request)
+	if c.fetch {
+		detail |= 1 << 63
+	}
+	return detail
+}
+
+// decodedMessage is a pub/sub payload read as the broker reads it
+// (redisscript.Message).
+type decodedMessage struct {
+	done bool
+	msg  protocol.Msg
+	err  error
+}
+
+func (m redisMessage) decode() (protocol.Msg, error) {
+	if !m.decoded.done {
+		m.decoded.msg, m.decoded.err = redisscript.Message(m.channel, m.payload)
+		m.decoded.done = true
+	}
+	return m.decoded.msg, m.decoded.err
+}

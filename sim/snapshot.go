@@ -92,8 +92,11 @@ func (r *Redis) roomStates() []RedisRoom {
 	slices.Sort(names)
 	rooms := make([]RedisRoom, 0, len(names))
 	for _, name := range names {
-		room := r.rooms[name]
-		rooms = append(rooms, RedisRoom{Room: name, Head: room.seq, Epoch: room.epoch})
+		head, epoch := r.Head(name)
+		if head == 0 && epoch == "" {
+			continue // gone with an expiry or a DEL
+		}
+		rooms = append(rooms, RedisRoom{Room: name, Head: head, Epoch: epoch})
 	}
 	return rooms
 }

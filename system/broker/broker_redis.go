@@ -2,14 +2,13 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"chatlab/system/broker/redisscript"
 	"chatlab/system/node"
 	"chatlab/system/protocol"
 )
@@ -41,8 +40,8 @@ type RedisConfig struct {
 }
 
 const (
-	historyLenMaxDefault       = 10000
-	dedupeTTLSecondsDefault    = 600
+	historyLenMaxDefault       = redisscript.HistoryLenMaxDefault
+	dedupeTTLSecondsDefault    = redisscript.DedupeTTLSecondsDefault
 	eventsLenMaxDefault        = 1024
 	pingIntervalMsDefault      = 500
 	linkTimeoutMsDefault       = 1500
@@ -132,42 +131,20 @@ func withDefaults(cfg RedisConfig) (RedisConfig, error) {
 	return cfg, nil
 }
 
-// messageFields is a message without seq and epoch: the publish script adds
-// them once it knows them.
-type messageFields struct {
-	Type string `json:"type"`
-	Room string `json:"room"`
-	ID   string `json:"id"`
-	From string `json:"from"`
-	Body string `json:"body"`
-	TS   int64  `json:"ts"`
-}
-
 // Publish accepts one send. See Broker for the guarantees of each mode.
 func (r *Redis) Publish(ctx context.Context, req node.PublishRequest) (node.PublishReply, error) {
-	if err := protocol.CheckRoom(req.Room); err != nil {
-		return node.PublishReply{}, fmt.Errorf("publish: %w", err)
-	}
 	if r.delivery == node.PubSub {
 		return r.publishOnly(ctx, req)
 	}
-	if req.EpochCandidate == "" {
-		return node.PublishReply{}, fmt.Errorf("publish to room %q: epoch candidate is empty", req.Room)
-	}
-	fields, err := json.Marshal(messageFields{Type: protocol.TypeMsg, Room: req.Room, ID: req.ID, From: req.From,
-		Body: req.Body, TS: req.TS})
+	call, err := redisscript.Publish(req, r.historyLenMax, r.dedupeTTLSeconds)
 	if err != nil {
-		return node.PublishReply{}, fmt.Errorf("publish to room %q: encode message: %w", req.Room, err)
+		return node.PublishReply{}, fmt.Errorf("publish: %w", err)
 	}
-	keys := keysOf(req.Room)
-	result, err := publishScript.Run(ctx, r.client,
-		[]string{keys.seq, keys.log, keys.epoch, dedupeKey(req.Room, req.From, req.ID)},
-		req.EpochCandidate, r.historyLenMax, r.dedupeTTLSeconds, channelOf(req.Room), fields[1:],
-	).Slice()
+	result, err := runScript(ctx, r.client, publishScript, call).Slice()
 	if err != nil {
 		return node.PublishReply{}, fmt.Errorf("publish to room %q: %w", req.Room, err)
 	}
-	reply, err := publishReplyOf(result)
+	reply, err := redisscript.PublishReply(result)
 	if err != nil {
 		return node.PublishReply{}, fmt.Errorf("publish to room %q: %w", req.Room, err)
 	}
@@ -175,90 +152,37 @@ func (r *Redis) Publish(ctx context.Context, req node.PublishRequest) (node.Publ
 }
 
 func (r *Redis) publishOnly(ctx context.Context, req node.PublishRequest) (node.PublishReply, error) {
-	message, err := json.Marshal(protocol.Msg{Type: protocol.TypeMsg, Room: req.Room, ID: req.ID, From: req.From,
-		Body: req.Body, TS: req.TS})
+	channel, message, err := redisscript.PubSubPublish(req)
 	if err != nil {
-		return node.PublishReply{}, fmt.Errorf("publish to room %q: encode message: %w", req.Room, err)
+		return node.PublishReply{}, fmt.Errorf("publish: %w", err)
 	}
-	if err := r.client.Publish(ctx, channelOf(req.Room), message).Err(); err != nil {
+	if err := r.client.Publish(ctx, channel, message).Err(); err != nil {
 		return node.PublishReply{}, fmt.Errorf("publish to room %q: %w", req.Room, err)
 	}
 	return node.PublishReply{}, nil
-}
-
-func publishReplyOf(result []any) (node.PublishReply, error) {
-	if len(result) != 3 {
-		return node.PublishReply{}, fmt.Errorf("script replied %d values; want 3", len(result))
-	}
-	seq, seqOK := result[0].(int64)
-	epoch, epochOK := result[1].(string)
-	duplicate, duplicateOK := result[2].(int64)
-	if !seqOK || !epochOK || !duplicateOK || seq < 1 {
-		return node.PublishReply{}, fmt.Errorf("script replied %#v; want {seq, epoch, duplicate}", result)
-	}
-	return node.PublishReply{Seq: uint64(seq), Epoch: epoch, Duplicate: duplicate == 1}, nil
 }
 
 // Fetch reads a room's history after req.AfterSeq: the held seqs in
 // (AfterSeq, AfterSeq+Limit], with the room's head, first held seq and
 // epoch, all from one atomic read.
 func (r *Redis) Fetch(ctx context.Context, req node.FetchRequest) (node.FetchReply, error) {
-	if err := protocol.CheckRoom(req.Room); err != nil {
-		return node.FetchReply{}, fmt.Errorf("fetch: %w", err)
-	}
 	if r.delivery == node.PubSub {
+		if err := protocol.CheckRoom(req.Room); err != nil {
+			return node.FetchReply{}, fmt.Errorf("fetch: %w", err)
+		}
 		return node.FetchReply{}, fmt.Errorf("fetch room %q: %w", req.Room, ErrNoHistory)
 	}
-	if req.EpochCandidate == "" {
-		return node.FetchReply{}, fmt.Errorf("fetch room %q: epoch candidate is empty", req.Room)
+	call, err := redisscript.Fetch(req)
+	if err != nil {
+		return node.FetchReply{}, fmt.Errorf("fetch: %w", err)
 	}
-	if req.Limit < 1 {
-		return node.FetchReply{}, fmt.Errorf("fetch room %q: limit is %d; it must be at least 1", req.Room, req.Limit)
-	}
-	if req.AfterSeq >= math.MaxInt64 {
-		return node.FetchReply{}, fmt.Errorf("fetch room %q: after seq %d is beyond any seq", req.Room, req.AfterSeq)
-	}
-	last := req.AfterSeq + uint64(req.Limit)
-	if last > math.MaxInt64 {
-		last = math.MaxInt64
-	}
-	keys := keysOf(req.Room)
-	result, err := fetchScript.Run(ctx, r.client, []string{keys.seq, keys.log, keys.epoch},
-		req.EpochCandidate, streamID(req.AfterSeq+1), streamID(last),
-	).Slice()
+	result, err := runScript(ctx, r.client, fetchScript, call).Slice()
 	if err != nil {
 		return node.FetchReply{}, fmt.Errorf("fetch room %q: %w", req.Room, err)
 	}
-	reply, err := fetchReplyOf(result)
+	reply, err := redisscript.FetchReply(result)
 	if err != nil {
 		return node.FetchReply{}, fmt.Errorf("fetch room %q: %w", req.Room, err)
-	}
-	return reply, nil
-}
-
-func fetchReplyOf(result []any) (node.FetchReply, error) {
-	if len(result) != 4 {
-		return node.FetchReply{}, fmt.Errorf("script replied %d values; want 4", len(result))
-	}
-	epoch, epochOK := result[0].(string)
-	head, headOK := result[1].(int64)
-	first, firstOK := result[2].(int64)
-	encoded, encodedOK := result[3].([]any)
-	if !epochOK || !headOK || !firstOK || !encodedOK || head < 0 || first < 1 || first > head+1 {
-		return node.FetchReply{}, fmt.Errorf("script replied %#v; want {epoch, head, first, messages}", result)
-	}
-	reply := node.FetchReply{Epoch: epoch, Head: uint64(head), First: uint64(first)}
-	if len(encoded) > 0 {
-		reply.Messages = make([]protocol.Msg, len(encoded))
-	}
-	for i, value := range encoded {
-		text, ok := value.(string)
-		if !ok {
-			return node.FetchReply{}, fmt.Errorf("history entry %d is %T; want a string", i, value)
-		}
-		if err := json.Unmarshal([]byte(text), &reply.Messages[i]); err != nil {
-			return node.FetchReply{}, fmt.Errorf("history entry %d: %w", i, err)
-		}
 	}
 	return reply, nil
 }

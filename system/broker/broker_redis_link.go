@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"chatlab/system/protocol"
+	"chatlab/system/broker/redisscript"
 )
 
 // reconnectDelayMin is the backoff after the first failed session; it
@@ -248,11 +247,11 @@ func (l *link) deliver(message *redis.Message) {
 		// The consumer catches up from history at its next LinkUp.
 		return
 	}
-	var msg protocol.Msg
-	if err := json.Unmarshal([]byte(message.Payload), &msg); err != nil || msg.Room != room {
+	msg, err := redisscript.Message(message.Channel, message.Payload)
+	if err != nil {
 		// Not what this broker publishes; if it stood for a message, that
 		// message is lost here and history has it.
-		l.owe(fmt.Errorf("undecodable message on room channel %q: %.64q", message.Channel, message.Payload))
+		l.owe(err)
 		return
 	}
 	if !l.offer(Event{Msg: &msg}) {
