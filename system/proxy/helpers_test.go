@@ -52,12 +52,16 @@ func newEchoBackendAt(t testing.TB, name, addr string) *echoBackend {
 			http.Error(w, "bad token", http.StatusUnauthorized)
 			return
 		}
+		// The request is recorded before the upgrade answers: once the
+		// client's dial returns, the test may look at it at once.
+		b.mu.Lock()
+		b.requests = append(b.requests, r)
+		b.mu.Unlock()
 		ws, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
 		b.mu.Lock()
-		b.requests = append(b.requests, r)
 		b.conns = append(b.conns, ws)
 		b.mu.Unlock()
 		go b.serve(ws)
