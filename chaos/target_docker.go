@@ -104,7 +104,7 @@ type dockerSystem struct {
 func (s *dockerSystem) start(ctx context.Context) error {
 	topology := s.scenario.Topology
 	cluster, err := docker.Start(ctx, docker.Config{Nodes: topology.Nodes, Delivery: s.options.Delivery,
-		Policy: topology.Policy, Image: DockerImage, RedisImage: DockerRedisImage, NodeArgs: labArgs, BalancerArgs: labArgs})
+		Policy: topology.Policy, Image: DockerImage, RedisImage: DockerRedisImage, NodeArgs: nodeArgs(topology), BalancerArgs: labArgs})
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,14 @@ const (
 // labArgs are the flags the real targets give every node and the balancer.
 var labArgs = []string{"--socket-buffer", strconv.Itoa(labSocketBufferBytes)}
 
+// nodeArgs are the flags the real targets give every node: the lab's own
+// and the scenario's retention, which the simulator's nodes and Redis get
+// too.
+func nodeArgs(topology scenarios.Topology) []string {
+	return append(slices.Clone(labArgs), "--recent-len-max", strconv.Itoa(topology.RecentLenMax),
+		"--history-len-max", strconv.Itoa(topology.HistoryLenMax))
+}
+
 // realSystem is what a real target (local processes, Docker containers)
 // provides to the shared workload, recorder and sampler: the topology and
 // the faults of scenarios.Fault that act on it.

@@ -68,13 +68,14 @@ func (s *simCluster) Start(context.Context) error {
 		delivery = s.options.Delivery
 	}
 	topology := sim.Topology{
-		Nodes:            sc.Topology.Nodes,
-		Delivery:         delivery,
-		Balance:          balance.Config{Policy: sc.Topology.Policy},
-		Node:             node.Config{Mutation: s.options.Mutation},
-		Link:             s.link,
-		RedisPersistence: sc.Topology.RedisPersistence == scenarios.PersistenceAOF,
-		KeepTrace:        s.options.KeepTrace,
+		Nodes:             sc.Topology.Nodes,
+		Delivery:          delivery,
+		Balance:           balance.Config{Policy: sc.Topology.Policy},
+		Node:              node.Config{Mutation: s.options.Mutation, RecentLenMax: sc.Topology.RecentLenMax},
+		RedisStreamLenMax: sc.Topology.HistoryLenMax,
+		Link:              s.link,
+		RedisPersistence:  sc.Topology.RedisPersistence == scenarios.PersistenceAOF,
+		KeepTrace:         s.options.KeepTrace,
 	}
 	s.cluster = sim.NewCluster(topology, s.options.Seed)
 	workload := sc.Workload

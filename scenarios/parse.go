@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"chatlab/system/balance"
+	"chatlab/system/broker/redisscript"
 	"chatlab/system/node"
 	"chatlab/system/protocol"
 )
@@ -32,6 +33,10 @@ const (
 	percentMax              = 100
 	latencyMax              = time.Minute
 	latencyP99BoundMax      = time.Hour
+	// recentLenMax and historyLenMax bound the retention settings as
+	// `chatlab node` bounds its flags.
+	recentLenMax  = 1 << 20
+	historyLenMax = 1 << 24
 )
 
 // Defaults for keys a file leaves out.
@@ -42,7 +47,7 @@ const (
 
 var (
 	topLevelKeys = []string{"name", "description", "topology", "workload", "faults", "expect"}
-	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence"}
+	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence", "recent_len_max", "history_len_max"}
 	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects"}
 	expectKeys   = []string{"hold", "break", "latency_p99_max", "converge_within"}
 
@@ -155,7 +160,8 @@ func (p *parser) name(node *yaml.Node) (string, error) {
 }
 
 func (p *parser) topology(tree *yaml.Node) (Topology, error) {
-	t := Topology{Nodes: defaultNodeNames(nodesDefault), Policy: balance.LeastConnections, Delivery: node.Recover, RedisPersistence: PersistenceNone}
+	t := Topology{Nodes: defaultNodeNames(nodesDefault), Policy: balance.LeastConnections, Delivery: node.Recover,
+		RedisPersistence: PersistenceNone, RecentLenMax: node.RecentLenMaxDefault, HistoryLenMax: redisscript.HistoryLenMaxDefault}
 	if tree == nil {
 		return t, nil
 	}
@@ -188,6 +194,16 @@ func (p *parser) topology(tree *yaml.Node) (Topology, error) {
 			return t, err
 		}
 		t.RedisPersistence = Persistence(persistence)
+	}
+	if value, ok := f.values["recent_len_max"]; ok {
+		if t.RecentLenMax, err = p.integer(value, "topology.recent_len_max", 1, recentLenMax); err != nil {
+			return t, err
+		}
+	}
+	if value, ok := f.values["history_len_max"]; ok {
+		if t.HistoryLenMax, err = p.integer(value, "topology.history_len_max", 1, historyLenMax); err != nil {
+			return t, err
+		}
 	}
 	return t, nil
 }

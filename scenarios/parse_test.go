@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"chatlab/system/balance"
+	"chatlab/system/broker/redisscript"
 	"chatlab/system/node"
 )
 
@@ -104,7 +105,8 @@ expect:
 		t.Fatal(err)
 	}
 	if !slices.Equal(s.Topology.Nodes, []string{"alpha", "beta"}) || s.Topology.Policy != balance.LeastConnections ||
-		s.Topology.Delivery != node.Recover || s.Topology.RedisPersistence != PersistenceNone {
+		s.Topology.Delivery != node.Recover || s.Topology.RedisPersistence != PersistenceNone ||
+		s.Topology.RecentLenMax != node.RecentLenMaxDefault || s.Topology.HistoryLenMax != redisscript.HistoryLenMaxDefault {
 		t.Errorf("topology = %+v", s.Topology)
 	}
 	w := s.Workload
@@ -123,6 +125,19 @@ expect:
 	}
 	if s.Expect.LatencyP99MaxMs != 1500 || s.Expect.ConvergeWithin != 2*time.Second || !slices.Equal(s.Expect.Break, []Property{NoLoss}) {
 		t.Errorf("expect = %+v", s.Expect)
+	}
+}
+
+// Small retention settings reach the topology, so that a short run wraps
+// the nodes' rings and trims the streams.
+func TestParseRetention(t *testing.T) {
+	data := strings.Replace(valid, "  redis_persistence: aof\n", "  redis_persistence: aof\n  recent_len_max: 32\n  history_len_max: 150\n", 1)
+	s, err := Parse("demo.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Topology.RecentLenMax != 32 || s.Topology.HistoryLenMax != 150 {
+		t.Errorf("ring %d, history %d; want 32 and 150", s.Topology.RecentLenMax, s.Topology.HistoryLenMax)
 	}
 }
 
@@ -155,6 +170,9 @@ func TestParseErrors(t *testing.T) {
 		{"unknown property", "hold: [no-loss, order]", "hold: [no-loss, ordre]", 19, "unknown value 'ordre' (did you mean 'order'?)"},
 		{"property held and broken", "hold: [no-loss, order]", "hold: [no-loss, order]\n  break: [order]", 20, "'order' is under both hold and break"},
 		{"no expectation", "  hold: [no-loss, order]\n", "  latency_p99_max: 1s\n", 19, "list at least one property"},
+		{"typo in a retention key", "  redis_persistence: aof", "  redis_persistence: aof\n  histroy_len_max: 100", 8, "topology: unknown key 'histroy_len_max' (did you mean 'history_len_max'?)"},
+		{"empty ring", "  redis_persistence: aof", "  redis_persistence: aof\n  recent_len_max: 0", 8, "topology.recent_len_max: 0 is out of range; want 1 to 1048576"},
+		{"history not a count", "  redis_persistence: aof", "  redis_persistence: aof\n  history_len_max: 1k", 8, "topology.history_len_max: '1k' is not a whole number"},
 		{"too many nodes", "nodes: 3", "nodes: 99", 4, "99 is out of range; want 1 to 16"},
 		{"reserved node name", "nodes: 3", "nodes: [n1, redis]", 4, "'redis' is reserved"},
 		{"node name with a dash", "nodes: 3", "nodes: [n1, n-2]", 4, "'n-2': want a lowercase letter"},

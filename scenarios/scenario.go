@@ -38,6 +38,14 @@ type Topology struct {
 	// RedisPersistence is what Redis keeps across a restart unless the
 	// fault says otherwise.
 	RedisPersistence Persistence
+	// RecentLenMax is how many of each room's last messages a node keeps
+	// in memory for resuming clients (node.Config.RecentLenMax).
+	RecentLenMax int
+	// HistoryLenMax is how many messages each room's Redis stream retains
+	// (broker.RedisConfig.HistoryLenMax): a client that resumes further
+	// back than that is justly told with a reset. Both are the production
+	// defaults unless the file sets them, on every target.
+	HistoryLenMax int
 }
 
 // Persistence is what Redis writes to disk.

@@ -60,6 +60,8 @@ func TestBadFlags(t *testing.T) {
 		{"zero queue", append(node, "--send-queue-len-max", "0"), "chatlab node: --send-queue-len-max 0: want 1 to 65536"},
 		{"negative rate", append(node, "--rate-per-second", "-1"), "chatlab node: --rate-per-second -1: want 1 to"},
 		{"not an int", append(node, "--rate-burst", "many"), `chatlab node: invalid value "many" for flag -rate-burst`},
+		{"zero ring", append(node, "--recent-len-max", "0"), "chatlab node: --recent-len-max 0: want 1 to 1048576"},
+		{"huge history", append(node, "--history-len-max", "99999999"), "chatlab node: --history-len-max 99999999: want 1 to 16777216"},
 		{"tiny socket buffer", append(node, "--socket-buffer", "100"), "chatlab node: --socket-buffer 100: want 0 (the kernel's default) or 4096 to 16777216 bytes"},
 		{"zero drain", append(node, "--drain-timeout", "0s"), "chatlab node: --drain-timeout 0s: want more than 0"},
 		{"bad log format", append(node, "--log-format", "xml"), `chatlab node: --log-format "xml": want text or json`},

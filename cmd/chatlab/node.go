@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"chatlab/system/broker"
+	"chatlab/system/broker/redisscript"
 	"chatlab/system/node"
 	"chatlab/system/server"
 )
@@ -18,6 +19,8 @@ import (
 const (
 	sendQueueLenFlagMax  = 1 << 16
 	rateFlagMax          = 1 << 20
+	recentLenFlagMax     = 1 << 20
+	historyLenFlagMax    = 1 << 24
 	drainTimeoutFlagMax  = 10 * time.Minute
 	nodeStartTimeoutWait = 10 * time.Second
 )
@@ -26,6 +29,8 @@ const (
 type nodeOptions struct {
 	server   server.Config
 	redisURL string
+	// historyLenMax is how many messages each room's Redis stream keeps.
+	historyLenMax int
 }
 
 func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -34,7 +39,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	logger := options.server.Logger
-	b, err := broker.NewRedis(broker.RedisConfig{URL: options.redisURL, Delivery: options.server.Delivery})
+	b, err := broker.NewRedis(broker.RedisConfig{URL: options.redisURL, Delivery: options.server.Delivery,
+		HistoryLenMax: options.historyLenMax})
 	if err != nil {
 		logger.Error("broker failed", "err", err)
 		return 1
@@ -70,6 +76,8 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	sendQueueLenMax := flags.Int("send-queue-len-max", 256, "frames a connection may have unwritten before it is cut off as a slow consumer")
 	rateBurst := flags.Int("rate-burst", 20, "sends a connection may make at once")
 	ratePerSecond := flags.Int("rate-per-second", 10, "sends per second a connection's allowance refills by")
+	recentLenMax := flags.Int("recent-len-max", node.RecentLenMaxDefault, "messages of each room the node keeps in memory for clients that resume (beyond them it reads Redis)")
+	historyLenMax := flags.Int("history-len-max", redisscript.HistoryLenMaxDefault, "messages each room's Redis stream keeps (beyond them a resuming client gets a reset)")
 	socketBuffer := flags.Int("socket-buffer", 0, "cap each client socket's kernel buffers at this many `bytes` (0: the kernel's own, which grow to megabytes and hide a slow consumer longer)")
 	drainTimeout := flags.Duration("drain-timeout", 5*time.Second, "how long a drain waits for clients to go")
 	logFormat := flags.String("log-format", "text", "log format: text or json")
@@ -118,7 +126,8 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 		value int
 		max   int
 	}{{"send-queue-len-max", *sendQueueLenMax, sendQueueLenFlagMax}, {"rate-burst", *rateBurst, rateFlagMax},
-		{"rate-per-second", *ratePerSecond, rateFlagMax}} {
+		{"rate-per-second", *ratePerSecond, rateFlagMax}, {"recent-len-max", *recentLenMax, recentLenFlagMax},
+		{"history-len-max", *historyLenMax, historyLenFlagMax}} {
 		if bound.value < 1 || bound.value > bound.max {
 			return fail("--%s %d: want 1 to %d", bound.name, bound.value, bound.max)
 		}
@@ -136,7 +145,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	return nodeOptions{
 		server: server.Config{ID: *id, Listen: *listen, Delivery: mode, Auth: authOn, Secret: secret,
 			AllowedOrigins: originList, SendQueueLenMax: *sendQueueLenMax, RateBurst: *rateBurst,
-			RatePerSecond: *ratePerSecond, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, Logger: logger},
-		redisURL: *redisURL,
+			RatePerSecond: *ratePerSecond, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, Logger: logger},
+		redisURL: *redisURL, historyLenMax: *historyLenMax,
 	}, 0, false
 }

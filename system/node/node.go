@@ -15,13 +15,16 @@ import (
 	"chatlab/system/protocol"
 )
 
+// RecentLenMaxDefault is how many of a room's last messages a node keeps
+// for members that resume (Config.RecentLenMax), unless configured.
+const RecentLenMaxDefault = 1024
+
 // Defaults for Config's limits.
 const (
 	sendQueueLenMaxDefault  = 256
 	rateBurstDefault        = 20
 	ratePerSecondDefault    = 10
 	fetchLimitDefault       = 256
-	recentLenMaxDefault     = 1024
 	roomPollIntervalDefault = 2000
 	fetchRetryDefault       = 500
 	// pendingLenMax bounds the out-of-order messages a room holds while it
@@ -41,7 +44,9 @@ type Config struct {
 	RateBurst       int
 	RatePerSecond   int
 	FetchLimit      int
-	RecentLenMax    int
+	// RecentLenMax is how many of a room's last messages the node keeps in
+	// memory, so that a member resuming within them needs no fetch.
+	RecentLenMax int
 	// RoomPollIntervalMs is how often each room with members asks the
 	// broker for anything it missed: the safety net for a lost last message
 	// of a burst, which no later message would reveal as a gap.
@@ -102,7 +107,7 @@ func New(cfg Config) *Node {
 	setDefault(&cfg.RateBurst, rateBurstDefault)
 	setDefault(&cfg.RatePerSecond, ratePerSecondDefault)
 	setDefault(&cfg.FetchLimit, fetchLimitDefault)
-	setDefault(&cfg.RecentLenMax, recentLenMaxDefault)
+	setDefault(&cfg.RecentLenMax, RecentLenMaxDefault)
 	if cfg.RoomPollIntervalMs <= 0 {
 		cfg.RoomPollIntervalMs = roomPollIntervalDefault
 	}

@@ -35,6 +35,9 @@ type Config struct {
 	SendQueueLenMax int
 	RateBurst       int
 	RatePerSecond   int
+	// RecentLenMax is how many of each room's last messages the node keeps
+	// for resuming members (zero takes the node's default).
+	RecentLenMax int
 	// SocketBufferBytes, when set, caps each client socket's kernel send
 	// buffer. The kernel's default grows to megabytes, which hides a slow
 	// consumer from the send queue for a long time; a small buffer makes

@@ -89,6 +89,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		SendQueueLenMax: cfg.SendQueueLenMax,
 		RateBurst:       cfg.RateBurst,
 		RatePerSecond:   cfg.RatePerSecond,
+		RecentLenMax:    cfg.RecentLenMax,
 		Random:          newRandom(),
 	}), cfg.Broker, cfg.SendQueueLenMax)
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: readHeaderWait, IdleTimeout: httpIdleWait,
