@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"chatlab/chaos/check"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ import (
 // simRun runs a small simulated cluster (30 clients in 3 rooms, with
 // join/leave churn and connection drops) and returns its history. One room
 // per client keeps the node's swap mutation inside one room.
-func simRun(t *testing.T, delivery node.Delivery, mutation node.Mutation, faults ...sim.Fault) History {
+func simRun(t *testing.T, delivery node.Delivery, mutation node.Mutation, faults ...sim.Fault) check.History {
 	t.Helper()
 	c := sim.NewCluster(sim.Topology{Delivery: delivery, Node: node.Config{Mutation: mutation},
 		Link: sim.LinkSpec{Latency: time.Millisecond, Jitter: 2 * time.Millisecond, Distribution: sim.Exponential}}, 1)
@@ -26,9 +27,9 @@ func simRun(t *testing.T, delivery node.Delivery, mutation node.Mutation, faults
 	if !c.RunUntilQuiet(2 * time.Minute) {
 		t.Fatalf("the cluster did not settle by %v", c.Now())
 	}
-	history := make(History, len(c.History()))
+	history := make(check.History, len(c.History()))
 	for i, e := range c.History() {
-		history[i] = Record{Client: e.Client, Event: e.Event}
+		history[i] = check.Record{Client: e.Client, Event: e.Event}
 	}
 	return history
 }
@@ -55,15 +56,15 @@ func TestCheckersOnSimulatedRuns(t *testing.T) {
 		{"pubsub node crash", node.PubSub, node.MutationNone, crashNode, "no-loss"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			checks, stats := CheckHistory(simRun(t, c.delivery, c.mutation, c.faults...), CheckOptions{})
+			checks, stats := check.CheckHistory(simRun(t, c.delivery, c.mutation, c.faults...), check.CheckOptions{})
 			var failing []string
-			for _, check := range checks {
-				if !check.OK {
-					failing = append(failing, check.Name)
+			for _, got := range checks {
+				if !got.OK {
+					failing = append(failing, got.Name)
 				}
 				// An unknown verdict would pass silently: the search must finish.
-				if check.Name == CheckLinearizable && c.delivery == node.Recover && !strings.HasSuffix(check.Detail, ": linearizable") {
-					t.Fatalf("linearizable: %s", check.Detail)
+				if got.Name == check.CheckLinearizable && c.delivery == node.Recover && !strings.HasSuffix(got.Detail, ": linearizable") {
+					t.Fatalf("linearizable: %s", got.Detail)
 				}
 			}
 			if got := strings.Join(failing, ","); got != c.failing {

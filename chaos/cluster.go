@@ -5,6 +5,7 @@
 package chaos
 
 import (
+	"chatlab/chaos/check"
 	"context"
 	"time"
 )
@@ -31,7 +32,7 @@ type Cluster interface {
 	// Now is the time since Start on the cluster's clock.
 	Now() time.Duration
 	// History is every client event so far.
-	History() History
+	History() check.History
 	// Samples are the cluster's state over time, for the report's charts.
 	Samples() []Sample
 	// TraceHash identifies a simulated run exactly ("" on real targets).

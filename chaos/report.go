@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"chatlab/chaos/check"
 	"fmt"
 
 	"os"
@@ -70,7 +71,7 @@ func reportChecks(result *Result) []reports.Check {
 		expect[propertyChecks[p]] = "break"
 	}
 	if result.Scenario.Expect.LatencyP99MaxMs > 0 {
-		expect[CheckLatency] = "hold"
+		expect[check.CheckLatency] = "hold"
 	}
 	checks := make([]reports.Check, 0, len(result.Checks))
 	for _, c := range result.Checks {
@@ -92,7 +93,7 @@ func reportChecks(result *Result) []reports.Check {
 	return checks
 }
 
-func reportStats(s Stats) reports.Stats {
+func reportStats(s check.Stats) reports.Stats {
 	return reports.Stats{Sent: int64(s.Sent), Acked: int64(s.Acked), Delivered: int64(s.Delivered), Lost: int64(s.Lost),
 		Duplicated: int64(s.Duplicated), Reordered: int64(s.Reordered), Excused: int64(s.Excused),
 		LatencyMs: reports.Latency(s.LatencyMs)}
@@ -143,8 +144,8 @@ func series(result *Result) []reports.Bucket {
 		buckets[i].SendsPerSecond *= scale
 		buckets[i].DeliveriesPerSecond *= scale
 		sort.Float64s(latencies[i])
-		buckets[i].LatencyP50Ms = percentile(latencies[i], 0.50)
-		buckets[i].LatencyP99Ms = percentile(latencies[i], 0.99)
+		buckets[i].LatencyP50Ms = check.Percentile(latencies[i], 0.50)
+		buckets[i].LatencyP99Ms = check.Percentile(latencies[i], 0.99)
 	}
 	for _, s := range result.Samples {
 		if i := s.AtMs / seriesBucketMs; i >= 0 && int(i) < len(buckets) {
@@ -171,7 +172,7 @@ func visualize(result *Result) (string, error) {
 			Description: w.Label, BackgroundColor: "#f6d6d6"})
 	}
 	path := filepath.Join(dir, reports.PorcupineFile)
-	if err := writeVisualization(result.linearization, path, annotations); err != nil {
+	if err := check.WriteVisualization(result.linearization, path, annotations); err != nil {
 		os.RemoveAll(dir)
 		return "", fmt.Errorf("porcupine page: %w", err)
 	}

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"chatlab/chaos/check"
 	"context"
 	"fmt"
 	"time"
@@ -44,8 +45,8 @@ type RunOptions struct {
 // goroutine; an observer must not block.
 type Observer interface {
 	Step(at time.Duration, step Step)
-	Sample(sample Sample, history History)
-	Checked(checks []Check)
+	Sample(sample Sample, history check.History)
+	Checked(checks []check.Check)
 }
 
 // AppliedFault is one timeline step as it was carried out (report.json
@@ -63,13 +64,13 @@ type Result struct {
 	Seed      uint64
 	Delivery  node.Delivery
 	Verdict   string // "pass" or "fail"
-	Checks    []Check
-	Stats     Stats
+	Checks    []check.Check
+	Stats     check.Stats
 	Faults    []AppliedFault
 	Windows   []Window
 	TraceHash string
 	WallMs    int64
-	History   History
+	History   check.History
 	Samples   []Sample
 	// Failures say which expectation did not hold, one line each.
 	Failures []string
@@ -120,10 +121,10 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 	result.History, result.Samples = cluster.History(), cluster.Samples()
 	result.Windows = Windows(sc.Faults, sc.Workload.Duration)
 	result.TraceHash = cluster.TraceHash()
-	checks, stats, linearization := checkHistory(result.History, CheckOptions{Delivery: string(options.Delivery),
+	checks, stats, linearization := check.CheckHistoryLinearized(result.History, check.CheckOptions{Delivery: string(options.Delivery),
 		LatencyP99MaxMs: float64(sc.Expect.LatencyP99MaxMs), LinearizabilityTimeout: options.LinearizabilityTimeout,
 		LatencyExcludedSenders: []string{FloodClientPrefix}})
-	liveness := Check{Name: CheckLiveness, OK: converged, Detail: "every client converged within " + limit.String()}
+	liveness := check.Check{Name: CheckLiveness, OK: converged, Detail: "every client converged within " + limit.String()}
 	if !converged {
 		liveness.Violations, liveness.Detail = 1, "not converged within "+limit.String()+": "+detail
 	}
@@ -142,19 +143,19 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 
 // propertyChecks maps a scenario property to the check that decides it.
 var propertyChecks = map[scenarios.Property]string{
-	scenarios.NoLoss:       CheckNoLoss,
-	scenarios.NoDuplicates: CheckNoDuplicates,
-	scenarios.Order:        CheckOrder,
-	scenarios.Resumed:      CheckResume,
-	scenarios.Linearizable: CheckLinearizable,
+	scenarios.NoLoss:       check.CheckNoLoss,
+	scenarios.NoDuplicates: check.CheckNoDuplicates,
+	scenarios.Order:        check.CheckOrder,
+	scenarios.Resumed:      check.CheckResume,
+	scenarios.Linearizable: check.CheckLinearizable,
 	scenarios.Liveness:     CheckLiveness,
 }
 
 // judge compares the checks with the scenario's expectations: every held
 // property's check passed, every property that must break failed, and the
 // latency bound (a check of its own) held.
-func judge(expect scenarios.Expectations, checks []Check) []string {
-	byName := map[string]Check{}
+func judge(expect scenarios.Expectations, checks []check.Check) []string {
+	byName := map[string]check.Check{}
 	for _, c := range checks {
 		byName[c.Name] = c
 	}
@@ -169,7 +170,7 @@ func judge(expect scenarios.Expectations, checks []Check) []string {
 			failures = append(failures, fmt.Sprintf("%s must be seen to break but held", property))
 		}
 	}
-	if c := byName[CheckLatency]; expect.LatencyP99MaxMs > 0 && !c.OK {
+	if c := byName[check.CheckLatency]; expect.LatencyP99MaxMs > 0 && !c.OK {
 		failures = append(failures, "latency bound exceeded: "+c.Detail)
 	}
 	return failures

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"chatlab/chaos/check"
 	"context"
 	"fmt"
 	"testing"
@@ -65,10 +66,10 @@ func TestPubSubLosesIsCaughtLosing(t *testing.T) {
 // checker that exists for that bug to fire, and the verdict to fail.
 func TestMutatedNodesAreCaught(t *testing.T) {
 	cases := map[node.Mutation][]string{
-		node.MutationDrop:        {CheckNoLoss},
-		node.MutationDuplicate:   {CheckNoDuplicates},
-		node.MutationSwap:        {CheckOrder},
-		node.MutationIgnoreSince: {CheckNoLoss, CheckResume},
+		node.MutationDrop:        {check.CheckNoLoss},
+		node.MutationDuplicate:   {check.CheckNoDuplicates},
+		node.MutationSwap:        {check.CheckOrder},
+		node.MutationIgnoreSince: {check.CheckNoLoss, check.CheckResume},
 	}
 	for mutation, fired := range cases {
 		t.Run(string(mutation), func(t *testing.T) {
@@ -100,11 +101,11 @@ func TestSameSeedSameRunDifferentSeedDifferentRun(t *testing.T) {
 	}
 }
 
-func checkNamed(checks []Check, name string) Check {
+func checkNamed(checks []check.Check, name string) check.Check {
 	for _, c := range checks {
 		if c.Name == name {
 			return c
 		}
 	}
-	return Check{Name: name}
+	return check.Check{Name: name}
 }

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"chatlab/chaos/check"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -118,7 +119,7 @@ type realCluster struct {
 	drivers      sync.WaitGroup // the workload's and floods' send loops
 
 	mu          sync.Mutex
-	history     History
+	history     check.History
 	lastTraffic time.Time // the latest delivery or ack
 	samples     []Sample
 
@@ -225,7 +226,7 @@ func (r *realCluster) record(name string, event client.Event) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.history = append(r.history, Record{Client: name, Event: event})
+	r.history = append(r.history, check.Record{Client: name, Event: event})
 	if event.Kind == client.KindDelivered || event.Kind == client.KindAcked {
 		r.lastTraffic = time.Now()
 	}
@@ -457,7 +458,7 @@ func disagreement(snapshots []client.Snapshot, heads map[string]roomHead) string
 // History is every client event so far, in time order (events that
 // arrived out of order across clients are sorted by their time, ties kept
 // in arrival order).
-func (r *realCluster) History() History {
+func (r *realCluster) History() check.History {
 	r.mu.Lock()
 	history := slices.Clone(r.history)
 	r.mu.Unlock()

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"chatlab/chaos/check"
 	"context"
 	"fmt"
 	"math"
@@ -281,11 +282,11 @@ func caughtUp(snapshot sim.Snapshot) string {
 	return ""
 }
 
-func (s *simCluster) History() History {
+func (s *simCluster) History() check.History {
 	events := s.cluster.History()
-	history := make(History, len(events))
+	history := make(check.History, len(events))
 	for i, e := range events {
-		history[i] = Record{Client: e.Client, Event: e.Event}
+		history[i] = check.Record{Client: e.Client, Event: e.Event}
 	}
 	return history
 }

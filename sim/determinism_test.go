@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"chatlab/system/node"
 )
 
 // everyFaultWorld runs a small cluster through every kind of fault, so
@@ -65,10 +67,8 @@ func TestSameSeedSameTrace(t *testing.T) {
 	if first.World().Processed() != second.World().Processed() || len(first.History()) != len(second.History()) {
 		t.Fatalf("seed 7 gave %d and %d events", first.World().Processed(), second.World().Processed())
 	}
-	report := CheckDelivery(first.History())
-	t.Logf("hash %x, %d events, %v virtual; sent %d acked %d delivered %d lost %d duplicated %d reordered %d",
-		first.TraceHash(), first.World().Processed(), first.Now(), report.Sent, report.Acked, report.Delivered,
-		report.Lost, report.Duplicated, report.Reordered)
+	_, stats := checkCluster(first, node.Recover)
+	t.Logf("hash %x, %d events, %v virtual; %+v", first.TraceHash(), first.World().Processed(), first.Now(), stats)
 }
 
 func TestDifferentSeedDifferentTrace(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"chatlab/chaos/check"
 	"chatlab/system/node"
 )
 
@@ -31,17 +32,41 @@ func nodeRestartStory(t testing.TB, delivery node.Delivery, seed uint64) *Cluste
 	return c
 }
 
+// checkCluster judges a cluster's history with the chaos lab's checkers,
+// so that the story tests and the lab cannot disagree on what a loss is.
+func checkCluster(c *Cluster, delivery node.Delivery) ([]check.Check, check.Stats) {
+	events := c.History()
+	history := make(check.History, len(events))
+	for i, e := range events {
+		history[i] = check.Record{Client: e.Client, Event: e.Event}
+	}
+	return check.CheckHistory(history, check.CheckOptions{Delivery: string(delivery)})
+}
+
+// checkNamed is the verdict of the check called name.
+func checkNamed(t testing.TB, checks []check.Check, name string) check.Check {
+	t.Helper()
+	for _, c := range checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no %s check among %+v", name, checks)
+	return check.Check{}
+}
+
 func TestNodeRestartLosesNothingInRecoverMode(t *testing.T) {
 	for seed := uint64(1); seed <= 3; seed++ {
 		c := nodeRestartStory(t, node.Recover, seed)
-		report := CheckDelivery(c.History())
-		t.Logf("seed %d: sent %d acked %d delivered %d lost %d duplicated %d reordered %d at %v",
-			seed, report.Sent, report.Acked, report.Delivered, report.Lost, report.Duplicated, report.Reordered, c.Now())
-		if report.Acked != report.Sent || report.Acked < 1000 {
-			t.Errorf("seed %d: %d of %d sends acked; expected all, and at least 1000", seed, report.Acked, report.Sent)
+		checks, stats := checkCluster(c, node.Recover)
+		t.Logf("seed %d: %+v at %v", seed, stats, c.Now())
+		if stats.Acked != stats.Sent || stats.Acked < 1000 {
+			t.Errorf("seed %d: %d of %d sends acked; expected all, and at least 1000", seed, stats.Acked, stats.Sent)
 		}
-		if !report.OK() {
-			t.Errorf("seed %d: %v", seed, report.Violations)
+		for _, verdict := range checks {
+			if !verdict.OK {
+				t.Errorf("seed %d: %s: %s %+v", seed, verdict.Name, verdict.Detail, verdict.Examples)
+			}
 		}
 		if reconnected := reconnects(c); reconnected == 0 {
 			t.Errorf("seed %d: no client reconnected: the crash did not hit anyone", seed)
@@ -51,11 +76,10 @@ func TestNodeRestartLosesNothingInRecoverMode(t *testing.T) {
 
 func TestNodeRestartLosesMessagesInPubSubMode(t *testing.T) {
 	c := nodeRestartStory(t, node.PubSub, 1)
-	report := CheckDelivery(c.History())
-	t.Logf("sent %d acked %d delivered %d lost %d duplicated %d reordered %d",
-		report.Sent, report.Acked, report.Delivered, report.Lost, report.Duplicated, report.Reordered)
-	if report.Lost == 0 {
-		t.Fatal("pubsub mode lost nothing across a node crash; the checker or the simulation is blind")
+	checks, stats := checkCluster(c, node.PubSub)
+	t.Logf("%+v", stats)
+	if loss := checkNamed(t, checks, check.CheckNoLoss); stats.Lost == 0 || loss.OK {
+		t.Fatalf("pubsub mode lost nothing across a node crash (%s); the checker or the simulation is blind", loss.Detail)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"chatlab/chaos/check"
 	"context"
 	"fmt"
 	"io"
@@ -153,7 +154,7 @@ func toggle(names []string, name string, on bool) []string {
 
 // Sample publishes the interval's stats and the components' process
 // states, and now and then the checkers' running verdicts.
-func (o *feedObserver) Sample(sample chaos.Sample, history chaos.History) {
+func (o *feedObserver) Sample(sample chaos.Sample, history check.History) {
 	nowMs := sample.AtMs
 	names := make([]string, 0, len(sample.Up))
 	for name := range sample.Up {
@@ -180,7 +181,7 @@ func (o *feedObserver) Sample(sample chaos.Sample, history chaos.History) {
 	}
 }
 
-func (o *feedObserver) publishStats(nowMs int64, sample chaos.Sample, history chaos.History) {
+func (o *feedObserver) publishStats(nowMs int64, sample chaos.Sample, history check.History) {
 	var sends, deliveries float64
 	var latencies []float64
 	for _, r := range history[o.seen:] {
@@ -213,10 +214,10 @@ func (o *feedObserver) publishStats(nowMs int64, sample chaos.Sample, history ch
 
 // publishRunningChecks checks the history so far. Loss and liveness can
 // only be judged once the run is quiet: they wait for the end.
-func (o *feedObserver) publishRunningChecks(history chaos.History) {
-	checks, _ := chaos.CheckHistory(history, chaos.CheckOptions{Delivery: o.delivery, LatencyExcludedSenders: []string{chaos.FloodClientPrefix}})
+func (o *feedObserver) publishRunningChecks(history check.History) {
+	checks, _ := check.CheckHistory(history, check.CheckOptions{Delivery: o.delivery, LatencyExcludedSenders: []string{chaos.FloodClientPrefix}})
 	for _, c := range checks {
-		if c.Name == chaos.CheckNoLoss {
+		if c.Name == check.CheckNoLoss {
 			o.feed.Publish(dashboard.Check{Name: c.Name, OK: true, Detail: "judged once the run is quiet"})
 			continue
 		}
@@ -225,7 +226,7 @@ func (o *feedObserver) publishRunningChecks(history chaos.History) {
 }
 
 // Checked publishes the final verdicts.
-func (o *feedObserver) Checked(checks []chaos.Check) {
+func (o *feedObserver) Checked(checks []check.Check) {
 	for _, c := range checks {
 		o.feed.Publish(dashboard.Check{Name: c.Name, OK: c.OK, Violations: c.Violations, Detail: c.Detail})
 	}

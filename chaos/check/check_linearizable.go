@@ -1,4 +1,4 @@
-package chaos
+package check
 
 import (
 	"errors"
@@ -54,11 +54,11 @@ func checkLinearizable(ix *historyIndex, timeout time.Duration) (Check, *porcupi
 // history has no logs: that is an error.
 func LinearizabilityVisualization(h History, path string, annotations []porcupine.Annotation) error {
 	_, info := checkLinearizable(indexHistory(h, ""), linearizabilityTimeoutDefault)
-	return writeVisualization(info, path, annotations)
+	return WriteVisualization(info, path, annotations)
 }
 
-// writeVisualization writes porcupine's page for a search already made.
-func writeVisualization(info *porcupine.LinearizationInfo, path string, annotations []porcupine.Annotation) error {
+// WriteVisualization writes porcupine's page for a search already made.
+func WriteVisualization(info *porcupine.LinearizationInfo, path string, annotations []porcupine.Annotation) error {
 	if info == nil {
 		return errors.New("chaos: a pubsub history has no seqs, so no log to visualize")
 	}

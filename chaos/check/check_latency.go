@@ -1,4 +1,4 @@
-package chaos
+package check
 
 import (
 	"fmt"
@@ -30,7 +30,7 @@ func checkLatency(ix *historyIndex, p99MaxMs float64, excluded []string) (Check,
 		}
 	}
 	sort.Float64s(latencies)
-	stats := LatencyStats{P50: percentile(latencies, 0.50), P99: percentile(latencies, 0.99)}
+	stats := LatencyStats{P50: Percentile(latencies, 0.50), P99: Percentile(latencies, 0.99)}
 	if len(latencies) > 0 {
 		stats.Max = latencies[len(latencies)-1]
 	}
@@ -54,8 +54,8 @@ func hasAnyPrefix(name string, prefixes []string) bool {
 	return false
 }
 
-// percentile is the nearest-rank percentile of sorted values, 0 for none.
-func percentile(sorted []float64, p float64) float64 {
+// Percentile is the nearest-rank percentile of sorted values, 0 for none.
+func Percentile(sorted []float64, p float64) float64 {
 	if len(sorted) == 0 {
 		return 0
 	}

@@ -1,4 +1,4 @@
-package chaos
+package check
 
 import (
 	"time"
@@ -94,13 +94,13 @@ type CheckOptions struct {
 // must end after the run went quiet: a message still in flight at the end
 // counts as lost.
 func CheckHistory(h History, opts CheckOptions) ([]Check, Stats) {
-	checks, stats, _ := checkHistory(h, opts)
+	checks, stats, _ := CheckHistoryLinearized(h, opts)
 	return checks, stats
 }
 
-// checkHistory is CheckHistory that also returns porcupine's search (nil
+// CheckHistoryLinearized is CheckHistory that also returns porcupine's search (nil
 // in pubsub mode), so that a report draws it without searching again.
-func checkHistory(h History, opts CheckOptions) ([]Check, Stats, *porcupine.LinearizationInfo) {
+func CheckHistoryLinearized(h History, opts CheckOptions) ([]Check, Stats, *porcupine.LinearizationInfo) {
 	ix := indexHistory(h, opts.Delivery)
 	loss, lost, excused := checkNoLoss(ix)
 	duplicates, duplicated := checkNoDuplicates(ix)
