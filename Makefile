@@ -43,6 +43,22 @@ fuzz: ## fuzz frame decoding for FUZZTIME
 clean:
 	rm -rf bin
 
+# --- The mutation score: realistic bugs planted one at a time -----------
+# Each mutant of chaos/mutants/testdata/catalogue.yaml is built into its own
+# chatlab (go build -overlay: the tree is untouched) and run through the sim
+# sweep, then the local sweep for code only the real targets run, until a
+# check catches it. MUTANTS_ARGS="--tests" also runs go test per mutant;
+# "--only NAME,NAME" picks mutants; the outcomes go to reports/mutants.json.
+MUTANTS_ARGS ?=
+
+.PHONY: mutants mutants-ci
+
+mutants: ## the mutation score of the whole catalogue (sim sweep, local sweep for real-target code)
+	$(GO) run ./cmd/mutants $(MUTANTS_ARGS)
+
+mutants-ci: ## the catalogue's ci subset, each of which must be killed
+	$(GO) run ./cmd/mutants --ci --strict --sim-seeds 1 $(MUTANTS_ARGS)
+
 # --- Real targets: images, a compose cluster, load (issue 6) -------------
 COMPOSE      ?= docker-compose
 LOAD_ARGS    ?= --url ws://127.0.0.1:8080/ws --clients 100 --rate 1/s --duration 20s

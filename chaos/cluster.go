@@ -41,6 +41,13 @@ type Cluster interface {
 	Stop() error
 }
 
+// RedisDescriber is a Cluster that says which Redis it runs, for the
+// report: a real run against miniredis and one against redis-server are
+// not the same evidence.
+type RedisDescriber interface {
+	RedisDescription() string
+}
+
 // Sample is the cluster's state at one moment.
 type Sample struct {
 	AtMs int64 `json:"at_ms"`

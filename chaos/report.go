@@ -35,6 +35,7 @@ func WriteReport(dir string, result *Result, command string) (string, error) {
 		Scenario:     result.Scenario.Name,
 		Description:  result.Scenario.Description,
 		Target:       result.Target,
+		Redis:        result.Redis,
 		Seed:         result.Seed,
 		Delivery:     string(result.Delivery),
 		Verdict:      reports.Verdict(result.Verdict),

@@ -59,8 +59,10 @@ type AppliedFault struct {
 
 // Result is a finished run.
 type Result struct {
-	Scenario  *scenarios.Scenario
-	Target    string
+	Scenario *scenarios.Scenario
+	Target   string
+	// Redis says which Redis ran (real targets; see RedisDescriber).
+	Redis     string
 	Seed      uint64
 	Delivery  node.Delivery
 	Verdict   string // "pass" or "fail"
@@ -93,6 +95,9 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 	}
 	defer cluster.Stop()
 	result := &Result{Scenario: sc, Target: cluster.Target(), Seed: options.Seed, Delivery: options.Delivery}
+	if d, ok := cluster.(RedisDescriber); ok {
+		result.Redis = d.RedisDescription()
+	}
 	pacer := newPacer(options, wallStart)
 	for _, step := range Timeline(sc.Faults) {
 		if err := pacer.runUntil(ctx, cluster, step.At); err != nil {

@@ -101,6 +101,12 @@ type dockerSystem struct {
 	lastConnections map[string]int
 }
 
+// redisDescription: the docker target runs Debian's redis-server in its
+// own container.
+func (s *dockerSystem) redisDescription() string {
+	return "redis-server (container " + DockerRedisImage + ")"
+}
+
 func (s *dockerSystem) start(ctx context.Context) error {
 	topology := s.scenario.Topology
 	cluster, err := docker.Start(ctx, docker.Config{Nodes: topology.Nodes, Delivery: s.options.Delivery,

@@ -23,7 +23,8 @@ type LocalOptions struct {
 	Delivery node.Delivery
 	// Binary is the chatlab binary the nodes and the balancer run.
 	Binary string
-	// Redis is local.RedisEmbedded (default) or local.RedisServer.
+	// Redis is local.RedisEmbedded, local.RedisServer or a redis:// URL;
+	// empty takes local.DefaultRedis: redis-server when installed.
 	Redis string
 	// RunDir receives the processes' logs (default: a new temporary
 	// directory, kept so that a failed run can be read).
@@ -38,6 +39,17 @@ func NewLocalCluster(scenario *scenarios.Scenario, options LocalOptions) (Cluste
 	}
 	if options.Delivery == "" {
 		options.Delivery = scenario.Topology.Delivery
+	}
+	if options.Redis == "" {
+		options.Redis = local.DefaultRedis("")
+	}
+	if local.IsRedisURL(options.Redis) {
+		for _, f := range scenario.Faults {
+			if f.Action == scenarios.RedisRestart || f.Target == redisName {
+				return nil, fmt.Errorf("scenario %s has a %s fault on Redis: %s; run it with --redis server or embedded",
+					scenario.Name, f.Action, local.ErrRedisNotOurs)
+			}
+		}
 	}
 	system := &localSystem{scenario: scenario, options: options, down: map[string]bool{}, paused: map[string]bool{}}
 	return newRealCluster("local", scenario, options.Seed, system), nil
@@ -70,8 +82,20 @@ func (s *localSystem) start(ctx context.Context) error {
 		return err
 	}
 	s.cluster = cluster
-	s.redis = goredis.NewClient(&goredis.Options{Addr: cluster.RedisAddr(), DisableIdentity: true})
+	redisOptions, err := goredis.ParseURL(cluster.RedisURL())
+	if err != nil {
+		return err
+	}
+	redisOptions.DisableIdentity = true
+	s.redis = goredis.NewClient(redisOptions)
 	return nil
+}
+
+func (s *localSystem) redisDescription() string {
+	if s.cluster == nil {
+		return ""
+	}
+	return s.cluster.RedisDescription()
 }
 
 func (s *localSystem) entryURLs(context.Context) ([]string, error) {

@@ -139,6 +139,14 @@ func newRealCluster(target string, scenario *scenarios.Scenario, seed uint64, sy
 
 func (r *realCluster) Target() string { return r.target }
 
+// RedisDescription says which Redis the system runs, once started.
+func (r *realCluster) RedisDescription() string {
+	if d, ok := r.system.(interface{ redisDescription() string }); ok {
+		return d.redisDescription()
+	}
+	return ""
+}
+
 // Start brings the system up; time 0 is when it takes clients. The
 // workload's clients then connect through the entry, join their rooms and
 // send on their own schedule.

@@ -40,7 +40,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 {{with .Description}}<p>{{.}}</p>{{end}}
 <dl class="meta">
 <dt>seed</dt><dd><code>{{.Seed}}</code></dd>
-<dt>target</dt><dd>{{.Target}}</dd>
+<dt>target</dt><dd>{{.Target}}</dd>{{if .Redis}}<dt>redis</dt><dd>{{.Redis}}</dd>{{end}}
 <dt>delivery</dt><dd>{{.Delivery}}</dd>
 <dt>started</dt><dd>{{.StartedAt.UTC.Format "2006-01-02 15:04:05 UTC"}}</dd>
 <dt>wall time</dt><dd>{{runTime .WallMs}}</dd>

@@ -42,6 +42,9 @@ type Report struct {
 	// TraceHash identifies the simulator's event trace (hex): the same
 	// seed must give the same hash. Empty on the real targets.
 	TraceHash string `json:"trace_hash,omitempty"`
+	// Redis says which Redis a real run used ("redis-server 7.0.15",
+	// "miniredis v2.40.0 (embedded; ...)"); empty on sim.
+	Redis string `json:"redis,omitempty"`
 	// WallMs is how long the run took on the wall clock.
 	WallMs int64 `json:"wall_ms"`
 

@@ -46,7 +46,9 @@ type Config struct {
 	Nodes    []string
 	Delivery node.Delivery  // default recover
 	Policy   balance.Policy // default least-conn
-	// Redis is RedisEmbedded (default) or RedisServer.
+	// Redis is RedisEmbedded (default), RedisServer, or the redis:// URL
+	// of a Redis the cluster does not run (its database is flushed at
+	// start; faults on Redis are refused).
 	Redis string
 	// RedisBinary is the redis-server to run (default: redis-server on PATH).
 	RedisBinary string
@@ -159,7 +161,7 @@ func (c *Cluster) start(ctx context.Context) error {
 			return err
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		args := append([]string{"node", "--id", name, "--listen", addr, "--redis", "redis://" + link.Addr() + "/0",
+		args := append([]string{"node", "--id", name, "--listen", addr, "--redis", c.redis.nodeURL(link.Addr()),
 			"--delivery", string(c.cfg.Delivery), "--auth", "off"}, c.cfg.NodeArgs...)
 		c.nodes[name] = &member{addr: addr, ready: "/readyz",
 			process: &process{name: name, path: c.cfg.Binary, args: args, logPath: filepath.Join(c.cfg.RunDir, name+".log")}}
@@ -257,6 +259,14 @@ func (c *Cluster) HTTPAddr(name string) (string, error) {
 // RedisAddr is where Redis listens (not through any fault proxy).
 func (c *Cluster) RedisAddr() string { return c.redis.addr }
 
+// RedisURL is the URL a client outside the fault proxies reaches Redis at
+// (with an external Redis's credentials and database).
+func (c *Cluster) RedisURL() string { return c.redis.nodeURL(c.redis.addr) }
+
+// RedisDescription says which Redis runs: "redis-server 7.0.15",
+// "miniredis v2 (embedded; ...)" or an external one.
+func (c *Cluster) RedisDescription() string { return c.redis.describe }
+
 // PID is a member's process id, 0 while it is down.
 func (c *Cluster) PID(name string) int {
 	m, err := c.member(name)
@@ -294,7 +304,8 @@ func (c *Cluster) Restart(ctx context.Context, name string) error {
 }
 
 // Stop freezes a member (SIGSTOP): its sockets stay open and nothing is
-// processed. For the embedded Redis, every link to it is held instead.
+// processed. For the embedded or an external Redis, every link to it is
+// held instead.
 func (c *Cluster) Stop(name string) error { return c.pause(name, true) }
 
 // Cont ends a Stop (SIGCONT).
@@ -302,7 +313,7 @@ func (c *Cluster) Cont(name string) error { return c.pause(name, false) }
 
 func (c *Cluster) pause(name string, on bool) error {
 	if name == RedisName {
-		if c.redis.embedded == nil {
+		if c.redis.server != nil {
 			return c.redis.pause(on)
 		}
 		c.redisPaused = on

@@ -2,14 +2,21 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // Redis kinds.
@@ -22,30 +29,69 @@ const (
 	RedisServer = "redis-server"
 )
 
+// DefaultRedis is the Redis a lab run uses when none is asked for: the
+// real redis-server when one is installed, so that runs meet real Redis
+// behaviour (TTLs, trimming, script semantics), else the embedded one.
+func DefaultRedis(binary string) string {
+	if binary == "" {
+		binary = "redis-server"
+	}
+	if _, err := exec.LookPath(binary); err == nil {
+		return RedisServer
+	}
+	return RedisEmbedded
+}
+
+// IsRedisURL reports whether a Redis choice names an external Redis
+// (redis://host:port/db) rather than a kind the cluster runs itself.
+func IsRedisURL(kind string) bool {
+	return strings.HasPrefix(kind, "redis://") || strings.HasPrefix(kind, "rediss://")
+}
+
+// ErrRedisNotOurs is returned by faults on an external Redis: the lab does
+// not kill, restart or pause a Redis it did not start.
+var ErrRedisNotOurs = errors.New("the Redis at a URL is not the lab's to stop, restart or pause")
+
+// embeddedClockTick is how often the embedded Redis's clock is advanced.
+// miniredis never expires keys on its own; advancing it with the wall
+// clock makes TTLs (the dedupe keys') expire as on a real Redis.
+const embeddedClockTick = 100 * time.Millisecond
+
 // redisReadyWait bounds how long a started redis-server may take to
 // answer PING.
 const redisReadyWait = 10 * time.Second
 
-// redis is the cluster's one Redis, embedded or a child.
+// redis is the cluster's one Redis: embedded, a child, or external.
 type redis struct {
 	kind     string
 	addr     string
 	embedded *miniredis.Miniredis
 	server   *process
 	dataDir  string
+	// external is the URL of a Redis the cluster did not start.
+	external *url.URL
+	// describe says which Redis ran, for the run's report.
+	describe string
+	// stopClock ends the embedded Redis's clock.
+	stopClock chan struct{}
+	clockDone sync.WaitGroup
 }
 
 func startRedis(kind, binary, runDir string) (*redis, error) {
 	r := &redis{kind: kind}
-	switch kind {
-	case RedisEmbedded:
+	switch {
+	case kind == RedisEmbedded:
 		r.embedded = miniredis.NewMiniRedis()
 		if err := r.embedded.Start(); err != nil {
 			return nil, fmt.Errorf("embedded redis: %w", err)
 		}
 		r.addr = r.embedded.Addr()
+		r.describe = "miniredis " + miniredisVersion + " (embedded; its clock advanced every " + embeddedClockTick.String() + " so TTLs expire)"
+		r.startClock()
 		return r, nil
-	case RedisServer:
+	case IsRedisURL(kind):
+		return r, r.startExternal(kind)
+	case kind == RedisServer:
 		port, err := freePort()
 		if err != nil {
 			return nil, err
@@ -58,12 +104,104 @@ func startRedis(kind, binary, runDir string) (*redis, error) {
 		r.server = &process{name: "redis", path: binary, logPath: filepath.Join(runDir, "redis.log"),
 			args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", r.dataDir,
 				"--save", "", "--appendonly", "yes", "--appendfsync", "always"}}
+		r.describe = serverVersion(binary)
 		return r, r.start()
 	}
-	return nil, fmt.Errorf("redis %q: want %s or %s", kind, RedisEmbedded, RedisServer)
+	return nil, fmt.Errorf("redis %q: want %s, %s or a redis:// URL", kind, RedisEmbedded, RedisServer)
+}
+
+// miniredisVersion is the embedded Redis's module version, for reports.
+var miniredisVersion = func() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			if dep.Path == "github.com/alicebob/miniredis/v2" {
+				return dep.Version
+			}
+		}
+	}
+	return "v2"
+}()
+
+// serverVersion is what `redis-server --version` says, shortened to its
+// version ("redis-server 7.0.15").
+func serverVersion(binary string) string {
+	out, err := exec.Command(binary, "--version").Output()
+	if err != nil {
+		return "redis-server (" + binary + ")"
+	}
+	for _, field := range strings.Fields(string(out)) {
+		if version, ok := strings.CutPrefix(field, "v="); ok {
+			return "redis-server " + version
+		}
+	}
+	return "redis-server (" + binary + ")"
+}
+
+// startExternal checks that the Redis at rawURL answers and empties its
+// database: a run's checks read room heads from Redis and must not meet a
+// previous run's rooms.
+func (r *redis) startExternal(rawURL string) error {
+	options, err := goredis.ParseURL(rawURL)
+	if err != nil {
+		return fmt.Errorf("redis URL %q: %w", rawURL, err)
+	}
+	if r.external, err = url.Parse(rawURL); err != nil {
+		return fmt.Errorf("redis URL %q: %w", rawURL, err)
+	}
+	r.addr = options.Addr
+	options.DisableIdentity = true
+	client := goredis.NewClient(options)
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), redisReadyWait)
+	defer cancel()
+	if err := client.FlushDB(ctx).Err(); err != nil {
+		return fmt.Errorf("redis at %s: %w", options.Addr, err)
+	}
+	version := "?"
+	if info, err := client.InfoMap(ctx, "server").Result(); err == nil {
+		version = info["Server"]["redis_version"]
+	}
+	r.describe = fmt.Sprintf("redis %s at %s, database %d (external)", version, options.Addr, options.DB)
+	return nil
+}
+
+// nodeURL is the URL a node dials to reach this Redis through the proxy
+// at linkAddr: the external URL's credentials and database, or database 0.
+func (r *redis) nodeURL(linkAddr string) string {
+	if r.external == nil {
+		return "redis://" + linkAddr + "/0"
+	}
+	u := *r.external
+	u.Host = linkAddr
+	if u.Path == "" {
+		u.Path = "/0"
+	}
+	return u.String()
+}
+
+// startClock advances the embedded Redis's clock with the wall clock.
+func (r *redis) startClock() {
+	r.stopClock = make(chan struct{})
+	r.clockDone.Go(func() {
+		ticker := time.NewTicker(embeddedClockTick)
+		defer ticker.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-r.stopClock:
+				return
+			case now := <-ticker.C:
+				r.embedded.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	})
 }
 
 func (r *redis) start() error {
+	if r.external != nil {
+		return ErrRedisNotOurs
+	}
 	if r.embedded != nil {
 		return r.embedded.Restart()
 	}
@@ -78,6 +216,9 @@ func (r *redis) start() error {
 // stop takes Redis down hard; without persist its data is gone when it
 // comes back, as after a restart with no AOF.
 func (r *redis) stop(persist bool) error {
+	if r.external != nil {
+		return ErrRedisNotOurs
+	}
 	if r.embedded != nil {
 		if !persist {
 			r.embedded.FlushAll()
@@ -103,14 +244,22 @@ func (r *redis) stop(persist bool) error {
 	return nil
 }
 
-// pause stops or continues a redis-server child; the embedded Redis has
-// no process of its own, so the cluster blocks its links instead.
+// pause stops or continues a redis-server child; the embedded and an
+// external Redis have no process of ours, so the cluster blocks their
+// links instead.
 func (r *redis) pause(on bool) error { return r.server.pause(on) }
 
 func (r *redis) close() {
-	if r.embedded != nil {
+	switch {
+	case r.external != nil:
+	case r.embedded != nil:
+		if r.stopClock != nil { // close may be called again
+			close(r.stopClock)
+			r.clockDone.Wait()
+			r.stopClock = nil
+		}
 		r.embedded.Close()
-		return
+	default:
+		_ = r.server.kill()
 	}
-	_ = r.server.kill()
 }

@@ -32,6 +32,7 @@ type chaosOptions struct {
 	sweep     bool
 	delivery  node.Delivery
 	mutation  node.Mutation
+	redis     string
 	out       string
 	dashboard string
 	pace      float64
@@ -49,6 +50,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	seeds := flags.String("seeds", "", "sweep a `range` of seeds, e.g. 1-200; reports are written for failing seeds")
 	delivery := flags.String("delivery", "", "override the scenario's delivery mode: recover or pubsub")
 	mutation := flags.String("mutation", "", "break every node on purpose (drop, duplicate, swap, ignore-since), to see the checkers fire")
+	redis := flags.String("redis", "", "the local target's Redis: server (redis-server, the default when installed), embedded (miniredis, the fallback) or a redis:// `URL` (its database is flushed)")
 	out := flags.String("out", "reports", "the reports `directory`")
 	dashboard := flags.String("dashboard", "", "serve the live dashboard on this `address` during the run")
 	pace := flags.Float64("pace", 0, "run the simulator at this multiple of real time (1: real time); 0 is full speed")
@@ -57,7 +59,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return code
 	}
 	options, code := checkChaosFlags(flags, chaosFlags{name: *name, file: *file, target: *target, seed: *seed, seeds: *seeds,
-		delivery: *delivery, mutation: *mutation, out: *out, dashboard: *dashboard, pace: *pace, hold: *hold})
+		delivery: *delivery, mutation: *mutation, redis: *redis, out: *out, dashboard: *dashboard, pace: *pace, hold: *hold})
 	if code != 0 {
 		return code
 	}
@@ -74,9 +76,9 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 type chaosFlags struct {
-	name, file, target, seed, seeds, delivery, mutation, out, dashboard string
-	pace                                                                float64
-	hold                                                                bool
+	name, file, target, seed, seeds, delivery, mutation, redis, out, dashboard string
+	pace                                                                       float64
+	hold                                                                       bool
 }
 
 func checkChaosFlags(flags *flagSet, f chaosFlags) (chaosOptions, int) {
@@ -132,6 +134,9 @@ func checkChaosFlags(flags *flagSet, f chaosFlags) (chaosOptions, int) {
 	}
 	if options.mutation, err = node.ParseMutation(f.mutation); err != nil {
 		return options, flags.usageError("--mutation: %s", err)
+	}
+	if options.redis, err = checkRedisChoice(f.redis, options.target); err != nil {
+		return options, flags.usageError("%s", err)
 	}
 	if f.pace < 0 {
 		return options, flags.usageError("--pace %v: want 0 (full speed) or a positive multiple of real time", f.pace)
@@ -191,6 +196,9 @@ func replayCommand(options chaosOptions, seed uint64) string {
 	}
 	if options.mutation != "" {
 		parts = append(parts, "--mutation", string(options.mutation))
+	}
+	if options.redis != "" {
+		parts = append(parts, "--redis", options.redis)
 	}
 	return strings.Join(parts, " ")
 }

@@ -9,6 +9,7 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"chatlab/chaos"
+	"chatlab/chaos/local"
 	"chatlab/scenarios"
 )
 
@@ -31,7 +32,25 @@ func newLocalTarget(sc *scenarios.Scenario, options chaosOptions, seed uint64) (
 	if err != nil {
 		return nil, fmt.Errorf("the local target runs this chatlab binary, which cannot be found: %w", err)
 	}
-	return chaos.NewLocalCluster(sc, chaos.LocalOptions{Seed: seed, Delivery: options.delivery, Binary: binary})
+	redis := options.redis
+	if redis == "server" {
+		redis = local.RedisServer
+	}
+	return chaos.NewLocalCluster(sc, chaos.LocalOptions{Seed: seed, Delivery: options.delivery, Binary: binary, Redis: redis})
+}
+
+// checkRedisChoice checks --redis: server, embedded or a redis:// URL, for
+// the local target only (sim models Redis; docker runs its own container).
+func checkRedisChoice(choice, target string) (string, error) {
+	switch {
+	case choice == "":
+		return "", nil
+	case target != "local":
+		return "", fmt.Errorf("--redis chooses the local target's Redis; --target %s has its own", target)
+	case choice == "server", choice == local.RedisEmbedded, local.IsRedisURL(choice):
+		return choice, nil
+	}
+	return "", fmt.Errorf("--redis %q: want server, embedded or a redis:// URL", choice)
 }
 
 func newDockerTarget(sc *scenarios.Scenario, options chaosOptions, seed uint64) (chaos.Cluster, error) {

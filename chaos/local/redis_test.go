@@ -1,0 +1,89 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// The embedded Redis's clock moves with the wall clock, so a key with a
+// TTL expires as on a real Redis. Without the clock miniredis keeps it
+// forever, and a dedupe TTL bug would pass every run.
+func TestEmbeddedRedisExpiresKeys(t *testing.T) {
+	r, err := startRedis(RedisEmbedded, "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	if !strings.Contains(r.describe, "miniredis") {
+		t.Errorf("describe %q: want it to name miniredis", r.describe)
+	}
+	client := goredis.NewClient(&goredis.Options{Addr: r.addr, DisableIdentity: true})
+	defer client.Close()
+	ctx := context.Background()
+	if err := client.Set(ctx, "dedupe", "1:e", 50*time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Polled, not slept on: the key must go within a generous bound.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := client.Exists(ctx, "dedupe").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a key with a 50 ms TTL still exists after 30 s: the embedded Redis's clock does not move")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// An external Redis is used as found (its database flushed) and refuses
+// the faults that would stop it.
+func TestExternalRedis(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not on PATH: the external Redis test needs one to point at")
+	}
+	server, err := startRedis(RedisServer, "redis-server", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.close()
+	if !strings.HasPrefix(server.describe, "redis-server ") {
+		t.Errorf("describe %q: want redis-server and its version", server.describe)
+	}
+	seed := goredis.NewClient(&goredis.Options{Addr: server.addr, DB: 3, DisableIdentity: true})
+	defer seed.Close()
+	ctx := context.Background()
+	if err := seed.Set(ctx, "chatlab:{old}:seq", "9", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	external, err := startRedis("redis://"+server.addr+"/3", "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer external.close()
+	if n, err := seed.DBSize(ctx).Result(); err != nil || n != 0 {
+		t.Errorf("database 3 holds %d keys (err %v) after start: want it flushed", n, err)
+	}
+	if got, want := external.nodeURL("127.0.0.1:1"), "redis://127.0.0.1:1/3"; got != want {
+		t.Errorf("node URL %q; want %q", got, want)
+	}
+	if !strings.Contains(external.describe, "external") {
+		t.Errorf("describe %q: want it to say external", external.describe)
+	}
+	if err := external.stop(false); !errors.Is(err, ErrRedisNotOurs) {
+		t.Errorf("stop: %v; want ErrRedisNotOurs", err)
+	}
+	if err := external.start(); !errors.Is(err, ErrRedisNotOurs) {
+		t.Errorf("start: %v; want ErrRedisNotOurs", err)
+	}
+}
