@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -259,18 +258,20 @@ func (s *dockerSystem) pause(ctx context.Context, name string, on bool) error {
 	return err
 }
 
-// balancerCall asks the balancer to drain or undrain a node.
+// balancerCall asks the balancer's admin listener to drain or undrain a
+// node.
 func (s *dockerSystem) balancerCall(ctx context.Context, backend, action string) error {
-	url, err := s.cluster.BalancerURL(ctx)
+	addr, err := s.cluster.AdminEndpoint(ctx, balancerName)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, dockerCallWait)
 	defer cancel()
-	request, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+hostPort(url)+"/backends/"+backend+"/"+action, nil)
+	request, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/backends/"+backend+"/"+action, nil)
 	if err != nil {
 		return err
 	}
+	request.Header.Set("Authorization", "Bearer "+s.cluster.AdminToken())
 	response, err := http.DefaultClient.Do(request)
 	if err != nil {
 		return fmt.Errorf("balancer %s %s: %w", action, backend, err)
@@ -313,7 +314,7 @@ func (s *dockerSystem) sample(ctx context.Context) Sample {
 	sample := Sample{Connections: map[string]int{}, Up: map[string]bool{}}
 	nodes := s.cluster.Nodes()
 	s.mu.Lock()
-	var running []string // nodes with a container up, whose endpoints NodeURLs lists in order
+	var running []string // nodes with a container up
 	for _, name := range append(slices.Clone(nodes), balancerName, redisName) {
 		sample.Up[name] = !s.down[name] && !s.paused[name]
 		if !s.down[name] && slices.Contains(nodes, name) {
@@ -329,18 +330,13 @@ func (s *dockerSystem) sample(ctx context.Context) Sample {
 		}
 		return sample
 	}
-	urls := s.cluster.NodeURLs(ctx)
-	balancer, err := s.cluster.BalancerURL(ctx)
-	s.calls.Unlock()
 	addrs := map[string]string{}
-	if err == nil {
-		addrs[balancerName] = hostPort(balancer)
-	}
-	if len(urls) == len(running) {
-		for i, name := range running {
-			addrs[name] = hostPort(urls[i])
+	for _, name := range append(running, balancerName) {
+		if addr, err := s.cluster.AdminEndpoint(ctx, name); err == nil {
+			addrs[name] = addr
 		}
 	}
+	s.calls.Unlock()
 	for _, name := range append(nodes, balancerName) {
 		addr, ok := addrs[name]
 		if !sample.Up[name] || !ok {
@@ -356,11 +352,6 @@ func (s *dockerSystem) sample(ctx context.Context) Sample {
 	}
 	s.lastConnections = sample.Connections
 	return sample
-}
-
-// hostPort is the host:port of a ws://host:port/ws endpoint.
-func hostPort(url string) string {
-	return strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/ws")
 }
 
 // heads is nil: the docker cluster does not publish Redis's port, so the

@@ -284,7 +284,7 @@ func (s *localSystem) sample(ctx context.Context) Sample {
 		if !sample.Up[name] {
 			continue
 		}
-		addr, err := s.cluster.HTTPAddr(name)
+		addr, err := s.cluster.AdminAddr(name)
 		if err != nil {
 			sample.Up[name] = false
 			continue

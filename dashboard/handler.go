@@ -19,17 +19,20 @@ type Options struct {
 	Feed *Feed
 	// RunsDir holds past runs, one folder each (default reports/runs).
 	RunsDir string
-	// Nodes and Balancer name a running cluster to watch (Start polls
-	// their /state); Balancer is also where the chat pane connects.
-	Nodes    []Target
-	Balancer string
+	// Nodes and BalancerAdmin name a running cluster to watch: Start polls
+	// their /state, served on their admin listeners. Balancer is the
+	// balancer's public address, where the chat pane connects (and what is
+	// watched when BalancerAdmin is empty).
+	Nodes         []Target
+	Balancer      string
+	BalancerAdmin string
 	// PollInterval is how often the cluster is polled (default 1 s).
 	PollInterval time.Duration
 	// Logger receives the dashboard's logs (default slog.Default()).
 	Logger *slog.Logger
 }
 
-// Target is one node to watch: its name and its HTTP address, host:port.
+// Target is one node to watch: its name and its admin address, host:port.
 type Target struct {
 	Name string
 	Addr string

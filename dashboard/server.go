@@ -33,7 +33,7 @@ type Server struct {
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	opts.fillDefaults()
 	var watcher *Watcher
-	if len(opts.Nodes) > 0 || opts.Balancer != "" {
+	if len(opts.Nodes) > 0 || opts.Balancer != "" || opts.BalancerAdmin != "" {
 		var err error
 		if watcher, err = NewWatcher(opts); err != nil {
 			return nil, err

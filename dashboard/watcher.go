@@ -35,7 +35,11 @@ type Watcher struct {
 // opts.Balancer that publishes into opts.Feed.
 func NewWatcher(opts Options) (*Watcher, error) {
 	opts.fillDefaults()
-	if len(opts.Nodes) == 0 && opts.Balancer == "" {
+	balancer := opts.BalancerAdmin
+	if balancer == "" {
+		balancer = opts.Balancer
+	}
+	if len(opts.Nodes) == 0 && balancer == "" {
 		return nil, fmt.Errorf("dashboard: nothing to watch: give nodes or a balancer")
 	}
 	if len(opts.Nodes) > watchNodesMax {
@@ -50,7 +54,7 @@ func NewWatcher(opts Options) (*Watcher, error) {
 	}
 	// A poll must end before the next one is due.
 	timeout := opts.PollInterval * 8 / 10
-	return &Watcher{feed: opts.Feed, nodes: opts.Nodes, balancer: opts.Balancer, interval: opts.PollInterval,
+	return &Watcher{feed: opts.Feed, nodes: opts.Nodes, balancer: balancer, interval: opts.PollInterval,
 		client: &http.Client{Timeout: timeout}, state: newWatchState()}, nil
 }
 

@@ -12,6 +12,6 @@ RUN CGO_ENABLED=0 go build -trimpath -o /out/chatlab ./cmd/chatlab
 FROM scratch
 COPY --from=build /out/chatlab /chatlab
 USER 65534:65534
-EXPOSE 8080 7070
+EXPOSE 8080 9090 7070
 ENTRYPOINT ["/chatlab"]
 CMD ["--help"]

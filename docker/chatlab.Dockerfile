@@ -6,6 +6,6 @@ FROM scratch
 COPY chatlab /chatlab
 # No root inside: nobody's uid and gid.
 USER 65534:65534
-EXPOSE 8080 7070
+EXPOSE 8080 9090 7070
 ENTRYPOINT ["/chatlab"]
 CMD ["--help"]

@@ -12,6 +12,7 @@ package docker
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,7 +50,14 @@ const (
 	// servicePort is where nodes and the balancer listen inside their
 	// containers; Docker maps it to a free host port.
 	servicePort = "8080/tcp"
-	redisPort   = "6379/tcp"
+	// adminPort is where they serve /state, /metrics and the drain API:
+	// every interface of the container (the lab reaches it through
+	// Docker's port mapping), never the service port.
+	adminPort   = "9090/tcp"
+	adminListen = ":9090"
+	// adminTokenPath holds the balancer's admin token in its container.
+	adminTokenPath = "/admin-token"
+	redisPort      = "6379/tcp"
 	// startWait bounds one container's start up to its readiness answer.
 	startWait = 60 * time.Second
 	// stopWait is what a graceful stop gives a container before SIGKILL.
@@ -92,17 +100,18 @@ type Config struct {
 
 // Cluster is a running docker cluster.
 type Cluster struct {
-	cfg       Config
-	docker    *testcontainers.DockerClient
-	redisNet  *testcontainers.DockerNetwork
-	frontNet  *testcontainers.DockerNetwork
-	redis     *testcontainers.DockerContainer
-	nodes     map[string]*testcontainers.DockerContainer
-	router    *testcontainers.DockerContainer
-	cut       map[string]bool // "n1-redis", "balancer-n1": disconnected links
-	order     []string
-	logger    tclog.Logger
-	redisOpts *goredis.Options
+	cfg        Config
+	adminToken string
+	docker     *testcontainers.DockerClient
+	redisNet   *testcontainers.DockerNetwork
+	frontNet   *testcontainers.DockerNetwork
+	redis      *testcontainers.DockerContainer
+	nodes      map[string]*testcontainers.DockerContainer
+	router     *testcontainers.DockerContainer
+	cut        map[string]bool // "n1-redis", "balancer-n1": disconnected links
+	order      []string
+	logger     tclog.Logger
+	redisOpts  *goredis.Options
 }
 
 // Available reports whether a Docker daemon answers; an error says why
@@ -187,8 +196,8 @@ func (c *Cluster) start(ctx context.Context) error {
 	if c.frontNet, err = tcnetwork.New(ctx); err != nil {
 		return fmt.Errorf("docker: front network: %w", err)
 	}
-	c.redis, err = c.run(ctx, c.cfg.RedisImage, RedisName, []*testcontainers.DockerNetwork{c.redisNet}, redisPort,
-		wait.ForListeningPort(redisPort).SkipInternalCheck(),
+	c.redis, err = c.run(ctx, c.cfg.RedisImage, RedisName, []*testcontainers.DockerNetwork{c.redisNet}, []string{redisPort},
+		wait.ForListeningPort(redisPort).SkipInternalCheck(), nil,
 		"redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--appendonly", "yes", "--appendfsync", "always")
 	if err != nil {
 		return err
@@ -198,10 +207,10 @@ func (c *Cluster) start(ctx context.Context) error {
 	}
 	var backends []string
 	for _, name := range c.order {
-		args := append([]string{"node", "--id", name, "--listen", ":8080", "--redis", "redis://" + RedisName + ":6379/0",
+		args := append([]string{"node", "--id", name, "--listen", ":8080", "--admin-listen", adminListen, "--redis", "redis://" + RedisName + ":6379/0",
 			"--delivery", string(c.cfg.Delivery), "--auth", "off"}, c.cfg.NodeArgs...)
-		c.nodes[name], err = c.run(ctx, c.cfg.Image, name, []*testcontainers.DockerNetwork{c.redisNet, c.frontNet}, servicePort,
-			wait.ForHTTP("/readyz").WithPort(servicePort), args...)
+		c.nodes[name], err = c.run(ctx, c.cfg.Image, name, []*testcontainers.DockerNetwork{c.redisNet, c.frontNet}, []string{servicePort, adminPort},
+			wait.ForHTTP("/readyz").WithPort(servicePort), nil, args...)
 		if err != nil {
 			return err
 		}
@@ -210,24 +219,27 @@ func (c *Cluster) start(ctx context.Context) error {
 	if c.cfg.NoBalancer {
 		return nil
 	}
-	args := append([]string{"balancer", "--listen", ":8080", "--backends", strings.Join(backends, ","),
-		"--policy", string(c.cfg.Policy)}, c.cfg.BalancerArgs...)
-	c.router, err = c.run(ctx, c.cfg.Image, BalancerName, []*testcontainers.DockerNetwork{c.frontNet}, servicePort,
-		wait.ForHTTP("/healthz").WithPort(servicePort), args...)
+	c.adminToken = rand.Text()
+	args := append([]string{"balancer", "--listen", ":8080", "--admin-listen", adminListen, "--admin-token-file", adminTokenPath,
+		"--backends", strings.Join(backends, ","), "--policy", string(c.cfg.Policy)}, c.cfg.BalancerArgs...)
+	token := testcontainers.WithFiles(testcontainers.ContainerFile{Reader: strings.NewReader(c.adminToken + "\n"),
+		ContainerFilePath: adminTokenPath, FileMode: 0o444})
+	c.router, err = c.run(ctx, c.cfg.Image, BalancerName, []*testcontainers.DockerNetwork{c.frontNet}, []string{servicePort, adminPort},
+		wait.ForHTTP("/healthz").WithPort(servicePort), []testcontainers.ContainerCustomizer{token}, args...)
 	return err
 }
 
 // run starts one container on the networks (aliased by name), with its
-// port published to the host, and waits on ready: scratch images have no
+// ports published to the host, and waits on ready: scratch images have no
 // shell, so readiness is asked over HTTP, not checked inside.
-func (c *Cluster) run(ctx context.Context, image, name string, networks []*testcontainers.DockerNetwork, port string,
-	ready wait.Strategy, cmd ...string) (*testcontainers.DockerContainer, error) {
-	options := []testcontainers.ContainerCustomizer{
+func (c *Cluster) run(ctx context.Context, image, name string, networks []*testcontainers.DockerNetwork, ports []string,
+	ready wait.Strategy, extra []testcontainers.ContainerCustomizer, cmd ...string) (*testcontainers.DockerContainer, error) {
+	options := append([]testcontainers.ContainerCustomizer{
 		testcontainers.WithCmd(cmd...),
-		testcontainers.WithExposedPorts(port),
+		testcontainers.WithExposedPorts(ports...),
 		testcontainers.WithWaitStrategyAndDeadline(startWait, ready),
 		testcontainers.WithLogger(c.logger),
-	}
+	}, extra...)
 	for _, nw := range networks {
 		options = append(options, tcnetwork.WithNetwork([]string{name}, nw))
 	}
@@ -287,6 +299,19 @@ func (c *Cluster) endpoint(ctx context.Context, name string) (string, error) {
 	}
 	return container.PortEndpoint(ctx, servicePort, "")
 }
+
+// AdminEndpoint is where a node or the balancer serves /state, /metrics
+// (and the balancer its drain API) on the host, host:port.
+func (c *Cluster) AdminEndpoint(ctx context.Context, name string) (string, error) {
+	container, err := c.container(name)
+	if err != nil {
+		return "", err
+	}
+	return container.PortEndpoint(ctx, adminPort, "")
+}
+
+// AdminToken is the bearer token the balancer's drain API asks for.
+func (c *Cluster) AdminToken() string { return c.adminToken }
 
 // BalancerURL is the balancer's WebSocket endpoint on the host.
 func (c *Cluster) BalancerURL(ctx context.Context) (string, error) {
@@ -451,7 +476,7 @@ func (c *Cluster) RestartRedis(ctx context.Context, persist bool) error {
 
 // State is a node's or the balancer's GET /state, as JSON.
 func (c *Cluster) State(ctx context.Context, name string) (json.RawMessage, error) {
-	endpoint, err := c.endpoint(ctx, name)
+	endpoint, err := c.AdminEndpoint(ctx, name)
 	if err != nil {
 		return nil, err
 	}

@@ -2,15 +2,14 @@ package local
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -87,8 +86,12 @@ type Cluster struct {
 type member struct {
 	process *process
 	addr    string
+	admin   string // where /state, /metrics (and the balancer's drain API) are
 	ready   string // the path that answers 200 once it takes clients
 }
+
+// adminTokenFile holds the balancer's admin token, in the run directory.
+const adminTokenFile = "admin-token"
 
 // Start brings up Redis, the nodes (each behind its own Redis link proxy)
 // and the balancer (each backend behind its own link proxy), and returns
@@ -156,14 +159,17 @@ func (c *Cluster) start(ctx context.Context) error {
 			return err
 		}
 		c.redisLinks[name] = link
-		port, err := freePort()
+		addr, err := freeAddr()
 		if err != nil {
 			return err
 		}
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		args := append([]string{"node", "--id", name, "--listen", addr, "--redis", c.redis.nodeURL(link.Addr()),
+		admin, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		args := append([]string{"node", "--id", name, "--listen", addr, "--admin-listen", admin, "--redis", c.redis.nodeURL(link.Addr()),
 			"--delivery", string(c.cfg.Delivery), "--auth", "off"}, c.cfg.NodeArgs...)
-		c.nodes[name] = &member{addr: addr, ready: "/readyz",
+		c.nodes[name] = &member{addr: addr, admin: admin, ready: "/readyz",
 			process: &process{name: name, path: c.cfg.Binary, args: args, logPath: filepath.Join(c.cfg.RunDir, name+".log")}}
 		if err := c.startMember(ctx, c.nodes[name]); err != nil {
 			return err
@@ -176,14 +182,20 @@ func (c *Cluster) start(ctx context.Context) error {
 	if c.cfg.NoBalancer {
 		return nil
 	}
-	port, err := freePort()
+	addr, err := freeAddr()
 	if err != nil {
 		return err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	args := append([]string{"balancer", "--listen", addr, "--backends", strings.Join(backends, ","),
-		"--policy", string(c.cfg.Policy)}, c.cfg.BalancerArgs...)
-	c.router = &member{addr: addr, ready: "/healthz",
+	admin, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	if err := c.writeAdminToken(); err != nil {
+		return err
+	}
+	args := append([]string{"balancer", "--listen", addr, "--admin-listen", admin, "--admin-token-file", filepath.Join(c.cfg.RunDir, adminTokenFile),
+		"--backends", strings.Join(backends, ","), "--policy", string(c.cfg.Policy)}, c.cfg.BalancerArgs...)
+	c.router = &member{addr: addr, admin: admin, ready: "/healthz",
 		process: &process{name: BalancerName, path: c.cfg.Binary, args: args, logPath: filepath.Join(c.cfg.RunDir, "balancer.log")}}
 	if err := c.startMember(ctx, c.router); err != nil {
 		return err
@@ -193,11 +205,12 @@ func (c *Cluster) start(ctx context.Context) error {
 	}
 	watched := make([]string, 0, len(c.order))
 	for _, name := range c.order {
-		watched = append(watched, name+"="+c.nodes[name].addr)
+		watched = append(watched, name+"="+c.nodes[name].admin)
 	}
 	c.dashboard = &member{addr: c.cfg.Dashboard, ready: "/",
 		process: &process{name: "dashboard", path: c.cfg.Binary, logPath: filepath.Join(c.cfg.RunDir, "dashboard.log"),
-			args: []string{"dashboard", "--listen", c.cfg.Dashboard, "--nodes", strings.Join(watched, ","), "--balancer", c.router.addr}}}
+			args: []string{"dashboard", "--listen", c.cfg.Dashboard, "--nodes", strings.Join(watched, ","), "--balancer", c.router.addr,
+				"--balancer-admin", c.router.admin}}}
 	return c.startMember(ctx, c.dashboard)
 }
 
@@ -247,13 +260,34 @@ func (c *Cluster) NodeURLs() []string {
 	return urls
 }
 
-// HTTPAddr is where a member serves /state, /metrics and /healthz.
+// HTTPAddr is where a member serves clients (/ws) and /healthz.
 func (c *Cluster) HTTPAddr(name string) (string, error) {
 	m, err := c.member(name)
 	if err != nil {
 		return "", err
 	}
 	return m.addr, nil
+}
+
+// AdminAddr is where a member serves /state and /metrics (and, on the
+// balancer, the drain API), on loopback.
+func (c *Cluster) AdminAddr(name string) (string, error) {
+	m, err := c.member(name)
+	if err != nil {
+		return "", err
+	}
+	return m.admin, nil
+}
+
+// AdminToken is the bearer token the balancer's drain API asks for.
+func (c *Cluster) AdminToken() (string, error) {
+	data, err := os.ReadFile(filepath.Join(c.cfg.RunDir, adminTokenFile))
+	return strings.TrimSpace(string(data)), err
+}
+
+// writeAdminToken makes a fresh random token for this run's balancer.
+func (c *Cluster) writeAdminToken() error {
+	return os.WriteFile(filepath.Join(c.cfg.RunDir, adminTokenFile), []byte(rand.Text()+"\n"), 0o600)
 }
 
 // RedisAddr is where Redis listens (not through any fault proxy).
@@ -358,10 +392,15 @@ func (c *Cluster) balancerCall(ctx context.Context, backend, action string) erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, stateWait)
 	defer cancel()
-	request, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.router.addr+"/backends/"+backend+"/"+action, nil)
+	token, err := c.AdminToken()
 	if err != nil {
 		return err
 	}
+	request, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.router.admin+"/backends/"+backend+"/"+action, nil)
+	if err != nil {
+		return err
+	}
+	request.Header.Set("Authorization", "Bearer "+token)
 	response, err := http.DefaultClient.Do(request)
 	if err != nil {
 		return fmt.Errorf("balancer %s %s: %w", action, backend, err)
@@ -396,7 +435,7 @@ func (c *Cluster) State(ctx context.Context, name string) (json.RawMessage, erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, stateWait)
 	defer cancel()
-	request, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+m.addr+"/state", nil)
+	request, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+m.admin+"/state", nil)
 	if err != nil {
 		return nil, err
 	}

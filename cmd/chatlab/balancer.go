@@ -43,9 +43,13 @@ func runBalancer(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // must return code now.
 func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.Config, code int, done bool) {
 	flags := newFlagSet("balancer", "Run the WebSocket load balancer: clients connect at ws://ADDR/ws and are proxied to a node;\n"+
-		"/healthz, /metrics and /state report on it, POST /backends/NAME/drain (and /undrain) moves a\n"+
-		"node's clients off. SIGTERM or SIGINT drains it: clients are told (close 4000) to reconnect.", stdout, stderr)
-	listen := flags.String("listen", ":8000", "address to serve on, host:port")
+		"probes ask /healthz. On --admin-listen (loopback by default): /metrics, /state, and POST\n"+
+		"/backends/NAME/drain (and /undrain), which moves a node's clients off and needs\n"+
+		"Authorization: Bearer <the --admin-token-file token>. SIGTERM or SIGINT drains the balancer:\n"+
+		"clients are told (close 4000) to reconnect.", stdout, stderr)
+	listen := flags.String("listen", ":8000", "address to serve clients on, host:port")
+	adminListen := flags.String("admin-listen", adminListenDefault, "address to serve /metrics, /state and the drain API on, host:port (port 0: a free one, logged)")
+	adminTokenFile := flags.String("admin-token-file", "", "`file` holding the bearer token the drain API asks for (16 characters at least); without it the drain API is off")
 	backends := flags.String("backends", "", "the nodes, NAME=HOST:PORT,... (required)")
 	policy := flags.String("policy", string(balance.LeastConnections), "round-robin, least-conn or hash-user")
 	rebalance := flags.Bool("rebalance", false, "when a node comes back, shed connections from the fullest nodes until the spread is within --rebalance-spread")
@@ -70,6 +74,13 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 		return proxy.Config{}, flags.usageError(format, args...), true
 	}
 	if err := checkListen(*listen); err != nil {
+		return fail("%s", err)
+	}
+	if err := checkAdminListen(*adminListen); err != nil {
+		return fail("%s", err)
+	}
+	adminToken, err := loadAdminToken(*adminTokenFile)
+	if err != nil {
 		return fail("%s", err)
 	}
 	backendList, err := parseBackends(*backends)
@@ -112,7 +123,9 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 		return fail("%s", err)
 	}
 	return proxy.Config{
-		Listen: *listen,
+		Listen:      *listen,
+		AdminListen: *adminListen,
+		AdminToken:  adminToken,
 		Balance: balance.Config{
 			Backends:                   backendList,
 			Policy:                     chosen,

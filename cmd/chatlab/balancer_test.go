@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +32,9 @@ func TestBalancerBadFlags(t *testing.T) {
 		{"load factor", append(base, "--backends", "n1=127.0.0.1:1", "--hash-load-factor", "1"), "--hash-load-factor 1: want more than 1"},
 		{"socket buffer", append(base, "--backends", "n1=127.0.0.1:1", "--socket-buffer", "99999999"), "--socket-buffer 99999999: want 0"},
 		{"shed rate", append(base, "--backends", "n1=127.0.0.1:1", "--shed-per-second", "0"), "--shed-per-second 0: want 1 to"},
+		{"admin listen", append(base, "--backends", "n1=127.0.0.1:1", "--admin-listen", "nowhere"), `--admin-listen "nowhere": want host:port`},
+		{"admin token file", append(base, "--backends", "n1=127.0.0.1:1", "--admin-token-file", "/nonexistent/token"), "--admin-token-file: open /nonexistent/token"},
+		{"short admin token", append(base, "--backends", "n1=127.0.0.1:1", "--admin-token-file", shortToken(t)), "want at least 16 characters"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCommand(t, context.Background(), tc.args...)
@@ -38,6 +43,14 @@ func TestBalancerBadFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+func shortToken(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestBalancerHelp(t *testing.T) {
@@ -57,10 +70,16 @@ func TestBalancerServesAndDrainsOnSignal(t *testing.T) {
 	}
 	addr := listener.Addr().String()
 	listener.Close()
+	adminListener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminAddr := adminListener.Addr().String()
+	adminListener.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int)
 	go func() {
-		code, _, _ := runCommand(t, ctx, "balancer", "--listen", addr, "--backends", "n1=127.0.0.1:1,n2=127.0.0.1:2",
+		code, _, _ := runCommand(t, ctx, "balancer", "--listen", addr, "--admin-listen", adminAddr, "--backends", "n1=127.0.0.1:1,n2=127.0.0.1:2",
 			"--policy", "hash-user", "--rebalance", "--log-level", "error")
 		exited <- code
 	}()
@@ -77,7 +96,7 @@ func TestBalancerServesAndDrainsOnSignal(t *testing.T) {
 		t.Fatalf("/healthz: %v %v", response, err)
 	}
 	response.Body.Close()
-	response, err = http.Get("http://" + addr + "/state")
+	response, err = http.Get("http://" + adminAddr + "/state")
 	if err != nil {
 		t.Fatal(err)
 	}

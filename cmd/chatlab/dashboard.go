@@ -22,10 +22,12 @@ const (
 func runDashboard(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := newFlagSet("dashboard", "Serve the live dashboard: the cluster map, charts, event log, checker panel, chat pane and\n"+
 		"past runs (reports/runs). With --nodes and --balancer it watches a running cluster (`make up`,\n"+
-		"or `chatlab up`) by polling their /state; the chat pane then opens clients through the balancer.", stdout, stderr)
+		"or `chatlab up`) by polling their /state on their admin listeners; the chat pane opens clients\n"+
+		"through the balancer.", stdout, stderr)
 	listen := flags.String("listen", dashboardListenDefault, "address to serve on, host:port")
-	nodes := flags.String("nodes", "", "nodes to watch, NAME=HOST:PORT,... (their HTTP address), e.g. "+dashboardNodesFlagExample)
-	balancer := flags.String("balancer", "", "the balancer to watch and to chat through, HOST:PORT")
+	nodes := flags.String("nodes", "", "nodes to watch, NAME=HOST:PORT,... (their --admin-listen address, where /state is), e.g. "+dashboardNodesFlagExample)
+	balancer := flags.String("balancer", "", "the balancer to chat through, HOST:PORT (its public address)")
+	balancerAdmin := flags.String("balancer-admin", "", "the balancer to watch, HOST:PORT (its --admin-listen address, where /state is)")
 	runs := flags.String("runs", "reports/runs", "`directory` of past runs to list")
 	pollInterval := flags.Duration("poll-interval", time.Second, "how often to poll the watched cluster's /state")
 	logFormat := flags.String("log-format", "text", "log format: text or json")
@@ -45,6 +47,11 @@ func runDashboard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return flags.usageError("--balancer %q: want HOST:PORT", *balancer)
 		}
 	}
+	if *balancerAdmin != "" {
+		if err := checkListen(*balancerAdmin); err != nil {
+			return flags.usageError("--balancer-admin %q: want HOST:PORT", *balancerAdmin)
+		}
+	}
 	if *pollInterval < dashboardPollIntervalMin || *pollInterval > dashboardPollIntervalMax {
 		return flags.usageError("--poll-interval %s: want %s to %s", *pollInterval, dashboardPollIntervalMin, dashboardPollIntervalMax)
 	}
@@ -53,7 +60,7 @@ func runDashboard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return flags.usageError("%s", err)
 	}
 	server, err := dashboard.Start(ctx, dashboard.Options{Listen: *listen, RunsDir: *runs, Nodes: watched,
-		Balancer: *balancer, PollInterval: *pollInterval, Logger: logger})
+		Balancer: *balancer, BalancerAdmin: *balancerAdmin, PollInterval: *pollInterval, Logger: logger})
 	if err != nil {
 		logger.Error("dashboard failed to start", "err", err)
 		return 1

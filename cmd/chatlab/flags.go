@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"chatlab/system/admin"
 	"chatlab/system/server"
 )
 
@@ -84,6 +85,33 @@ func checkListen(addr string) error {
 		return fmt.Errorf("--listen %q: port %q is not a number from 0 to 65535", addr, port)
 	}
 	return nil
+}
+
+// adminListenDefault keeps the operator endpoints on loopback, on a free
+// port that the start-up log names; an operator sets a fixed one.
+const adminListenDefault = "127.0.0.1:0"
+
+func checkAdminListen(addr string) error {
+	if err := checkListen(addr); err != nil {
+		return fmt.Errorf("--admin-listen %q: want host:port, e.g. 127.0.0.1:9090", addr)
+	}
+	return nil
+}
+
+// loadAdminToken reads --admin-token-file; no file means no token.
+func loadAdminToken(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--admin-token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(data))
+	if err := admin.CheckToken(token); err != nil {
+		return "", fmt.Errorf("--admin-token-file %s: %w", path, err)
+	}
+	return token, nil
 }
 
 // onOff reads an on|off flag value.

@@ -64,10 +64,12 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // parseNodeFlags validates every flag; done reports that the command must
 // return code now.
 func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOptions, code int, done bool) {
-	flags := newFlagSet("node", "Run one chat node: clients connect at ws://ADDR/ws; /healthz, /readyz, /metrics and /state\n"+
-		"report on it. SIGTERM or SIGINT drains it: clients are told (close 4000) to reconnect elsewhere.", stdout, stderr)
+	flags := newFlagSet("node", "Run one chat node: clients connect at ws://ADDR/ws, probes ask /healthz and /readyz; the\n"+
+		"operator's /metrics and /state are on --admin-listen (loopback by default). SIGTERM or SIGINT\n"+
+		"drains it: clients are told (close 4000) to reconnect elsewhere.", stdout, stderr)
 	id := flags.String("id", "", "node name, e.g. n1 (required; 1-32 of A-Z a-z 0-9 . _ -)")
-	listen := flags.String("listen", ":8080", "address to serve on, host:port")
+	listen := flags.String("listen", ":8080", "address to serve clients on, host:port")
+	adminListen := flags.String("admin-listen", adminListenDefault, "address to serve /metrics and /state on, host:port (port 0: a free one, logged)")
 	redisURL := flags.String("redis", "redis://127.0.0.1:6379/0", "Redis URL")
 	delivery := flags.String("delivery", string(node.Recover), "delivery mode: recover or pubsub")
 	auth := flags.String("auth", "on", "require a signed token on /ws: on, or off (lab runs only: the user comes from ?user=)")
@@ -95,6 +97,9 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 		return fail("%s", err)
 	}
 	if err := checkListen(*listen); err != nil {
+		return fail("%s", err)
+	}
+	if err := checkAdminListen(*adminListen); err != nil {
 		return fail("%s", err)
 	}
 	if _, err := redis.ParseURL(*redisURL); err != nil {
@@ -143,7 +148,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 		return fail("%s", err)
 	}
 	return nodeOptions{
-		server: server.Config{ID: *id, Listen: *listen, Delivery: mode, Auth: authOn, Secret: secret,
+		server: server.Config{ID: *id, Listen: *listen, AdminListen: *adminListen, Delivery: mode, Auth: authOn, Secret: secret,
 			AllowedOrigins: originList, SendQueueLenMax: *sendQueueLenMax, RateBurst: *rateBurst,
 			RatePerSecond: *ratePerSecond, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, Logger: logger},
 		redisURL: *redisURL, historyLenMax: *historyLenMax,

@@ -77,12 +77,12 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func printCluster(w io.Writer, cluster *local.Cluster, dashboard string) {
-	balancer, _ := cluster.HTTPAddr(local.BalancerName)
+	balancer, _ := cluster.AdminAddr(local.BalancerName)
 	fmt.Fprintf(w, "chatlab up: %d nodes, a balancer and Redis on 127.0.0.1 (logs in %s)\n\n", len(cluster.Nodes()), cluster.RunDir())
 	fmt.Fprintf(w, "  connect    %s?user=NAME   (the balancer)\n", cluster.BalancerURL())
-	fmt.Fprintf(w, "  balancer   http://%s/state\n", balancer)
+	fmt.Fprintf(w, "  balancer   http://%s/state   (admin; drain API token in %s/admin-token)\n", balancer, cluster.RunDir())
 	for i, name := range cluster.Nodes() {
-		addr, _ := cluster.HTTPAddr(name)
+		addr, _ := cluster.AdminAddr(name)
 		fmt.Fprintf(w, "  %-10s %s   http://%s/state\n", name, cluster.NodeURLs()[i], addr)
 	}
 	fmt.Fprintf(w, "  redis      %s\n", cluster.RedisAddr())

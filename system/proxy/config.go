@@ -2,16 +2,26 @@ package proxy
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"chatlab/system/admin"
 	"chatlab/system/balance"
 )
 
 // Config describes one balancer runtime.
 type Config struct {
-	// Listen is the TCP address to serve on; "127.0.0.1:0" picks a free port.
+	// Listen is the TCP address to serve clients on (/ws, /healthz);
+	// "127.0.0.1:0" picks a free port.
 	Listen string
+	// AdminListen is where the operator endpoints are served: /state,
+	// /metrics and the drain API. Default 127.0.0.1:0: loopback only, a
+	// free port (Proxy.AdminAddr says which).
+	AdminListen string
+	// AdminToken is the bearer token the drain API asks for; empty turns
+	// the drain API off (every call answers 403).
+	AdminToken string
 	// Balance holds the backends, the policy and the limits (see package
 	// balance); its HealthIntervalMs also paces the health checks here.
 	Balance balance.Config
@@ -42,6 +52,9 @@ type Config struct {
 }
 
 const (
+	// adminListenDefault keeps the operator endpoints on loopback unless
+	// the operator says otherwise.
+	adminListenDefault      = "127.0.0.1:0"
 	healthPathDefault       = "/readyz"
 	dialTimeoutDefault      = 2 * time.Second
 	handshakeTimeoutDefault = 5 * time.Second
@@ -60,6 +73,14 @@ const (
 func (cfg *Config) check() error {
 	if cfg.Listen == "" {
 		return errors.New("proxy: config needs a Listen address")
+	}
+	if cfg.AdminListen == "" {
+		cfg.AdminListen = adminListenDefault
+	}
+	if cfg.AdminToken != "" {
+		if err := admin.CheckToken(cfg.AdminToken); err != nil {
+			return fmt.Errorf("proxy: %w", err)
+		}
 	}
 	if cfg.HealthPath == "" {
 		cfg.HealthPath = healthPathDefault

@@ -16,7 +16,8 @@
 // transitions (logged). A ticker drives balance.Tick.
 //
 //	p, err := proxy.Start(ctx, proxy.Config{Listen: "127.0.0.1:0", Balance: balance.Config{...}})
-//	p.Addr()            // where clients connect: /ws, /healthz, /metrics, /state
+//	p.Addr()            // where clients connect: /ws, /healthz
+//	p.AdminAddr()       // the operator's: /state, /metrics, POST /backends/NAME/drain (token)
 //	p.DrainBackend("n1") // move a backend's clients off, at the shed rate
 //	p.Drain()           // SIGTERM: refuse new clients, tell every client to reconnect
 //	p.Close()
@@ -25,6 +26,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,6 +34,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"chatlab/system/admin"
 	"chatlab/system/balance"
 )
 
@@ -44,6 +47,7 @@ type Proxy struct {
 	log       *slog.Logger
 	listener  net.Listener
 	http      *http.Server
+	admin     *admin.Server
 	backends  map[string]balance.Backend
 	health    *http.Client
 	metrics   *metrics
@@ -80,6 +84,11 @@ func Start(ctx context.Context, cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
+	adminListener, err := listenConfig.Listen(ctx, "tcp", cfg.AdminListen)
+	if err != nil {
+		listener.Close()
+		return nil, fmt.Errorf("admin listener: %w", err)
+	}
 	p := &Proxy{
 		config:    cfg,
 		log:       cfg.Logger.With("balancer", listener.Addr().String()),
@@ -101,9 +110,10 @@ func Start(ctx context.Context, cfg Config) (*Proxy, error) {
 	p.metrics = newMetrics(p)
 	p.http = &http.Server{Handler: p.routes(), ReadHeaderTimeout: readHeaderWait,
 		ErrorLog: slog.NewLogLogger(p.log.Handler(), slog.LevelWarn)}
+	p.admin = admin.Serve(adminListener, p.adminRoutes(), p.log)
 	go p.tick()
 	go p.serve()
-	p.log.Info("balancer listening", "addr", p.Addr(), "policy", policy, "backends", len(p.backends))
+	p.log.Info("balancer listening", "addr", p.Addr(), "admin_addr", p.AdminAddr(), "policy", policy, "backends", len(p.backends))
 	return p, nil
 }
 
@@ -116,6 +126,9 @@ func (p *Proxy) serve() {
 
 // Addr is the address the balancer listens on.
 func (p *Proxy) Addr() string { return p.listener.Addr().String() }
+
+// AdminAddr is where /state, /metrics and the drain API are served.
+func (p *Proxy) AdminAddr() string { return p.admin.Addr() }
 
 // tick drives the balancer's clock (milliseconds since start, monotonic).
 func (p *Proxy) tick() {
@@ -246,6 +259,7 @@ func (p *Proxy) Close() {
 		}
 		cancel()
 		<-p.serveDone
+		p.admin.Close()
 		close(p.stopTicks)
 		<-p.ticksDone
 		p.mu.Lock()

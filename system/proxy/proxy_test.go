@@ -296,7 +296,7 @@ func TestMetricsAndStateDescribeTheBackends(t *testing.T) {
 	p := startProxy(t, balance.Config{DialDownAfter: 1}, balance.Backend{Name: "n1", Addr: n1.addr()}, balance.Backend{Name: "n2", Addr: deadAddr(t)})
 	dial(t, p, "user=alice")
 	dial(t, p, "user=bob")
-	response, err := http.Get("http://" + p.Addr() + "/metrics")
+	response, err := http.Get("http://" + p.AdminAddr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestMetricsAndStateDescribeTheBackends(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	response, err = http.Get("http://" + p.Addr() + "/state")
+	response, err = http.Get("http://" + p.AdminAddr() + "/state")
 	if err != nil {
 		t.Fatal(err)
 	}

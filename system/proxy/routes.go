@@ -8,17 +8,29 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"chatlab/system/admin"
 	"chatlab/system/balance"
 )
 
+// routes are the public port's: clients and probes only.
 func (p *Proxy) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", p.serveWebSocket)
 	mux.HandleFunc("GET /healthz", p.serveHealth)
+	return mux
+}
+
+// adminRoutes are the operator's, on Config.AdminListen: /state names the
+// nodes' addresses and the drain API moves every client, so neither is on
+// the public port, and the actions are guarded (token, same site, logged).
+func (p *Proxy) adminRoutes() http.Handler {
+	guard := admin.NewGuard(p.config.AdminToken, p.log)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", p.serveHealth)
 	mux.HandleFunc("GET /state", p.serveState)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(p.metrics.registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("POST /backends/{name}/drain", p.serveDrainBackend)
-	mux.HandleFunc("POST /backends/{name}/undrain", p.serveUndrainBackend)
+	mux.HandleFunc("POST /backends/{name}/drain", guard.Action("drain", p.serveDrainBackend))
+	mux.HandleFunc("POST /backends/{name}/undrain", guard.Action("undrain", p.serveUndrainBackend))
 	return mux
 }
 

@@ -14,8 +14,14 @@ import (
 type Config struct {
 	// ID names the node ("n1"); it appears in welcome frames, metrics and /state.
 	ID string
-	// Listen is the TCP address to serve on; "127.0.0.1:0" picks a free port.
+	// Listen is the TCP address to serve clients on (/ws, /healthz,
+	// /readyz); "127.0.0.1:0" picks a free port.
 	Listen string
+	// AdminListen is where the operator endpoints are served: /state and
+	// /metrics (which name rooms, users and figures no client should see),
+	// plus the probes. Default 127.0.0.1:0: loopback only, a free port
+	// (Server.AdminAddr says which).
+	AdminListen string
 	// Broker links the node to the cluster. The caller owns it and closes it
 	// after the server is closed.
 	Broker broker.Broker
@@ -58,6 +64,9 @@ type Config struct {
 }
 
 const (
+	// adminListenDefault keeps the operator endpoints off every network
+	// interface but loopback unless the operator says otherwise.
+	adminListenDefault  = "127.0.0.1:0"
 	drainTimeoutDefault = 5 * time.Second
 	// sendQueueLenMaxDefault is the node's own default, named here because
 	// the runtime sizes its write batches from it.
@@ -81,6 +90,9 @@ func (cfg *Config) check() error {
 		if err := CheckSecret(cfg.Secret); err != nil {
 			return fmt.Errorf("server: auth is on: %w", err)
 		}
+	}
+	if cfg.AdminListen == "" {
+		cfg.AdminListen = adminListenDefault
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = drainTimeoutDefault

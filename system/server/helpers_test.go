@@ -77,7 +77,18 @@ func waitStatus(t testing.TB, srv *Server, path string, want int) {
 
 func get(t testing.TB, srv *Server, path string) (int, string) {
 	t.Helper()
-	response, err := http.Get("http://" + srv.Addr() + path)
+	return getAt(t, srv.Addr(), path)
+}
+
+// getAdmin asks the node's admin listener.
+func getAdmin(t testing.TB, srv *Server, path string) (int, string) {
+	t.Helper()
+	return getAt(t, srv.AdminAddr(), path)
+}
+
+func getAt(t testing.TB, addr, path string) (int, string) {
+	t.Helper()
+	response, err := http.Get("http://" + addr + path)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -107,7 +108,7 @@ func TestMetricsAndState(t *testing.T) {
 	for frame := alice.next(); frame.Code != protocol.CodeBinaryFrame; frame = alice.next() {
 	}
 
-	status, body := get(t, srv, "/metrics")
+	status, body := getAdmin(t, srv, "/metrics")
 	if status != http.StatusOK {
 		t.Fatalf("/metrics = %d", status)
 	}
@@ -130,7 +131,7 @@ func TestMetricsAndState(t *testing.T) {
 		}
 	}
 
-	status, body = get(t, srv, "/state")
+	status, body = getAdmin(t, srv, "/state")
 	if status != http.StatusOK {
 		t.Fatalf("/state = %d", status)
 	}
@@ -144,6 +145,30 @@ func TestMetricsAndState(t *testing.T) {
 	}
 	if !state.Runtime.BrokerLinkUp || !state.Runtime.Auth || state.Runtime.Addr != srv.Addr() || state.Runtime.Goroutines == 0 {
 		t.Fatalf("/state runtime = %+v", state.Runtime)
+	}
+}
+
+// The public port serves clients and probes only: what names rooms, users
+// and runtime figures is on the admin listener, which is on loopback by
+// default.
+func TestOperatorEndpointsAreOffThePublicPort(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", nil)
+	for _, path := range []string{"/state", "/metrics"} {
+		if status, _ := get(t, srv, path); status != http.StatusNotFound {
+			t.Errorf("public %s = %d, want 404", path, status)
+		}
+		if status, _ := getAdmin(t, srv, path); status != http.StatusOK {
+			t.Errorf("admin %s = %d, want 200", path, status)
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if status, _ := get(t, srv, path); status != http.StatusOK {
+			t.Errorf("public %s = %d, want 200", path, status)
+		}
+	}
+	if host, _, _ := net.SplitHostPort(srv.AdminAddr()); host != "127.0.0.1" {
+		t.Errorf("admin listener on %s by default, want loopback", srv.AdminAddr())
 	}
 }
 

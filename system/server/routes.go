@@ -12,9 +12,20 @@ import (
 	"chatlab/system/socket"
 )
 
+// routes are the public port's: clients and probes only. What lists rooms,
+// users and runtime figures is on the admin port (adminRoutes).
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.serveWebSocket)
+	mux.HandleFunc("GET /healthz", s.serveHealth)
+	mux.HandleFunc("GET /readyz", s.serveReady)
+	return mux
+}
+
+// adminRoutes are the operator's, on Config.AdminListen (loopback by
+// default); the probes answer there too, for an operator's convenience.
+func (s *Server) adminRoutes() http.Handler {
+	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.serveHealth)
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.HandleFunc("GET /state", s.serveState)

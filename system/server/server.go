@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	mathrand "math/rand/v2"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"chatlab/system/admin"
 	"chatlab/system/node"
 )
 
@@ -39,6 +41,7 @@ type Server struct {
 	log        *slog.Logger
 	listener   net.Listener
 	http       *http.Server
+	admin      *admin.Server
 	upgrader   websocket.Upgrader
 	loop       *loop
 	metrics    *metrics
@@ -72,6 +75,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	adminListener, err := listenConfig.Listen(ctx, "tcp", cfg.AdminListen)
+	if err != nil {
+		listener.Close()
+		return nil, fmt.Errorf("admin listener: %w", err)
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("node", cfg.ID), listener: listener, startedAt: time.Now(),
 		serveDone: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -94,10 +102,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}), cfg.Broker, cfg.SendQueueLenMax)
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: readHeaderWait, IdleTimeout: httpIdleWait,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.admin = admin.Serve(adminListener, s.adminRoutes(), s.log)
 	s.goroutines.Go(s.loop.run)
 	s.goroutines.Go(s.loop.brokerEvents)
 	go s.serve()
-	s.log.Info("node listening", "addr", s.Addr(), "delivery", cfg.Delivery, "auth", cfg.Auth)
+	s.log.Info("node listening", "addr", s.Addr(), "admin_addr", s.AdminAddr(), "delivery", cfg.Delivery, "auth", cfg.Auth)
 	if !cfg.Auth {
 		s.log.Warn("auth is off: any client may claim any user; for lab runs only")
 	}
@@ -121,6 +130,9 @@ func (s *Server) serve() {
 
 // Addr is the address the server listens on, e.g. "127.0.0.1:41234".
 func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// AdminAddr is where /state and /metrics are served.
+func (s *Server) AdminAddr() string { return s.admin.Addr() }
 
 // Drain tells every client to reconnect elsewhere (close 4000), refuses
 // new connections (/ws and /readyz answer 503) and waits, at most
@@ -158,6 +170,7 @@ func (s *Server) Close() {
 		}
 		cancel()
 		<-s.serveDone
+		s.admin.Close()
 		close(s.loop.stop)
 		<-s.loop.done
 		s.cancel()
