@@ -21,8 +21,8 @@ type command struct {
 
 // commands is the subcommand table, in the order help lists them.
 var commands = []command{
-	{"node", "run a chat node: WebSocket clients, Redis fanout, /metrics, /state", runNode},
-	{"balancer", "run the WebSocket load balancer in front of the nodes: /ws, /metrics, /state", runBalancer},
+	{"node", "run a chat node: WebSocket clients, Redis fanout; /metrics, /state on its admin listener", runNode},
+	{"balancer", "run the WebSocket load balancer in front of the nodes: /ws; /metrics, /state, drain on its admin listener", runBalancer},
 	{"token", "mint a signed auth token for a user", runToken},
 	{"chaos", "run a scenario on a target, check every operation, write a report", runChaos},
 	{"scenarios", "list the scenarios (faults and expectations) the lab can run", runScenarios},
