@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,16 +150,25 @@ func TestDockerTarget(t *testing.T) {
 		}
 		urls = []string{balancer}
 	}
+	// The kill lands mid-traffic by an event, not a clock: once the
+	// clients have taken killAfterDeliveries messages, however long a
+	// loaded machine took to get there.
+	const killAfterDeliveries = 100
+	var deliveries atomic.Int64
 	killed := make(chan error, 1)
-	go func() {
-		time.Sleep(1500 * time.Millisecond)
-		killed <- c.Kill(ctx, "n1")
-	}()
+	record := func(_ string, event client.Event) {
+		if event.Kind == client.KindDelivered && deliveries.Add(1) == killAfterDeliveries {
+			go func() { killed <- c.Kill(ctx, "n1") }()
+		}
+	}
 	summary, err := loadgen.Run(ctx, loadgen.Config{URLs: urls, Clients: 12, Rooms: 2, SendRatePerClient: 5,
 		MessageBytes: 16, Duration: 4 * time.Second, SettleWait: convergeWait, Seed: 3,
-		Machine: client.Config{ResendAfterMs: 500, BackoffMaxMs: 500}})
+		Machine: client.Config{ResendAfterMs: 500, BackoffMaxMs: 500}, Record: record})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if deliveries.Load() < killAfterDeliveries {
+		t.Fatalf("the run ended after %d deliveries, before the kill's %d", deliveries.Load(), killAfterDeliveries)
 	}
 	if err := <-killed; err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -178,16 +179,26 @@ func TestClusterNodeKilledLosesNothing(t *testing.T) {
 
 func killMidTraffic(t *testing.T, c *Cluster, urls []string) {
 	o := &orders{ids: map[string]map[string][]string{}}
+	// The kill lands mid-traffic by an event, not a clock: once the
+	// clients have taken killAfterDeliveries messages, however long a
+	// loaded machine took to get there.
+	const killAfterDeliveries = 200
+	var deliveries atomic.Int64
 	killed := make(chan error, 1)
-	go func() {
-		time.Sleep(1500 * time.Millisecond)
-		killed <- c.Kill("n1")
-	}()
+	record := func(name string, event client.Event) {
+		o.record(name, event)
+		if event.Kind == client.KindDelivered && deliveries.Add(1) == killAfterDeliveries {
+			go func() { killed <- c.Kill("n1") }()
+		}
+	}
 	summary, err := loadgen.Run(context.Background(), loadgen.Config{URLs: urls, Clients: 18, Rooms: 2,
 		SendRatePerClient: 5, MessageBytes: 16, Duration: 4 * time.Second, SettleWait: convergeWait, Seed: 1,
-		Machine: client.Config{ResendAfterMs: 500, BackoffMaxMs: 500}, Record: o.record})
+		Machine: client.Config{ResendAfterMs: 500, BackoffMaxMs: 500}, Record: record})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if deliveries.Load() < killAfterDeliveries {
+		t.Fatalf("the run ended after %d deliveries, before the kill's %d", deliveries.Load(), killAfterDeliveries)
 	}
 	if err := <-killed; err != nil {
 		t.Fatal(err)

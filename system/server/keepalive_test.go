@@ -1,7 +1,6 @@
 package server
 
 import (
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,9 +19,13 @@ func TestKeepalive(t *testing.T) {
 		cfg.PongWait = pongWait
 	})
 	alive := dial(t, srv, userQuery("alive"))
-	var pings atomic.Int64
+	// pinged carries one token per ping the live client answers.
+	pinged := make(chan struct{}, 64)
 	alive.ws.SetPingHandler(func(data string) error {
-		pings.Add(1)
+		select {
+		case pinged <- struct{}{}:
+		default:
+		}
 		return alive.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
 	})
 	// Reading is what answers pings; the reader ends when the test closes
@@ -36,13 +39,24 @@ func TestKeepalive(t *testing.T) {
 	silent := rawConnect(t, srv.Addr(), "silent")
 	defer silent.Close()
 
+	// The silent client is dropped once its pong wait runs out.
 	waitConnections(t, srv, 1)
-	// Four more pong waits: the answering client is still there.
-	time.Sleep(4 * pongWait)
-	waitConnections(t, srv, 1)
-	if got := pings.Load(); got < 4 {
-		t.Fatalf("the live client saw %d pings in %s; want at least 4", got, 4*pongWait)
+	for len(pinged) > 0 {
+		<-pinged
 	}
+	// Pings go out at 9/10 of the pong wait: five answered pings after the
+	// silent client's drop span more than three pong waits, any one of
+	// which would have dropped the live client had its pongs not counted.
+	for answered := 0; answered < 5; answered++ {
+		select {
+		case <-pinged:
+		case err := <-readerDone:
+			t.Fatalf("the live client's connection ended after %d pings: %v", answered, err)
+		case <-time.After(testWait):
+			t.Fatalf("the live client saw %d pings in %s; want 5", answered, testWait)
+		}
+	}
+	waitConnections(t, srv, 1)
 	select {
 	case err := <-readerDone:
 		t.Fatalf("the live client's connection ended: %v", err)
