@@ -182,6 +182,14 @@ func (o *feedObserver) Sample(sample chaos.Sample, history check.History) {
 }
 
 func (o *feedObserver) publishStats(nowMs int64, sample chaos.Sample, history check.History) {
+	seconds := float64(nowMs-o.lastMs) / 1000
+	if seconds <= 0 {
+		// No run time has passed (the simulator samples twice at one
+		// instant): what happened since the last stats is counted in the
+		// next interval, not dropped.
+		return
+	}
+	o.lastMs = nowMs
 	var sends, deliveries float64
 	var latencies []float64
 	for _, r := range history[o.seen:] {
@@ -199,11 +207,6 @@ func (o *feedObserver) publishStats(nowMs int64, sample chaos.Sample, history ch
 		}
 	}
 	o.seen = len(history)
-	seconds := float64(nowMs-o.lastMs) / 1000
-	o.lastMs = nowMs
-	if seconds <= 0 {
-		return
-	}
 	stats := dashboard.Stats{TMs: nowMs, SendsPerS: sends / seconds, DeliveriesPerS: deliveries / seconds, Connections: sample.Connections}
 	if len(latencies) > 0 {
 		sort.Float64s(latencies)
