@@ -19,6 +19,10 @@ const (
 // snapshotIntervalDefault: how often host states are recorded.
 const snapshotIntervalDefault = time.Second
 
+// redisCallSpreadDefault spreads Redis calls over about a LAN round trip,
+// as calls on different pooled connections are.
+const redisCallSpreadDefault = 2 * time.Millisecond
+
 // redisStreamLenMaxDefault is the history kept per room: shorter than
 // production's, so that busy runs trim it.
 const redisStreamLenMaxDefault = 1024
@@ -51,6 +55,9 @@ type Topology struct {
 	RedisDedupeTTL time.Duration
 	// RedisPersistence is what a Redis restart keeps by default.
 	RedisPersistence bool
+	// Redis is how Redis serves its clients: calls in any order, pub/sub
+	// connections that break.
+	Redis RedisSpec
 	// SnapshotInterval is how often host states are recorded (default 1 s;
 	// negative: never).
 	SnapshotInterval time.Duration
@@ -71,6 +78,9 @@ func (t Topology) withDefaults() Topology {
 	}
 	if t.RedisDedupeTTL < time.Second {
 		t.RedisDedupeTTL = redisscript.DedupeTTLSecondsDefault * time.Second
+	}
+	if t.Redis.CallSpread == 0 {
+		t.Redis.CallSpread = redisCallSpreadDefault
 	}
 	if t.SnapshotInterval == 0 {
 		t.SnapshotInterval = snapshotIntervalDefault
@@ -121,7 +131,7 @@ func NewCluster(topology Topology, seed uint64) *Cluster {
 	c := &Cluster{topology: topology, world: world, nodeByName: map[string]*NodeHost{}, hosts: map[string]*host{}}
 	c.network = NewNetwork(world, topology.Link)
 	c.store = NewRedis(world.Now)
-	c.redis = NewRedisHost(RedisName, c.network, c.store)
+	c.redis = NewRedisHost(RedisName, c.network, c.store, topology.Redis)
 	c.addHost(c.redis.host)
 	for _, name := range topology.Nodes {
 		config := topology.Node
@@ -161,6 +171,19 @@ func (c *Cluster) Network() *Network { return c.network }
 
 // Redis is the simulated Redis's data.
 func (c *Cluster) Redis() *Redis { return c.store }
+
+// RedisHost is the simulated Redis server.
+func (c *Cluster) RedisHost() *RedisHost { return c.redis }
+
+// GapFills counts, over every node, the live messages that made a node
+// fetch history: the gap-fill path.
+func (c *Cluster) GapFills() int {
+	total := 0
+	for _, h := range c.nodes {
+		total += h.gapFills
+	}
+	return total
+}
 
 // Nodes are the node hosts in topology order.
 func (c *Cluster) Nodes() []*NodeHost { return c.nodes }

@@ -26,6 +26,7 @@ func buildEveryFaultWorld(seed uint64) (*Cluster, error) {
 	c := NewCluster(Topology{
 		Link:             LinkSpec{Latency: 2 * time.Millisecond, Jitter: 3 * time.Millisecond, Distribution: Exponential, LossPercent: 1},
 		RedisPersistence: true,
+		Redis:            RedisSpec{PubSubBreakEvery: 4 * time.Second},
 	}, seed)
 	c.AddWorkload(Workload{Clients: 20, Rooms: 4, RoomsPerClient: 2, Stop: 40 * time.Second, SendInterval: time.Second})
 	faults := []struct {

@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"math/rand/v2"
 	"slices"
+	"time"
 
 	"chatlab/system/broker/redisscript"
 	"chatlab/system/node"
@@ -17,8 +19,9 @@ const redisOutputBytesMax = 32 * 1024 * 1024
 // wire, on top of its strings.
 const redisOverheadBytes = 64
 
-// What a node host sends Redis, and what Redis sends back. One connection
-// carries both, in order.
+// What a node host sends Redis, and what Redis sends back: calls and their
+// answers on the command connection, subscriptions, pings and messages on
+// the pub/sub connection.
 type (
 	// redisCall is a broker request: a script call (the broker's own, from
 	// redisscript) or, in pubsub mode, a plain command.
@@ -28,9 +31,6 @@ type (
 		script  *redisscript.Call
 		command []string
 	}
-	redisSubscribe   struct{ channel string }
-	redisUnsubscribe struct{ channel string }
-
 	// redisAnswer is a call's reply, in go-redis's shapes.
 	redisAnswer struct {
 		request node.RequestID
@@ -38,6 +38,12 @@ type (
 		result  any
 		err     error
 	}
+
+	redisSubscribe   struct{ channels []string }
+	redisUnsubscribe struct{ channel string }
+	redisPing        struct{}
+	redisSubscribed  struct{ channels []string }
+	redisPong        struct{}
 	// redisMessage is a PUBLISH as a subscriber reads it. Every subscriber
 	// gets the same decoded, which the first to read it fills in: decoding
 	// is a pure function of the payload, so once per message serves all.
@@ -45,34 +51,73 @@ type (
 		channel, payload string
 		decoded          *decodedMessage
 	}
-	redisSubscribed struct{ channel string }
 )
 
-// RedisHost serves the Redis store over simulated connections: commands
-// run one at a time in arrival order (Redis is single-threaded), and
-// pub/sub messages go to the connections subscribed at that moment, at
-// most once: a node that is not connected when a message is published
-// never sees it.
+// redisSubscription is a command on the pub/sub connection.
+type redisSubscription interface {
+	bytes() int
+	digest() uint64
+}
+
+// RedisSpec is how the simulated Redis serves its clients.
+type RedisSpec struct {
+	// CallSpread: each call waits a seeded time in [0, CallSpread] before
+	// Redis runs it, and again before its answer leaves. A node keeps many
+	// calls in flight over pooled connections, so Redis runs them, and
+	// they come back, in an order other than the one they were sent in: a
+	// fetch can overtake a publish. 0 takes the default
+	// (redisCallSpreadDefault); negative keeps calls in order.
+	CallSpread time.Duration
+	// PubSubBreakEvery is the mean time between breaks of each pub/sub
+	// connection (exponential, seeded): Redis drops the connection, and
+	// whatever it published meanwhile is gone for that subscriber, which
+	// must notice, resubscribe and catch up. 0: pub/sub connections break
+	// only under faults.
+	PubSubBreakEvery time.Duration
+}
+
+// RedisHost serves the Redis store over simulated connections. Redis is
+// single-threaded: each command runs whole, and pub/sub messages go to the
+// connections subscribed at that moment, at most once: a node that is not
+// connected when a message is published never sees it.
 type RedisHost struct {
 	host    *host
 	network *Network
 	store   *Redis
+	spec    RedisSpec
+	random  *rand.Rand
 	// subscribers per channel, in subscription order.
 	subscribers map[string][]*Conn
 	// channels per connection, to unsubscribe a connection that goes away.
 	channels map[*Conn][]string
+	// breaking marks the pub/sub connections with a break scheduled.
+	breaking map[*Conn]bool
+	// breaks counts the pub/sub connections broken by PubSubBreakEvery.
+	breaks int
+	// callsArrived numbers calls as they arrive; answeredLast is the number
+	// of the last call answered; overtaken counts answers that left after
+	// the answer of a call that arrived later.
+	callsArrived, answeredLast uint64
+	overtaken                  int
 }
 
 // NewRedisHost starts Redis on a new host named name.
-func NewRedisHost(name string, network *Network, store *Redis) *RedisHost {
-	r := &RedisHost{host: newHost(name), network: network, store: store,
-		subscribers: map[string][]*Conn{}, channels: map[*Conn][]string{}}
+func NewRedisHost(name string, network *Network, store *Redis, spec RedisSpec) *RedisHost {
+	r := &RedisHost{host: newHost(name), network: network, store: store, spec: spec, random: network.world.NewRandom(),
+		subscribers: map[string][]*Conn{}, channels: map[*Conn][]string{}, breaking: map[*Conn]bool{}}
 	store.publish = r.publish
 	return r
 }
 
 // Store is the data, for tests and snapshots.
 func (r *RedisHost) Store() *Redis { return r.store }
+
+// PubSubBreaks is how many pub/sub connections PubSubBreakEvery broke.
+func (r *RedisHost) PubSubBreaks() int { return r.breaks }
+
+// Overtaken is how many calls were answered after a call that arrived
+// after them.
+func (r *RedisHost) Overtaken() int { return r.overtaken }
 
 func (r *RedisHost) endpointHost() *host { return r.host }
 
@@ -81,33 +126,67 @@ func (r *RedisHost) accept(c *Conn) {
 	r.network.SetOutputLimit(c, r.host, redisOutputBytesMax)
 }
 
-func (r *RedisHost) connected(*Conn)       {}
-func (r *RedisHost) flushed(*Conn, int)    {}
-func (r *RedisHost) closed(c *Conn, _ int) { r.dropSubscriber(c) }
+func (r *RedisHost) connected(*Conn)    {}
+func (r *RedisHost) flushed(*Conn, int) {}
+
+func (r *RedisHost) closed(c *Conn, _ int) {
+	r.dropSubscriber(c)
+	delete(r.breaking, c)
+}
 
 func (r *RedisHost) receive(c *Conn, payload any) {
 	switch command := payload.(type) {
 	case redisCall:
-		var result any
-		var err error
-		if command.script != nil {
-			result, err = r.store.Eval(command.script.Source, command.script.Keys, command.script.Args)
-		} else {
-			result, err = r.store.Do(command.command...)
-		}
-		r.reply(c, redisAnswer{request: command.request, fetch: command.fetch, result: result, err: err},
-			redisOverheadBytes+replyBytes(result), uint64(command.request))
+		r.callsArrived++
+		arrived := r.callsArrived
+		r.later(func() { r.run(c, command, arrived) })
 	case redisSubscribe:
-		if !slices.Contains(r.channels[c], command.channel) {
-			r.channels[c] = append(r.channels[c], command.channel)
-			r.subscribers[command.channel] = append(r.subscribers[command.channel], c)
+		r.scheduleBreak(c)
+		for _, channel := range command.channels {
+			if !slices.Contains(r.channels[c], channel) {
+				r.channels[c] = append(r.channels[c], channel)
+				r.subscribers[channel] = append(r.subscribers[channel], c)
+			}
 		}
-		r.reply(c, redisSubscribed(command), redisOverheadBytes+len(command.channel), digest([]byte(command.channel)))
+		r.write(c, redisSubscribed(command), command.bytes(), command.digest())
 	case redisUnsubscribe:
 		r.unsubscribe(c, command.channel)
+	case redisPing:
+		r.scheduleBreak(c)
+		r.write(c, redisPong{}, redisOverheadBytes, 0)
 	default:
 		panic("sim: redis got an unknown command")
 	}
+}
+
+// later runs a call's step after its share of the spread.
+func (r *RedisHost) later(step func()) {
+	if r.spec.CallSpread <= 0 {
+		step()
+		return
+	}
+	wait := time.Duration(r.random.Int64N(int64(r.spec.CallSpread) + 1))
+	r.network.world.on(r.host, wait, "redis-call", 0, step)
+}
+
+// run runs one call whole and sends its answer back. A call whose
+// connection broke meanwhile still runs: Redis had read it.
+func (r *RedisHost) run(c *Conn, call redisCall, arrived uint64) {
+	var result any
+	var err error
+	if call.script != nil {
+		result, err = r.store.Eval(call.script.Source, call.script.Keys, call.script.Args)
+	} else {
+		result, err = r.store.Do(call.command...)
+	}
+	answer := redisAnswer{request: call.request, fetch: call.fetch, result: result, err: err}
+	r.later(func() {
+		if arrived < r.answeredLast {
+			r.overtaken++
+		}
+		r.answeredLast = arrived
+		r.write(c, answer, redisOverheadBytes+replyBytes(result), call.digest())
+	})
 }
 
 // replyBytes approximates a reply's size on the wire.
@@ -125,7 +204,7 @@ func replyBytes(result any) int {
 	return 8
 }
 
-func (r *RedisHost) reply(c *Conn, payload any, size int, detail uint64) {
+func (r *RedisHost) write(c *Conn, payload any, size int, detail uint64) {
 	r.network.Write(c, r.host, payload, size, detail)
 }
 
@@ -137,9 +216,26 @@ func (r *RedisHost) publish(channel, payload string) int {
 	subscribers := r.subscribers[channel]
 	message := redisMessage{channel: channel, payload: payload, decoded: &decodedMessage{}}
 	for _, c := range subscribers {
-		r.network.Write(c, r.host, message, size, detail)
+		r.write(c, message, size, detail)
 	}
 	return len(subscribers)
+}
+
+// scheduleBreak plans the break of a pub/sub connection, once.
+func (r *RedisHost) scheduleBreak(c *Conn) {
+	if r.spec.PubSubBreakEvery <= 0 || r.breaking[c] {
+		return
+	}
+	r.breaking[c] = true
+	after := time.Duration(r.random.ExpFloat64() * float64(r.spec.PubSubBreakEvery))
+	r.network.world.on(r.host, after, "pubsub-break", c.ID, func() {
+		if r.breaking[c] && c.Open() {
+			r.breaks++
+			r.network.Reset(c)
+			r.dropSubscriber(c)
+			delete(r.breaking, c)
+		}
+	})
 }
 
 func (r *RedisHost) unsubscribe(c *Conn, channel string) {
@@ -170,6 +266,7 @@ func (r *RedisHost) Crash(world *World, keepData bool) {
 	r.network.CrashHost(r.host)
 	clear(r.subscribers)
 	clear(r.channels)
+	clear(r.breaking)
 	if !keepData {
 		r.store.Flush()
 	}
@@ -205,6 +302,27 @@ func (c redisCall) digest() uint64 {
 	}
 	return detail
 }
+
+func (s redisSubscribe) bytes() int {
+	size := redisOverheadBytes
+	for _, channel := range s.channels {
+		size += len(channel)
+	}
+	return size
+}
+
+func (s redisSubscribe) digest() uint64 {
+	detail := uint64(0)
+	for _, channel := range s.channels {
+		detail ^= digest([]byte(channel))
+	}
+	return detail
+}
+
+func (u redisUnsubscribe) bytes() int     { return redisOverheadBytes + len(u.channel) }
+func (u redisUnsubscribe) digest() uint64 { return digest([]byte(u.channel)) }
+func (redisPing) bytes() int              { return redisOverheadBytes }
+func (redisPing) digest() uint64          { return 1 }
 
 // decodedMessage is a pub/sub payload read as the broker reads it
 // (redisscript.Message).
