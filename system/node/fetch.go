@@ -9,6 +9,9 @@ type pendingFetch struct {
 	generation uint64
 	conn       ConnID
 	afterSeq   uint64
+	// owner is the connection whose frame caused the fetch (0: the node's
+	// own), whose share of broker calls it counts against.
+	owner ConnID
 }
 
 // fetchRoom asks the broker for what the room missed after its last
@@ -37,6 +40,10 @@ func (n *Node) fetchMember(r *room, m *member) {
 }
 
 func (n *Node) requestFetch(p pendingFetch, limit int) {
+	if n.caller != nil {
+		p.owner = n.caller.conn
+		n.startBrokerCall(n.caller)
+	}
 	request := n.nextRequest()
 	n.fetches[request] = p
 	n.counters.Fetches++
@@ -52,6 +59,7 @@ func (n *Node) Fetched(request RequestID, reply FetchReply, err error) {
 		return
 	}
 	delete(n.fetches, request)
+	n.endBrokerCall(p.owner)
 	r := n.rooms[p.room]
 	if r == nil || r.generation != p.generation {
 		return // the room was left and maybe rejoined since: a new fetch is on its way

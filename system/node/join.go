@@ -9,6 +9,9 @@ import (
 // join makes a session a member of a room. A repeated join of the same room
 // starts the membership over from the new since.
 func (n *Node) join(s *session, in protocol.Inbound) {
+	if n.rooms[in.Room] == nil && n.cfg.Delivery == Recover && !n.admitBrokerCall(s, in.Room) {
+		return // a new room costs a fetch, over this connection's share
+	}
 	if s.member(in.Room) {
 		n.removeMember(in.Room, s.conn)
 		s.removeRoom(in.Room)

@@ -53,6 +53,14 @@ type Config struct {
 	RoomPollIntervalMs int64
 	// FetchRetryMs is how long a failed history fetch waits before retrying.
 	FetchRetryMs int64
+	// FramesPerSecond and FrameBurst bound the frames of every type one
+	// connection may send (sends also have RateBurst and RatePerSecond);
+	// BrokerCallsPerConnectionMax bounds the broker calls one connection
+	// may have in flight. Beyond either the client is told to slow down,
+	// and a connection refused FrameBurst times in a row is closed (4008).
+	FramesPerSecond             int
+	FrameBurst                  int
+	BrokerCallsPerConnectionMax int
 	// Random is the node's injected source of randomness (epoch candidates).
 	Random func() uint64
 	// Mutation breaks the node on purpose, for checker tests only.
@@ -70,6 +78,8 @@ type Counters struct {
 	Rejects       uint64 `json:"rejects"`
 	Resets        uint64 `json:"resets"`
 	Fetches       uint64 `json:"fetches"`
+	// PolicyCloses counts connections closed (4008) for not slowing down.
+	PolicyCloses uint64 `json:"policy_closes"`
 }
 
 // Node is one chat node's state.
@@ -92,6 +102,9 @@ type Node struct {
 	mutation       mutationState
 	counters       Counters
 	roomGeneration uint64
+	// caller is the session whose frame is being handled, so that the
+	// broker calls it causes count against its share; nil otherwise.
+	caller *session
 }
 
 // New returns a node with no connections. The broker link starts down: the
@@ -107,6 +120,11 @@ func New(cfg Config) *Node {
 	setDefault(&cfg.RateBurst, rateBurstDefault)
 	setDefault(&cfg.RatePerSecond, ratePerSecondDefault)
 	setDefault(&cfg.FetchLimit, fetchLimitDefault)
+	// Every send is a frame: the frame allowance is never below the send
+	// allowance, with room for joins and leaves besides.
+	setDefault(&cfg.FramesPerSecond, max(framesPerSecondDefault, 2*cfg.RatePerSecond))
+	setDefault(&cfg.FrameBurst, max(frameBurstDefault, 2*cfg.RateBurst))
+	setDefault(&cfg.BrokerCallsPerConnectionMax, brokerCallsPerConnectionMaxDefault)
 	setDefault(&cfg.RecentLenMax, RecentLenMaxDefault)
 	if cfg.RoomPollIntervalMs <= 0 {
 		cfg.RoomPollIntervalMs = roomPollIntervalDefault

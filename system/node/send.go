@@ -35,7 +35,9 @@ func (n *Node) sendMessage(s *session, in protocol.Inbound) {
 	case !n.takeToken(s):
 		n.counters.RateLimited++
 		refuse(protocol.CodeRateLimited, fmt.Sprintf("more than %d sends per second: resend the same id later", n.cfg.RatePerSecond))
+	case !n.admitBrokerCall(s, in.ID):
 	default:
+		n.startBrokerCall(s)
 		request := n.nextRequest()
 		n.publishes[request] = pendingPublish{conn: s.conn, room: in.Room, id: in.ID, from: s.user, body: in.Body, ts: n.nowMs}
 		n.counters.Publishes++
@@ -53,6 +55,7 @@ func (n *Node) Published(request RequestID, reply PublishReply, err error) {
 		return
 	}
 	delete(n.publishes, request)
+	n.endBrokerCall(p.conn)
 	s := n.sessions[p.conn]
 	if err != nil {
 		if s != nil {

@@ -24,6 +24,13 @@ type session struct {
 	// from the clock at each send rather than on every tick.
 	tokensMilli  int64
 	refilledAtMs int64
+	// frames is the allowance for frames of every type; refusedInARow
+	// counts the frames refused since the last one handled.
+	frames        frameBucket
+	refusedInARow int
+	// brokerCalls counts the broker calls of this connection in flight,
+	// against its share (Config.BrokerCallsPerConnectionMax).
+	brokerCalls int
 }
 
 // Open accepts a connection for user and greets it. A draining node refuses
@@ -32,7 +39,8 @@ func (n *Node) Open(conn ConnID, user string) {
 	if _, exists := n.sessions[conn]; exists {
 		panic(fmt.Sprintf("node: connection %d opened twice", conn))
 	}
-	s := &session{conn: conn, user: user, tokensMilli: int64(n.cfg.RateBurst) * 1000, refilledAtMs: n.nowMs}
+	s := &session{conn: conn, user: user, tokensMilli: int64(n.cfg.RateBurst) * 1000, refilledAtMs: n.nowMs,
+		frames: frameBucket{tokensMilli: int64(n.cfg.FrameBurst) * 1000, refilledAtMs: n.nowMs}}
 	n.sessions[conn] = s
 	if n.draining {
 		n.closeSession(s, protocol.CloseReconnect, "draining: reconnect elsewhere")
@@ -50,6 +58,9 @@ func (n *Node) Receive(conn ConnID, data []byte) {
 		return
 	}
 	n.counters.FramesIn++
+	if !n.admitFrame(s) {
+		return
+	}
 	if len(data) > protocol.FrameBytesMax {
 		n.counters.Rejects++
 		n.closeSession(s, protocol.CloseMessageTooBig, "frame too large")
@@ -61,6 +72,8 @@ func (n *Node) Receive(conn ConnID, data []byte) {
 		n.send(conn, reject.Frame())
 		return
 	}
+	refused := s.refusedInARow
+	n.caller = s
 	switch in.Type {
 	case protocol.TypeJoin:
 		n.join(s, in)
@@ -68,6 +81,10 @@ func (n *Node) Receive(conn ConnID, data []byte) {
 		n.leave(s, in.Room)
 	case protocol.TypeSend:
 		n.sendMessage(s, in)
+	}
+	n.caller = nil
+	if s.refusedInARow == refused {
+		s.refusedInARow = 0
 	}
 }
 

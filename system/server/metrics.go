@@ -63,7 +63,8 @@ var (
 	framesOutDesc     = prometheus.NewDesc("chatlab_frames_out_total", "Frames the node queued for clients.", nil, nil)
 	publishesDesc     = prometheus.NewDesc("chatlab_publishes_total", "Sends published to the broker.", nil, nil)
 	deliveriesDesc    = prometheus.NewDesc("chatlab_deliveries_total", "Messages delivered to local members.", nil, nil)
-	rateLimitedDesc   = prometheus.NewDesc("chatlab_rate_limited_total", "Sends refused by the rate limit.", nil, nil)
+	rateLimitedDesc   = prometheus.NewDesc("chatlab_rate_limited_total", "Frames refused by a rate limit or a connection's broker share.", nil, nil)
+	policyClosesDesc  = prometheus.NewDesc("chatlab_policy_closes_total", "Connections closed (4008) for not slowing down.", nil, nil)
 	slowConsumersDesc = prometheus.NewDesc("chatlab_slow_consumers_total", "Connections cut off for not reading.", nil, nil)
 	rejectsDesc       = prometheus.NewDesc("chatlab_rejects_total", "Client frames rejected as invalid.", nil, nil)
 	resetsDesc        = prometheus.NewDesc("chatlab_resets_total", "Reset frames sent: history a client missed is gone.", nil, nil)
@@ -73,7 +74,7 @@ var (
 
 func (c *nodeCollector) Describe(descs chan<- *prometheus.Desc) {
 	for _, desc := range []*prometheus.Desc{connectionsDesc, roomsDesc, framesInDesc, framesOutDesc, publishesDesc,
-		deliveriesDesc, rateLimitedDesc, slowConsumersDesc, rejectsDesc, resetsDesc, fetchesDesc, drainingDesc} {
+		deliveriesDesc, rateLimitedDesc, policyClosesDesc, slowConsumersDesc, rejectsDesc, resetsDesc, fetchesDesc, drainingDesc} {
 		descs <- desc
 	}
 }
@@ -104,6 +105,7 @@ func (c *nodeCollector) Collect(out chan<- prometheus.Metric) {
 	counter(publishesDesc, counters.Publishes)
 	counter(deliveriesDesc, counters.Deliveries)
 	counter(rateLimitedDesc, counters.RateLimited)
+	counter(policyClosesDesc, counters.PolicyCloses)
 	counter(slowConsumersDesc, counters.SlowConsumers)
 	counter(rejectsDesc, counters.Rejects)
 	counter(resetsDesc, counters.Resets)

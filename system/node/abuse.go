@@ -1,0 +1,90 @@
+package node
+
+import (
+	"fmt"
+
+	"chatlab/system/protocol"
+)
+
+// Defaults for the limits that keep one connection from hurting the others.
+const (
+	// A person, or a client resuming every room it had, stays far below
+	// 100 frames a second; a script flooding joins and leaves does not.
+	framesPerSecondDefault = 100
+	frameBurstDefault      = 200
+	// 64 broker calls in flight per connection: 64 connections at their
+	// share fill the runtime's queue of 4096, one cannot.
+	brokerCallsPerConnectionMaxDefault = 64
+)
+
+// frameBucket is a connection's allowance of frames of any type, in
+// thousandths of a frame, refilled from the clock when a frame arrives.
+type frameBucket struct {
+	tokensMilli  int64
+	refilledAtMs int64
+}
+
+func (b *frameBucket) take(nowMs int64, burst, perSecond int) bool {
+	if elapsedMs := nowMs - b.refilledAtMs; elapsedMs > 0 {
+		b.tokensMilli = min(b.tokensMilli+elapsedMs*int64(perSecond), int64(burst)*1000)
+		b.refilledAtMs = nowMs
+	}
+	if b.tokensMilli < 1000 {
+		return false
+	}
+	b.tokensMilli -= 1000
+	return true
+}
+
+// admitFrame spends a frame from the session's allowance. A frame over it
+// is not handled: the client is told to slow down, and one that keeps on
+// (FrameBurst refusals in a row) is closed with 4008.
+func (n *Node) admitFrame(s *session) bool {
+	if s.frames.take(n.nowMs, n.cfg.FrameBurst, n.cfg.FramesPerSecond) {
+		return true
+	}
+	n.counters.RateLimited++
+	n.refuseAbuse(s, "", fmt.Sprintf("more than %d frames per second: slow down", n.cfg.FramesPerSecond))
+	return false
+}
+
+// admitBrokerCall says whether the session may start one more broker call
+// (a publish, or the fetch a join of a new room needs): each connection
+// has a share of the runtime's broker queue, so that one cannot fill it for
+// everybody. Over its share the client is told to slow down.
+func (n *Node) admitBrokerCall(s *session, ref string) bool {
+	if s.brokerCalls < n.cfg.BrokerCallsPerConnectionMax {
+		return true
+	}
+	n.counters.RateLimited++
+	n.refuseAbuse(s, ref, fmt.Sprintf("%d broker calls in flight, this connection's share: slow down and retry", s.brokerCalls))
+	return false
+}
+
+// refuseAbuse drops a frame over a limit. The first of a row is answered
+// with rate_limited (ref names the send or room); the rest are dropped
+// unanswered, so that a flood cannot fill its own send queue with refusals
+// and be cut off as a slow consumer instead (a dropped send is resent by
+// the client's own timer). A session refused FrameBurst times in a row is
+// not slowing down: it is closed with 4008.
+func (n *Node) refuseAbuse(s *session, ref, message string) {
+	s.refusedInARow++
+	switch {
+	case s.refusedInARow >= n.cfg.FrameBurst:
+		n.counters.PolicyCloses++
+		n.closeSession(s, protocol.ClosePolicy, "too many frames refused: slow down before reconnecting")
+	case s.refusedInARow == 1:
+		n.send(s.conn, protocol.Error{Type: protocol.TypeError, Code: protocol.CodeRateLimited, Message: message, Ref: ref})
+	}
+}
+
+// startBrokerCall and endBrokerCall keep the count of broker calls a
+// connection has in flight; endBrokerCall takes the owner of a reply,
+// which may be gone (0 for calls of the node's own).
+func (n *Node) startBrokerCall(s *session) { s.brokerCalls++ }
+
+func (n *Node) endBrokerCall(conn ConnID) {
+	if s := n.sessions[conn]; s != nil && s.brokerCalls > 0 {
+		s.brokerCalls--
+	}
+}

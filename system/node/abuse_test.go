@@ -1,0 +1,83 @@
+package node
+
+import (
+	"testing"
+
+	"chatlab/system/protocol"
+)
+
+func TestEveryFrameTypeSpendsTheFrameAllowance(t *testing.T) {
+	h := newHarness(t, Config{FrameBurst: 4, FramesPerSecond: 2})
+	h.open(1, "alice")
+	h.take(1)
+	for range 2 {
+		h.frame(1, `{"type":"join","room":"r"}`)
+		h.frame(1, `{"type":"leave","room":"r"}`)
+	}
+	if frames := h.take(1); len(frames) != 0 {
+		t.Fatalf("within the burst: %+v", frames)
+	}
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.frame(1, `{"type":"leave","room":"r"}`)
+	frames := h.take(1)
+	if len(frames) != 1 || frames[0].Code != protocol.CodeRateLimited {
+		t.Fatalf("over the burst: %+v; want one rate_limited, the second refusal unanswered", frames)
+	}
+	// A second later two frames are allowed again, and the refusals in a
+	// row start over.
+	h.n.Tick(1000)
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	if frames := h.take(1); len(frames) != 1 || frames[0].Type != protocol.TypeJoined {
+		t.Fatalf("after the refill: %+v", frames)
+	}
+	if _, closed := h.closes[1]; closed {
+		t.Fatal("a client that slowed down was closed")
+	}
+}
+
+func TestAConnectionThatKeepsOnIsClosedWith4008(t *testing.T) {
+	h := newHarness(t, Config{FrameBurst: 4, FramesPerSecond: 2})
+	h.open(1, "mallory")
+	for range 4 + 3 {
+		h.frame(1, `{"type":"leave","room":"r"}`)
+	}
+	if _, closed := h.closes[1]; closed {
+		t.Fatal("closed before FrameBurst refusals in a row")
+	}
+	h.frame(1, `{"type":"leave","room":"r"}`)
+	if code := h.closes[1]; code != protocol.ClosePolicy {
+		t.Fatalf("close %d, want %d", code, protocol.ClosePolicy)
+	}
+	if h.n.counters.PolicyCloses != 1 {
+		t.Fatalf("policy closes %d", h.n.counters.PolicyCloses)
+	}
+}
+
+func TestOneConnectionHasItsShareOfBrokerCalls(t *testing.T) {
+	h := newHarness(t, Config{BrokerCallsPerConnectionMax: 2})
+	h.open(1, "mallory")
+	h.open(2, "alice")
+	h.take(1)
+	// Two new rooms: two fetches in flight, the share. A third is refused.
+	h.frame(1, `{"type":"join","room":"a"}`)
+	h.frame(1, `{"type":"join","room":"b"}`)
+	h.frame(1, `{"type":"join","room":"c"}`)
+	frames := h.take(1)
+	if len(h.fetches) != 2 || len(frames) != 1 || frames[0].Code != protocol.CodeRateLimited || frames[0].Ref != "c" {
+		t.Fatalf("fetches %d, frames %+v; want 2 and rate_limited for c", len(h.fetches), frames)
+	}
+	// Another connection has a share of its own.
+	h.frame(2, `{"type":"join","room":"d"}`)
+	if len(h.fetches) != 3 {
+		t.Fatalf("alice's join was held by mallory's share: %d fetches", len(h.fetches))
+	}
+	// Replies free the share.
+	h.answer()
+	h.take(1)
+	h.frame(1, `{"type":"join","room":"c"}`)
+	h.answer()
+	if frames := h.take(1); len(frames) != 1 || frames[0].Type != protocol.TypeJoined || frames[0].Room != "c" {
+		t.Fatalf("after the replies: %+v", frames)
+	}
+}

@@ -1,0 +1,61 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/gorilla/websocket"
+
+	"chatlab/system/protocol"
+)
+
+// One connection floods joins and leaves of new rooms as fast as it can
+// write, each join a broker call. Its frame allowance runs out, it is told
+// to slow down, and since it does not it is closed with 4008; meanwhile
+// another user's sends are all acknowledged.
+func TestAJoinLeaveFloodIsClosedWith4008AndOthersKeepSending(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", nil)
+	alice := dial(t, srv, "token="+token(t, "alice"))
+	alice.join("lobby")
+	flooder := dial(t, srv, "token="+token(t, "mallory"))
+
+	closed := make(chan int, 1)
+	go func() {
+		code, _ := flooder.readClose()
+		closed <- code
+	}()
+	wrote := make(chan int, 1)
+	go func() {
+		frames := 0
+		// Bounded: far beyond what the node allows before it closes.
+		for i := range 100_000 {
+			room := fmt.Sprint("flood-", i)
+			if flooder.ws.WriteMessage(websocket.TextMessage, protocol.Encode(protocol.Join{Type: protocol.TypeJoin, Room: room})) != nil ||
+				flooder.ws.WriteMessage(websocket.TextMessage, protocol.Encode(protocol.Leave{Type: protocol.TypeLeave, Room: room})) != nil {
+				break
+			}
+			frames += 2
+		}
+		wrote <- frames
+	}()
+
+	for i := range 20 {
+		id := fmt.Sprint("alice-", i)
+		alice.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: id, Body: "still here"})
+		if ack := alice.nextOf(protocol.TypeAck); ack.ID != id {
+			t.Fatalf("ack %+v, want id %s", ack, id)
+		}
+	}
+	if code := <-closed; code != protocol.ClosePolicy {
+		t.Fatalf("the flooder was closed with %d, want %d", code, protocol.ClosePolicy)
+	}
+	frames := <-wrote
+	t.Logf("the flooder wrote %d frames before the node closed it", frames)
+	status, body := getAdmin(t, srv, "/metrics")
+	if status != 200 || !strings.Contains(body, `chatlab_policy_closes_total{node="a"} 1`) {
+		t.Fatalf("/metrics: %d, policy closes not counted", status)
+	}
+}
