@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"chatlab/scenarios"
+	"chatlab/system/client"
 	"chatlab/system/node"
 )
 
@@ -108,4 +109,35 @@ func checkNamed(checks []check.Check, name string) check.Check {
 		}
 	}
 	return check.Check{Name: name}
+}
+
+// The away scenario takes its last clients off the network, and its small
+// retention makes the long absence end in a reset: the fault and the
+// settings reach the simulated clients, nodes and Redis.
+func TestAwayTakesTheLastClientsOffTheNetworkPastRetention(t *testing.T) {
+	result := runSim(t, "away", 1, "", "")
+	if !result.Passed() {
+		t.Fatalf("verdict %s: %v", result.Verdict, result.Failures)
+	}
+	away := map[string]bool{}
+	for i := 31; i <= 40; i++ { // the last ten of forty
+		away[fmt.Sprintf("c%03d", i)] = true
+	}
+	reset := map[string]bool{}
+	for _, r := range result.History {
+		switch r.Kind {
+		case client.KindDialFailed:
+			if !away[r.Client] {
+				t.Fatalf("%s failed a dial but never went away", r.Client)
+			}
+		case client.KindReset:
+			if !away[r.Client] {
+				t.Fatalf("%s was reset but never went away: %+v", r.Client, r.Event)
+			}
+			reset[r.Client] = true
+		}
+	}
+	if len(reset) != len(away) {
+		t.Fatalf("%d of the %d clients away past retention were told with a reset", len(reset), len(away))
+	}
 }

@@ -258,8 +258,8 @@ func (r *realCluster) Now() time.Duration {
 	return time.Since(r.startedAt)
 }
 
-// Apply carries out one step now: floods and slow consumers on the
-// clients, everything else on the system.
+// Apply carries out one step now: floods, slow consumers and clients gone
+// away on the clients, everything else on the system.
 func (r *realCluster) Apply(ctx context.Context, step Step) error {
 	f := step.Fault
 	switch f.Action {
@@ -268,6 +268,11 @@ func (r *realCluster) Apply(ctx context.Context, step Step) error {
 	case scenarios.SlowConsumer:
 		for _, c := range r.workload[:min(f.Clients, len(r.workload))] {
 			c.SetReading(step.End)
+		}
+		return nil
+	case scenarios.Away:
+		for _, c := range awayClients(r.workload, f.Clients) {
+			c.SetOffline(!step.End)
 		}
 		return nil
 	}
@@ -359,6 +364,7 @@ func (r *realCluster) Converge(ctx context.Context, limit time.Duration) (bool, 
 	}
 	for _, c := range r.workload {
 		c.SetReading(true)
+		c.SetOffline(false)
 	}
 	if err := r.refreshEntry(ctx); err != nil {
 		return false, "", err

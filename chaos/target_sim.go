@@ -155,6 +155,8 @@ func (s *simCluster) faults(step Step) []sim.Fault {
 			return []sim.Fault{{Action: sim.SetLink, Target: a, Peer: b, Link: s.link}}
 		case scenarios.SlowConsumer:
 			return s.reading(f.Clients, sim.ResumeReading)
+		case scenarios.Away:
+			return s.clientFaults(awayClients(s.workload, f.Clients), sim.GoOnline)
 		}
 		return nil
 	}
@@ -199,6 +201,8 @@ func (s *simCluster) faults(step Step) []sim.Fault {
 		return []sim.Fault{{Action: sim.SetLink, Target: a, Peer: b, Link: link}}
 	case scenarios.SlowConsumer:
 		return s.reading(f.Clients, sim.StopReading)
+	case scenarios.Away:
+		return s.clientFaults(awayClients(s.workload, f.Clients), sim.GoOffline)
 	}
 	return nil // a flood's clients were scheduled at Start
 }
@@ -211,11 +215,21 @@ func (s *simCluster) hostOf(f scenarios.Fault) string {
 }
 
 func (s *simCluster) reading(count int, action sim.Action) []sim.Fault {
-	faults := make([]sim.Fault, 0, count)
-	for _, h := range s.workload[:min(count, len(s.workload))] {
+	return s.clientFaults(s.workload[:min(count, len(s.workload))], action)
+}
+
+func (s *simCluster) clientFaults(clients []*sim.ClientHost, action sim.Action) []sim.Fault {
+	faults := make([]sim.Fault, 0, len(clients))
+	for _, h := range clients {
 		faults = append(faults, sim.Fault{Action: action, Target: h.Name()})
 	}
 	return faults
+}
+
+// awayClients are the clients an away fault takes off the network: the
+// workload's last, so that slow consumers (its first) stay apart.
+func awayClients[C any](workload []C, count int) []C {
+	return workload[len(workload)-min(count, len(workload)):]
 }
 
 // Converge heals every partition and link, resumes paused processes and
@@ -246,6 +260,7 @@ func (s *simCluster) Converge(_ context.Context, limit time.Duration) (bool, str
 	}
 	for _, h := range s.cluster.Clients() {
 		h.SetReading(true)
+		h.SetOffline(false)
 	}
 	quiet := s.cluster.RunUntilQuiet(now + limit)
 	detail := caughtUp(s.cluster.Snapshot())

@@ -32,6 +32,8 @@ func (s Step) Label() (action, target string) {
 		return "flood-end", target
 	case scenarios.SlowConsumer:
 		return "reading-resumed", target
+	case scenarios.Away:
+		return "back", target
 	default:
 		return string(s.Fault.Action) + "-end", target
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -69,6 +70,9 @@ type Client struct {
 	// consumer).
 	readMu      sync.Mutex
 	readResumed chan struct{}
+	// offline is set while the client is off the network: dials fail at
+	// once and a connection that opens anyway is closed.
+	offline atomic.Bool
 }
 
 // NewClient returns a client; Run starts it.
@@ -125,6 +129,22 @@ func (c *Client) Drop() bool {
 			_ = c.conn.Close()
 		}
 	})
+}
+
+// errOffline fails the dials of a client that is off the network.
+var errOffline = errors.New("client is offline")
+
+// SetOffline takes the client off the network (true) or puts it back
+// (false), as a phone that loses its signal: its connection drops and its
+// dials fail until it is back, when its backoff brings it in again and it
+// resumes every room with since. It returns false once the client has
+// stopped.
+func (c *Client) SetOffline(offline bool) bool {
+	c.offline.Store(offline)
+	if !offline {
+		return true
+	}
+	return c.Drop()
 }
 
 // SetURLs replaces the endpoints for the next dials (a balancer that came
@@ -250,6 +270,10 @@ func (c *Client) write(frames [][]byte) {
 
 // dial connects in its own goroutine and reports back through the loop.
 func (c *Client) dial(rawURL string) {
+	if c.offline.Load() {
+		c.enqueue(func() { c.machine.DialFailed() })
+		return
+	}
 	target, header := c.target(rawURL)
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 	defer cancel()
@@ -257,6 +281,12 @@ func (c *Client) dial(rawURL string) {
 		NetDialContext: c.netDial}
 	conn, _, err := dialer.DialContext(ctx, target, header)
 	c.enqueue(func() {
+		// Checked in the loop: SetOffline's drop runs after this unless
+		// offline was set first.
+		if err == nil && c.offline.Load() {
+			_ = conn.Close() // the dial began before the signal went
+			err = errOffline
+		}
 		if err != nil {
 			c.machine.DialFailed()
 			return

@@ -256,3 +256,40 @@ func TestNodeKilledMidTrafficLosesMessagesInPubSubMode(t *testing.T) {
 	}
 	t.Logf("pubsub mode: alice lost %d of %d acked messages", lost, len(run.acked))
 }
+
+// A client off the network drops its connection and fails its dials; back
+// online, it reconnects and resumes with since: it gets what was sent
+// meanwhile, once each.
+func TestOfflineClientFailsDialsThenResumes(t *testing.T) {
+	redis := miniredis.RunT(t)
+	n := startNode(t, "a", "redis://"+redis.Addr(), node.Recover)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := newRecorder()
+	alice := startClient(t, ctx, rec, "alice", n.url())
+	bob := startClient(t, ctx, rec, "bob", n.url())
+	alice.SetOffline(true)
+	waitFor(t, func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for _, e := range rec.events["alice"] {
+			if e.Kind == client.KindDialFailed {
+				return true
+			}
+		}
+		return false
+	}, "alice's dial failing while offline")
+	if alice.Snapshot().Connected {
+		t.Fatal("alice is connected while offline")
+	}
+	const sends = 5
+	for i := range sends {
+		bob.Send("r", fmt.Sprintf("bob %d", i))
+	}
+	waitFor(t, func() bool { return len(rec.acked()) == sends }, "bob's sends acked")
+	alice.SetOffline(false)
+	waitFor(t, func() bool { ids, _ := rec.delivered("alice"); return len(ids) == sends }, "alice resumed")
+	if ids, duplicates := rec.delivered("alice"); duplicates != 0 || len(ids) != sends {
+		t.Fatalf("alice accepted %v with %d duplicates; want bob's %d sends once each", ids, duplicates, sends)
+	}
+}

@@ -9,7 +9,7 @@ import (
 )
 
 // required are the scenarios the lab promises (issue 5).
-var required = []string{"balancer-restart", "flood", "network-delay", "node-crash", "node-restart",
+var required = []string{"away", "balancer-restart", "flood", "network-delay", "node-crash", "node-restart",
 	"pubsub-loses", "redis-partition", "redis-restart", "rolling-restart", "slow-consumer"}
 
 func TestEmbeddedScenariosParse(t *testing.T) {
@@ -61,7 +61,7 @@ func TestLoadUnknownNameListsTheKnown(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"unknown scenario 'node-restrat'", "(did you mean 'node-restart'?)", "known scenarios: balancer-restart, flood,"} {
+	for _, want := range []string{"unknown scenario 'node-restrat'", "(did you mean 'node-restart'?)", "known scenarios: away, balancer-restart, flood,"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q lacks %q", err.Error(), want)
 		}

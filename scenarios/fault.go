@@ -55,6 +55,7 @@ var actionSpecs = map[Action]actionSpec{
 	Flood:           {targetBalancer | targetNode | targetNone, []string{"clients", "send_rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
 	SlowConsumer:    {targetNone, []string{"clients", "duration"}, []string{"clients"}, "nothing: the workload's first clients slow down"},
 	BalancerRestart: {targetBalancer | targetNone, []string{"duration"}, nil, "balancer (or nothing)"},
+	Away:            {targetNone, []string{"clients", "duration"}, []string{"clients", "duration"}, "nothing: the workload's last clients go away"},
 }
 
 var (
@@ -129,7 +130,7 @@ func (p *parser) fault(item *yaml.Node, what string, topology Topology, workload
 	if err := p.faultValues(f, what, topology, &fault); err != nil {
 		return fault, err
 	}
-	if fault.Action == SlowConsumer && fault.Clients > workload.Clients {
+	if (fault.Action == SlowConsumer || fault.Action == Away) && fault.Clients > workload.Clients {
 		return fault, p.errorf(f.values["clients"], "%s: %d clients, but the workload has only %d", what, fault.Clients, workload.Clients)
 	}
 	if fault.End() > workload.Duration {

@@ -207,6 +207,11 @@ func TestParseTimelineErrors(t *testing.T) {
 		{"heal what is not cut", "  - {at: 5s, action: partition, target: n1-redis, duration: 1s}\n  - {at: 7s, action: heal, target: redis-n1}\n", 7, "heal at 7s: redis-n1 is not partitioned then"},
 		{"heal all with nothing cut", "  - {at: 5s, action: heal}\n", 6, "nothing is partitioned then"},
 		{"kill twice", "  - {at: 5s, action: kill, target: n3}\n  - {at: 6s, action: kill, target: n3}\n", 7, "n3 is already down since line 6"},
+		{"away beyond the clients", "  - {at: 5s, action: away, clients: 9, duration: 2s}\n", 6, "fault 1 (away): 9 clients, but the workload has only 4"},
+		{"away without a window", "  - {at: 5s, action: away, clients: 2}\n", 6, "fault 1 (away): missing 'duration'"},
+		{"away with a target", "  - {at: 5s, action: away, target: n1, clients: 2, duration: 1s}\n", 6, "away cannot target 'n1': it takes nothing"},
+		{"away twice at once", "  - {at: 5s, action: away, clients: 2, duration: 4s}\n  - {at: 6s, action: away, clients: 1, duration: 1s}\n", 7, "away at 6s: clients are away since line 6 until 9s"},
+		{"typo of away", "  - {at: 5s, action: awya, clients: 2, duration: 1s}\n", 6, "unknown value 'awya' (did you mean 'away'?)"},
 		{"slow consumers beyond the clients", "  - {at: 5s, action: slow-consumer, clients: 5}\n", 6, "5 clients, but the workload has only 4"},
 		{"jitter above latency", "  - {at: 5s, action: delay, target: balancer-n1, latency: 10ms, jitter: 20ms}\n", 6, "jitter 20ms is more than the latency 10ms"},
 		{"missing required key", "  - {at: 5s, action: loss, target: n1-redis}\n", 6, "fault 1 (loss): missing 'percent'"},
@@ -219,7 +224,8 @@ func TestParseTimelineErrors(t *testing.T) {
 		})
 	}
 	good := header + "  - {at: 5s, action: partition, target: n1-redis, duration: 2s}\n  - {at: 7s, action: partition, target: redis-n1, direction: to}\n  - {at: 9s, action: heal}\n" +
-		"  - {at: 10s, action: kill, target: n2, duration: 1s}\n  - {at: 12s, action: kill, target: n2}\n  - {at: 13s, action: restart, target: n2}\n"
+		"  - {at: 10s, action: kill, target: n2, duration: 1s}\n  - {at: 12s, action: kill, target: n2}\n  - {at: 13s, action: restart, target: n2}\n" +
+		"  - {at: 14s, action: away, clients: 3, duration: 2s}\n  - {at: 16s, action: away, clients: 4, duration: 3s}\n"
 	if _, err := Parse("good.yaml", []byte(good)); err != nil {
 		t.Errorf("a sound timeline is refused: %v", err)
 	}

@@ -127,6 +127,11 @@ const (
 	// BalancerRestart restarts the balancer; every proxied connection
 	// drops. Duration is how long it stays down.
 	BalancerRestart Action = "balancer-restart"
+	// Away takes the workload's last Clients clients off the network for
+	// Duration, as a phone that loses its signal: their connections drop,
+	// their dials fail, and their sends wait. Back online, they reconnect
+	// and resume every room with since.
+	Away Action = "away"
 )
 
 // Direction is which way a partition cuts a link "a-b".
@@ -162,7 +167,7 @@ type Fault struct {
 	Jitter  time.Duration
 	// Percent of packets a loss drops, in (0, 100].
 	Percent float64
-	// Clients in a flood, or turned into slow consumers.
+	// Clients in a flood, turned into slow consumers, or gone away.
 	Clients int
 	// FloodSendRate is each flooding client's send rate.
 	FloodSendRate Rate

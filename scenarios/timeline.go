@@ -42,7 +42,7 @@ func (p *parser) timeline(items []*yaml.Node, faults []Fault) error {
 		}
 		return cmp.Compare(a.fault, b.fault)
 	})
-	state := timelineState{paused: map[string]int{}, partitioned: map[string]int{}, down: map[string]int{}}
+	state := timelineState{paused: map[string]int{}, partitioned: map[string]int{}, down: map[string]int{}, away: -1}
 	for _, event := range events {
 		if err := p.play(&state, items, faults, event); err != nil {
 			return err
@@ -57,6 +57,8 @@ type timelineState struct {
 	paused      map[string]int
 	partitioned map[string]int
 	down        map[string]int
+	// away is the away fault whose clients are off the network, or -1.
+	away int
 }
 
 func (p *parser) play(state *timelineState, items []*yaml.Node, faults []Fault, event timelineEvent) error {
@@ -71,6 +73,9 @@ func (p *parser) play(state *timelineState, items []*yaml.Node, faults []Fault, 
 		}
 		if owner, ok := owned[key]; ok && owner == event.fault {
 			delete(owned, key)
+		}
+		if fault.Action == Away {
+			state.away = -1
 		}
 		return nil
 	}
@@ -106,6 +111,13 @@ func (p *parser) play(state *timelineState, items []*yaml.Node, faults []Fault, 
 			return p.errorf(item, "partition at %s: %s is already partitioned since line %d", fault.At, fault.Target, items[owner].Line)
 		}
 		state.partitioned[key] = event.fault
+	case Away:
+		// Away faults pick the same clients, the workload's last: while
+		// one lasts, another would end it early or take them twice.
+		if state.away >= 0 {
+			return p.errorf(item, "away at %s: clients are away since line %d until %s; let that window end first", fault.At, items[state.away].Line, faults[state.away].End())
+		}
+		state.away = event.fault
 	case Heal:
 		if fault.Target == "" {
 			if len(state.partitioned) == 0 {

@@ -20,6 +20,8 @@ type ClientHost struct {
 	online bool
 	// reading is false while the client stops reading (a slow consumer).
 	reading bool
+	// offline is true while the client is off the network: its dials fail.
+	offline bool
 	// tickAt is the next scheduled tick, when tickScheduled.
 	tickAt        int64
 	tickScheduled bool
@@ -82,6 +84,10 @@ func (h *ClientHost) connected(c *Conn) {
 	if c != h.conn {
 		return
 	}
+	if h.offline {
+		h.cluster.network.Reset(c) // the dial began before the signal went
+		return
+	}
 	h.advance()
 	h.online = true
 	h.cluster.network.SetReading(c, h.host, h.reading)
@@ -137,7 +143,13 @@ func (h *ClientHost) flush() {
 			h.flush()
 		})
 	}
-	if ready.Dial {
+	if ready.Dial && h.offline {
+		h.cluster.world.on(h.host, 0, "client-offline-dial", 0, func() {
+			h.advance()
+			h.client.DialFailed()
+			h.flush()
+		})
+	} else if ready.Dial {
 		h.conn = network.Dial(h, h.cluster.entry(), h.user)
 	}
 	h.scheduleTick()
@@ -170,6 +182,17 @@ func (h *ClientHost) SetReading(reading bool) {
 	h.reading = reading
 	if h.conn != nil && h.conn.state != dialing {
 		h.cluster.network.SetReading(h.conn, h.host, reading)
+	}
+}
+
+// SetOffline takes the client off the network (true) or puts it back
+// (false), as a phone that loses its signal: its connection resets, and its
+// dials fail until it is back, when its backoff brings it in again and it
+// resumes every room with since.
+func (h *ClientHost) SetOffline(offline bool) {
+	h.offline = offline
+	if offline && h.conn != nil {
+		h.cluster.network.Reset(h.conn)
 	}
 }
 

@@ -39,6 +39,10 @@ const (
 	// consumer); ResumeReading ends that.
 	StopReading   Action = "stop-reading"
 	ResumeReading Action = "resume-reading"
+	// GoOffline takes a client off the network: its connection resets and
+	// its dials fail until GoOnline.
+	GoOffline Action = "go-offline"
+	GoOnline  Action = "go-online"
 )
 
 // Fault is one fault, as data.
@@ -101,7 +105,7 @@ func (c *Cluster) check(fault Fault) error {
 			return err
 		}
 		return known(fault.Peer)
-	case StopReading, ResumeReading:
+	case StopReading, ResumeReading, GoOffline, GoOnline:
 		if c.client(fault.Target) == nil {
 			return fmt.Errorf("sim: fault %s: %q is not a client", fault.Action, fault.Target)
 		}
@@ -160,6 +164,10 @@ func (c *Cluster) Apply(fault Fault) {
 		c.client(fault.Target).SetReading(false)
 	case ResumeReading:
 		c.client(fault.Target).SetReading(true)
+	case GoOffline:
+		c.client(fault.Target).SetOffline(true)
+	case GoOnline:
+		c.client(fault.Target).SetOffline(false)
 	}
 }
 
