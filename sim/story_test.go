@@ -117,14 +117,18 @@ func TestPubSubBreaksRunGapFill(t *testing.T) {
 		if !c.RunUntilQuiet(90 * time.Second) {
 			t.Fatalf("seed %d: the cluster did not settle by %v", seed, c.Now())
 		}
-		report := CheckDelivery(c.History())
-		t.Logf("seed %d: %d pub/sub breaks, %d gap fills; sent %d acked %d delivered %d lost %d",
-			seed, c.RedisHost().PubSubBreaks(), c.GapFills(), report.Sent, report.Acked, report.Delivered, report.Lost)
+		checks, stats := checkCluster(c, node.Recover)
+		t.Logf("seed %d: %d pub/sub breaks, %d gap fills; %+v", seed, c.RedisHost().PubSubBreaks(), c.GapFills(), stats)
 		if c.RedisHost().PubSubBreaks() == 0 {
 			t.Errorf("seed %d: no pub/sub connection broke", seed)
 		}
-		if !report.OK() || report.Acked != report.Sent {
-			t.Errorf("seed %d: %d of %d acked; %v", seed, report.Acked, report.Sent, report.Violations)
+		if stats.Acked != stats.Sent {
+			t.Errorf("seed %d: %d of %d sends acked", seed, stats.Acked, stats.Sent)
+		}
+		for _, verdict := range checks {
+			if !verdict.OK {
+				t.Errorf("seed %d: %s: %s %+v", seed, verdict.Name, verdict.Detail, verdict.Examples)
+			}
 		}
 		gapFills += c.GapFills()
 	}
