@@ -81,7 +81,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	ratePerSecond := flags.Int("rate-per-second", 10, "sends per second a connection's allowance refills by")
 	framesPerSecond := flags.Int("frames-per-second", 0, "frames of any type per second a connection's allowance refills by (over it: rate_limited; refused --frame-burst times in a row: closed 4008); 0: 100, or twice --rate-per-second if more")
 	frameBurst := flags.Int("frame-burst", 0, "frames of any type a connection may send at once; 0: 200, or twice --rate-burst if more")
-	brokerCallsMax := flags.Int("broker-calls-per-connection-max", 64, "broker calls (publishes, fetches for joins) one connection may have in flight: its share of the node's queue")
+	brokerCallsMax := flags.Int("broker-calls-per-user-max", 64, "broker calls (publishes, fetches for joins) one user's connections may have in flight together: its share of the node's queue")
 	recentLenMax := flags.Int("recent-len-max", node.RecentLenMaxDefault, "messages of each room the node keeps in memory for clients that resume (beyond them it reads Redis)")
 	historyLenMax := flags.Int("history-len-max", redisscript.HistoryLenMaxDefault, "messages each room's Redis stream keeps (beyond them a resuming client gets a reset)")
 	socketBuffer := flags.Int("socket-buffer", 0, "cap each client socket's kernel buffers at this many `bytes` (0: the kernel's own, which grow to megabytes and hide a slow consumer longer)")
@@ -136,7 +136,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 		max   int
 	}{{"send-queue-len-max", *sendQueueLenMax, sendQueueLenFlagMax}, {"rate-burst", *rateBurst, rateFlagMax},
 		{"rate-per-second", *ratePerSecond, rateFlagMax}, {"recent-len-max", *recentLenMax, recentLenFlagMax},
-		{"broker-calls-per-connection-max", *brokerCallsMax, brokerCallsFlagMax},
+		{"broker-calls-per-user-max", *brokerCallsMax, brokerCallsFlagMax},
 		{"history-len-max", *historyLenMax, historyLenFlagMax}} {
 		if bound.value < 1 || bound.value > bound.max {
 			return fail("--%s %d: want 1 to %d", bound.name, bound.value, bound.max)
@@ -164,7 +164,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 		server: server.Config{ID: *id, Listen: *listen, AdminListen: *adminListen, Delivery: mode, Auth: authOn, Secret: secret,
 			AllowedOrigins: originList, SendQueueLenMax: *sendQueueLenMax, RateBurst: *rateBurst,
 			RatePerSecond: *ratePerSecond, FramesPerSecond: *framesPerSecond, FrameBurst: *frameBurst,
-			BrokerCallsPerConnectionMax: *brokerCallsMax, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, Logger: logger},
+			BrokerCallsPerUserMax: *brokerCallsMax, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, Logger: logger},
 		redisURL: *redisURL, historyLenMax: *historyLenMax,
 	}, 0, false
 }

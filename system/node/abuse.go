@@ -12,9 +12,9 @@ const (
 	// 100 frames a second; a script flooding joins and leaves does not.
 	framesPerSecondDefault = 100
 	frameBurstDefault      = 200
-	// 64 broker calls in flight per connection: 64 connections at their
-	// share fill the runtime's queue of 4096, one cannot.
-	brokerCallsPerConnectionMaxDefault = 64
+	// 64 broker calls in flight per user: 64 users at their share fill the
+	// runtime's queue of 4096, one cannot.
+	brokerCallsPerUserMaxDefault = 64
 )
 
 // frameBucket is a connection's allowance of frames of any type, in
@@ -49,15 +49,18 @@ func (n *Node) admitFrame(s *session) bool {
 }
 
 // admitBrokerCall says whether the session may start one more broker call
-// (a publish, or the fetch a join of a new room needs): each connection
-// has a share of the runtime's broker queue, so that one cannot fill it for
-// everybody. Over its share the client is told to slow down.
+// (a publish, or the fetch a join of a new room needs): each user (all its
+// connections together, so that reconnecting gains nothing: a closed
+// connection's calls still run) has a share of the runtime's broker queue,
+// so that one cannot fill it for everybody. Over its share the client is
+// told to slow down.
 func (n *Node) admitBrokerCall(s *session, ref string) bool {
-	if s.brokerCalls < n.cfg.BrokerCallsPerConnectionMax {
+	calls := n.brokerCalls[s.user]
+	if calls < n.cfg.BrokerCallsPerUserMax {
 		return true
 	}
 	n.counters.RateLimited++
-	n.refuseAbuse(s, ref, fmt.Sprintf("%d broker calls in flight, this connection's share: slow down and retry", s.brokerCalls))
+	n.refuseAbuse(s, ref, fmt.Sprintf("%d broker calls in flight, this user's share: slow down and retry", calls))
 	return false
 }
 
@@ -78,13 +81,16 @@ func (n *Node) refuseAbuse(s *session, ref, message string) {
 	}
 }
 
-// startBrokerCall and endBrokerCall keep the count of broker calls a
-// connection has in flight; endBrokerCall takes the owner of a reply,
-// which may be gone (0 for calls of the node's own).
-func (n *Node) startBrokerCall(s *session) { s.brokerCalls++ }
+// startBrokerCall and endBrokerCall keep the count of broker calls each
+// user has in flight; endBrokerCall takes the user a reply is for ("" for
+// calls of the node's own).
+func (n *Node) startBrokerCall(user string) { n.brokerCalls[user]++ }
 
-func (n *Node) endBrokerCall(conn ConnID) {
-	if s := n.sessions[conn]; s != nil && s.brokerCalls > 0 {
-		s.brokerCalls--
+func (n *Node) endBrokerCall(user string) {
+	switch calls := n.brokerCalls[user]; {
+	case calls > 1:
+		n.brokerCalls[user] = calls - 1
+	case calls == 1:
+		delete(n.brokerCalls, user)
 	}
 }

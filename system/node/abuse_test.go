@@ -54,8 +54,8 @@ func TestAConnectionThatKeepsOnIsClosedWith4008(t *testing.T) {
 	}
 }
 
-func TestOneConnectionHasItsShareOfBrokerCalls(t *testing.T) {
-	h := newHarness(t, Config{BrokerCallsPerConnectionMax: 2})
+func TestOneUserHasItsShareOfBrokerCalls(t *testing.T) {
+	h := newHarness(t, Config{BrokerCallsPerUserMax: 2})
 	h.open(1, "mallory")
 	h.open(2, "alice")
 	h.take(1)
@@ -67,7 +67,14 @@ func TestOneConnectionHasItsShareOfBrokerCalls(t *testing.T) {
 	if len(h.fetches) != 2 || len(frames) != 1 || frames[0].Code != protocol.CodeRateLimited || frames[0].Ref != "c" {
 		t.Fatalf("fetches %d, frames %+v; want 2 and rate_limited for c", len(h.fetches), frames)
 	}
-	// Another connection has a share of its own.
+	// Another user has a share of its own; another connection of the
+	// same user does not.
+	h.open(3, "mallory")
+	h.take(3)
+	h.frame(3, `{"type":"join","room":"e"}`)
+	if frames := h.take(3); len(h.fetches) != 2 || len(frames) != 1 || frames[0].Code != protocol.CodeRateLimited {
+		t.Fatalf("mallory's second connection: fetches %d, frames %+v", len(h.fetches), frames)
+	}
 	h.frame(2, `{"type":"join","room":"d"}`)
 	if len(h.fetches) != 3 {
 		t.Fatalf("alice's join was held by mallory's share: %d fetches", len(h.fetches))

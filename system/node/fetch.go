@@ -9,9 +9,9 @@ type pendingFetch struct {
 	generation uint64
 	conn       ConnID
 	afterSeq   uint64
-	// owner is the connection whose frame caused the fetch (0: the node's
+	// owner is the user whose frame caused the fetch ("": the node's
 	// own), whose share of broker calls it counts against.
-	owner ConnID
+	owner string
 }
 
 // fetchRoom asks the broker for what the room missed after its last
@@ -41,8 +41,8 @@ func (n *Node) fetchMember(r *room, m *member) {
 
 func (n *Node) requestFetch(p pendingFetch, limit int) {
 	if n.caller != nil {
-		p.owner = n.caller.conn
-		n.startBrokerCall(n.caller)
+		p.owner = n.caller.user
+		n.startBrokerCall(p.owner)
 	}
 	request := n.nextRequest()
 	n.fetches[request] = p

@@ -55,12 +55,13 @@ type Config struct {
 	FetchRetryMs int64
 	// FramesPerSecond and FrameBurst bound the frames of every type one
 	// connection may send (sends also have RateBurst and RatePerSecond);
-	// BrokerCallsPerConnectionMax bounds the broker calls one connection
-	// may have in flight. Beyond either the client is told to slow down,
-	// and a connection refused FrameBurst times in a row is closed (4008).
-	FramesPerSecond             int
-	FrameBurst                  int
-	BrokerCallsPerConnectionMax int
+	// BrokerCallsPerUserMax bounds the broker calls one user's connections
+	// may have in flight together. Beyond either the client is told to
+	// slow down, and a connection refused FrameBurst times in a row is
+	// closed (4008).
+	FramesPerSecond       int
+	FrameBurst            int
+	BrokerCallsPerUserMax int
 	// Random is the node's injected source of randomness (epoch candidates).
 	Random func() uint64
 	// Mutation breaks the node on purpose, for checker tests only.
@@ -103,8 +104,11 @@ type Node struct {
 	counters       Counters
 	roomGeneration uint64
 	// caller is the session whose frame is being handled, so that the
-	// broker calls it causes count against its share; nil otherwise.
+	// broker calls it causes count against its user's share; nil otherwise.
 	caller *session
+	// brokerCalls counts each user's broker calls in flight (looked up,
+	// never iterated).
+	brokerCalls map[string]int
 }
 
 // New returns a node with no connections. The broker link starts down: the
@@ -124,7 +128,7 @@ func New(cfg Config) *Node {
 	// allowance, with room for joins and leaves besides.
 	setDefault(&cfg.FramesPerSecond, max(framesPerSecondDefault, 2*cfg.RatePerSecond))
 	setDefault(&cfg.FrameBurst, max(frameBurstDefault, 2*cfg.RateBurst))
-	setDefault(&cfg.BrokerCallsPerConnectionMax, brokerCallsPerConnectionMaxDefault)
+	setDefault(&cfg.BrokerCallsPerUserMax, brokerCallsPerUserMaxDefault)
 	setDefault(&cfg.RecentLenMax, RecentLenMaxDefault)
 	if cfg.RoomPollIntervalMs <= 0 {
 		cfg.RoomPollIntervalMs = roomPollIntervalDefault
@@ -133,12 +137,13 @@ func New(cfg Config) *Node {
 		cfg.FetchRetryMs = fetchRetryDefault
 	}
 	return &Node{
-		cfg:       cfg,
-		sessions:  map[ConnID]*session{},
-		rooms:     map[string]*room{},
-		publishes: map[RequestID]pendingPublish{},
-		fetches:   map[RequestID]pendingFetch{},
-		epochBase: cfg.ID + "." + strconv.FormatUint(cfg.Random(), 36),
+		cfg:         cfg,
+		sessions:    map[ConnID]*session{},
+		rooms:       map[string]*room{},
+		publishes:   map[RequestID]pendingPublish{},
+		fetches:     map[RequestID]pendingFetch{},
+		brokerCalls: map[string]int{},
+		epochBase:   cfg.ID + "." + strconv.FormatUint(cfg.Random(), 36),
 	}
 }
 

@@ -37,7 +37,7 @@ func (n *Node) sendMessage(s *session, in protocol.Inbound) {
 		refuse(protocol.CodeRateLimited, fmt.Sprintf("more than %d sends per second: resend the same id later", n.cfg.RatePerSecond))
 	case !n.admitBrokerCall(s, in.ID):
 	default:
-		n.startBrokerCall(s)
+		n.startBrokerCall(s.user)
 		request := n.nextRequest()
 		n.publishes[request] = pendingPublish{conn: s.conn, room: in.Room, id: in.ID, from: s.user, body: in.Body, ts: n.nowMs}
 		n.counters.Publishes++
@@ -55,7 +55,7 @@ func (n *Node) Published(request RequestID, reply PublishReply, err error) {
 		return
 	}
 	delete(n.publishes, request)
-	n.endBrokerCall(p.conn)
+	n.endBrokerCall(p.from)
 	s := n.sessions[p.conn]
 	if err != nil {
 		if s != nil {

@@ -28,9 +28,6 @@ type session struct {
 	// counts the frames refused since the last one handled.
 	frames        frameBucket
 	refusedInARow int
-	// brokerCalls counts the broker calls of this connection in flight,
-	// against its share (Config.BrokerCallsPerConnectionMax).
-	brokerCalls int
 }
 
 // Open accepts a connection for user and greets it. A draining node refuses

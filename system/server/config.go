@@ -41,12 +41,12 @@ type Config struct {
 	SendQueueLenMax int
 	RateBurst       int
 	RatePerSecond   int
-	// FramesPerSecond, FrameBurst and BrokerCallsPerConnectionMax bound
-	// what one connection may ask of the node (see node.Config; zero takes
-	// the node's default).
-	FramesPerSecond             int
-	FrameBurst                  int
-	BrokerCallsPerConnectionMax int
+	// FramesPerSecond, FrameBurst and BrokerCallsPerUserMax bound what one
+	// connection, and one user, may ask of the node (see node.Config; zero
+	// takes the node's default).
+	FramesPerSecond       int
+	FrameBurst            int
+	BrokerCallsPerUserMax int
 	// RecentLenMax is how many of each room's last messages the node keeps
 	// for resuming members (zero takes the node's default).
 	RecentLenMax int

@@ -92,16 +92,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.metrics = newMetrics(s)
 	s.loop = newLoop(s, node.New(node.Config{
-		ID:                          cfg.ID,
-		Delivery:                    cfg.Delivery,
-		SendQueueLenMax:             cfg.SendQueueLenMax,
-		RateBurst:                   cfg.RateBurst,
-		RatePerSecond:               cfg.RatePerSecond,
-		FramesPerSecond:             cfg.FramesPerSecond,
-		FrameBurst:                  cfg.FrameBurst,
-		BrokerCallsPerConnectionMax: cfg.BrokerCallsPerConnectionMax,
-		RecentLenMax:                cfg.RecentLenMax,
-		Random:                      newRandom(),
+		ID:                    cfg.ID,
+		Delivery:              cfg.Delivery,
+		SendQueueLenMax:       cfg.SendQueueLenMax,
+		RateBurst:             cfg.RateBurst,
+		RatePerSecond:         cfg.RatePerSecond,
+		FramesPerSecond:       cfg.FramesPerSecond,
+		FrameBurst:            cfg.FrameBurst,
+		BrokerCallsPerUserMax: cfg.BrokerCallsPerUserMax,
+		RecentLenMax:          cfg.RecentLenMax,
+		Random:                newRandom(),
 	}), cfg.Broker, cfg.SendQueueLenMax)
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: readHeaderWait, IdleTimeout: httpIdleWait,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
