@@ -5,9 +5,11 @@
 package chaos
 
 import (
-	"chatlab/chaos/check"
 	"context"
 	"time"
+
+	"chatlab/chaos/check"
+	"chatlab/system/node"
 )
 
 // Cluster is one target's system under one scenario. The runner calls
@@ -46,6 +48,12 @@ type Cluster interface {
 // not the same evidence.
 type RedisDescriber interface {
 	RedisDescription() string
+}
+
+// Mutated is a Cluster whose nodes are broken on purpose (--mutation): the
+// report says so, and only a run with the same mutation is its twin.
+type Mutated interface {
+	Mutation() node.Mutation
 }
 
 // Sample is the cluster's state at one moment.

@@ -36,6 +36,8 @@ func WriteReport(dir string, result *Result, command string) (string, error) {
 		Description:  result.Scenario.Description,
 		Target:       result.Target,
 		Redis:        result.Redis,
+		Mutation:     string(result.Mutation),
+		ScenarioHash: result.Scenario.Hash(),
 		Seed:         result.Seed,
 		Delivery:     string(result.Delivery),
 		Verdict:      reports.Verdict(result.Verdict),

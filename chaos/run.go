@@ -62,7 +62,9 @@ type Result struct {
 	Scenario *scenarios.Scenario
 	Target   string
 	// Redis says which Redis ran (real targets; see RedisDescriber).
-	Redis     string
+	Redis string
+	// Mutation is how the nodes were broken on purpose ("": not at all).
+	Mutation  node.Mutation
 	Seed      uint64
 	Delivery  node.Delivery
 	Verdict   string // "pass" or "fail"
@@ -97,6 +99,9 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 	result := &Result{Scenario: sc, Target: cluster.Target(), Seed: options.Seed, Delivery: options.Delivery}
 	if d, ok := cluster.(RedisDescriber); ok {
 		result.Redis = d.RedisDescription()
+	}
+	if m, ok := cluster.(Mutated); ok {
+		result.Mutation = m.Mutation()
 	}
 	pacer := newPacer(options, wallStart)
 	for _, step := range Timeline(sc.Faults) {

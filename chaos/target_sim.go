@@ -62,6 +62,8 @@ func NewSimCluster(scenario *scenarios.Scenario, options SimOptions) Cluster {
 
 func (s *simCluster) Target() string { return "sim" }
 
+func (s *simCluster) Mutation() node.Mutation { return s.options.Mutation }
+
 func (s *simCluster) Start(context.Context) error {
 	sc := s.scenario
 	delivery := sc.Topology.Delivery

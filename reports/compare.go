@@ -9,7 +9,8 @@ import (
 // simulated twin; a sweep can leave thousands.
 const simRunsReadMax = 5000
 
-// Comparison is another run of the same scenario, seed and delivery, put
+// Comparison is another run of the same scenario content, seed, delivery
+// and mutation, put
 // next to this one: for a real target, the simulator's run, so that the
 // report shows where the real system and its model differ.
 type Comparison struct {
@@ -20,8 +21,9 @@ type Comparison struct {
 	WallMs  int64   `json:"wall_ms"`
 }
 
-// simTwin finds the newest sim run under dir/runs of r's scenario, seed and
-// delivery; nil when there is none.
+// simTwin finds the newest sim run under dir/runs of r's scenario content,
+// seed, delivery and mutation; nil when there is none. Anything else would
+// compare two different experiments.
 func simTwin(dir string, r *Report) *Comparison {
 	entries, err := os.ReadDir(filepath.Join(dir, RunsDir))
 	if err != nil {
@@ -33,7 +35,7 @@ func simTwin(dir string, r *Report) *Comparison {
 			continue
 		}
 		other, err := Read(filepath.Join(dir, RunsDir, entry.Name(), ReportFile))
-		if err != nil || other.Target != "sim" || other.Scenario != r.Scenario || other.Seed != r.Seed || other.Delivery != r.Delivery {
+		if err != nil || other.Target != "sim" || !sameExperiment(other, r) {
 			continue
 		}
 		if twin == nil || other.StartedAt.After(twin.StartedAt) {
@@ -44,4 +46,12 @@ func simTwin(dir string, r *Report) *Comparison {
 		return nil
 	}
 	return &Comparison{RunID: twin.RunID, Target: twin.Target, Verdict: twin.Verdict, Stats: twin.Stats, WallMs: twin.WallMs}
+}
+
+// sameExperiment reports whether two runs ran the same scenario content
+// with the same seed, delivery mode and mutation. A report written before
+// scenario hashes were recorded matches none.
+func sameExperiment(a, b *Report) bool {
+	return a.Scenario == b.Scenario && a.ScenarioHash != "" && a.ScenarioHash == b.ScenarioHash &&
+		a.Seed == b.Seed && a.Delivery == b.Delivery && a.Mutation == b.Mutation
 }

@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// A real run's report carries the newest sim run of the same scenario,
-// seed and delivery, in report.json and on its page; a sim run and a real
-// run without a twin carry none.
+// A real run's report carries the newest sim run of the same scenario
+// content, seed, delivery and mutation, in report.json and on its page; a
+// sim run and a real run without a twin carry none.
 func TestRealRunComparedWithSimTwin(t *testing.T) {
 	dir := t.TempDir()
 	older, twin := sample(), sample()
@@ -24,10 +24,18 @@ func TestRealRunComparedWithSimTwin(t *testing.T) {
 			t.Fatalf("a sim run was compared with %+v", r.ComparedWith)
 		}
 	}
-	otherSeed := sample()
-	otherSeed.Seed, otherSeed.StartedAt = 43, twin.StartedAt.Add(time.Hour)
-	if _, err := Write(dir, otherSeed, nil); err != nil {
-		t.Fatal(err)
+	// Newer sim runs that are other experiments: none is the twin.
+	otherSeed, mutated, edited, otherMode, unhashed := sample(), sample(), sample(), sample(), sample()
+	otherSeed.Seed = 43
+	mutated.Mutation, mutated.Verdict = "drop", Fail
+	edited.ScenarioHash = "0000000000000001"
+	otherMode.Delivery = "pubsub"
+	unhashed.ScenarioHash = ""
+	for _, r := range []*Report{otherSeed, mutated, edited, otherMode, unhashed} {
+		r.StartedAt = twin.StartedAt.Add(time.Hour)
+		if _, err := Write(dir, r, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	real := sample()

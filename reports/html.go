@@ -42,6 +42,8 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 <dt>seed</dt><dd><code>{{.Seed}}</code></dd>
 <dt>target</dt><dd>{{.Target}}</dd>{{if .Redis}}<dt>redis</dt><dd>{{.Redis}}</dd>{{end}}
 <dt>delivery</dt><dd>{{.Delivery}}</dd>
+{{with .Mutation}}<dt>mutation</dt><dd><code>{{.}}</code> (nodes broken on purpose)</dd>{{end}}
+{{with .ScenarioHash}}<dt>scenario hash</dt><dd><code>{{.}}</code></dd>{{end}}
 <dt>started</dt><dd>{{.StartedAt.UTC.Format "2006-01-02 15:04:05 UTC"}}</dd>
 <dt>wall time</dt><dd>{{runTime .WallMs}}</dd>
 {{with .TraceHash}}<dt>trace hash</dt><dd><code>{{.}}</code></dd>{{end}}
@@ -66,7 +68,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 <table><tr><th class="number">sent</th><th class="number">acked</th><th class="number">delivered</th><th class="number">lost</th><th class="number">duplicated</th><th class="number">reordered</th><th class="number">excused</th><th class="number">p50</th><th class="number">p99</th><th class="number">max</th></tr>
 <tr>{{with .Stats}}<td class="number">{{.Sent}}</td><td class="number">{{.Acked}}</td><td class="number">{{.Delivered}}</td><td class="number">{{.Lost}}</td><td class="number">{{.Duplicated}}</td><td class="number">{{.Reordered}}</td><td class="number">{{.Excused}}</td><td class="number">{{number .LatencyMs.P50}} ms</td><td class="number">{{number .LatencyMs.P99}} ms</td><td class="number">{{number .LatencyMs.Max}} ms</td>{{end}}</tr></table>
 {{with .ComparedWith}}<h3>Compared with the simulator</h3>
-<p>The {{.Target}} run <code>{{.RunID}}</code> of the same scenario, seed and delivery {{if eq .Verdict $.Verdict}}reached the same verdict{{else}}reached a different verdict: <strong>{{.Verdict}}</strong>{{end}}. Real runs are not replays: the counts differ with timing, the verdict should not.</p>
+<p>The {{.Target}} run <code>{{.RunID}}</code> of the same scenario (content {{$.ScenarioHash}}), seed, delivery and mutation {{if eq .Verdict $.Verdict}}reached the same verdict{{else}}reached a different verdict: <strong>{{.Verdict}}</strong>{{end}}. Real runs are not replays: the counts differ with timing, the verdict should not.</p>
 <table><tr><th>run</th><th>verdict</th><th class="number">sent</th><th class="number">acked</th><th class="number">delivered</th><th class="number">lost</th><th class="number">duplicated</th><th class="number">reordered</th><th class="number">excused</th><th class="number">p50</th><th class="number">p99</th><th class="number">wall time</th></tr>
 <tr><td>{{$.Target}} (this run)</td><td><span class="badge {{$.Verdict}}">{{$.Verdict}}</span></td>{{template "stats" $.Stats}}<td class="number">{{runTime $.WallMs}}</td></tr>
 <tr><td>{{.Target}}</td><td><span class="badge {{.Verdict}}">{{.Verdict}}</span></td>{{template "stats" .Stats}}<td class="number">{{runTime .WallMs}}</td></tr></table>{{end}}

@@ -45,6 +45,13 @@ type Report struct {
 	// Redis says which Redis a real run used ("redis-server 7.0.15",
 	// "miniredis v2.40.0 (embedded; ...)"); empty on sim.
 	Redis string `json:"redis,omitempty"`
+	// Mutation is how every node was broken on purpose (--mutation drop,
+	// ...); empty for the system as built.
+	Mutation string `json:"mutation,omitempty"`
+	// ScenarioHash identifies what the scenario made happen (its parsed
+	// content with defaults, not its file's bytes): a run is only compared
+	// with another of the same hash.
+	ScenarioHash string `json:"scenario_hash,omitempty"`
 	// WallMs is how long the run took on the wall clock.
 	WallMs int64 `json:"wall_ms"`
 
@@ -62,9 +69,9 @@ type Report struct {
 	// FaultWindows are the spans during which a fault was in force; the
 	// charts shade them.
 	FaultWindows []Window `json:"fault_windows"`
-	// ComparedWith is the simulator's run of the same scenario, seed and
-	// delivery, for a run on a real target (Write finds the newest one in
-	// the reports directory; none: omitted).
+	// ComparedWith is the simulator's run of the same scenario content,
+	// seed, delivery and mutation, for a run on a real target (Write finds
+	// the newest one in the reports directory; none: omitted).
 	ComparedWith *Comparison `json:"compared_with,omitempty"`
 	// Porcupine is the linearizability visualization: give the path of the
 	// file porcupine wrote; Write copies it into the run directory and

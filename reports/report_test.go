@@ -27,6 +27,7 @@ func sample() *Report {
 		Stats:        Stats{Sent: 1200, Acked: 1198, Delivered: 17900, Lost: 2, LatencyMs: Latency{P50: 3, P99: 640, Max: 2100}},
 		Faults:       []Fault{{AtMs: 8000, Action: "restart", Target: "n1"}},
 		TraceHash:    "9f1c2b3a4d5e6f70",
+		ScenarioHash: "5e1d0c4b3a291807",
 		WallMs:       412,
 		StartedAt:    time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC),
 		Command:      "chatlab chaos --scenario node-restart --target sim --seed 42",
