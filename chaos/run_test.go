@@ -78,6 +78,9 @@ func TestMutatedNodesAreCaught(t *testing.T) {
 			if result.Passed() {
 				t.Fatal("a broken node passed")
 			}
+			if result.Mutation != mutation {
+				t.Errorf("the result says mutation %q, want %q", result.Mutation, mutation)
+			}
 			for _, name := range fired {
 				if c := checkNamed(result.Checks, name); c.OK || c.Violations == 0 {
 					t.Errorf("check %s did not fire: %+v", name, c)
