@@ -55,7 +55,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 </dl>
 
 <h2>Replay</h2>
-<p>This command runs the same scenario again{{if eq .Target "sim"}}, event for event (the same seed gives the same trace hash){{end}}:</p>
+<p>This command, run from the repository root after <code>make build</code>, runs the same scenario again{{if eq .Target "sim"}}, event for event (the same seed gives the same trace hash){{end}}:</p>
 <pre class="command"><code>{{.Command}}</code></pre>
 
 <h2>Fault timeline</h2>

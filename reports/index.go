@@ -42,7 +42,7 @@ var indexTemplate = template.Must(template.New("index").Funcs(template.FuncMap{"
 <p>{{len .Runs}} runs listed, newest first: {{.Passed}} passed, {{.Failed}} failed.{{if .Omitted}} {{.Omitted}} older runs are not listed; they are in {{.RunsPath}}.{{end}}</p>
 <table><tr><th>started</th><th>verdict</th><th>scenario</th><th class="number">seed</th><th>target</th><th>delivery</th><th class="number">violations</th><th class="number">wall time</th></tr>
 {{range .Runs}}<tr{{if eq .Verdict "fail"}} class="failed"{{end}}><td>{{.StartedAt.UTC.Format "2006-01-02 15:04:05"}}</td><td><span class="badge {{.Verdict}}">{{.Verdict}}</span></td><td><a href="{{.Dir}}/index.html">{{.Scenario}}</a></td><td class="number"><code>{{.Seed}}</code></td><td>{{.Target}}</td><td>{{.Delivery}}</td><td class="number">{{.Violations}}</td><td class="number">{{runTime .WallMs}}</td></tr>
-{{else}}<tr><td colspan="8" class="muted">No runs yet: chatlab chaos --scenario node-restart</td></tr>
+{{else}}<tr><td colspan="8" class="muted">No runs yet: make build, then bin/chatlab chaos --scenario node-restart</td></tr>
 {{end}}</table>
 {{if .Unread}}<p class="muted">Unreadable runs (no or bad report.json): {{range .Unread}}<code>{{.}}</code> {{end}}</p>{{end}}
 </main></body></html>

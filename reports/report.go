@@ -60,7 +60,7 @@ type Report struct {
 	// StartedAt is the wall-clock start; Write uses the current time when
 	// zero.
 	StartedAt time.Time `json:"started_at"`
-	// Command replays the run exactly, e.g. "chatlab chaos --scenario
+	// Command replays the run exactly, e.g. "bin/chatlab chaos --scenario
 	// node-restart --target sim --seed 7".
 	Command      string       `json:"command"`
 	Expectations Expectations `json:"expectations"`

@@ -38,7 +38,7 @@ func TestBalancerBadFlags(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCommand(t, context.Background(), tc.args...)
-			if code != 2 || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "Run 'chatlab balancer --help'") {
+			if code != 2 || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "Run 'bin/chatlab balancer --help'") {
 				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
 			}
 		})

@@ -43,7 +43,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	flags := newFlagSet("chaos", "Run a scenario against a target, check every client operation, write a report\n"+
 		"to OUT/runs/<run-id>/ and print its path. Exit 0 when every expectation held, 1 when one\n"+
 		"failed, 2 for bad usage or a bad scenario file.", stdout, stderr)
-	name := flags.String("scenario", "", "the scenario to run (see 'chatlab scenarios')")
+	name := flags.String("scenario", "", "the scenario to run (see '"+invocation+" scenarios')")
 	file := flags.String("file", "", "run the scenario in this YAML `file` instead of a built-in one")
 	target := flags.String("target", "sim", "where to run it: sim, local or docker")
 	seed := flags.String("seed", "1", "the simulator's seed: the same seed replays the same run")
@@ -86,7 +86,7 @@ func checkChaosFlags(flags *flagSet, f chaosFlags) (chaosOptions, int) {
 	var err error
 	switch {
 	case f.name == "" && f.file == "":
-		return options, flags.usageError("--scenario is required (see 'chatlab scenarios' for the names)")
+		return options, flags.usageError("--scenario is required (see '" + invocation + " scenarios' for the names)")
 	case f.name != "" && f.file != "":
 		return options, flags.usageError("--scenario and --file exclude each other")
 	case f.name != "":
@@ -184,7 +184,7 @@ func newCluster(options chaosOptions, seed uint64) (chaos.Cluster, error) {
 // replayCommand is the command line that runs the same scenario, target,
 // seed and options again.
 func replayCommand(options chaosOptions, seed uint64) string {
-	parts := []string{"chatlab chaos"}
+	parts := []string{invocation + " chaos"}
 	if options.scenario.File != "" && !strings.HasPrefix(options.scenario.File, "scenarios/") {
 		parts = append(parts, "--file", options.scenario.File)
 	} else {

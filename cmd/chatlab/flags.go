@@ -53,7 +53,7 @@ func (f *flagSet) parse(args []string) (code int, done bool) {
 }
 
 func (f *flagSet) printUsage() {
-	fmt.Fprintf(f.stdout, "Usage: chatlab %s [flags]\n\n%s\n\nFlags:\n", f.name, f.synopsis)
+	fmt.Fprintf(f.stdout, "Usage: %s %s [flags]\n\n%s\n\nFlags:\n", invocation, f.name, f.synopsis)
 	f.SetOutput(f.stdout)
 	f.PrintDefaults()
 	f.SetOutput(io.Discard)
@@ -61,7 +61,7 @@ func (f *flagSet) printUsage() {
 
 // usageError prints the problem and a hint and returns exit code 2.
 func (f *flagSet) usageError(format string, args ...any) int {
-	fmt.Fprintf(f.stderr, "chatlab %s: %s\nRun 'chatlab %s --help' for usage.\n", f.name, fmt.Sprintf(format, args...), f.name)
+	fmt.Fprintf(f.stderr, "chatlab %s: %s\nRun '%s %s --help' for usage.\n", f.name, fmt.Sprintf(format, args...), invocation, f.name)
 	return 2
 }
 

@@ -77,17 +77,22 @@ func lookup(name string) (command, bool) {
 	return command{}, false
 }
 
+// invocation starts every command chatlab prints for a person to run
+// (replays, hints, usage): the binary as make build leaves it, run from
+// the repository root, so that what is printed can be pasted as it is.
+const invocation = "bin/chatlab"
+
 func unknownCommand(stderr io.Writer, name string) int {
-	fmt.Fprintf(stderr, "chatlab: unknown command %q\nRun 'chatlab --help' for the list of commands.\n", name)
+	fmt.Fprintf(stderr, "chatlab: unknown command %q\nRun '"+invocation+" --help' for the list of commands.\n", name)
 	return 2
 }
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "chatlab: a distributed WebSocket chat and a lab that breaks it on purpose.")
-	fmt.Fprintln(w, "\nUsage: chatlab COMMAND [flags]")
+	fmt.Fprintln(w, "\nUsage: "+invocation+" COMMAND [flags]")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, cmd := range commands {
 		fmt.Fprintf(w, "  %-10s %s\n", cmd.name, cmd.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'chatlab COMMAND --help' or 'chatlab help COMMAND' for a command's flags.")
+	fmt.Fprintln(w, "\nRun '"+invocation+" COMMAND --help' or '"+invocation+" help COMMAND' for a command's flags.")
 }

@@ -114,7 +114,7 @@ func TestHelp(t *testing.T) {
 		{"token", []string{"help", "token"}},
 	} {
 		code, stdout, stderr := runCommand(t, context.Background(), tc.args...)
-		if code != 0 || !strings.Contains(stdout, "Usage: chatlab "+tc.command+" [flags]") {
+		if code != 0 || !strings.Contains(stdout, "Usage: bin/chatlab "+tc.command+" [flags]") {
 			t.Fatalf("%v: exit %d, stdout %q, stderr %q", tc.args, code, stdout, stderr)
 		}
 		if !strings.Contains(stdout, "-secret-file") {

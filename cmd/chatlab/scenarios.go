@@ -16,7 +16,7 @@ const scenarioListWidth = 100
 
 func runScenarios(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := newFlagSet("scenarios", "List the scenarios built into chatlab, with their descriptions;\n"+
-		"'chatlab chaos --scenario NAME' runs one. With --check FILE, parse a scenario file of your own\n"+
+		"'"+invocation+" chaos --scenario NAME' runs one. With --check FILE, parse a scenario file of your own\n"+
 		"instead: exit 0 when it is sound, 2 with file:line: problem when not.", stdout, stderr)
 	asJSON := flags.Bool("json", false, "print JSON for machines instead of the aligned list")
 	check := flags.String("check", "", "parse this scenario `file` and report its first problem")

@@ -89,6 +89,6 @@ func printCluster(w io.Writer, cluster *local.Cluster, dashboard string) {
 	if dashboard != "" {
 		fmt.Fprintf(w, "  dashboard  http://%s/\n", dashboard)
 	}
-	fmt.Fprintln(w, "\nTry: chatlab load --url "+cluster.BalancerURL()+" --clients 50 --rate 1/s --duration 30s")
+	fmt.Fprintln(w, "\nTry: "+invocation+" load --url "+cluster.BalancerURL()+" --clients 50 --rate 1/s --duration 30s")
 	fmt.Fprintln(w, "Ctrl-C stops the cluster.")
 }
