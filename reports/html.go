@@ -33,7 +33,9 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Verdict}}: {{.Scenario}} seed {{.Seed}} ({{.Target}})</title><style>{{.Style}}</style></head>
 <body><main>
-<div class="verdict {{.Verdict}}"><div class="word">{{if eq .Verdict "pass"}}PASS{{else}}FAIL{{end}}</div>
+{{with .Mutation}}<div class="mutation"><strong>Broken on purpose.</strong> Every node ran with <code>--mutation {{.}}</code>: this run plants a bug to show the checkers catching it. Its failures are the lab working, not chatlab's code failing.</div>
+{{end}}{{$broke := .Broke}}<div class="verdict {{.Verdict}}{{if and (eq .Verdict "pass") $broke}} broke{{end}}"><div class="word">{{if ne .Verdict "pass"}}FAIL{{else if $broke}}BROKE, AS EXPECTED{{else}}PASS{{end}}</div>
+{{with $broke}}<div class="broke">{{.}}</div>{{end}}
 <div>{{.Scenario}} on {{.Target}}, seed {{.Seed}}: {{.ChecksMet}} of {{len .Checks}} checks met their expectation.</div></div>
 
 <h1>{{.Scenario}}</h1>

@@ -10,8 +10,10 @@ main { max-width: 900px; margin: 0 auto; padding: 24px; }
 h1 { font-size: 22px; margin: 0; } h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #e5e7eb; padding-bottom: 4px; }
 .verdict { border-radius: 10px; padding: 18px 24px; color: #fff; margin-bottom: 18px; }
 .verdict .word { font-size: 44px; font-weight: 800; letter-spacing: 2px; }
-.verdict.pass { background: #15803d; } .verdict.fail { background: #b91c1c; }
-.badge { display: inline-block; border-radius: 4px; padding: 0 8px; color: #fff; font-weight: 700; font-size: 12px; text-transform: uppercase; }
+.verdict.pass { background: #15803d; } .verdict.fail { background: #b91c1c; } .verdict.pass.broke { background: #b45309; }
+.verdict .broke { font-size: 18px; font-weight: 700; margin: 2px 0 4px; }
+.mutation { border: 2px solid #b91c1c; background: #fef2f2; color: #7f1d1d; border-radius: 10px; padding: 10px 16px; margin-bottom: 12px; }
+.badge { display: inline-block; white-space: nowrap; border-radius: 4px; padding: 0 8px; color: #fff; font-weight: 700; font-size: 12px; text-transform: uppercase; }
 .badge.pass, .badge.ok { background: #15803d; } .badge.fail { background: #b91c1c; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
 dl.meta dt { color: #6b7280; } dl.meta dd { margin: 0; }

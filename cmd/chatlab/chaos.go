@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"chatlab/chaos"
+	"chatlab/reports"
 	"chatlab/scenarios"
 	"chatlab/system/node"
 )
@@ -247,12 +248,36 @@ func runOne(ctx context.Context, options chaosOptions, stdout, stderr io.Writer)
 // printVerdict says what happened in a few lines a person reads first.
 func printVerdict(w io.Writer, result *chaos.Result) {
 	s := result.Stats
-	fmt.Fprintf(w, "%s: %s on %s, seed %d, %s delivery: sent %d, acked %d, delivered %d, lost %d, duplicated %d, reordered %d; latency p50 %.0f ms, p99 %.0f ms\n",
-		strings.ToUpper(result.Verdict), result.Scenario.Name, result.Target, result.Seed, result.Delivery,
+	if result.Mutation != "" {
+		fmt.Fprintf(w, "nodes broken on purpose (--mutation %s): failing checks show the checkers catching the planted bug\n", result.Mutation)
+	}
+	verdict := strings.ToUpper(result.Verdict) + ":"
+	if broke := expectedBreaks(result); broke != "" && result.Passed() {
+		// A pass that lost messages on purpose must not read like a
+		// clean one.
+		verdict = broke + "."
+	}
+	fmt.Fprintf(w, "%s %s on %s, seed %d, %s delivery: sent %d, acked %d, delivered %d, lost %d, duplicated %d, reordered %d; latency p50 %.0f ms, p99 %.0f ms\n",
+		verdict, result.Scenario.Name, result.Target, result.Seed, result.Delivery,
 		s.Sent, s.Acked, s.Delivered, s.Lost, s.Duplicated, s.Reordered, s.LatencyMs.P50, s.LatencyMs.P99)
 	for _, failure := range result.Failures {
 		fmt.Fprintf(w, "  - %s\n", failure)
 	}
+}
+
+// expectedBreaks says which properties the scenario expects to break did
+// break, and how often, as the report's banner does ("no-loss broke, as
+// expected: 47 lost"); "" when none.
+func expectedBreaks(result *chaos.Result) string {
+	var phrases []string
+	for _, property := range result.Scenario.Expect.Break {
+		for _, c := range result.Checks {
+			if c.Name == string(property) && c.Violations > 0 {
+				phrases = append(phrases, reports.BreakPhrase(c.Name, c.Violations))
+			}
+		}
+	}
+	return strings.Join(phrases, "; ")
 }
 
 // isTerminal reports whether w is a terminal, for the progress bar.
