@@ -109,7 +109,7 @@ func (s *dockerSystem) redisDescription() string {
 func (s *dockerSystem) start(ctx context.Context) error {
 	topology := s.scenario.Topology
 	cluster, err := docker.Start(ctx, docker.Config{Nodes: topology.Nodes, Delivery: s.options.Delivery,
-		Policy: topology.Policy, Image: DockerImage, RedisImage: DockerRedisImage, NodeArgs: nodeArgs(topology), BalancerArgs: labArgs})
+		Policy: topology.Policy, Image: DockerImage, RedisImage: DockerRedisImage, NodeArgs: nodeArgs(topology), BalancerArgs: balancerArgs(topology)})
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func (s *localSystem) start(ctx context.Context) error {
 	topology := s.scenario.Topology
 	cluster, err := local.Start(ctx, local.Config{Binary: s.options.Binary, Nodes: topology.Nodes,
 		Delivery: s.options.Delivery, Policy: topology.Policy, Redis: s.options.Redis, RunDir: s.options.RunDir,
-		Seed: s.options.Seed, NodeArgs: nodeArgs(topology), BalancerArgs: labArgs})
+		Seed: s.options.Seed, NodeArgs: nodeArgs(topology), BalancerArgs: balancerArgs(topology)})
 	if err != nil {
 		return err
 	}

@@ -56,8 +56,30 @@ var labArgs = []string{"--socket-buffer", strconv.Itoa(labSocketBufferBytes)}
 // and the scenario's retention, which the simulator's nodes and Redis get
 // too.
 func nodeArgs(topology scenarios.Topology) []string {
-	return append(slices.Clone(labArgs), "--recent-len-max", strconv.Itoa(topology.RecentLenMax),
+	args := append(slices.Clone(labArgs), "--recent-len-max", strconv.Itoa(topology.RecentLenMax),
 		"--history-len-max", strconv.Itoa(topology.HistoryLenMax))
+	return append(args, timerArgs(topology, "--pong-wait", "--drain-timeout", "--write-timeout")...)
+}
+
+// balancerArgs are the flags the real targets give the balancer: the
+// lab's own and the scenario's drain and write timers.
+func balancerArgs(topology scenarios.Topology) []string {
+	return append(slices.Clone(labArgs), timerArgs(topology, "", "--drain-timeout", "--write-wait")...)
+}
+
+// timerArgs passes the scenario's timers that are set under the given
+// flag names ("" for a timer the process does not have).
+func timerArgs(topology scenarios.Topology, pongWait, drainTimeout, writeTimeout string) []string {
+	var args []string
+	for _, timer := range []struct {
+		flag  string
+		value time.Duration
+	}{{pongWait, topology.PongWait}, {drainTimeout, topology.DrainTimeout}, {writeTimeout, topology.WriteTimeout}} {
+		if timer.flag != "" && timer.value > 0 {
+			args = append(args, timer.flag, timer.value.String())
+		}
+	}
+	return args
 }
 
 // realSystem is what a real target (local processes, Docker containers)

@@ -78,6 +78,7 @@ func (s *simCluster) Start(context.Context) error {
 		RedisStreamLenMax: sc.Topology.HistoryLenMax,
 		Link:              s.link,
 		RedisPersistence:  sc.Topology.RedisPersistence == scenarios.PersistenceAOF,
+		PongWait:          sc.Topology.PongWait,
 		KeepTrace:         s.options.KeepTrace,
 	}
 	s.cluster = sim.NewCluster(topology, s.options.Seed)

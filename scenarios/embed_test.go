@@ -61,7 +61,7 @@ func TestLoadUnknownNameListsTheKnown(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"unknown scenario 'node-restrat'", "(did you mean 'node-restart'?)", "known scenarios: away, balancer-restart, flood,"} {
+	for _, want := range []string{"unknown scenario 'node-restrat'", "(did you mean 'node-restart'?)", "known scenarios: away, balancer-restart, drain-burst, flood,"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q lacks %q", err.Error(), want)
 		}

@@ -37,6 +37,9 @@ const (
 	// `chatlab node` bounds its flags.
 	recentLenMax  = 1 << 20
 	historyLenMax = 1 << 24
+	// timerMax bounds the timer settings as `chatlab node` bounds its
+	// flags.
+	timerMax = 10 * time.Minute
 )
 
 // Defaults for keys a file leaves out.
@@ -47,7 +50,8 @@ const (
 
 var (
 	topLevelKeys = []string{"name", "description", "topology", "workload", "faults", "expect"}
-	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence", "recent_len_max", "history_len_max"}
+	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence", "recent_len_max", "history_len_max",
+		"pong_wait", "drain_timeout", "write_timeout"}
 	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects"}
 	expectKeys   = []string{"hold", "break", "latency_p99_max", "converge_within"}
 
@@ -203,6 +207,22 @@ func (p *parser) topology(tree *yaml.Node) (Topology, error) {
 	if value, ok := f.values["history_len_max"]; ok {
 		if t.HistoryLenMax, err = p.integer(value, "topology.history_len_max", 1, historyLenMax); err != nil {
 			return t, err
+		}
+	}
+	for _, timer := range []struct {
+		key     string
+		setting *time.Duration
+	}{{"pong_wait", &t.PongWait}, {"drain_timeout", &t.DrainTimeout}, {"write_timeout", &t.WriteTimeout}} {
+		key, setting := timer.key, timer.setting
+		value, ok := f.values[key]
+		if !ok {
+			continue
+		}
+		if *setting, err = p.duration(value, "topology."+key, timerMax); err != nil {
+			return t, err
+		}
+		if *setting == 0 {
+			return t, p.errorf(value, "topology.%s: want more than 0", key)
 		}
 	}
 	return t, nil

@@ -295,3 +295,30 @@ func TestLoadFile(t *testing.T) {
 		t.Errorf("missing file: err = %v", err)
 	}
 }
+
+// The long timers are scenario settings: set, they reach the topology;
+// left out, they stay zero (each target's default); zero is refused.
+func TestParseTimers(t *testing.T) {
+	data := strings.Replace(valid, "  redis_persistence: aof\n", "  redis_persistence: aof\n  pong_wait: 2s\n  drain_timeout: 1500ms\n  write_timeout: 3s\n", 1)
+	s, err := Parse("demo.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tp := s.Topology; tp.PongWait != 2*time.Second || tp.DrainTimeout != 1500*time.Millisecond || tp.WriteTimeout != 3*time.Second {
+		t.Errorf("timers %s %s %s; want 2s 1.5s 3s", tp.PongWait, tp.DrainTimeout, tp.WriteTimeout)
+	}
+	if s, err = Parse("demo.yaml", []byte(valid)); err != nil || s.Topology.PongWait != 0 || s.Topology.DrainTimeout != 0 {
+		t.Errorf("no timers: %+v, %v; want zero", s.Topology, err)
+	}
+	for bad, want := range map[string]string{
+		"  pong_wait: 0s":      "topology.pong_wait: want more than 0",
+		"  drain_timeout: 3":   "topology.drain_timeout: bad duration '3'",
+		"  write_timeout: 20m": "topology.write_timeout: 20m is out of range",
+		"  pong_wiat: 2s":      "did you mean 'pong_wait'?",
+	} {
+		data := strings.Replace(valid, "  redis_persistence: aof\n", "  redis_persistence: aof\n"+bad+"\n", 1)
+		if _, err := Parse("demo.yaml", []byte(data)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err %v; want one saying %q", bad, err, want)
+		}
+	}
+}

@@ -46,6 +46,13 @@ type Topology struct {
 	// back than that is justly told with a reset. Both are the production
 	// defaults unless the file sets them, on every target.
 	HistoryLenMax int
+	// PongWait, DrainTimeout and WriteTimeout are the nodes' long timers
+	// (--pong-wait, --drain-timeout, --write-timeout; drain and write the
+	// balancer's too), set low so that a run reaches them. Zero keeps each
+	// target's default.
+	PongWait     time.Duration
+	DrainTimeout time.Duration
+	WriteTimeout time.Duration
 }
 
 // Persistence is what Redis writes to disk.

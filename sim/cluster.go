@@ -58,6 +58,9 @@ type Topology struct {
 	// Redis is how Redis serves its clients: calls in any order, pub/sub
 	// connections that break.
 	Redis RedisSpec
+	// PongWait is how long a connection whose path is cut lives before it
+	// is reset, as a real node's pong wait (default 5 s).
+	PongWait time.Duration
 	// SnapshotInterval is how often host states are recorded (default 1 s;
 	// negative: never).
 	SnapshotInterval time.Duration
@@ -130,6 +133,9 @@ func NewCluster(topology Topology, seed uint64) *Cluster {
 	world.trace.Keep(topology.KeepTrace)
 	c := &Cluster{topology: topology, world: world, nodeByName: map[string]*NodeHost{}, hosts: map[string]*host{}}
 	c.network = NewNetwork(world, topology.Link)
+	if topology.PongWait > 0 {
+		c.network.ConnTimeout = topology.PongWait
+	}
 	c.store = NewRedis(world.Now)
 	c.redis = NewRedisHost(RedisName, c.network, c.store, topology.Redis)
 	c.addHost(c.redis.host)

@@ -9,7 +9,8 @@ import (
 // Timeouts of the simulated transport.
 const (
 	// connTimeout: a connection whose path stays partitioned this long is
-	// reset, as WebSocket ping/pong or TCP keepalive would notice.
+	// reset, as WebSocket ping/pong or TCP keepalive would notice (the
+	// default of Network.ConnTimeout).
 	connTimeout = 5 * time.Second
 	// dialTimeout: a dial across a partition fails after this long.
 	dialTimeout = 3 * time.Second
@@ -30,12 +31,15 @@ type Network struct {
 	generation uint64
 	conns      map[uint64]*Conn
 	nextConnID uint64
+	// ConnTimeout is how long a connection across a cut lives: the real
+	// nodes' pong wait (default connTimeout).
+	ConnTimeout time.Duration
 }
 
 // NewNetwork returns a network whose links are all standard.
 func NewNetwork(world *World, standard LinkSpec) *Network {
 	return &Network{world: world, random: world.NewRandom(), standard: standard,
-		links: map[hostPair]LinkSpec{}, blocked: map[hostPair]uint64{}, conns: map[uint64]*Conn{}}
+		links: map[hostPair]LinkSpec{}, blocked: map[hostPair]uint64{}, conns: map[uint64]*Conn{}, ConnTimeout: connTimeout}
 }
 
 // SetLink sets the link between a and b, both directions.
@@ -67,7 +71,7 @@ func (n *Network) Partition(a, b *host, oneWay bool) {
 			continue
 		}
 		conn := c
-		n.world.After(connTimeout, "conn-timeout", "", conn.ID, func() {
+		n.world.After(n.ConnTimeout, "conn-timeout", "", conn.ID, func() {
 			if conn.state != closed && n.stalledSince(conn, generation) {
 				n.reset(conn, nil, 0)
 			}

@@ -142,3 +142,19 @@ func TestCrashResetsThePeerAndDropsTheCrashedHostsEvents(t *testing.T) {
 		t.Fatalf("after a crash: received %v, closes %v", b.received, a.closes)
 	}
 }
+
+// A scenario's pong wait is the simulated connection's life across a cut:
+// set low, a cut connection is reset after it and not before.
+func TestConnTimeoutIsSettable(t *testing.T) {
+	world, network, a, b, c := pair(t, LinkSpec{Latency: time.Millisecond})
+	network.ConnTimeout = 1500 * time.Millisecond
+	network.Partition(a.h, b.h, true)
+	world.RunUntil(world.Now() + time.Second)
+	if !c.Open() {
+		t.Fatal("the connection was reset before its timeout")
+	}
+	world.RunUntil(world.Now() + time.Second)
+	if c.Open() || len(a.closes) != 1 || a.closes[0] != CloseAbnormal {
+		t.Fatalf("a partition past a 1.5 s timeout: open %v, closes %v", c.Open(), a.closes)
+	}
+}

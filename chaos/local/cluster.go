@@ -375,8 +375,20 @@ func (c *Cluster) Drain(ctx context.Context, name string) error {
 	if err := c.balancerCall(ctx, name, "drain"); err != nil {
 		return err
 	}
-	return m.process.stop(syscall.SIGTERM, drainExitWait)
+	if err := m.process.stop(syscall.SIGTERM, drainExitWait); err != nil {
+		return err
+	}
+	if m.process.exitCode() == 1 {
+		// `chatlab node` exits 1 when its drain overran --drain-timeout.
+		return fmt.Errorf("%w: %s (its log: %s)", ErrDrainOverran, name, m.process.logPath)
+	}
+	return nil
 }
+
+// ErrDrainOverran is Drain's error when the node was still waiting for
+// connections to go when its drain timeout passed: a drain must finish
+// within its timeout.
+var ErrDrainOverran = errors.New("a node's drain did not finish within its drain timeout")
 
 // Undrain starts a drained node and returns it to the rotation.
 func (c *Cluster) Undrain(ctx context.Context, name string) error {

@@ -66,6 +66,15 @@ func (p *process) running() bool {
 	}
 }
 
+// exitCode is the exit status of the child's last run once it has ended
+// (-1 when it was killed by a signal), and -1 while it runs.
+func (p *process) exitCode() int {
+	if p.cmd == nil || p.running() {
+		return -1
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
 // pid is the child's process id, 0 when it is not running.
 func (p *process) pid() int {
 	if !p.running() {

@@ -65,6 +65,7 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 	loadFactor := flags.Float64("hash-load-factor", 1.25, "hash-user: a node carries at most this times the mean")
 	socketBuffer := flags.Int("socket-buffer", 0, "cap each relayed socket's kernel buffers at this many `bytes` (0: the kernel's own)")
 	drainTimeout := flags.Duration("drain-timeout", 10*time.Second, "how long a drain waits for clients to go")
+	writeWait := flags.Duration("write-wait", 10*time.Second, "how long one relayed write to a peer that stopped reading may take before the link is cut")
 	logFormat := flags.String("log-format", "text", "log format: text or json")
 	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
 	if code, done := flags.parse(args); done {
@@ -109,6 +110,9 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 	if *drainTimeout <= 0 || *drainTimeout > balancerDurationFlagMax {
 		return fail("--drain-timeout %s: want more than 0 and at most %s", *drainTimeout, balancerDurationFlagMax)
 	}
+	if *writeWait <= 0 || *writeWait > balancerDurationFlagMax {
+		return fail("--write-wait %s: want more than 0 and at most %s", *writeWait, balancerDurationFlagMax)
+	}
 	if *rebalanceSpread <= 0 || *rebalanceSpread > 10 {
 		return fail("--rebalance-spread %g: want more than 0 and at most 10", *rebalanceSpread)
 	}
@@ -143,6 +147,7 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 		},
 		SocketBufferBytes: *socketBuffer,
 		DrainTimeout:      *drainTimeout,
+		WriteWait:         *writeWait,
 		Logger:            logger,
 	}, 0, false
 }

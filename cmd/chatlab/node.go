@@ -57,8 +57,13 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	<-ctx.Done()
 	logger.Info("signal received: draining")
-	srv.Drain()
+	drained := srv.Drain()
 	srv.Close()
+	if !drained {
+		// Said in the exit status too, so that a lab run (and any
+		// supervisor) sees a drain that overran its timeout.
+		return 1
+	}
 	return 0
 }
 
@@ -85,7 +90,9 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	recentLenMax := flags.Int("recent-len-max", node.RecentLenMaxDefault, "messages of each room the node keeps in memory for clients that resume (beyond them it reads Redis)")
 	historyLenMax := flags.Int("history-len-max", redisscript.HistoryLenMaxDefault, "messages each room's Redis stream keeps (beyond them a resuming client gets a reset)")
 	socketBuffer := flags.Int("socket-buffer", 0, "cap each client socket's kernel buffers at this many `bytes` (0: the kernel's own, which grow to megabytes and hide a slow consumer longer)")
-	drainTimeout := flags.Duration("drain-timeout", 5*time.Second, "how long a drain waits for clients to go")
+	drainTimeout := flags.Duration("drain-timeout", 5*time.Second, "how long a drain waits for clients to go; a drain that overruns it makes the node exit 1")
+	pongWait := flags.Duration("pong-wait", 60*time.Second, "how long a client may stay silent, pongs included, before it is dropped (pings go out at 9/10 of it)")
+	writeTimeout := flags.Duration("write-timeout", 10*time.Second, "how long one batch of writes to a client may take before the client is cut off")
 	logFormat := flags.String("log-format", "text", "log format: text or json")
 	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
 	if code, done := flags.parse(args); done {
@@ -153,8 +160,13 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	if err := checkSocketBuffer(*socketBuffer); err != nil {
 		return fail("%s", err)
 	}
-	if *drainTimeout <= 0 || *drainTimeout > drainTimeoutFlagMax {
-		return fail("--drain-timeout %s: want more than 0 and at most %s", *drainTimeout, drainTimeoutFlagMax)
+	for _, bound := range []struct {
+		name  string
+		value time.Duration
+	}{{"drain-timeout", *drainTimeout}, {"pong-wait", *pongWait}, {"write-timeout", *writeTimeout}} {
+		if bound.value <= 0 || bound.value > drainTimeoutFlagMax {
+			return fail("--%s %s: want more than 0 and at most %s", bound.name, bound.value, drainTimeoutFlagMax)
+		}
 	}
 	logger, err := newLogger(*logFormat, *logLevel, stderr)
 	if err != nil {
@@ -164,6 +176,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 		server: server.Config{ID: *id, Listen: *listen, AdminListen: *adminListen, Delivery: mode, Auth: authOn, Secret: secret,
 			AllowedOrigins: originList, SendQueueLenMax: *sendQueueLenMax, RateBurst: *rateBurst,
 			RatePerSecond: *ratePerSecond, FramesPerSecond: *framesPerSecond, FrameBurst: *frameBurst,
+			PongWait: *pongWait, WriteTimeout: *writeTimeout,
 			BrokerCallsPerUserMax: *brokerCallsMax, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, Logger: logger},
 		redisURL: *redisURL, historyLenMax: *historyLenMax,
 	}, 0, false

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"testing"
+	"time"
 
 	"chatlab/system/broker/redisscript"
 	"chatlab/system/node"
@@ -23,5 +24,24 @@ func TestNodeRetentionFlagsReachTheConfig(t *testing.T) {
 	if options.server.RecentLenMax != node.RecentLenMaxDefault || options.historyLenMax != redisscript.HistoryLenMaxDefault {
 		t.Fatalf("defaults: ring %d, history %d; want %d and %d", options.server.RecentLenMax, options.historyLenMax,
 			node.RecentLenMaxDefault, redisscript.HistoryLenMaxDefault)
+	}
+}
+
+// The long timers are settings a lab run can set low: they reach the
+// server's config, and a zero or absurd value is refused.
+func TestNodeTimerFlagsReachTheConfig(t *testing.T) {
+	base := []string{"--id", "n1", "--auth", "off"}
+	options, code, done := parseNodeFlags(append(base, "--pong-wait", "2s", "--write-timeout", "1500ms", "--drain-timeout", "3s"),
+		io.Discard, io.Discard)
+	if done {
+		t.Fatalf("parse refused the flags (exit %d)", code)
+	}
+	if c := options.server; c.PongWait != 2*time.Second || c.WriteTimeout != 1500*time.Millisecond || c.DrainTimeout != 3*time.Second {
+		t.Fatalf("pong wait %s, write timeout %s, drain timeout %s; want 2s, 1.5s, 3s", c.PongWait, c.WriteTimeout, c.DrainTimeout)
+	}
+	for _, bad := range [][]string{{"--pong-wait", "0s"}, {"--write-timeout", "-1s"}, {"--pong-wait", "11m"}} {
+		if _, code, done := parseNodeFlags(append(base, bad...), io.Discard, io.Discard); !done || code != 2 {
+			t.Errorf("%v: done %v, exit %d; want a usage error (2)", bad, done, code)
+		}
 	}
 }
