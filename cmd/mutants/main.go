@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"chatlab/chaos/mutants"
@@ -36,12 +37,13 @@ func run() int {
 	tests := flags.Bool("tests", false, "also run go test on each mutated package: caught by tests versus caught by the lab")
 	jsonOut := flags.String("json", "reports/mutants.json", "write the outcomes to this `file` (empty: none)")
 	strict := flags.Bool("strict", false, "exit 1 when a mutant survives (for CI's subset, which must all be killed)")
+	jobs := flags.Int("j", 1, "mutants judged at once (each builds, then runs its scenarios one at a time)")
 	keep := flags.Bool("keep", false, "keep the work directory (overlays, binaries, run reports)")
 	if err := flags.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
-	if *simSeeds < 1 || *localSeeds < 0 {
-		fmt.Fprintln(os.Stderr, "mutants: --sim-seeds must be at least 1 and --local-seeds at least 0")
+	if *simSeeds < 1 || *localSeeds < 0 || *jobs < 1 {
+		fmt.Fprintln(os.Stderr, "mutants: --sim-seeds and -j must be at least 1, --local-seeds at least 0")
 		return 2
 	}
 	root, err := moduleRoot()
@@ -75,15 +77,42 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	started := time.Now()
-	var outcomes []mutants.Outcome
-	for i, m := range chosen {
-		fmt.Fprintf(os.Stderr, "mutant %d/%d %s (%s): %s\n", i+1, len(chosen), m.Name, m.File, m.Description)
-		outcome := mutants.Run(ctx, m, options)
-		fmt.Fprintln(os.Stderr, outcome.Line())
-		outcomes = append(outcomes, outcome)
+	// Outcomes keep the catalogue's order whatever order the jobs end in.
+	outcomes := make([]mutants.Outcome, len(chosen))
+	var logMu sync.Mutex
+	var workers sync.WaitGroup
+	next := make(chan int)
+	for range *jobs {
+		workers.Go(func() {
+			for i := range next {
+				m := chosen[i]
+				logMu.Lock()
+				fmt.Fprintf(os.Stderr, "mutant %d/%d %s (%s): %s\n", i+1, len(chosen), m.Name, m.File, m.Description)
+				logMu.Unlock()
+				outcomes[i] = mutants.Run(ctx, m, options)
+				logMu.Lock()
+				fmt.Fprintln(os.Stderr, outcomes[i].Line())
+				logMu.Unlock()
+			}
+		})
+	}
+	for i := range chosen {
 		if ctx.Err() != nil {
 			break
 		}
+		next <- i
+	}
+	close(next)
+	workers.Wait()
+	if ctx.Err() != nil {
+		// Interrupted: only the mutants judged count.
+		judged := outcomes[:0]
+		for _, o := range outcomes {
+			if o.Name != "" {
+				judged = append(judged, o)
+			}
+		}
+		outcomes = judged
 	}
 	fmt.Println()
 	mutants.Print(os.Stdout, outcomes)
