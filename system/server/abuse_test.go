@@ -59,3 +59,28 @@ func TestAJoinLeaveFloodIsClosedWith4008AndOthersKeepSending(t *testing.T) {
 		t.Fatalf("/metrics: %d, policy closes not counted", status)
 	}
 }
+
+// Joins alone leave no permanent key in Redis: a flood of joins of new
+// rooms cannot fill it. The first message of a room keeps its epoch.
+func TestJoinsLeaveNoPermanentRedisKeys(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", nil)
+	alice := dial(t, srv, "token="+token(t, "alice"))
+	for i := range 20 {
+		room := fmt.Sprint("quiet-", i)
+		alice.join(room)
+		alice.write(protocol.Leave{Type: protocol.TypeLeave, Room: room})
+	}
+	alice.join("lobby")
+	alice.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "1", Body: "hello"})
+	alice.nextOf(protocol.TypeAck)
+	for _, key := range m.Keys() {
+		kept := strings.Contains(key, "{lobby}") && !strings.Contains(key, ":dedupe")
+		switch ttl := m.TTL(key); {
+		case kept && ttl != 0:
+			t.Errorf("%s expires in %s: a room with a message keeps its keys", key, ttl)
+		case !kept && ttl == 0:
+			t.Errorf("%s is permanent", key)
+		}
+	}
+}

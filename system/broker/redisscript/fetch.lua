@@ -1,10 +1,16 @@
 -- Read a room's history, head and epoch, atomically (recover mode).
 -- KEYS: 1 seq, 2 log (stream), 3 epoch
--- ARGV: 1 epoch candidate, 2 first stream id wanted, 3 last stream id wanted
+-- ARGV: 1 epoch candidate, 2 first stream id wanted, 3 last stream id wanted,
+--       4 seconds a provisional epoch lasts
 -- Returns {epoch, head, first, {message JSON, ...}}.
-if redis.call('SET', KEYS[3], ARGV[1], 'NX') then
+if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'EX', ARGV[4]) then
   -- Same rule as the publish script: a new epoch starts an empty history.
+  -- Named by a read, it is provisional: a room only joined, never written
+  -- to, leaves no key behind for long (the first publish keeps it).
   redis.call('DEL', KEYS[1], KEYS[2])
+elseif redis.call('PTTL', KEYS[3]) > 0 then
+  -- Still provisional: it lasts while the room is read.
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
 end
 local epoch = redis.call('GET', KEYS[3])
 local head = tonumber(redis.call('GET', KEYS[1]) or '0')

@@ -16,6 +16,10 @@ if redis.call('SET', KEYS[3], ARGV[1], 'NX') then
   redis.call('DEL', KEYS[1], KEYS[2])
 end
 local epoch = redis.call('GET', KEYS[3])
+if redis.call('PTTL', KEYS[3]) >= 0 then
+  -- A provisional epoch (a fetch named it) now names a history: keep it.
+  redis.call('SET', KEYS[3], epoch)
+end
 local seq = redis.call('INCR', KEYS[1])
 -- Lua prints a number with %.14g: exact for every seq below 10^14.
 local message = '{"seq":' .. seq .. ',"epoch":' .. cjson.encode(epoch) .. ',' .. ARGV[5]

@@ -34,6 +34,11 @@ const (
 	// DedupeTTLSecondsDefault is how long a send's (from, id) is
 	// remembered: a retry later than that is a new message.
 	DedupeTTLSecondsDefault = 600
+	// ProvisionalEpochTTLSeconds is how long an epoch a fetch named (a join
+	// of a room nobody wrote to) lasts once nobody reads the room: joins
+	// alone must not fill Redis with permanent keys. It loses nothing: an
+	// epoch with no message names an empty history.
+	ProvisionalEpochTTLSeconds = 600
 )
 
 // KeyPrefix starts every key. Every key of a room carries the room as a
@@ -180,7 +185,8 @@ func Fetch(req node.FetchRequest) (Call, error) {
 	return Call{
 		Source: FetchSource,
 		Keys:   []string{keys.Seq, keys.Log, keys.Epoch},
-		Args:   []string{req.EpochCandidate, StreamID(req.AfterSeq + 1), StreamID(last)},
+		Args: []string{req.EpochCandidate, StreamID(req.AfterSeq + 1), StreamID(last),
+			strconv.Itoa(ProvisionalEpochTTLSeconds)},
 	}, nil
 }
 
