@@ -15,17 +15,16 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"chatlab/system/socket"
 )
 
 const (
-	// readHeaderWait and idleWait bound a scraper's request headers and
-	// its idle keep-alive connection, as on the public port.
+	// readHeaderWait bounds a scraper's request headers, as on the public
+	// port.
 	readHeaderWait = 10 * time.Second
-	idleWait       = 60 * time.Second
 	// shutdownWait bounds the wait for requests in flight on Close.
 	shutdownWait = 2 * time.Second
-	// headerBytesMax: an operator's request needs little.
-	headerBytesMax = 16 << 10
 	// TokenBytesMin keeps a guessable token out: 16 characters at least.
 	TokenBytesMin = 16
 )
@@ -41,8 +40,8 @@ type Server struct {
 // Serve serves handler on listener until Close.
 func Serve(listener net.Listener, handler http.Handler, logger *slog.Logger) *Server {
 	s := &Server{listener: listener, done: make(chan struct{}), log: logger,
-		http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderWait, IdleTimeout: idleWait,
-			MaxHeaderBytes: headerBytesMax, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}}
+		http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderWait, IdleTimeout: socket.HTTPIdleWait,
+			MaxHeaderBytes: socket.HTTPHeaderBytesMax, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}}
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -8,6 +8,7 @@ import (
 
 	"chatlab/system/admin"
 	"chatlab/system/balance"
+	"chatlab/system/socket"
 )
 
 // Config describes one balancer runtime.
@@ -45,6 +46,10 @@ type Config struct {
 	// of every link, so that a client that stops reading pushes back to its
 	// node within that many bytes rather than megabytes.
 	SocketBufferBytes int
+	// IdleTimeout bounds an idle keep-alive HTTP connection (default 60 s,
+	// as on the nodes); a relayed WebSocket is not HTTP and has no such
+	// bound here.
+	IdleTimeout time.Duration
 	// DrainTimeout bounds Drain's wait for every link to end (default 10 s).
 	DrainTimeout time.Duration
 	// Logger receives structured logs (default slog.Default()).
@@ -106,6 +111,9 @@ func (cfg *Config) check() error {
 	}
 	if cfg.CloseWait <= 0 {
 		cfg.CloseWait = closeWaitDefault
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = socket.HTTPIdleWait
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = drainTimeoutDefault

@@ -36,6 +36,7 @@ import (
 
 	"chatlab/system/admin"
 	"chatlab/system/balance"
+	"chatlab/system/socket"
 )
 
 // readHeaderWait bounds a client's request headers.
@@ -108,8 +109,9 @@ func Start(ctx context.Context, cfg Config) (*Proxy, error) {
 	}
 	policy := balancer.Snapshot().Policy
 	p.metrics = newMetrics(p)
-	p.http = &http.Server{Handler: p.routes(), ReadHeaderTimeout: readHeaderWait,
-		ErrorLog: slog.NewLogLogger(p.log.Handler(), slog.LevelWarn)}
+	p.http = &http.Server{Handler: p.routes(), ReadHeaderTimeout: readHeaderWait, IdleTimeout: cfg.IdleTimeout,
+		MaxHeaderBytes: socket.HTTPHeaderBytesMax,
+		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelWarn)}
 	p.admin = admin.Serve(adminListener, p.adminRoutes(), p.log)
 	go p.tick()
 	go p.serve()

@@ -201,3 +201,26 @@ func serverGoroutines() string {
 	}
 	return strings.Join(left, "\n\n")
 }
+
+// Request headers are bounded at 16 KB on the public port and the admin one.
+func TestHugeRequestHeadersAreRefused(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", nil)
+	for _, addr := range []string{srv.Addr(), srv.AdminAddr()} {
+		for _, tc := range []struct {
+			bytes  int
+			status int
+		}{{8 << 10, http.StatusOK}, {64 << 10, http.StatusRequestHeaderFieldsTooLarge}} {
+			request, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/healthz", nil)
+			request.Header.Set("X-Padding", strings.Repeat("x", tc.bytes))
+			response, err := http.DefaultClient.Do(request)
+			if err != nil {
+				t.Fatalf("%d bytes of headers: %v", tc.bytes, err)
+			}
+			response.Body.Close()
+			if response.StatusCode != tc.status {
+				t.Errorf("%s: %d bytes of headers: %d, want %d", addr, tc.bytes, response.StatusCode, tc.status)
+			}
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"chatlab/system/admin"
 	"chatlab/system/node"
+	"chatlab/system/socket"
 )
 
 // Socket buffers. A small read buffer and pooled write buffers keep an idle
@@ -29,8 +30,6 @@ const (
 	writeBufferBytes = 4096
 	// readHeaderWait bounds a client's request headers.
 	readHeaderWait = 10 * time.Second
-	// httpIdleWait bounds an idle keep-alive connection (scrapers, probes).
-	httpIdleWait = 60 * time.Second
 	// httpShutdownWait bounds the wait for plain HTTP requests on Close.
 	httpShutdownWait = 2 * time.Second
 )
@@ -103,8 +102,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		RecentLenMax:          cfg.RecentLenMax,
 		Random:                newRandom(),
 	}), cfg.Broker, cfg.SendQueueLenMax)
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: readHeaderWait, IdleTimeout: httpIdleWait,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: readHeaderWait, IdleTimeout: socket.HTTPIdleWait,
+		MaxHeaderBytes: socket.HTTPHeaderBytesMax, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.admin = admin.Serve(adminListener, s.adminRoutes(), s.log)
 	s.goroutines.Go(s.loop.run)
 	s.goroutines.Go(s.loop.brokerEvents)

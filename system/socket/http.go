@@ -1,0 +1,14 @@
+package socket
+
+import "time"
+
+// Limits every HTTP port of the real runtimes shares (the public ones and
+// the admin ones).
+const (
+	// HTTPHeaderBytesMax bounds a request's headers: a WebSocket upgrade
+	// with a token needs a few KB; net/http's own default of 1 MB lets a
+	// client make the server buffer that much per connection.
+	HTTPHeaderBytesMax = 16 << 10
+	// HTTPIdleWait bounds an idle keep-alive connection (scrapers, probes).
+	HTTPIdleWait = 60 * time.Second
+)
