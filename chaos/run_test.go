@@ -144,3 +144,44 @@ func TestAwayTakesTheLastClientsOffTheNetworkPastRetention(t *testing.T) {
 		t.Fatalf("%d of the %d clients away past retention were told with a reset", len(reset), len(away))
 	}
 }
+
+// node-restart does what it says: n1's clients move to the surviving
+// nodes while it is down, and some come back to it once it is up.
+func TestNodeRestartClientsMoveAndComeBack(t *testing.T) {
+	result := runSim(t, "node-restart", 1, "", "")
+	sc, err := scenarios.Load("node-restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	restart := sc.Faults[0]
+	down, up := restart.At.Milliseconds(), restart.End().Milliseconds()
+	onN1, moved, back := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, r := range result.History {
+		if r.Kind != client.KindWelcome {
+			continue
+		}
+		switch {
+		case r.AtMs < down:
+			onN1[r.Client] = r.Node == restart.Target // where it was when n1 went down
+		case r.AtMs < up:
+			if r.Node == restart.Target {
+				t.Fatalf("%s was welcomed by %s at %d ms, while it was down", r.Client, r.Node, r.AtMs)
+			}
+			if onN1[r.Client] {
+				moved[r.Client] = true
+			}
+		case r.AtMs >= up && r.Node == restart.Target && moved[r.Client]:
+			back[r.Client] = true
+		}
+	}
+	hit := 0
+	for _, on := range onN1 {
+		if on {
+			hit++
+		}
+	}
+	if hit == 0 || len(moved) != hit || len(back) == 0 {
+		t.Fatalf("%d clients on %s, %d moved while it was down, %d came back; want all of them to move and some back",
+			hit, restart.Target, len(moved), len(back))
+	}
+}
