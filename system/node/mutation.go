@@ -13,7 +13,7 @@ const (
 	MutationNone        Mutation = ""
 	MutationDrop        Mutation = "drop"         // one delivery is skipped
 	MutationDuplicate   Mutation = "duplicate"    // one delivery is sent twice
-	MutationSwap        Mutation = "swap"         // two consecutive deliveries are swapped
+	MutationSwap        Mutation = "swap"         // two consecutive deliveries of a room are swapped
 	MutationIgnoreSince Mutation = "ignore-since" // joins with since get no replay
 )
 
@@ -43,7 +43,18 @@ type mutationState struct {
 // was handled here.
 func (n *Node) deliverMutated(m *member, e entry) bool {
 	state := &n.mutation
-	if state.held != nil && state.heldConn == m.conn {
+	if state.held != nil {
+		r := n.rooms[state.held.msg.Room]
+		if s := n.sessions[state.heldConn]; s == nil || s.cut || r == nil || r.member(state.heldConn) == nil {
+			// The member left, or its connection ended, before the swap
+			// was complete: its resume replays the held message in order,
+			// so strike again, elsewhere.
+			state.held, state.struck = nil, false
+		}
+	}
+	// The held message goes after the member's next one of the same room:
+	// swapped with another room's message, the order would still hold.
+	if state.held != nil && state.heldConn == m.conn && state.held.msg.Room == e.msg.Room {
 		n.deliver(n.sessions[m.conn], e)
 		n.deliver(n.sessions[m.conn], *state.held)
 		state.held = nil
