@@ -76,6 +76,7 @@ func (s *simCluster) Start(context.Context) error {
 		Balance:           balance.Config{Policy: sc.Topology.Policy},
 		Node:              node.Config{Mutation: s.options.Mutation, RecentLenMax: sc.Topology.RecentLenMax},
 		RedisStreamLenMax: sc.Topology.HistoryLenMax,
+		Redis:             sim.RedisSpec{PubSubBreakEvery: sc.Topology.PubSubBreakEvery},
 		Link:              s.link,
 		RedisPersistence:  sc.Topology.RedisPersistence == scenarios.PersistenceAOF,
 		PongWait:          sc.Topology.PongWait,

@@ -22,17 +22,20 @@ import (
 // Limits on what a scenario may ask for: a typo of an extra zero fails
 // here rather than as a run that never ends.
 const (
-	nodesMax                = 16
-	clientsMax              = 10_000
-	roomsMax                = 1_000
-	sendRateMax        Rate = 1_000
-	faultsMax               = 100
-	fileBytesMax            = 256 * 1024
-	durationMax             = time.Hour
-	nameBytesMax            = 64
-	percentMax              = 100
-	latencyMax              = time.Minute
-	latencyP99BoundMax      = time.Hour
+	nodesMax          = 16
+	clientsMax        = 10_000
+	roomsMax          = 1_000
+	sendRateMax  Rate = 1_000
+	faultsMax         = 100
+	fileBytesMax      = 256 * 1024
+	durationMax       = time.Hour
+	// pubSubBreakEveryMin is the shortest mean time between pub/sub
+	// connection breaks: a few link round trips and pings.
+	pubSubBreakEveryMin = 100 * time.Millisecond
+	nameBytesMax        = 64
+	percentMax          = 100
+	latencyMax          = time.Minute
+	latencyP99BoundMax  = time.Hour
 	// recentLenMax and historyLenMax bound the retention settings as
 	// `chatlab node` bounds its flags.
 	recentLenMax  = 1 << 20
@@ -51,7 +54,7 @@ const (
 var (
 	topLevelKeys = []string{"name", "description", "topology", "workload", "faults", "expect"}
 	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence", "recent_len_max", "history_len_max",
-		"pong_wait", "drain_timeout", "write_timeout"}
+		"pong_wait", "drain_timeout", "write_timeout", "pubsub_break_every"}
 	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects"}
 	expectKeys   = []string{"hold", "break", "latency_p99_max", "converge_within"}
 
@@ -223,6 +226,15 @@ func (p *parser) topology(tree *yaml.Node) (Topology, error) {
 		}
 		if *setting == 0 {
 			return t, p.errorf(value, "topology.%s: want more than 0", key)
+		}
+	}
+	if value, ok := f.values["pubsub_break_every"]; ok {
+		if t.PubSubBreakEvery, err = p.duration(value, "topology.pubsub_break_every", durationMax); err != nil {
+			return t, err
+		}
+		if t.PubSubBreakEvery > 0 && t.PubSubBreakEvery < pubSubBreakEveryMin {
+			return t, p.errorf(value, "topology.pubsub_break_every: %s is too short; want 0s (never) or at least %s, "+
+				"so that a pub/sub connection lives long enough to come up", t.PubSubBreakEvery, pubSubBreakEveryMin)
 		}
 	}
 	return t, nil

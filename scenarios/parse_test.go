@@ -141,6 +141,20 @@ func TestParseRetention(t *testing.T) {
 	}
 }
 
+func TestParsePubSubBreaks(t *testing.T) {
+	data := strings.Replace(valid, "  redis_persistence: aof\n", "  redis_persistence: aof\n  pubsub_break_every: 1.5s\n", 1)
+	s, err := Parse("demo.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Topology.PubSubBreakEvery != 1500*time.Millisecond {
+		t.Errorf("pubsub_break_every %v; want 1.5s", s.Topology.PubSubBreakEvery)
+	}
+	if s, err = Parse("demo.yaml", []byte(valid)); err != nil || s.Topology.PubSubBreakEvery != 0 {
+		t.Errorf("default pubsub_break_every %v (%v); want 0", s.Topology.PubSubBreakEvery, err)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -173,6 +187,8 @@ func TestParseErrors(t *testing.T) {
 		{"typo in a retention key", "  redis_persistence: aof", "  redis_persistence: aof\n  histroy_len_max: 100", 8, "topology: unknown key 'histroy_len_max' (did you mean 'history_len_max'?)"},
 		{"empty ring", "  redis_persistence: aof", "  redis_persistence: aof\n  recent_len_max: 0", 8, "topology.recent_len_max: 0 is out of range; want 1 to 1048576"},
 		{"history not a count", "  redis_persistence: aof", "  redis_persistence: aof\n  history_len_max: 1k", 8, "topology.history_len_max: '1k' is not a whole number"},
+		{"pub/sub breaks too often", "  redis_persistence: aof", "  redis_persistence: aof\n  pubsub_break_every: 10ms", 8, "topology.pubsub_break_every: 10ms is too short; want 0s (never) or at least 100ms"},
+		{"pub/sub breaks without a unit", "  redis_persistence: aof", "  redis_persistence: aof\n  pubsub_break_every: 2", 8, "topology.pubsub_break_every: bad duration '2'"},
 		{"too many nodes", "nodes: 3", "nodes: 99", 4, "99 is out of range; want 1 to 16"},
 		{"reserved node name", "nodes: 3", "nodes: [n1, redis]", 4, "'redis' is reserved"},
 		{"node name with a dash", "nodes: 3", "nodes: [n1, n-2]", 4, "'n-2': want a lowercase letter"},

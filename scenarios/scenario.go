@@ -53,6 +53,13 @@ type Topology struct {
 	PongWait     time.Duration
 	DrainTimeout time.Duration
 	WriteTimeout time.Duration
+	// PubSubBreakEvery is the mean time between breaks of each node's
+	// pub/sub connection to Redis (0: none but the faults'). Pub/sub is
+	// fire and forget: what is published while a subscriber's connection
+	// is broken is gone for it, so nodes must notice and fill the gap from
+	// history. The simulator models it; the real targets' pub/sub links
+	// break only under the scenario's faults.
+	PubSubBreakEvery time.Duration
 }
 
 // Persistence is what Redis writes to disk.
