@@ -15,10 +15,13 @@ build: ## the static chatlab binary in bin/
 chaos: build ## run SCENARIO on TARGET with SEED (or a sweep with SEEDS=A-B given explicitly)
 	bin/chatlab chaos --scenario $(SCENARIO) --target $(TARGET) $(if $(filter command line,$(origin SEEDS)),--seeds $(SEEDS),--seed $(SEED))
 
-sweep: build ## every scenario on sim for every seed in SEEDS; fails on any failing seed
-	@status=0; for file in scenarios/*.yaml; do \
-		bin/chatlab chaos --scenario $$(basename $$file .yaml) --seeds $(SEEDS) || status=1; \
-	done; exit $$status
+sweep: build ## every scenario on sim for every seed in SEEDS; fails on any failing seed, ends with one summary line
+	@total=0; failed=""; for file in scenarios/*.yaml; do \
+		name=$$(basename $$file .yaml); total=$$((total + 1)); \
+		bin/chatlab chaos --scenario $$name --seeds $(SEEDS) || failed="$$failed $$name"; \
+	done; \
+	if [ -z "$$failed" ]; then echo "sweep: all $$total scenarios passed every seed in $(SEEDS)"; \
+	else echo "sweep: $$(echo $$failed | wc -w) of $$total scenarios failed a seed in $(SEEDS):$$failed"; exit 1; fi
 
 test: vet ## every test, with the race detector
 	$(GO) test -race -count=1 -timeout 15m $(PACKAGES)

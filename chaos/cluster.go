@@ -6,6 +6,7 @@ package chaos
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"chatlab/chaos/check"
@@ -48,6 +49,19 @@ type Cluster interface {
 // not the same evidence.
 type RedisDescriber interface {
 	RedisDescription() string
+}
+
+// RefusedError is a target declining a scenario or an option it cannot
+// carry out (a fault it has no means for, a mutation of a binary it runs
+// as built): the request is at fault, not the run, so the command exits 2
+// as for any bad usage.
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string { return e.Reason }
+
+// Refused returns a RefusedError with a formatted reason.
+func Refused(format string, args ...any) error {
+	return &RefusedError{Reason: fmt.Sprintf(format, args...)}
 }
 
 // Mutated is a Cluster whose nodes are broken on purpose (--mutation): the

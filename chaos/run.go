@@ -92,6 +92,7 @@ func (r *Result) Passed() bool { return r.Verdict == "pass" }
 func Run(ctx context.Context, options RunOptions) (*Result, error) {
 	sc, cluster := options.Scenario, options.Cluster
 	wallStart := time.Now()
+	announce(options, PhaseStarting, 0)
 	if err := cluster.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start %s cluster: %w", cluster.Target(), err)
 	}
@@ -104,6 +105,7 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 		result.Mutation = m.Mutation()
 	}
 	pacer := newPacer(options, wallStart)
+	announce(options, PhaseRunning, cluster.Now())
 	for _, step := range Timeline(sc.Faults) {
 		if err := pacer.runUntil(ctx, cluster, step.At); err != nil {
 			return nil, err
@@ -124,10 +126,12 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 	if limit <= 0 {
 		limit = convergeWithinDefault
 	}
+	announce(options, PhaseConverging, cluster.Now())
 	converged, detail, err := cluster.Converge(ctx, limit)
 	if err != nil {
 		return nil, fmt.Errorf("converge: %w", err)
 	}
+	announce(options, PhaseChecking, cluster.Now())
 	result.History, result.Samples = cluster.History(), cluster.Samples()
 	result.Windows = Windows(sc.Faults, sc.Workload.Duration)
 	result.TraceHash = cluster.TraceHash()

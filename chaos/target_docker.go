@@ -71,9 +71,9 @@ func dockerCanRun(scenario *scenarios.Scenario) error {
 		what := fmt.Sprintf("scenario %s, fault %d (%s %s at %s)", scenario.Name, i+1, f.Action, f.Target, f.At)
 		switch {
 		case f.Action == scenarios.Partition && f.Direction != scenarios.Both:
-			return fmt.Errorf("%s: the docker target cuts links both ways only (network disconnect), not direction %q; run it with --target local", what, f.Direction)
+			return Refused("%s: the docker target cuts links both ways only (network disconnect), not direction %q; run it with --target local", what, f.Direction)
 		case f.Action == scenarios.Delay || f.Action == scenarios.Loss:
-			return fmt.Errorf("%s: the docker target has no %s on a link (its scratch containers have no traffic shaping); run it with --target local", what, f.Action)
+			return Refused("%s: the docker target has no %s on a link (its scratch containers have no traffic shaping); run it with --target local", what, f.Action)
 		}
 	}
 	return nil

@@ -46,7 +46,7 @@ func NewLocalCluster(scenario *scenarios.Scenario, options LocalOptions) (Cluste
 	if local.IsRedisURL(options.Redis) {
 		for _, f := range scenario.Faults {
 			if f.Action == scenarios.RedisRestart || f.Target == redisName {
-				return nil, fmt.Errorf("scenario %s has a %s fault on Redis: %s; run it with --redis server or embedded",
+				return nil, Refused("scenario %s has a %s fault on Redis: %s; run it with --redis server or embedded",
 					scenario.Name, f.Action, local.ErrRedisNotOurs)
 			}
 		}

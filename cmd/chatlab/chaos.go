@@ -210,6 +210,10 @@ func runOne(ctx context.Context, options chaosOptions, stdout, stderr io.Writer)
 	cluster, err := newCluster(options, options.seedFirst)
 	if err != nil {
 		fmt.Fprintf(stderr, "chatlab chaos: %s\n", err)
+		var refused *chaos.RefusedError
+		if errors.As(err, &refused) {
+			return 2
+		}
 		return 1
 	}
 	runOptions := chaos.RunOptions{Scenario: options.scenario, Cluster: cluster, Seed: options.seedFirst,
@@ -220,7 +224,24 @@ func runOne(ctx context.Context, options chaosOptions, stdout, stderr io.Writer)
 		return 1
 	}
 	defer stopDashboard()
+	var progress *runProgress
+	if options.target != "sim" {
+		// A real run takes its workload's duration and more: show where
+		// it is rather than nothing.
+		progress = newRunProgress(stderr, options)
+		if runOptions.Observer != nil {
+			runOptions.Observer = observers{runOptions.Observer, progress}
+		} else {
+			runOptions.Observer = progress
+		}
+	}
 	result, err := chaos.Run(ctx, runOptions)
+	progress.clear()
+	if err != nil && ctx.Err() != nil {
+		// SIGTERM or Ctrl-C: the run was stopped, not broken.
+		fmt.Fprintln(stderr, "chatlab chaos: interrupted; no report written")
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "chatlab chaos: %s\n", err)
 		return 1

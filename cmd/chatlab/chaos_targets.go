@@ -26,7 +26,7 @@ func init() {
 
 func newLocalTarget(sc *scenarios.Scenario, options chaosOptions, seed uint64) (chaos.Cluster, error) {
 	if options.mutation != "" {
-		return nil, fmt.Errorf("--mutation breaks the simulator's nodes only; the local target runs this chatlab binary as built")
+		return nil, chaos.Refused("--mutation breaks the simulator's nodes only; the local target runs this chatlab binary as built")
 	}
 	binary, err := os.Executable()
 	if err != nil {
@@ -55,7 +55,13 @@ func checkRedisChoice(choice, target string) (string, error) {
 
 func newDockerTarget(sc *scenarios.Scenario, options chaosOptions, seed uint64) (chaos.Cluster, error) {
 	if options.mutation != "" {
-		return nil, fmt.Errorf("--mutation breaks the simulator's nodes only; the docker target runs the chatlab:dev image as built")
+		return nil, chaos.Refused("--mutation breaks the simulator's nodes only; the docker target runs the chatlab:dev image as built")
+	}
+	// A scenario the docker target refuses is refused before the daemon is
+	// asked anything: the refusal holds wherever it runs.
+	cluster, err := chaos.NewDockerCluster(sc, chaos.DockerOptions{Seed: seed, Delivery: options.delivery})
+	if err != nil {
+		return nil, err
 	}
 	// testcontainers greets on its first call with the daemon's details;
 	// the command's output is the run's verdict and report path only.
@@ -65,5 +71,5 @@ func newDockerTarget(sc *scenarios.Scenario, options chaosOptions, seed uint64) 
 	if err := chaos.DockerReady(ctx); err != nil {
 		return nil, err
 	}
-	return chaos.NewDockerCluster(sc, chaos.DockerOptions{Seed: seed, Delivery: options.delivery})
+	return cluster, nil
 }
