@@ -30,6 +30,8 @@ type backend struct {
 	loseData func(t testing.TB)
 	// dropConnections cuts every pub/sub connection.
 	dropConnections func(t testing.TB)
+	// advance brings every key with a TTL d closer to expiring.
+	advance func(t testing.TB, d time.Duration)
 }
 
 // onEveryBackend runs test on miniredis and, when redis-server is on PATH,
@@ -54,6 +56,7 @@ func miniredisBackend(t testing.TB) backend {
 				t.Fatalf("restart miniredis: %v", err)
 			}
 		},
+		advance: func(_ testing.TB, d time.Duration) { server.FastForward(d) },
 	}
 }
 
@@ -94,6 +97,34 @@ func redisServerBackend(t testing.TB) backend {
 				t.Fatalf("client kill: %v", err)
 			}
 		},
+		advance: func(t testing.TB, d time.Duration) { shortenTTLs(t, admin, d) },
+	}
+}
+
+// shortenTTLs moves a real Redis's expiries d closer, as if d had passed:
+// a key whose TTL runs out is deleted, which is what Redis does when it
+// finds it expired.
+func shortenTTLs(t testing.TB, admin *redis.Client, d time.Duration) {
+	ctx := context.Background()
+	keys, err := admin.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatalf("keys: %v", err)
+	}
+	for _, key := range keys {
+		ttl, err := admin.PTTL(ctx, key).Result()
+		if err != nil {
+			t.Fatalf("pttl %s: %v", key, err)
+		}
+		switch {
+		case ttl <= 0: // no expiry (-1), or gone meanwhile (-2)
+		case ttl <= d:
+			err = admin.Del(ctx, key).Err()
+		default:
+			err = admin.PExpire(ctx, key, ttl-d).Err()
+		}
+		if err != nil {
+			t.Fatalf("shorten the TTL of %s: %v", key, err)
+		}
 	}
 }
 
