@@ -185,3 +185,45 @@ func TestNodeRestartClientsMoveAndComeBack(t *testing.T) {
 			hit, restart.Target, len(moved), len(back))
 	}
 }
+
+// redis-restart reconnects clients across the data loss: some connect
+// while Redis is down, and the clients away across it come back with the
+// old epoch and are told with a reset into the new one.
+func TestRedisRestartReconnectsAcrossTheDataLoss(t *testing.T) {
+	sc, err := scenarios.Load("redis-restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	away, restart := sc.Faults[0], sc.Faults[1]
+	if away.Action != scenarios.Away || restart.Action != scenarios.RedisRestart || away.At >= restart.At || away.End() <= restart.End() {
+		t.Fatalf("faults %+v: want clients away from before the restart to after it", sc.Faults)
+	}
+	result := runSim(t, "redis-restart", 1, "", "")
+	if !result.Passed() {
+		t.Fatalf("verdict %s: %v", result.Verdict, result.Failures)
+	}
+	awayClients := map[string]bool{}
+	for i := sc.Workload.Clients - away.Clients + 1; i <= sc.Workload.Clients; i++ {
+		awayClients[fmt.Sprintf("c%03d", i)] = true
+	}
+	down, up := restart.At.Milliseconds(), restart.End().Milliseconds()
+	connectedDuringLoss := 0
+	epochBefore := map[string]string{} // room -> an epoch seen before the loss
+	resetIntoNewEpoch := map[string]bool{}
+	for _, r := range result.History {
+		switch {
+		case r.Kind == client.KindConnected && r.AtMs >= down && r.AtMs < up:
+			connectedDuringLoss++
+		case r.Kind == client.KindDelivered && r.AtMs < down:
+			epochBefore[r.Room] = r.Epoch
+		case r.Kind == client.KindReset && awayClients[r.Client] && r.AtMs >= away.End().Milliseconds():
+			if r.Seq == 1 && r.Epoch != "" && r.Epoch != epochBefore[r.Room] {
+				resetIntoNewEpoch[r.Client] = true
+			}
+		}
+	}
+	if connectedDuringLoss == 0 || len(resetIntoNewEpoch) != len(awayClients) {
+		t.Fatalf("%d connections while Redis was down, %d of %d clients away across the loss reset into the new epoch",
+			connectedDuringLoss, len(resetIntoNewEpoch), len(awayClients))
+	}
+}
