@@ -61,6 +61,8 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 	dialDownAfter := flags.Int("dial-down-after", 2, "failed dials in a row that take a node out (a client that gives up during its dial never counts)")
 	connectionsMax := flags.Int("connections-per-backend-max", 10000, "connections per node at most")
 	newPerSecond := flags.Int("new-connections-per-second", 200, "new connections per second accepted (the rest get 503, Retry-After: 1)")
+	newPerSourcePerSecond := flags.Int("new-connections-per-ip-per-second", 0, "new connections per second accepted from one client address (the rest get 503, Retry-After: 1); 0: a quarter of --new-connections-per-second")
+	newPerSourceBurst := flags.Int("new-connections-per-ip-burst", 0, "new connections accepted at once from one client address; 0: twice its per-second rate")
 	newBurst := flags.Int("new-connections-burst", 0, "new connections accepted at once (default twice the per-second rate)")
 	loadFactor := flags.Float64("hash-load-factor", 1.25, "hash-user: a node carries at most this times the mean")
 	socketBuffer := flags.Int("socket-buffer", 0, "cap each relayed socket's kernel buffers at this many `bytes` (0: the kernel's own)")
@@ -99,7 +101,8 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 	}{{"shed-per-second", *shedPerSecond, 1}, {"health-down-after", *healthDownAfter, 1}, {"health-up-after", *healthUpAfter, 1},
 		{"dial-down-after", *dialDownAfter, 1},
 		{"connections-per-backend-max", *connectionsMax, 1}, {"new-connections-per-second", *newPerSecond, 1},
-		{"new-connections-burst", *newBurst, 0}} {
+		{"new-connections-burst", *newBurst, 0}, {"new-connections-per-ip-per-second", *newPerSourcePerSecond, 0},
+		{"new-connections-per-ip-burst", *newPerSourceBurst, 0}} {
 		if bound.value < bound.min || bound.value > balancerCountFlagMax {
 			return fail("--%s %d: want %d to %d", bound.name, bound.value, bound.min, balancerCountFlagMax)
 		}
@@ -131,19 +134,21 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 		AdminListen: *adminListen,
 		AdminToken:  adminToken,
 		Balance: balance.Config{
-			Backends:                   backendList,
-			Policy:                     chosen,
-			HealthIntervalMs:           healthInterval.Milliseconds(),
-			HealthDownAfter:            *healthDownAfter,
-			HealthUpAfter:              *healthUpAfter,
-			DialDownAfter:              *dialDownAfter,
-			ConnectionsPerBackendMax:   *connectionsMax,
-			NewConnectionsPerSecondMax: *newPerSecond,
-			NewConnectionsBurst:        *newBurst,
-			HashLoadFactor:             *loadFactor,
-			Rebalance:                  *rebalance,
-			RebalanceSpreadMax:         *rebalanceSpread,
-			ShedPerSecondMax:           *shedPerSecond,
+			Backends:                            backendList,
+			Policy:                              chosen,
+			HealthIntervalMs:                    healthInterval.Milliseconds(),
+			HealthDownAfter:                     *healthDownAfter,
+			HealthUpAfter:                       *healthUpAfter,
+			DialDownAfter:                       *dialDownAfter,
+			ConnectionsPerBackendMax:            *connectionsMax,
+			NewConnectionsPerSecondMax:          *newPerSecond,
+			NewConnectionsBurst:                 *newBurst,
+			NewConnectionsPerSourcePerSecondMax: *newPerSourcePerSecond,
+			NewConnectionsPerSourceBurst:        *newPerSourceBurst,
+			HashLoadFactor:                      *loadFactor,
+			Rebalance:                           *rebalance,
+			RebalanceSpreadMax:                  *rebalanceSpread,
+			ShedPerSecondMax:                    *shedPerSecond,
 		},
 		SocketBufferBytes: *socketBuffer,
 		DrainTimeout:      *drainTimeout,

@@ -85,6 +85,8 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	rateBurst := flags.Int("rate-burst", 20, "sends a connection may make at once")
 	ratePerSecond := flags.Int("rate-per-second", 10, "sends per second a connection's allowance refills by")
 	framesPerSecond := flags.Int("frames-per-second", 0, "frames of any type per second a connection's allowance refills by (over it: rate_limited; refused --frame-burst times in a row: closed 4008); 0: 100, or twice --rate-per-second if more")
+	connectionsPerUser := flags.Int("connections-per-user-max", 100, "open connections one user may have (over it: HTTP 429)")
+	connectionsPerIP := flags.Int("connections-per-ip-max", 0, "open connections from one client address (over it: HTTP 429); 0: no cap (behind a balancer every client has its address)")
 	frameBurst := flags.Int("frame-burst", 0, "frames of any type a connection may send at once; 0: 200, or twice --rate-burst if more")
 	brokerCallsMax := flags.Int("broker-calls-per-user-max", 64, "broker calls (publishes, fetches for joins) one user's connections may have in flight together: its share of the node's queue")
 	recentLenMax := flags.Int("recent-len-max", node.RecentLenMaxDefault, "messages of each room the node keeps in memory for clients that resume (beyond them it reads Redis)")
@@ -144,6 +146,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	}{{"send-queue-len-max", *sendQueueLenMax, sendQueueLenFlagMax}, {"rate-burst", *rateBurst, rateFlagMax},
 		{"rate-per-second", *ratePerSecond, rateFlagMax}, {"recent-len-max", *recentLenMax, recentLenFlagMax},
 		{"broker-calls-per-user-max", *brokerCallsMax, brokerCallsFlagMax},
+		{"connections-per-user-max", *connectionsPerUser, rateFlagMax},
 		{"history-len-max", *historyLenMax, historyLenFlagMax}} {
 		if bound.value < 1 || bound.value > bound.max {
 			return fail("--%s %d: want 1 to %d", bound.name, bound.value, bound.max)
@@ -152,7 +155,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	for _, bound := range []struct {
 		name  string
 		value int
-	}{{"frames-per-second", *framesPerSecond}, {"frame-burst", *frameBurst}} {
+	}{{"frames-per-second", *framesPerSecond}, {"frame-burst", *frameBurst}, {"connections-per-ip-max", *connectionsPerIP}} {
 		if bound.value < 0 || bound.value > rateFlagMax {
 			return fail("--%s %d: want 0 (the default) to %d", bound.name, bound.value, rateFlagMax)
 		}
@@ -177,7 +180,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 			AllowedOrigins: originList, SendQueueLenMax: *sendQueueLenMax, RateBurst: *rateBurst,
 			RatePerSecond: *ratePerSecond, FramesPerSecond: *framesPerSecond, FrameBurst: *frameBurst,
 			PongWait: *pongWait, WriteTimeout: *writeTimeout,
-			BrokerCallsPerUserMax: *brokerCallsMax, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, Logger: logger},
+			BrokerCallsPerUserMax: *brokerCallsMax, ConnectionsPerUserMax: *connectionsPerUser, ConnectionsPerIPMax: *connectionsPerIP, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, Logger: logger},
 		redisURL: *redisURL, historyLenMax: *historyLenMax,
 	}, 0, false
 }

@@ -20,6 +20,9 @@ const (
 	RefusedFull Refusal = "full"
 	// RefusedRateLimited: the new-connection bucket is empty; retry shortly.
 	RefusedRateLimited Refusal = "rate_limited"
+	// RefusedSourceRateLimited: the client's address opened its share of
+	// new connections this second (AdmitSource); retry shortly.
+	RefusedSourceRateLimited Refusal = "source_rate_limited"
 )
 
 // Balancer is the state machine. It is not safe for concurrent use: the
@@ -39,6 +42,7 @@ type Balancer struct {
 	nowMs          int64
 	nextHealthMs   int64
 	newConnections bucket
+	sources        map[string]*bucket // per client address, see AdmitSource
 	sheds          bucket
 
 	rebalancing bool
@@ -95,6 +99,7 @@ func New(config Config) (*Balancer, error) {
 		byName:         make(map[string]int, len(backends)),
 		conns:          make(map[ConnID]*connection),
 		avoid:          unassigned,
+		sources:        map[string]*bucket{},
 		newConnections: newBucket(config.NewConnectionsPerSecondMax, config.NewConnectionsBurst),
 		sheds:          newBucket(config.ShedPerSecondMax, config.ShedPerSecondMax),
 	}
@@ -250,6 +255,7 @@ func (b *Balancer) Tick(nowMs int64) {
 	b.nowMs = nowMs
 	b.newConnections.refill(nowMs)
 	b.sheds.refill(nowMs)
+	b.pruneSources()
 	b.scheduleHealthChecks()
 	b.shedDraining()
 	b.rebalance()

@@ -45,6 +45,10 @@ type Config struct {
 	ConnectionsPerBackendMax   int // open plus pending connections per backend (default 10000)
 	NewConnectionsPerSecondMax int // refill of the new-connection bucket (default 200)
 	NewConnectionsBurst        int // size of that bucket (default 2 * NewConnectionsPerSecondMax)
+	// The same per client address (AdmitSource): default a quarter of the
+	// global rate, and a burst of twice it.
+	NewConnectionsPerSourcePerSecondMax int
+	NewConnectionsPerSourceBurst        int
 
 	HashLoadFactor   float64 // the bound's c in ceil(c * average); must be > 1 (default 1.25)
 	HashVirtualNodes int     // ring points per backend (default 160)
@@ -111,6 +115,13 @@ func (c Config) withDefaults() Config {
 	if c.NewConnectionsBurst == 0 {
 		c.NewConnectionsBurst = 2 * c.NewConnectionsPerSecondMax
 	}
+	if c.NewConnectionsPerSourcePerSecondMax == 0 {
+		// One address may take a quarter of what every client shares.
+		c.NewConnectionsPerSourcePerSecondMax = max(1, c.NewConnectionsPerSecondMax/4)
+	}
+	if c.NewConnectionsPerSourceBurst == 0 {
+		c.NewConnectionsPerSourceBurst = 2 * c.NewConnectionsPerSourcePerSecondMax
+	}
 	if c.HashLoadFactor == 0 {
 		c.HashLoadFactor = hashLoadFactorDefault
 	}
@@ -156,7 +167,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("health thresholds must be positive")
 	case c.ConnectionsPerBackendMax < 0:
 		return fmt.Errorf("connections per backend %d is negative", c.ConnectionsPerBackendMax)
-	case c.NewConnectionsPerSecondMax < 0 || c.NewConnectionsBurst < 0:
+	case c.NewConnectionsPerSecondMax < 0 || c.NewConnectionsBurst < 0 ||
+		c.NewConnectionsPerSourcePerSecondMax < 0 || c.NewConnectionsPerSourceBurst < 0:
 		return fmt.Errorf("new connection rate must be positive")
 	case c.HashLoadFactor <= 1:
 		return fmt.Errorf("hash load factor %.2f must be above 1", c.HashLoadFactor)

@@ -74,3 +74,31 @@ func TestConfigRejectsNonsense(t *testing.T) {
 		}
 	}
 }
+
+func TestAdmitSourceLimitsEachAddressAlone(t *testing.T) {
+	b := newBalancer(t, Config{NewConnectionsPerSourcePerSecondMax: 2, NewConnectionsPerSourceBurst: 2})
+	for range 2 {
+		if ok, _ := b.AdmitSource("10.0.0.1"); !ok {
+			t.Fatal("within the burst")
+		}
+	}
+	if ok, refusal := b.AdmitSource("10.0.0.1"); ok || refusal != RefusedSourceRateLimited {
+		t.Fatalf("over the burst: %v %q", ok, refusal)
+	}
+	if ok, _ := b.AdmitSource("10.0.0.2"); !ok {
+		t.Fatal("another address was refused")
+	}
+	// Half a second refills one token; a full second refills the bucket,
+	// and the address is forgotten.
+	b.Tick(500)
+	if ok, _ := b.AdmitSource("10.0.0.1"); !ok {
+		t.Fatal("no token after half a second")
+	}
+	b.Tick(2000)
+	if len(b.sources) != 0 {
+		t.Fatalf("%d addresses kept after their buckets refilled", len(b.sources))
+	}
+	if b.Snapshot().Counters.RefusedSourceRateLimited != 1 {
+		t.Fatalf("counters %+v", b.Snapshot().Counters)
+	}
+}

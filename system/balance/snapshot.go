@@ -39,6 +39,8 @@ type Counters struct {
 	RefusedNoBackend   uint64 `json:"refused_no_backend"`
 	RefusedFull        uint64 `json:"refused_full"`
 	RefusedRateLimited uint64 `json:"refused_rate_limited"`
+	// RefusedSourceRateLimited counts refusals by AdmitSource.
+	RefusedSourceRateLimited uint64 `json:"refused_source_rate_limited"`
 }
 
 // Snapshot returns the current state.

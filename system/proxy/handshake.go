@@ -51,6 +51,15 @@ func (p *Proxy) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "this endpoint speaks WebSocket only: send an Upgrade: websocket request", http.StatusUpgradeRequired)
 		return
 	}
+	// The peer's address: the balancer is the edge, so an X-Forwarded-For
+	// the client came with is not trusted for limits.
+	var admitted bool
+	var refusal balance.Refusal
+	p.step(func(b *balance.Balancer) { admitted, refusal = b.AdmitSource(socket.HostOf(r.RemoteAddr)) })
+	if !admitted {
+		p.refuse(w, refusal, 1)
+		return
+	}
 	id := balance.ConnID(p.nextConn.Add(1))
 	user := userOf(r)
 	// The first pick and, after a failed dial, one retry elsewhere.
@@ -115,6 +124,9 @@ func (p *Proxy) refuse(w http.ResponseWriter, refusal balance.Refusal, attempt i
 	case balance.RefusedRateLimited:
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "too many new connections: retry in a second", http.StatusServiceUnavailable)
+	case balance.RefusedSourceRateLimited:
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "too many new connections from your address: retry in a second", http.StatusServiceUnavailable)
 	case balance.RefusedFull:
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "every backend is at its connection cap", http.StatusServiceUnavailable)
@@ -191,10 +203,7 @@ func upgradeRequest(r *http.Request, addr string) *http.Request {
 // forwardedFor appends the client's address to any X-Forwarded-For it came
 // with (it may itself be behind a proxy).
 func forwardedFor(r *http.Request) string {
-	client, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		client = r.RemoteAddr
-	}
+	client := socket.HostOf(r.RemoteAddr)
 	if prior := strings.Join(r.Header.Values("X-Forwarded-For"), ", "); prior != "" {
 		return prior + ", " + client
 	}

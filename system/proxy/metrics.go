@@ -80,6 +80,7 @@ func (c *balanceCollector) Collect(metrics chan<- prometheus.Metric) {
 		{balance.RefusedNoBackend, snapshot.Counters.RefusedNoBackend},
 		{balance.RefusedFull, snapshot.Counters.RefusedFull},
 		{balance.RefusedRateLimited, snapshot.Counters.RefusedRateLimited},
+		{balance.RefusedSourceRateLimited, snapshot.Counters.RefusedSourceRateLimited},
 	}
 	for _, refusal := range refusals {
 		metrics <- prometheus.MustNewConstMetric(refusalsDesc, prometheus.CounterValue, float64(refusal.count), string(refusal.reason))

@@ -2,8 +2,10 @@ package server
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/gorilla/websocket"
@@ -82,5 +84,36 @@ func TestJoinsLeaveNoPermanentRedisKeys(t *testing.T) {
 		case !kept && ttl == 0:
 			t.Errorf("%s is permanent", key)
 		}
+	}
+}
+
+// One user cannot open every socket of the node, nor can one address when
+// a per-address cap is set; a closed connection frees its place.
+func TestConnectionCapsPerUserAndPerAddress(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", func(cfg *Config) { cfg.ConnectionsPerUserMax, cfg.ConnectionsPerIPMax = 2, 3 })
+	first := dial(t, srv, "token="+token(t, "mallory"))
+	dial(t, srv, "token="+token(t, "mallory"))
+	if status, body := dialStatus(t, srv, "token="+token(t, "mallory"), nil); status != http.StatusTooManyRequests ||
+		!strings.Contains(body, `user "mallory" has 2 connections open`) {
+		t.Fatalf("third connection of one user: %d %q", status, body)
+	}
+	dial(t, srv, "token="+token(t, "alice"))
+	if status, body := dialStatus(t, srv, "token="+token(t, "bob"), nil); status != http.StatusTooManyRequests ||
+		!strings.Contains(body, "3 connections are open from 127.0.0.1") {
+		t.Fatalf("fourth connection from one address: %d %q", status, body)
+	}
+	first.ws.Close()
+	deadline := time.Now().Add(testWait)
+	for {
+		ws, response, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr()+"/ws?token="+token(t, "mallory"), nil)
+		if err == nil {
+			ws.Close()
+			break
+		}
+		if response == nil || response.StatusCode != http.StatusTooManyRequests || time.Now().After(deadline) {
+			t.Fatalf("after a close: %v %v", response, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -50,6 +50,12 @@ type Config struct {
 	// RecentLenMax is how many of each room's last messages the node keeps
 	// for resuming members (zero takes the node's default).
 	RecentLenMax int
+	// ConnectionsPerUserMax bounds one user's open connections (default
+	// 100); ConnectionsPerIPMax bounds those from one client address (0,
+	// the default: no bound, since behind a balancer every client has the
+	// balancer's address). Beyond either the upgrade gets 429.
+	ConnectionsPerUserMax int
+	ConnectionsPerIPMax   int
 	// SocketBufferBytes, when set, caps each client socket's kernel send
 	// buffer. The kernel's default grows to megabytes, which hides a slow
 	// consumer from the send queue for a long time; a small buffer makes
@@ -99,6 +105,9 @@ func (cfg *Config) check() error {
 	}
 	if cfg.AdminListen == "" {
 		cfg.AdminListen = adminListenDefault
+	}
+	if cfg.ConnectionsPerUserMax <= 0 {
+		cfg.ConnectionsPerUserMax = connectionsPerUserMaxDefault
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = drainTimeoutDefault

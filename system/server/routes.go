@@ -45,16 +45,28 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
+	if err := s.caps.acquire(user, r.RemoteAddr); err != nil {
+		s.log.Info("connection refused", "reason", err, "remote", r.RemoteAddr)
+		http.Error(w, "too many connections: "+err.Error(), http.StatusTooManyRequests)
+		return
+	}
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// The upgrader has answered with the HTTP error.
 		s.log.Debug("upgrade failed", "err", err, "remote", r.RemoteAddr)
+		s.caps.release(user, r.RemoteAddr)
 		return
 	}
 	socket.CapBuffers(ws.NetConn(), s.cfg.SocketBufferBytes)
 	c := &conn{id: node.ConnID(s.nextConn.Add(1)), user: user, ws: ws}
-	if !s.loop.submit(func(l *loop) { l.open(c) }) || !s.goroutines.Go(func() { s.loop.read(c) }) {
+	remote := r.RemoteAddr
+	reader := func() {
+		defer s.caps.release(user, remote)
+		s.loop.read(c)
+	}
+	if !s.loop.submit(func(l *loop) { l.open(c) }) || !s.goroutines.Go(reader) {
 		ws.Close()
+		s.caps.release(user, remote)
 	}
 }
 

@@ -43,6 +43,7 @@ type Server struct {
 	admin      *admin.Server
 	upgrader   websocket.Upgrader
 	loop       *loop
+	caps       *connectionCaps
 	metrics    *metrics
 	goroutines group
 	startedAt  time.Time
@@ -89,6 +90,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		HandshakeTimeout: readHeaderWait,
 		CheckOrigin:      origins.check,
 	}
+	s.caps = newConnectionCaps(cfg.ConnectionsPerUserMax, cfg.ConnectionsPerIPMax)
 	s.metrics = newMetrics(s)
 	s.loop = newLoop(s, node.New(node.Config{
 		ID:                    cfg.ID,

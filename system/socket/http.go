@@ -1,6 +1,9 @@
 package socket
 
-import "time"
+import (
+	"net"
+	"time"
+)
 
 // Limits every HTTP port of the real runtimes shares (the public ones and
 // the admin ones).
@@ -12,3 +15,13 @@ const (
 	// HTTPIdleWait bounds an idle keep-alive connection (scrapers, probes).
 	HTTPIdleWait = 60 * time.Second
 )
+
+// HostOf is the host of a request's remote address ("127.0.0.1" of
+// "127.0.0.1:5000"): the peer's address, which limits per address count by.
+func HostOf(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return host
+}
