@@ -77,6 +77,7 @@ func reportChecks(result *Result) []reports.Check {
 		expect[check.CheckLatency] = "hold"
 	}
 	checks := make([]reports.Check, 0, len(result.Checks))
+	var rows *rowIndex // built for the first example only
 	for _, c := range result.Checks {
 		check := reports.Check{Name: c.Name, Expect: expect[c.Name], Violations: c.Violations, Detail: c.Detail}
 		switch check.Expect {
@@ -88,8 +89,10 @@ func reportChecks(result *Result) []reports.Check {
 			check.Expect, check.OK = "observe", true
 		}
 		for _, v := range c.Examples[:min(len(c.Examples), examplesPerCheckMax)] {
-			check.Examples = append(check.Examples, reports.Example{Message: v.Message, Operations: []reports.Operation{{
-				AtMs: v.AtMs, Client: v.Client, Kind: v.Kind, Room: v.Room, Seq: v.Seq, ID: v.ID}}})
+			if rows == nil {
+				rows = newRowIndex(result.History)
+			}
+			check.Examples = append(check.Examples, reports.Example{Message: v.Message, Operations: rows.operations(v)})
 		}
 		checks = append(checks, check)
 	}

@@ -23,6 +23,10 @@ type pageView struct {
 	// that was seen, with the messages that show it).
 	Failed []Check
 	Noted  []Check
+	// PorcupineHref opens porcupine's page where it matters, which
+	// PorcupineWhere names ("the first error", "the first fault").
+	PorcupineHref  string
+	PorcupineWhere string
 }
 
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
@@ -95,7 +99,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 
 <h2>Files</h2>
 <ul>
-{{with .Porcupine}}<li><a href="{{.}}">Linearizability (porcupine's visualization, fault windows annotated)</a></li>{{end}}
+{{with .Porcupine}}<li><a href="{{$.PorcupineHref}}">Linearizability (porcupine's visualization, fault windows annotated){{with $.PorcupineWhere}}, opened at {{.}}{{end}}</a></li>{{end}}
 <li><a href="report.json">report.json</a> (the machine-readable report)</li>
 <li><a href="junit.xml">junit.xml</a> (one test case per check)</li>
 <li><a href="history.jsonl">history.jsonl</a> (every client operation)</li>
@@ -113,7 +117,13 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 `))
 
 func renderPage(r *Report) ([]byte, error) {
-	view := pageView{Report: r, Style: style}
+	view := pageView{Report: r, Style: style, PorcupineHref: porcupineLink(r)}
+	switch {
+	case strings.HasSuffix(view.PorcupineHref, "#"+PorcupineFirstError):
+		view.PorcupineWhere = "the first error"
+	case strings.HasSuffix(view.PorcupineHref, "#"+PorcupineFirstFault):
+		view.PorcupineWhere = "the first fault"
+	}
 	endMs := runEndMs(r)
 	view.Timeline = timeline(r.FaultWindows, r.Faults, endMs)
 	view.Throughput = chart{title: "Throughput", unit: "messages / s", windows: r.FaultWindows, faults: r.Faults, endMs: endMs,

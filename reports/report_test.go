@@ -197,7 +197,7 @@ func TestPage(t *testing.T) {
 		"<svg", "Throughput", "Delivery latency", "Connections per node", "Fault timeline",
 		"restart n1", // the window label
 		"c007 never got room-1 seq 17 (acked to c003)", "c003-9",
-		`href="linearizability.html"`,
+		`href="linearizability.html#first-fault"`, "opened at the first fault",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("index.html lacks %q", want)
@@ -214,7 +214,7 @@ func TestPage(t *testing.T) {
 		}
 	}
 	copied, err := os.ReadFile(filepath.Join(runDir, PorcupineFile))
-	if err != nil || string(copied) != "<html>porcupine</html>" {
+	if err != nil || !strings.HasPrefix(string(copied), "<html>porcupine</html>") || !strings.Contains(string(copied), "first-fault") {
 		t.Errorf("porcupine page: %q, %v", copied, err)
 	}
 	if r.Porcupine != PorcupineFile {

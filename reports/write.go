@@ -50,7 +50,7 @@ func Write(dir string, r *Report, historyJSONL func(io.Writer) error) (runDir st
 		return "", err
 	}
 	if r.Porcupine != "" {
-		if err := copyFile(r.Porcupine, filepath.Join(runDir, PorcupineFile)); err != nil {
+		if err := copyPorcupine(r.Porcupine, filepath.Join(runDir, PorcupineFile)); err != nil {
 			return runDir, fmt.Errorf("reports: porcupine page: %w", err)
 		}
 		r.Porcupine = PorcupineFile
@@ -131,23 +131,4 @@ func writeHistory(path string, historyJSONL func(io.Writer) error) (err error) {
 		return fmt.Errorf("reports: history: %w", err)
 	}
 	return buffered.Flush()
-}
-
-func copyFile(from, to string) (err error) {
-	source, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer source.Close()
-	target, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if closeErr := target.Close(); err == nil {
-			err = closeErr
-		}
-	}()
-	_, err = io.Copy(target, source)
-	return err
 }
