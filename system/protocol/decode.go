@@ -39,6 +39,9 @@ func Decode(data []byte) (Inbound, *Reject) {
 // decodeReference is the strict encoding/json path: the reference for
 // every frame, and the one that words the rejection of a malformed frame.
 func decodeReference(data []byte) (Inbound, *Reject) {
+	if reject := checkKeys(data); reject != nil {
+		return Inbound{}, reject
+	}
 	var head struct {
 		Type *string `json:"type"`
 	}

@@ -19,6 +19,7 @@ func FuzzDecodeInboundFast(f *testing.F) {
 		`{"type":"join","room":"r","room":"s"}`, `{"Type":"join","room":"r"}`, `{"type":"join","room":"r","since":-1}`,
 		`{"type":"join","room":"r","since":18446744073709551615}`, `{"type":"send","room":"r","id":"1","body":"a\"b"}`,
 		`{"type":"join","room":"r"} `, `{"type":"join","room":"r"}x`, `{"type":"dance"}`, `{}`,
+		`{"type":"send","room":"r","id":"1","body":"x","type":"join"}`, `{"type":"join","rOOm":"r"}`,
 	} {
 		f.Add([]byte(seed))
 	}

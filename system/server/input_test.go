@@ -31,6 +31,8 @@ func TestBadInput(t *testing.T) {
 		{"invalid utf-8", websocket.TextMessage, "{\"type\":\"join\",\"room\":\"\xff\"}", protocol.CodeBadUTF8},
 		{"unknown type", websocket.TextMessage, `{"type":"shout","room":"lobby"}`, protocol.CodeUnknownType},
 		{"unknown field", websocket.TextMessage, `{"type":"join","room":"lobby","loud":true}`, protocol.CodeUnknownField},
+		{"repeated key", websocket.TextMessage, `{"type":"send","room":"lobby","id":"1","body":"hi","type":"join"}`, protocol.CodeBadJSON},
+		{"key in another case", websocket.TextMessage, `{"TYPE":"join","room":"lobby"}`, protocol.CodeUnknownField},
 		{"missing field", websocket.TextMessage, `{"type":"send","room":"lobby","id":"1"}`, protocol.CodeMissingField},
 		{"oversized field", websocket.TextMessage, `{"type":"join","room":"` + strings.Repeat("r", protocol.RoomBytesMax+1) + `"}`, protocol.CodeFieldTooLong},
 		{"bad room", websocket.TextMessage, `{"type":"join","room":"a room"}`, protocol.CodeBadRoom},
