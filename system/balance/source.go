@@ -34,7 +34,7 @@ func (b *Balancer) AdmitSource(source string) (ok bool, refusal Refusal) {
 // pruneSources forgets the addresses whose bucket refilled: they are as
 // good as new. Only deletions depend on the map's order.
 func (b *Balancer) pruneSources() {
-	for source, bucket := range b.sources {
+	for source, bucket := range b.sources { // map order: each entry is refilled or deleted alone; nothing is output
 		bucket.refill(b.nowMs)
 		if bucket.millitokens >= bucket.capacity {
 			delete(b.sources, source)
