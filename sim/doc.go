@@ -12,7 +12,14 @@
 // The state machines of system/node, system/client and system/balance run
 // unchanged inside hosts (node_host.go, client_host.go, balancer_host.go)
 // that carry out their Ready effects over the simulated network
-// (network.go, conn.go) and against the simulated Redis (redis.go). The
+// (network.go, conn.go) and against the simulated Redis. That Redis is a
+// small keyspace on the virtual clock (redis.go) running the broker's own
+// Lua scripts in gopher-lua (redis_lua.go, system/broker/redisscript); it
+// answers a node's calls in a seeded order, as calls spread over pooled
+// connections come back, and carries pub/sub on a connection of its own
+// (redis_host.go). Node hosts schedule calls by system/server's rules
+// (node_calls.go) and run the pub/sub link by system/broker's (node_link.go).
+// The
 // Cluster (cluster.go) is the API for the chaos runner: it builds a
 // topology, schedules faults (faults.go) and workload (workload.go), runs,
 // and collects the client histories, host snapshots and the trace hash.

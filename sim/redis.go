@@ -110,8 +110,14 @@ func (r *Redis) Do(args ...string) (any, error) {
 	if len(args) == 0 {
 		return nil, errUnknownCommand
 	}
-	name, args := strings.ToUpper(args[0]), args[1:]
+	name, args := args[0], args[1:]
 	command, ok := redisCommands[name]
+	if !ok {
+		// Scripts and the broker write commands in capitals: look up
+		// first, allocate an upper-cased copy only for the rest.
+		name = strings.ToUpper(name)
+		command, ok = redisCommands[name]
+	}
 	if !ok {
 		return nil, RedisError("ERR unknown command '" + name + "'")
 	}

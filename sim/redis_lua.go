@@ -23,6 +23,10 @@ type redisLua struct {
 	redis  *Redis
 	state  *lua.LState
 	protos map[string]*lua.FunctionProto // compiled scripts, by source
+	// statuses are the status replies' tables ({ok = "OK"}), one per
+	// text, shared by every call: the broker's scripts only test them, and
+	// a table per reply was a large part of a script's cost.
+	statuses map[Status]*lua.LTable
 }
 
 func newRedisLua(r *Redis) *redisLua {
@@ -46,7 +50,7 @@ func newRedisLua(r *Redis) *redisLua {
 	state.Call(0, 1)
 	state.SetGlobal("cjson", state.Get(-1))
 	state.Pop(1)
-	l := &redisLua{redis: r, state: state, protos: map[string]*lua.FunctionProto{}}
+	l := &redisLua{redis: r, state: state, protos: map[string]*lua.FunctionProto{}, statuses: map[Status]*lua.LTable{}}
 	module := state.NewTable()
 	module.RawSetString("call", state.NewFunction(func(L *lua.LState) int { return l.call(L, false) }))
 	module.RawSetString("pcall", state.NewFunction(func(L *lua.LState) int { return l.call(L, true) }))
@@ -145,6 +149,15 @@ func (l *redisLua) call(L *lua.LState, protected bool) int {
 		}
 		L.RaiseError("%s", err.Error())
 		return 0
+	}
+	if status, ok := result.(Status); ok {
+		table := l.statuses[status]
+		if table == nil {
+			table = statusTable(L, string(status))
+			l.statuses[status] = table
+		}
+		L.Push(table)
+		return 1
 	}
 	L.Push(toLua(L, result))
 	return 1
