@@ -139,16 +139,27 @@ func (n *Node) memberFetched(r *room, m *member, reply FetchReply) {
 	if reply.Head > r.head() {
 		n.fetchRoom(r) // the room itself is behind its history
 	}
+	// from is where the member goes on: after its cursor, from 1 when it
+	// claims seqs the room never had in this epoch, and never below the
+	// oldest seq history still holds.
+	from, reset := m.cursor+1, m.resetOwed
 	if m.cursor > reply.Head {
-		// The member claims seqs the room never had in this epoch.
-		n.resetMember(r, m, 1)
+		from, reset = 1, true
 	}
-	// A fetch's window is (cursor, cursor+limit]: when the oldest held seq
-	// is beyond it, the reply has no messages although history holds
-	// everything from First on, so the member fetches on from there.
-	belowHistory := reply.First > m.cursor+1
-	if belowHistory {
-		n.resetMember(r, m, reply.First)
+	if reply.First > from {
+		from, reset = reply.First, true
+	}
+	if reset {
+		if len(reply.Messages) == 0 && from <= reply.Head && !(r.recent.count > 0 && from >= r.recent.first) {
+			// A fetch's window is (cursor, cursor+limit]: this one lay
+			// below history, which holds everything from First on. Fetch
+			// that before telling the member where it resumes, so that a
+			// trim meanwhile costs it one reset, not two.
+			m.cursor, m.resetOwed = from-1, true
+			n.fetchMember(r, m)
+			return
+		}
+		n.resetMember(r, m, from)
 	}
 	s := n.sessions[m.conn]
 	for _, msg := range reply.Messages {
@@ -175,7 +186,7 @@ func (n *Node) memberFetched(r *room, m *member, reply FetchReply) {
 		m.live = true
 	case r.recent.count > 0 && m.cursor+1 >= r.recent.first:
 		n.deliverRecent(r, m)
-	case len(reply.Messages) > 0, belowHistory:
+	case len(reply.Messages) > 0, reset:
 		n.fetchMember(r, m)
 	default:
 		// History holds nothing between the member and the ring: what the

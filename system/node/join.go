@@ -114,7 +114,7 @@ func (n *Node) removeMember(name string, conn ConnID) {
 // resetMember tells a member that the seqs before from are gone.
 func (n *Node) resetMember(r *room, m *member, from uint64) {
 	n.counters.Resets++
-	m.cursor = from - 1
+	m.cursor, m.resetOwed = from-1, false
 	n.send(m.conn, protocol.Reset{Type: protocol.TypeReset, Room: r.name, From: from, Epoch: r.epoch})
 }
 

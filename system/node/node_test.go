@@ -501,11 +501,7 @@ func TestLongResumeIsPacedByFlushesNotCutOff(t *testing.T) {
 func TestResumeFarBelowTrimmedHistoryResetsOnceAndReplaysEverything(t *testing.T) {
 	for _, since := range []uint64{0, 5, 30} {
 		t.Run(fmt.Sprintf("since %d", since), func(t *testing.T) {
-			h := newHarness(t, Config{FetchLimit: 4, RecentLenMax: 8})
-			h.seed("r", 120)
-			h.store.first["r"] = 41 // the stream keeps 80 messages
-			h.open(1, "alice")
-			h.take(1)
+			h := trimmedRoom(t, 120, 41) // the stream keeps 80 messages
 			h.frame(1, `{"type":"join","room":"r","since":%d,"epoch":"e0"}`, since)
 			h.answer()
 			frames := h.take(1)
@@ -549,4 +545,57 @@ func TestRoomCatchUpFarBelowTrimmedHistoryFetchesOnFromTheOldestHeld(t *testing.
 			t.Fatalf("frame %d = %+v, want msg %d", i+1, f, 21+i)
 		}
 	}
+}
+
+// History trimmed again between the fetch that finds a member below it and
+// the one that reads it still costs the member one reset, to the oldest seq
+// held when the messages are read.
+func TestResumeBelowHistoryTrimmedMeanwhileResetsOnce(t *testing.T) {
+	h := trimmedRoom(t, 120, 41)
+	h.frame(1, `{"type":"join","room":"r","since":0,"epoch":"e0"}`)
+	for round := 0; round < 2; round++ { // the room's sync, then the member's first fetch
+		fetches := h.fetches
+		h.fetches = nil
+		for _, req := range fetches {
+			h.n.Fetched(req.Request, h.store.fetch(req), nil)
+			h.collect()
+		}
+	}
+	h.store.first["r"] = 61 // trimmed while the next fetch is on its way
+	h.answer()
+	var resets []uint64
+	var seqs []uint64
+	for _, f := range h.take(1) {
+		switch f.Type {
+		case protocol.TypeReset:
+			resets = append(resets, f.FromSeq)
+		case protocol.TypeMsg:
+			seqs = append(seqs, f.Seq)
+		}
+	}
+	if !reflect.DeepEqual(resets, []uint64{61}) || len(seqs) != 60 || seqs[0] != 61 || seqs[59] != 120 {
+		t.Fatalf("resets %v, %d msgs from %v; want one reset from 61, then 61..120", resets, len(seqs), seqs[:min(len(seqs), 3)])
+	}
+}
+
+// A member that claims seqs beyond the room's head in this epoch, while
+// history is trimmed, is reset once, to the oldest seq held.
+func TestResumeBeyondTheHeadWithTrimmedHistoryResetsOnce(t *testing.T) {
+	h := trimmedRoom(t, 30, 21)
+	h.frame(1, `{"type":"join","room":"r","since":500,"epoch":"e0"}`)
+	h.answer()
+	if got := h.types(1); !reflect.DeepEqual(got[:2], []string{"joined", "reset"}) || len(got) != 12 {
+		t.Fatalf("frames %v; want joined, one reset, then msgs 21..30", got)
+	}
+}
+
+// trimmedRoom is a node with a small ring and fetch window, a room "r"
+// whose history holds seqs first..published, and alice connected.
+func trimmedRoom(t *testing.T, published int, first uint64) *harness {
+	h := newHarness(t, Config{FetchLimit: 4, RecentLenMax: 8})
+	h.seed("r", published)
+	h.store.first["r"] = first
+	h.open(1, "alice")
+	h.take(1)
+	return h
 }

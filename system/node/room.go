@@ -36,6 +36,10 @@ type member struct {
 	awaitingFlush bool
 	// retryAtMs is when a failed catch-up fetch is retried (0: none due).
 	retryAtMs int64
+	// resetOwed is set while the member's cursor was moved past history
+	// that is gone and the reset saying so waits for the fetch that shows
+	// where the member really resumes (see memberFetched).
+	resetOwed bool
 	// joinedSent is false while the room is not yet synced: the joined
 	// frame waits for the room's head.
 	joinedSent bool
