@@ -14,9 +14,9 @@ import (
 type contractRedis struct{ *scriptRedis }
 
 func (c contractRedis) Publish(t testing.TB, send storetest.Send) storetest.Published {
-	reply := c.publish(node.PublishRequest{Room: send.Room, From: send.From, ID: send.ID, Body: "b",
+	reply := c.publish(node.PublishRequest{Room: send.Room, From: send.From, ID: send.ID, Body: send.Text(),
 		EpochCandidate: send.EpochCandidate}, storetest.Config.HistoryLenMax, int(storetest.Config.DedupeTTL/time.Second))
-	return storetest.Published{Seq: reply.Seq, Epoch: reply.Epoch, Duplicate: reply.Duplicate}
+	return storetest.Published{Seq: reply.Seq, Epoch: reply.Epoch, Duplicate: reply.Duplicate, Conflict: reply.Conflict}
 }
 
 func (c contractRedis) Fetch(t testing.TB, fetch storetest.Fetch) storetest.Fetched {

@@ -18,11 +18,11 @@ type contractBroker struct {
 
 func (c contractBroker) Publish(t testing.TB, send storetest.Send) storetest.Published {
 	reply, err := c.broker.Publish(context.Background(), node.PublishRequest{Room: send.Room, From: send.From,
-		ID: send.ID, Body: "b", EpochCandidate: send.EpochCandidate})
+		ID: send.ID, Body: send.Text(), EpochCandidate: send.EpochCandidate})
 	if err != nil {
 		t.Fatalf("publish %+v: %v", send, err)
 	}
-	return storetest.Published{Seq: reply.Seq, Epoch: reply.Epoch, Duplicate: reply.Duplicate}
+	return storetest.Published{Seq: reply.Seq, Epoch: reply.Epoch, Duplicate: reply.Duplicate, Conflict: reply.Conflict}
 }
 
 func (c contractBroker) Fetch(t testing.TB, fetch storetest.Fetch) storetest.Fetched {

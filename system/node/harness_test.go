@@ -14,12 +14,13 @@ type store struct {
 	seq    map[string]uint64
 	log    map[string][]protocol.Msg
 	dedupe map[string]uint64
+	bodies map[string]string // the body of each dedupe entry
 	first  map[string]uint64 // lowest seq still held (trimmed history)
 }
 
 func newStore() *store {
 	return &store{epoch: map[string]string{}, seq: map[string]uint64{}, log: map[string][]protocol.Msg{},
-		dedupe: map[string]uint64{}, first: map[string]uint64{}}
+		dedupe: map[string]uint64{}, bodies: map[string]string{}, first: map[string]uint64{}}
 }
 
 func (s *store) setEpoch(room, candidate string) string {
@@ -33,11 +34,15 @@ func (s *store) publish(req PublishRequest) (PublishReply, protocol.Msg) {
 	epoch := s.setEpoch(req.Room, req.EpochCandidate)
 	key := req.Room + "/" + req.From + "/" + req.ID
 	if seq, ok := s.dedupe[key]; ok {
+		if s.bodies[key] != req.Body {
+			return PublishReply{Seq: seq, Epoch: epoch, Conflict: true}, protocol.Msg{}
+		}
 		return PublishReply{Seq: seq, Epoch: epoch, Duplicate: true}, protocol.Msg{}
 	}
 	s.seq[req.Room]++
 	seq := s.seq[req.Room]
 	s.dedupe[key] = seq
+	s.bodies[key] = req.Body
 	msg := protocol.Msg{Type: protocol.TypeMsg, Room: req.Room, Seq: seq, ID: req.ID, From: req.From, Body: req.Body, TS: req.TS, Epoch: epoch}
 	s.log[req.Room] = append(s.log[req.Room], msg)
 	return PublishReply{Seq: seq, Epoch: epoch}, msg

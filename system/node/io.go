@@ -52,6 +52,9 @@ type PublishReply struct {
 	Seq       uint64
 	Epoch     string
 	Duplicate bool
+	// Conflict: the id was already used, by the same sender in the same
+	// room, for another body; nothing was appended and Seq is the first's.
+	Conflict bool
 }
 
 // FetchRequest asks for a room's history after AfterSeq, at most Limit

@@ -64,6 +64,14 @@ func (n *Node) Published(request RequestID, reply PublishReply, err error) {
 		}
 		return
 	}
+	if reply.Conflict {
+		// Acking would tell the sender its new body landed; it did not.
+		if s != nil {
+			n.send(p.conn, protocol.Error{Type: protocol.TypeError, Code: protocol.CodeIDConflict, Ref: p.id,
+				Message: fmt.Sprintf("id %q was already used for another message (seq %d): send this one with a new id", p.id, reply.Seq)})
+		}
+		return
+	}
 	if s != nil {
 		n.send(p.conn, protocol.Ack{Type: protocol.TypeAck, Room: p.room, ID: p.id, Seq: reply.Seq})
 	}

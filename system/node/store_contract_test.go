@@ -11,9 +11,9 @@ import (
 type contractStore struct{ store *store }
 
 func (c *contractStore) Publish(_ testing.TB, send storetest.Send) storetest.Published {
-	reply, _ := c.store.publish(PublishRequest{Room: send.Room, From: send.From, ID: send.ID, Body: "b",
+	reply, _ := c.store.publish(PublishRequest{Room: send.Room, From: send.From, ID: send.ID, Body: send.Text(),
 		EpochCandidate: send.EpochCandidate})
-	return storetest.Published{Seq: reply.Seq, Epoch: reply.Epoch, Duplicate: reply.Duplicate}
+	return storetest.Published{Seq: reply.Seq, Epoch: reply.Epoch, Duplicate: reply.Duplicate, Conflict: reply.Conflict}
 }
 
 func (c *contractStore) Fetch(_ testing.TB, fetch storetest.Fetch) storetest.Fetched {

@@ -15,7 +15,8 @@ const (
 	CodeFrameTooLarge Code = "frame_too_large" // frame over FrameBytesMax
 	CodeTooManyRooms  Code = "too_many_rooms"  // join beyond RoomsPerConnectionMax
 	CodeNotMember     Code = "not_member"      // send or leave in a room not joined
-	CodeRateLimited   Code = "rate_limited"    // the connection's send rate limit is exhausted
+	CodeRateLimited   Code = "rate_limited"    // a rate limit or the connection's broker share is exhausted: slow down
+	CodeIDConflict    Code = "id_conflict"     // a send's id was already used with another body: choose a new id
 	CodeUnavailable   Code = "unavailable"     // the broker cannot take the send now; retry with the same id
 	CodeDraining      Code = "draining"        // the node is draining; reconnect elsewhere
 	CodeBinaryFrame   Code = "binary_frame"    // a binary frame; only text frames are accepted

@@ -117,3 +117,31 @@ func TestConnectionCapsPerUserAndPerAddress(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A send whose id was already used with another body is answered with a
+// conflict, not acknowledged as if the new body had landed.
+func TestAResentIDWithAnotherBodyIsAConflict(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", nil)
+	alice := dial(t, srv, "token="+token(t, "alice"))
+	alice.join("lobby")
+	alice.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "1", Body: "hello"})
+	first := alice.nextOf(protocol.TypeAck)
+	alice.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "1", Body: "hello"})
+	if again := alice.nextOf(protocol.TypeAck); again.Seq != first.Seq {
+		t.Fatalf("a true retry was acked with seq %d, the first with %d", again.Seq, first.Seq)
+	}
+	alice.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "1", Body: "something else"})
+	for {
+		frame := alice.next()
+		if frame.Type == protocol.TypeAck {
+			t.Fatalf("the other body was acked: %+v", frame)
+		}
+		if frame.Type == protocol.TypeError {
+			if frame.Code != protocol.CodeIDConflict || frame.Ref != "1" {
+				t.Fatalf("error %+v, want %s for id 1", frame, protocol.CodeIDConflict)
+			}
+			break
+		}
+	}
+}

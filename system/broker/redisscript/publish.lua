@@ -2,13 +2,24 @@
 -- KEYS: 1 seq, 2 log (stream), 3 epoch, 4 dedupe key of (from, id)
 -- ARGV: 1 epoch candidate, 2 history length max, 3 dedupe TTL in seconds,
 --       4 channel, 5 the message JSON without seq and epoch, and without
---       its opening brace (the script prepends them)
--- Returns {seq, epoch, duplicate (0|1)}.
+--       its opening brace (the script prepends them), 6 the body's digest
+-- Returns {seq, epoch, duplicate (0, 1, or 2: the id came with another body)}.
 local seen = redis.call('GET', KEYS[4])
 if seen then
-  -- A retry of a send that was already applied: answer as the first time.
+  -- A retry of a send that was already applied: answer as the first time,
+  -- unless it carries another body (seen is seq:digest:epoch; an older
+  -- seq:epoch, without a digest, cannot tell).
   local colon = string.find(seen, ':', 1, true)
-  return {tonumber(string.sub(seen, 1, colon - 1)), string.sub(seen, colon + 1), 1}
+  local seq, rest = tonumber(string.sub(seen, 1, colon - 1)), string.sub(seen, colon + 1)
+  local second = string.find(rest, ':', 1, true)
+  if second then
+    local digest = string.sub(rest, 1, second - 1)
+    rest = string.sub(rest, second + 1)
+    if digest ~= ARGV[6] then
+      return {seq, rest, 2}
+    end
+  end
+  return {seq, rest, 1}
 end
 if redis.call('SET', KEYS[3], ARGV[1], 'NX') then
   -- A new epoch starts an empty history: whatever survived of the old one
@@ -24,6 +35,6 @@ local seq = redis.call('INCR', KEYS[1])
 -- Lua prints a number with %.14g: exact for every seq below 10^14.
 local message = '{"seq":' .. seq .. ',"epoch":' .. cjson.encode(epoch) .. ',' .. ARGV[5]
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'msg', message)
-redis.call('SET', KEYS[4], seq .. ':' .. epoch, 'EX', ARGV[3])
+redis.call('SET', KEYS[4], seq .. ':' .. ARGV[6] .. ':' .. epoch, 'EX', ARGV[3])
 redis.call('PUBLISH', ARGV[4], message)
 return {seq, epoch, 0}

@@ -10,6 +10,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"strconv"
 	"strings"
@@ -129,7 +130,7 @@ func Publish(req node.PublishRequest, historyLenMax, dedupeTTLSeconds int) (Call
 		Source: PublishSource,
 		Keys:   []string{keys.Seq, keys.Log, keys.Epoch, DedupeKey(req.Room, req.From, req.ID)},
 		Args: []string{req.EpochCandidate, strconv.Itoa(historyLenMax), strconv.Itoa(dedupeTTLSeconds),
-			Channel(req.Room), string(fields[1:])},
+			Channel(req.Room), string(fields[1:]), BodyDigest(req.Body)},
 	}, nil
 }
 
@@ -144,7 +145,17 @@ func PublishReply(result []any) (node.PublishReply, error) {
 	if !seqOK || !epochOK || !duplicateOK || seq < 1 {
 		return node.PublishReply{}, fmt.Errorf("script replied %#v; want {seq, epoch, duplicate}", result)
 	}
-	return node.PublishReply{Seq: uint64(seq), Epoch: epoch, Duplicate: duplicate == 1}, nil
+	return node.PublishReply{Seq: uint64(seq), Epoch: epoch, Duplicate: duplicate == 1, Conflict: duplicate == 2}, nil
+}
+
+// BodyDigest names a send's body in its dedupe entry, so that a retry of
+// an id with another body is told apart from a true retry: FNV-1a, 128
+// bits, in hex (no colon: the entry is seq:digest:epoch). Not a defence
+// against a sender forging a collision, which could only fool itself.
+func BodyDigest(body string) string {
+	digest := fnv.New128a()
+	digest.Write([]byte(body))
+	return fmt.Sprintf("%x", digest.Sum(nil))
 }
 
 // PubSubPublish is the channel and payload of a send in pubsub mode: PUBLISH

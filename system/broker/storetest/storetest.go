@@ -35,6 +35,16 @@ var Config = struct {
 // Send is a publish request.
 type Send struct {
 	Room, From, ID, EpochCandidate string
+	// Body is the message's body ("" stands for one fixed body).
+	Body string
+}
+
+// Text is the send's body as a store gets it.
+func (s Send) Text() string {
+	if s.Body == "" {
+		return "b"
+	}
+	return s.Body
 }
 
 // Published is a publish reply.
@@ -42,6 +52,8 @@ type Published struct {
 	Seq       uint64
 	Epoch     string
 	Duplicate bool
+	// Conflict: the id came again with another body; nothing was applied.
+	Conflict bool
 }
 
 // Fetch is a history request: the held seqs in (After, After+Limit].
@@ -121,6 +133,7 @@ const (
 	CaseDataLoss        = "after data loss a room restarts at seq 1 in a new epoch, and ids are forgotten"
 	CaseDedupeTTL       = "a send's id is remembered for DedupeTTL, then a retry is a new message"
 	CaseProvisional     = "an epoch only fetches named expires once the room goes unread"
+	CaseIDConflict      = "a repeated id with another body is a conflict, applied nowhere"
 )
 
 type contractCase struct {
@@ -140,6 +153,12 @@ func cases() []contractCase {
 			publish("r", "u", "x", "e1", Published{Seq: 1, Epoch: "e1"}),
 			publish("r", "u", "x", "e2", Published{Seq: 1, Epoch: "e1", Duplicate: true}),
 			fetch("r", 0, 10, "e1", Fetched{Epoch: "e1", Head: 1, First: 1, Seqs: []uint64{1}, IDs: []string{"x"}}),
+		}},
+		{CaseIDConflict, []step{
+			{send: &Send{Room: "r", From: "u", ID: "x", EpochCandidate: "e", Body: "first"}, want: Published{Seq: 1, Epoch: "e"}},
+			{send: &Send{Room: "r", From: "u", ID: "x", EpochCandidate: "e", Body: "second"}, want: Published{Seq: 1, Epoch: "e", Conflict: true}},
+			{send: &Send{Room: "r", From: "u", ID: "x", EpochCandidate: "e", Body: "first"}, want: Published{Seq: 1, Epoch: "e", Duplicate: true}},
+			fetch("r", 0, 10, "e", Fetched{Epoch: "e", Head: 1, First: 1, Seqs: []uint64{1}, IDs: []string{"x"}}),
 		}},
 		{CaseOtherSender, []step{
 			publish("r", "u", "x", "e", Published{Seq: 1, Epoch: "e"}),
