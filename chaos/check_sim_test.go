@@ -1,11 +1,11 @@
 package chaos
 
 import (
-	"chatlab/chaos/check"
 	"strings"
 	"testing"
 	"time"
 
+	"chatlab/chaos/check"
 	"chatlab/sim"
 	"chatlab/system/node"
 )
@@ -49,13 +49,13 @@ func TestCheckersOnSimulatedRuns(t *testing.T) {
 	}{
 		{"node crash", node.Recover, node.MutationNone, crashNode, ""},
 		{"redis crash", node.Recover, node.MutationNone, crashRedis, ""},
-		{"drop", node.Recover, node.MutationDrop, nil, "no-loss,order"},
+		{"drop", node.Recover, node.MutationDrop, nil, "no-loss,order,acks"},
 		{"duplicate", node.Recover, node.MutationDuplicate, nil, "no-duplicates"},
-		{"swap", node.Recover, node.MutationSwap, nil, "order"},
-		{"ignore since", node.Recover, node.MutationIgnoreSince, nil, "no-loss,resume"},
+		{"swap", node.Recover, node.MutationSwap, nil, "no-loss,order,client-dedupe,acks"},
+		{"ignore since", node.Recover, node.MutationIgnoreSince, nil, "no-loss,resume,acks"},
 		// The naive mode has no dedupe either: a send resent after a
 		// reconnect is published, and delivered, twice.
-		{"pubsub node crash", node.PubSub, node.MutationNone, crashNode, "no-loss,no-duplicates,order"},
+		{"pubsub node crash", node.PubSub, node.MutationNone, crashNode, "no-loss,no-duplicates,order,acks"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			checks, stats := check.CheckHistory(simRun(t, c.delivery, c.mutation, c.faults...), check.CheckOptions{})

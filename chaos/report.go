@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"chatlab/chaos/check"
 	"fmt"
 
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"chatlab/chaos/check"
 	"chatlab/reports"
 	"chatlab/scenarios"
 	"chatlab/system/client"

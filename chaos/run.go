@@ -1,14 +1,15 @@
 package chaos
 
 import (
-	"chatlab/chaos/check"
 	"context"
 	"fmt"
 	"time"
 
 	"github.com/anishathalye/porcupine"
 
+	"chatlab/chaos/check"
 	"chatlab/scenarios"
+	"chatlab/system/broker/redisscript"
 	"chatlab/system/node"
 )
 
@@ -137,7 +138,7 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 	result.TraceHash = cluster.TraceHash()
 	checks, stats, linearization := check.CheckHistoryLinearized(result.History, check.CheckOptions{Delivery: string(options.Delivery),
 		LatencyP99MaxMs: float64(sc.Expect.LatencyP99MaxMs), LinearizabilityTimeout: options.LinearizabilityTimeout,
-		LatencyExcludedSenders: []string{FloodClientPrefix}})
+		LatencyExcludedSenders: []string{FloodClientPrefix}, HistoryLenMax: HistoryLenMax(sc.Topology)})
 	liveness := check.Check{Name: CheckLiveness, OK: converged, Detail: "every client converged within " + limit.String()}
 	if !converged {
 		liveness.Violations, liveness.Detail = 1, "not converged within "+limit.String()+": "+detail
@@ -155,6 +156,16 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 	return result, nil
 }
 
+// HistoryLenMax is what each room's stream retains in a run of the
+// topology: its setting, or the broker's default when the scenario was
+// built without one.
+func HistoryLenMax(t scenarios.Topology) int {
+	if t.HistoryLenMax > 0 {
+		return t.HistoryLenMax
+	}
+	return redisscript.HistoryLenMaxDefault
+}
+
 // propertyChecks maps a scenario property to the check that decides it.
 var propertyChecks = map[scenarios.Property]string{
 	scenarios.NoLoss:       check.CheckNoLoss,
@@ -163,6 +174,10 @@ var propertyChecks = map[scenarios.Property]string{
 	scenarios.Resumed:      check.CheckResume,
 	scenarios.Linearizable: check.CheckLinearizable,
 	scenarios.Liveness:     CheckLiveness,
+	scenarios.ClientDedupe: check.CheckClientDedupe,
+	scenarios.Acks:         check.CheckAcks,
+	scenarios.Resets:       check.CheckResets,
+	scenarios.Welcome:      check.CheckWelcome,
 }
 
 // judge compares the checks with the scenario's expectations: every held

@@ -1,11 +1,11 @@
 package chaos
 
 import (
-	"chatlab/chaos/check"
 	"context"
 	"fmt"
 	"testing"
 
+	"chatlab/chaos/check"
 	"chatlab/scenarios"
 	"chatlab/system/client"
 	"chatlab/system/node"
@@ -67,10 +67,10 @@ func TestPubSubLosesIsCaughtLosing(t *testing.T) {
 // checker that exists for that bug to fire, and the verdict to fail.
 func TestMutatedNodesAreCaught(t *testing.T) {
 	cases := map[node.Mutation][]string{
-		node.MutationDrop:        {check.CheckNoLoss},
+		node.MutationDrop:        {check.CheckNoLoss, check.CheckAcks},
 		node.MutationDuplicate:   {check.CheckNoDuplicates},
-		node.MutationSwap:        {check.CheckOrder},
-		node.MutationIgnoreSince: {check.CheckNoLoss, check.CheckResume},
+		node.MutationSwap:        {check.CheckOrder, check.CheckClientDedupe},
+		node.MutationIgnoreSince: {check.CheckNoLoss, check.CheckResume, check.CheckAcks},
 	}
 	for mutation, fired := range cases {
 		t.Run(string(mutation), func(t *testing.T) {

@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"chatlab/chaos/check"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"chatlab/chaos/check"
 	"chatlab/loadgen"
 	"chatlab/scenarios"
 	"chatlab/system/client"

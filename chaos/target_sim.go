@@ -1,13 +1,13 @@
 package chaos
 
 import (
-	"chatlab/chaos/check"
 	"context"
 	"fmt"
 	"math"
 	"strconv"
 	"time"
 
+	"chatlab/chaos/check"
 	"chatlab/scenarios"
 	"chatlab/sim"
 	"chatlab/system/balance"

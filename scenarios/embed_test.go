@@ -51,7 +51,7 @@ func TestEmbeddedScenariosParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pubsub.Topology.Delivery != node.PubSub || !slices.Equal(pubsub.Expect.Break, []Property{NoLoss}) {
+	if pubsub.Topology.Delivery != node.PubSub || !slices.Equal(pubsub.Expect.Break, []Property{NoLoss, Acks}) {
 		t.Errorf("pubsub-loses: %+v %+v", pubsub.Topology, pubsub.Expect)
 	}
 }

@@ -213,10 +213,21 @@ const (
 	// Liveness: after the faults end, every client converges (connected,
 	// nothing unacked) within ConvergeWithin.
 	Liveness Property = "liveness"
+	// ClientDedupe: every frame a client discarded as a duplicate was one
+	// it had already passed to the application.
+	ClientDedupe Property = "client-dedupe"
+	// Acks: every acked send reaches every client that was a member
+	// throughout, as the acked seq (by id in pubsub delivery).
+	Acks Property = "acks"
+	// Resets: every reset is explained by lost history (an epoch change)
+	// or by the stream's retention.
+	Resets Property = "resets"
+	// Welcome: every connection is welcomed before anything else.
+	Welcome Property = "welcome"
 )
 
 // Properties lists every property, in the order reports show them.
-var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness}
+var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome}
 
 // Expectations are what the run must show.
 type Expectations struct {

@@ -14,6 +14,15 @@ const (
 	CheckResume       = "resume"
 	CheckLinearizable = "linearizable"
 	CheckLatency      = "latency"
+	// CheckClientDedupe: every frame a client discarded as a duplicate was
+	// one it had passed to the application already (or was never owed).
+	CheckClientDedupe = "client-dedupe"
+	// CheckAcks: every acked send reached every member, as the acked seq.
+	CheckAcks = "acks"
+	// CheckResets: every reset is explained by lost or trimmed history.
+	CheckResets = "resets"
+	// CheckWelcome: every connection is welcomed before anything else.
+	CheckWelcome = "welcome"
 )
 
 // Delivery modes a history can come from (node.Delivery's values).
@@ -87,10 +96,16 @@ type CheckOptions struct {
 	// LinearizabilityTimeout bounds porcupine's search (default 10 s); a
 	// search cut short is reported as unknown, not as a failure.
 	LinearizabilityTimeout time.Duration
+	// HistoryLenMax is how many messages each room's Redis stream retained
+	// in the run (the target's setting): a reset that skips only seqs
+	// older than that many below the room's head is justified. 0 means
+	// unknown: no reset is justified by retention.
+	HistoryLenMax int
 }
 
 // CheckHistory runs every checker on a run's history, in a fixed order:
-// no-loss, no-duplicates, order, resume, linearizable, latency. The history
+// no-loss, no-duplicates, order, resume, linearizable, latency,
+// client-dedupe, acks, resets, welcome. The history
 // must end after the run went quiet: a message still in flight at the end
 // counts as lost.
 func CheckHistory(h History, opts CheckOptions) ([]Check, Stats) {
@@ -118,7 +133,9 @@ func CheckHistoryLinearized(h History, opts CheckOptions) ([]Check, Stats, *porc
 		Excused:    excused,
 		LatencyMs:  latency,
 	}
-	return []Check{loss, duplicates, order, resume, linearizable, latencyCheck}, stats, linearization
+	checks := []Check{loss, duplicates, order, resume, linearizable, latencyCheck,
+		checkClientDedupe(ix), checkAcks(ix), checkResets(ix, opts.HistoryLenMax), checkWelcome(ix, h)}
+	return checks, stats, linearization
 }
 
 // verdict collects one check's violations, keeping the first few as

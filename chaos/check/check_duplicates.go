@@ -6,19 +6,22 @@ import (
 	"chatlab/system/client"
 )
 
-// checkNoDuplicates checks that no client got a message twice in a room:
-// neither an id it already had (the same message at a second seq slips past
-// the client's seq dedupe) nor a seq it already had (the client drops it
-// and flags it Duplicate, but the node sent it twice all the same). A
-// delivery the client flagged Duplicate whose seq it never had is a late
-// one, for the order check. Maelstrom's broadcast checker lets duplicates
-// pass; this one counts every one.
+// checkNoDuplicates checks that no client got a message twice in a room.
+// The first time is the first time the client passed it to the
+// application; after that, any delivery of the same id (the same message at
+// a second seq slips past the client's seq dedupe) or of the same seq is a
+// duplicate: passed to the application again, or sent again by the node and
+// dropped by the client's dedupe (the node sent it twice all the same). A
+// delivery the client discarded before ever passing its seq on is no
+// duplicate: it is the client-dedupe check's (and no-loss's, and order's).
+// Maelstrom's broadcast checker lets duplicates pass; this one counts every
+// one.
 func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 	v := newVerdict(CheckNoDuplicates)
-	var passedToApp int
+	var passedOn int
 	for _, s := range ix.streams {
 		room := ix.rooms[s.room]
-		// Both map to the index of the first delivery in s.events.
+		// Both map to the index of the first delivery passed to the app.
 		firstByID := make(map[string]int, len(s.events))
 		firstBySeq := make(map[logPosition]int, len(s.events))
 		for i, e := range s.events {
@@ -31,6 +34,9 @@ func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 				at, again = firstBySeq[p]
 			}
 			if !again {
+				if e.Duplicate {
+					continue
+				}
 				firstByID[e.ID] = i
 				if e.Seq > 0 {
 					firstBySeq[p] = i
@@ -40,7 +46,7 @@ func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 			first := s.events[at]
 			duplicated++
 			if !e.Duplicate {
-				passedToApp++
+				passedOn++
 			}
 			message := fmt.Sprintf("%s got seq %d (%s) at %d ms, already delivered as seq %d (%s) at %d ms",
 				s.client, e.Seq, e.ID, e.AtMs, first.Seq, first.ID, first.AtMs)
@@ -54,6 +60,6 @@ func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 		}
 	}
 	detail := fmt.Sprintf("%d deliveries, %d duplicates (%d passed to the app, %d dropped by the client's seq dedupe)",
-		ix.deliveryCount, duplicated, passedToApp, duplicated-passedToApp)
+		ix.deliveryCount, duplicated, passedOn, duplicated-passedOn)
 	return v.done(detail), duplicated
 }

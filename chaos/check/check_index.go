@@ -32,9 +32,12 @@ type message struct {
 	acked            bool
 	ackSeq           uint64
 	ackAtMs          int64
+	// delivered: some client passed it to the application (a delivery the
+	// client discarded as a duplicate does not count).
 	delivered        bool
 	firstDeliveredMs int64
-	// deliveredEpochs lists the epochs it was delivered in, first seen first.
+	// deliveredEpochs lists the epochs it was passed to an application in,
+	// first seen first.
 	deliveredEpochs []string
 	// placed is true when the epoch of the acked seq is known (epoch): the
 	// message was delivered in one epoch only, or the room has only one.
@@ -70,6 +73,15 @@ func (l *roomLog) idAt(seq uint64) string {
 		return id
 	}
 	return l.acked[seq]
+}
+
+// passedToApp reports whether an event is a message the client state
+// machine handed to the application. A delivered event flagged Duplicate
+// arrived on the wire but was discarded by the client's seq dedupe: the
+// checks of what clients received judge only the others, and the
+// client-dedupe check holds each discarded one against them.
+func passedToApp(e client.Event) bool {
+	return e.Kind == client.KindDelivered && !e.Duplicate
 }
 
 // stream is one client's events about one room, with the client's
@@ -246,6 +258,9 @@ func (ix *historyIndex) collectMessages(h History) {
 		case client.KindDelivered:
 			ix.deliveryCount++
 			m := ix.message(r.ID, r.Room)
+			if r.Duplicate {
+				continue // arrived, but the application never saw it here
+			}
 			if !m.delivered {
 				m.delivered, m.firstDeliveredMs = true, r.AtMs
 			}

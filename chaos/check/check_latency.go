@@ -5,11 +5,10 @@ import (
 	"math"
 	"sort"
 	"strings"
-
-	"chatlab/system/client"
 )
 
-// checkLatency measures every first delivery of a message to a client: the
+// checkLatency measures every first delivery of a message to a client's
+// application: the
 // delivered time minus the sender's first sent time, on the run's one clock.
 // It fails only when p99MaxMs is set and p99 exceeds it. Messages from
 // senders whose name starts with one of excluded are left out (a flood's
@@ -20,7 +19,7 @@ func checkLatency(ix *historyIndex, p99MaxMs float64, excluded []string) (Check,
 	for _, s := range ix.streams {
 		seen := map[string]bool{}
 		for _, e := range s.events {
-			if e.Kind != client.KindDelivered || seen[e.ID] {
+			if !passedToApp(e) || seen[e.ID] {
 				continue
 			}
 			seen[e.ID] = true

@@ -22,8 +22,9 @@ type lossTally struct {
 	expected, lost, excused, truncated int
 }
 
-// checkNoLoss checks that every message of a room reached every client
-// that was a member throughout: each membership window (first joined to
+// checkNoLoss checks that every message of a room reached the application
+// of every client that was a member throughout (a delivery the client
+// discarded as a duplicate is not one): each membership window (first joined to
 // left, reconnects included) expects every seq after its joined head, in
 // its epoch and every later one; every seq up to the highest anybody saw or
 // was acked exists, since the script hands them out one by one. A seq a
@@ -67,7 +68,7 @@ func lossBySeq(ix *historyIndex, w *window, v *verdict, tally *lossTally) {
 		switch {
 		case e.Kind == client.KindReset:
 			resets = append(resets, e)
-		case e.Kind == client.KindDelivered && e.Seq > 0:
+		case passedToApp(e) && e.Seq > 0:
 			p := logPosition{room.epochOf(e.Epoch), e.Seq}
 			seen[p], seenEpochs[p.epoch] = true, true
 			if !hasHorizon || room.after(p.epoch, horizon.epoch) || (p.epoch == horizon.epoch && p.seq > horizon.seq) {
@@ -188,7 +189,7 @@ func lossByID(ix *historyIndex, w *window, v *verdict, tally *lossTally) {
 	got := map[string]bool{}
 	var lastDeliveredMs int64
 	for _, e := range w.events {
-		if e.Kind == client.KindDelivered {
+		if passedToApp(e) {
 			got[e.ID], lastDeliveredMs = true, e.AtMs
 		}
 	}

@@ -12,8 +12,9 @@ import (
 // gap). A longer jump is a gap at once.
 const gapTrackedSeqsMax = 4096
 
-// checkOrder checks that every client saw each room in one order and
-// without gaps. In recover mode the seq is the order: no two clients may
+// checkOrder checks that every client's application saw each room in one
+// order and without gaps (what the client discarded as a duplicate is not
+// seen; a seq it discarded without having it is a gap). In recover mode the seq is the order: no two clients may
 // see different ids at one seq, each client's seqs must rise, and within a
 // connection each seq must follow the last one seen (or the joined head),
 // unless a reset said what is gone. The jump at a reconnect is the resume
@@ -74,7 +75,7 @@ func (o *orderWalk) run() {
 		case client.KindReset:
 			o.reset(e)
 		case client.KindDelivered:
-			if e.Seq > 0 {
+			if e.Seq > 0 && passedToApp(e) {
 				o.deliver(e)
 			}
 		}
@@ -255,7 +256,7 @@ func firstDeliveries(s *stream) []client.Event {
 	var list []client.Event
 	seen := map[string]bool{}
 	for _, e := range s.events {
-		if e.Kind == client.KindDelivered && !seen[e.ID] {
+		if passedToApp(e) && !seen[e.ID] {
 			seen[e.ID] = true
 			list = append(list, e)
 		}

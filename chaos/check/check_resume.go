@@ -7,7 +7,8 @@ import (
 )
 
 // checkResume checks every reconnect: after a disconnect and the joined
-// that resumes the room, the first new seq the client gets must follow the
+// that resumes the room, the first new seq the client passes to the
+// application must follow the
 // last seq it saw, unless a reset after the rejoin says where history
 // starts now (the same epoch: from the reset's seq; a new epoch: from its
 // seq in that epoch). Seqs it had already seen may come again first (the
@@ -55,7 +56,7 @@ func (r *resumeWalk) run() {
 		case client.KindReset:
 			r.reset(e)
 		case client.KindDelivered:
-			if e.Seq > 0 {
+			if e.Seq > 0 && passedToApp(e) {
 				r.deliver(e)
 			}
 		}

@@ -18,7 +18,7 @@ func checkNames(checks []Check) string {
 
 func TestCheckHistoryPassesCleanRun(t *testing.T) {
 	checks, stats := CheckHistory(cleanRoom(trio, 10).h, CheckOptions{})
-	if got := checkNames(checks); got != "no-loss,no-duplicates,order,resume,linearizable,latency" {
+	if got := checkNames(checks); got != "no-loss,no-duplicates,order,resume,linearizable,latency,client-dedupe,acks,resets,welcome" {
 		t.Fatalf("checks %s", got)
 	}
 	for _, c := range checks {
@@ -51,6 +51,10 @@ func TestCheckHistoryCountsEveryKindOfFault(t *testing.T) {
 	expectViolations(t, byName[CheckResume], 0, "")
 	expectViolations(t, byName[CheckLinearizable], 0, "")
 	expectViolations(t, byName[CheckLatency], 1, "latency")
+	expectViolations(t, byName[CheckClientDedupe], 0, "")
+	expectViolations(t, byName[CheckAcks], 2, "acked_not_delivered") // c never got a-3 nor c-6
+	expectViolations(t, byName[CheckResets], 2, "unjustified_reset") // no retention bound explains them
+	expectViolations(t, byName[CheckWelcome], 0, "")
 	want := Stats{Sent: 7, Acked: 6, Delivered: 16, Lost: 3, Duplicated: 1, Excused: 2,
 		LatencyMs: LatencyStats{P50: 3, P99: 4, Max: 4}}
 	if stats != want {

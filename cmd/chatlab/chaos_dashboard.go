@@ -1,7 +1,6 @@
 package main
 
 import (
-	"chatlab/chaos/check"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"chatlab/chaos"
+	"chatlab/chaos/check"
 	"chatlab/dashboard"
 	"chatlab/scenarios"
 	"chatlab/system/client"
@@ -215,12 +215,17 @@ func (o *feedObserver) publishStats(nowMs int64, sample chaos.Sample, history ch
 	o.feed.Publish(stats)
 }
 
-// publishRunningChecks checks the history so far. Loss and liveness can
-// only be judged once the run is quiet: they wait for the end.
+// publishRunningChecks checks the history so far. Loss (of seqs and of
+// acked messages) and liveness can only be judged once the run is quiet:
+// they wait for the end.
 func (o *feedObserver) publishRunningChecks(history check.History) {
-	checks, _ := check.CheckHistory(history, check.CheckOptions{Delivery: o.delivery, LatencyExcludedSenders: []string{chaos.FloodClientPrefix}})
+	options := check.CheckOptions{Delivery: o.delivery, LatencyExcludedSenders: []string{chaos.FloodClientPrefix}}
+	if o.scenario != nil {
+		options.HistoryLenMax = chaos.HistoryLenMax(o.scenario.Topology)
+	}
+	checks, _ := check.CheckHistory(history, options)
 	for _, c := range checks {
-		if c.Name == check.CheckNoLoss {
+		if c.Name == check.CheckNoLoss || c.Name == check.CheckAcks {
 			o.feed.Publish(dashboard.Check{Name: c.Name, OK: true, Detail: "judged once the run is quiet"})
 			continue
 		}

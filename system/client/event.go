@@ -16,7 +16,7 @@ const (
 	KindSent         EventKind = "sent"         // the app issued a send: ID, Room, Body
 	KindResent       EventKind = "resent"       // a send went out again with the same ID
 	KindAcked        EventKind = "acked"        // a send was accepted as Seq
-	KindDelivered    EventKind = "delivered"    // a msg arrived; Duplicate when its seq was seen already
+	KindDelivered    EventKind = "delivered"    // a msg arrived and was passed to the app, or discarded when Duplicate
 	KindReset        EventKind = "reset"        // history before Seq is gone; Epoch is the room's epoch now
 	KindError        EventKind = "error"        // an error frame that did not fail a send: Code, Message, ID = its ref
 	KindSendFailed   EventKind = "send_failed"  // a send was given up: ID, Room, Code and Message say why
@@ -44,5 +44,9 @@ type Event struct {
 	// an abnormal drop).
 	CloseCode int    `json:"close_code,omitempty"`
 	Head      uint64 `json:"head,omitempty"`
-	Duplicate bool   `json:"duplicate,omitempty"`
+	// Duplicate marks a KindDelivered the client discarded (its seq was at
+	// or below the last seen): it arrived on the wire but never reached the
+	// application. Without it, the msg was passed to the application. A
+	// history thus records both what arrived and what the app received.
+	Duplicate bool `json:"duplicate,omitempty"`
 }

@@ -1,0 +1,83 @@
+package check
+
+import (
+	"strings"
+	"testing"
+)
+
+func acks(b *historyBuilder, delivery string) Check {
+	return checkAcks(indexHistory(b.h, delivery))
+}
+
+func TestAcksPassCleanHistory(t *testing.T) {
+	check := acks(cleanRoom(trio, 10), "")
+	expectViolations(t, check, 0, "")
+	if !strings.HasPrefix(check.Detail, "10 acked sends, 30 deliveries owed") {
+		t.Fatalf("detail %q", check.Detail)
+	}
+}
+
+// A node acks a send it never published, with a seq: the seq goes to the
+// next message, so no-loss, judging seq by seq, sees a full log.
+func TestAcksFlagAnAckWhoseSeqCarriesAnotherMessage(t *testing.T) {
+	b := cleanRoom(trio, 2).
+		send("a", "r", "a-3").ack("a", "r", "a-3", 3).
+		message("r", "b-3", 3, "e1", trio...)
+	check := acks(b, "")
+	expectViolations(t, check, 1, "ack_seq_taken")
+	if v := check.Examples[0]; v.ID != "a-3" || v.Seq != 3 {
+		t.Fatalf("%+v", v)
+	}
+	loss, _, _ := noLoss(b, "")
+	expectViolations(t, loss, 0, "") // the blind spot this check closes
+}
+
+func TestAcksFlagAnAckWithoutSeq(t *testing.T) {
+	b := cleanRoom(trio, 2).send("a", "r", "a-3").ack("a", "r", "a-3", 0)
+	expectViolations(t, acks(b, DeliveryRecover), 1, "ack_without_seq")
+}
+
+func TestAcksFlagAnAckAtAnotherSeqThanTheDelivery(t *testing.T) {
+	b := cleanRoom(trio, 2).send("a", "r", "a-3").ack("a", "r", "a-3", 4).
+		deliver("a", "r", 3, "a-3", "e1").deliver("b", "r", 3, "a-3", "e1").deliver("c", "r", 3, "a-3", "e1")
+	check := acks(b, "")
+	expectViolations(t, check, 1, "ack_seq_mismatch")
+	if !strings.Contains(check.Examples[0].Message, "acked as seq 4 but delivered as seq 3") {
+		t.Fatalf("%+v", check.Examples[0])
+	}
+}
+
+// An ack whose seq nobody ever gets: every member throughout is owed it.
+func TestAcksFlagAnAckedMessageThatReachedNobody(t *testing.T) {
+	b := cleanRoom(trio, 2).send("a", "r", "a-3").ack("a", "r", "a-3", 3)
+	expectViolations(t, acks(b, ""), 3, "acked_not_delivered")
+}
+
+// Members that joined after the send, or left before seeing that far, are
+// not owed it; a reset that declared the seq gone excuses it.
+func TestAcksOweOnlyMembersThroughout(t *testing.T) {
+	b := cleanRoom([]string{"a", "b"}, 2).connect("c").join("c", "r", 2, "e1").
+		send("a", "r", "a-3").connect("d").join("d", "r", 2, "e1").ack("a", "r", "a-3", 3).
+		deliver("a", "r", 3, "a-3", "e1").deliver("b", "r", 3, "a-3", "e1").
+		reset("c", "r", 4, "e1").leave("d", "r")
+	check := acks(b, "")
+	expectViolations(t, check, 0, "")
+	if !strings.HasSuffix(check.Detail, "0 broken, 1 excused by resets") {
+		t.Fatalf("detail %q", check.Detail)
+	}
+}
+
+func TestAcksByIDInPubSub(t *testing.T) {
+	b := newHistory()
+	for _, name := range trio {
+		b.connect(name).join(name, "r", 0, "")
+	}
+	b.message("r", "a-1", 0, "", trio...).
+		send("b", "r", "b-2").ack("b", "r", "b-2", 0).deliver("a", "r", 0, "b-2", "").deliver("b", "r", 0, "b-2", "").
+		message("r", "c-3", 0, "", trio...)
+	check := acks(b, DeliveryPubSub)
+	expectViolations(t, check, 1, "acked_not_delivered")
+	if v := check.Examples[0]; v.Client != "c" || v.ID != "b-2" {
+		t.Fatalf("%+v", v)
+	}
+}
