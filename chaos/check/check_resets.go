@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"chatlab/system/client"
@@ -28,9 +29,8 @@ const (
 // Redis lost the room's data) or really trimmed (each skipped seq was
 // below the newest historyLenMax of its epoch when the client got the
 // reset, the stream's exact MAXLEN), or it skips nothing. The room's head
-// at that moment is bounded from above by every seq whose send had begun
-// by then: a seq appended before the node's fetch was sent before it. The
-// node's recent ring only adds to what the stream holds, so the stream's
+// at that moment is bounded from above (headBound) by the seqs of the
+// messages sent before and after it. The node's recent ring only adds to what the stream holds, so the stream's
 // length is the bound. historyLenMax 0 means the bound is unknown: no
 // reset is explained by retention.
 func checkResets(ix *historyIndex, historyLenMax int) Check {
@@ -119,39 +119,52 @@ func judgeReset(ix *historyIndex, heads map[string]map[string]*headBound, histor
 	return ""
 }
 
-// headBound is the upper bound of a room epoch's head over time: each
-// seq stamped with the earliest moment its message is known to exist (its
-// send began, or it was seen), as a running maximum.
+// headBound bounds a room epoch's head from above over time, two ways.
+// Every seq appended by a moment was sent before it, so the head is at
+// most the highest seq of the messages sent by then (seen: the running
+// maximum). And seqs are appended in order, so the head is below the seq
+// of every message sent after that moment (later: the suffix minimum),
+// which keeps the bound tight while old sends, held by clients that were
+// away, land with new seqs.
 type headBound struct {
-	atMs []int64
-	head []uint64 // head[i]: the highest seq known by atMs[i]
+	seenAtMs []int64
+	seen     []uint64 // seen[i]: the highest seq sent by seenAtMs[i]
+	sentAtMs []int64
+	later    []uint64 // later[i]: the lowest seq sent at or after sentAtMs[i]
 }
 
-// at is the highest seq whose message may have been appended by atMs.
+// at is the highest seq that may have been appended by atMs.
 func (b *headBound) at(atMs int64) uint64 {
 	if b == nil {
 		return 0
 	}
-	i := sort.Search(len(b.atMs), func(i int) bool { return b.atMs[i] > atMs })
-	if i == 0 {
-		return 0
+	var head uint64
+	if i := sort.Search(len(b.seenAtMs), func(i int) bool { return b.seenAtMs[i] > atMs }); i > 0 {
+		head = b.seen[i-1]
 	}
-	return b.head[i-1]
+	if i := sort.Search(len(b.sentAtMs), func(i int) bool { return b.sentAtMs[i] > atMs }); i < len(b.sentAtMs) {
+		head = min(head, b.later[i]-1)
+	}
+	return head
+}
+
+// headPoint is one seq and a moment its message existed by (seen) or was
+// first sent at (sent).
+type headPoint struct {
+	atMs int64
+	seq  uint64
 }
 
 // roomHeads builds every room epoch's head bound from the deliveries and
 // the placed acks.
 func roomHeads(ix *historyIndex) map[string]map[string]*headBound {
-	type point struct {
-		atMs int64
-		seq  uint64
-	}
-	points := map[string]map[string][]point{}
-	add := func(room, epoch string, atMs int64, seq uint64) {
+	seen := map[string]map[string][]headPoint{}
+	sent := map[string]map[string][]headPoint{}
+	add := func(points map[string]map[string][]headPoint, room, epoch string, atMs int64, seq uint64) {
 		if points[room] == nil {
-			points[room] = map[string][]point{}
+			points[room] = map[string][]headPoint{}
 		}
-		points[room][epoch] = append(points[room][epoch], point{atMs, seq})
+		points[room][epoch] = append(points[room][epoch], headPoint{atMs, seq})
 	}
 	for _, s := range ix.streams {
 		room := ix.rooms[s.room]
@@ -162,33 +175,56 @@ func roomHeads(ix *historyIndex) map[string]map[string]*headBound {
 			atMs := e.AtMs
 			if m := ix.messages[e.ID]; m != nil && m.sent {
 				atMs = min(atMs, m.sentAtMs)
+				add(sent, s.room, room.epochOf(e.Epoch), m.sentAtMs, e.Seq)
 			}
-			add(s.room, room.epochOf(e.Epoch), atMs, e.Seq)
+			add(seen, s.room, room.epochOf(e.Epoch), atMs, e.Seq)
 		}
 	}
 	for _, name := range ix.roomNames {
 		for _, m := range ix.rooms[name].messages {
 			if m.placed && m.ackSeq > 0 {
-				add(name, m.epoch, m.startMs(), m.ackSeq)
+				add(seen, name, m.epoch, m.startMs(), m.ackSeq)
+				if m.sent {
+					add(sent, name, m.epoch, m.sentAtMs, m.ackSeq)
+				}
 			}
 		}
 	}
 	heads := map[string]map[string]*headBound{}
-	for room, epochs := range points { // map order: each bound is built alone
-		heads[room] = map[string]*headBound{}
+	bound := func(room, epoch string) *headBound {
+		if heads[room] == nil {
+			heads[room] = map[string]*headBound{}
+		}
+		if heads[room][epoch] == nil {
+			heads[room][epoch] = &headBound{}
+		}
+		return heads[room][epoch]
+	}
+	for room, epochs := range seen { // map order: each bound is built alone
 		for epoch, list := range epochs { // map order: as above
+			b := bound(room, epoch)
 			sort.Slice(list, func(i, j int) bool { return list[i].atMs < list[j].atMs })
-			b := &headBound{}
 			var head uint64
 			for _, p := range list {
 				head = max(head, p.seq)
-				if n := len(b.atMs); n > 0 && b.atMs[n-1] == p.atMs {
-					b.head[n-1] = head
+				if n := len(b.seenAtMs); n > 0 && b.seenAtMs[n-1] == p.atMs {
+					b.seen[n-1] = head
 					continue
 				}
-				b.atMs, b.head = append(b.atMs, p.atMs), append(b.head, head)
+				b.seenAtMs, b.seen = append(b.seenAtMs, p.atMs), append(b.seen, head)
 			}
-			heads[room][epoch] = b
+		}
+	}
+	for room, epochs := range sent { // map order: each bound is built alone
+		for epoch, list := range epochs { // map order: as above
+			b := bound(room, epoch)
+			sort.Slice(list, func(i, j int) bool { return list[i].atMs < list[j].atMs })
+			b.sentAtMs, b.later = make([]int64, len(list)), make([]uint64, len(list))
+			lowest := uint64(math.MaxUint64)
+			for i := len(list) - 1; i >= 0; i-- {
+				lowest = min(lowest, list[i].seq)
+				b.sentAtMs[i], b.later[i] = list[i].atMs, lowest
+			}
 		}
 	}
 	return heads

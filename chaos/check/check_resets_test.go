@@ -1,6 +1,7 @@
 package check
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -87,4 +88,22 @@ func TestResetsAreNotApplicableInPubSub(t *testing.T) {
 	if !strings.HasPrefix(check.Detail, "not applicable") {
 		t.Fatalf("detail %q", check.Detail)
 	}
+}
+
+// A send that began long before the reset (its client was away, holding
+// it) lands after it with a high seq: it must not stretch the bound. The
+// first send after the reset gets seq 11, so the head was at most 10 and
+// the stream still held 7..10.
+func TestResetsBoundTheHeadBySendsAfterTheReset(t *testing.T) {
+	b := newHistory().connect("d").join("d", "r", 0, "e1").send("d", "r", "d-1")
+	for _, name := range trio {
+		b.connect(name).join(name, "r", 0, "e1")
+	}
+	for i := 1; i <= 2; i++ {
+		b.message("r", "a-"+strconv.Itoa(i), uint64(i), "e1", "a", "b", "c", "d")
+	}
+	reconnect(b, 3, 10).reset("c", "r", 9, "e1").
+		message("r", "a-11", 11, "e1", trio...).
+		ack("d", "r", "d-1", 12).deliver("a", "r", 12, "d-1", "e1").deliver("b", "r", 12, "d-1", "e1").deliver("c", "r", 12, "d-1", "e1")
+	expectViolations(t, resets(b, 4), 1, "unjustified_reset")
 }
