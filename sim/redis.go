@@ -73,6 +73,7 @@ func (a streamID) String() string {
 
 type streamEntry struct {
 	id     streamID
+	idText string // id as the replies spell it, made once
 	fields []string
 }
 
@@ -333,14 +334,14 @@ func (r *Redis) commandXAdd(args []string) (any, error) {
 	if s == nil {
 		s, _ = r.stream(key, true)
 	}
-	s.entries = append(s.entries, streamEntry{id: id, fields: slices.Clone(rest[1:])})
+	s.entries = append(s.entries, streamEntry{id: id, idText: id.String(), fields: slices.Clone(rest[1:])})
 	s.last = id
 	if maxLen >= 0 && len(s.entries) > maxLen {
 		// Slicing off the front is amortized O(1): append copies only the
 		// live part when it next grows the array.
 		s.entries = s.entries[len(s.entries)-maxLen:]
 	}
-	return id.String(), nil
+	return s.last.String(), nil
 }
 
 // newStreamID is the id XADD gives an entry: the explicit one, which must
@@ -385,6 +386,27 @@ func parseStreamID(text string, seqDefault uint64) (streamID, error) {
 
 // commandXRange: XRANGE key start end [COUNT count].
 func (r *Redis) commandXRange(args []string) (any, error) {
+	entries, err := r.xrange(args)
+	if err != nil {
+		return nil, err
+	}
+	result := make([]any, len(entries))
+	for i, e := range entries {
+		fields := make([]any, len(e.fields))
+		for j, f := range e.fields {
+			fields[j] = f
+		}
+		result[i] = []any{e.idText, fields}
+	}
+	return result, nil
+}
+
+// xrange is the entries XRANGE answers with, shared with the stream: the
+// caller must not keep or change them.
+func (r *Redis) xrange(args []string) ([]streamEntry, error) {
+	if len(args) < 3 {
+		return nil, RedisError("ERR wrong number of arguments for 'xrange' command")
+	}
 	start, end := streamID{}, streamID{ms: ^uint64(0), seq: ^uint64(0)}
 	var err error
 	if args[1] != "-" {
@@ -407,12 +429,8 @@ func (r *Redis) commandXRange(args []string) (any, error) {
 		return nil, errSyntax
 	}
 	s, err := r.stream(args[0], false)
-	if err != nil {
+	if err != nil || s == nil || count == 0 {
 		return nil, err
-	}
-	result := []any{}
-	if s == nil || count == 0 {
-		return result, nil
 	}
 	from, _ := slices.BinarySearchFunc(s.entries, start, func(e streamEntry, id streamID) int {
 		if e.id.less(id) {
@@ -420,17 +438,11 @@ func (r *Redis) commandXRange(args []string) (any, error) {
 		}
 		return 0
 	})
-	for _, e := range s.entries[from:] {
-		if end.less(e.id) || (count >= 0 && len(result) == count) {
-			break
-		}
-		fields := make([]any, len(e.fields))
-		for i, f := range e.fields {
-			fields[i] = f
-		}
-		result = append(result, []any{e.id.String(), fields})
+	to := from
+	for to < len(s.entries) && !end.less(s.entries[to].id) && (count < 0 || to-from < count) {
+		to++
 	}
-	return result, nil
+	return s.entries[from:to], nil
 }
 
 func (r *Redis) commandXLen(args []string) (any, error) {

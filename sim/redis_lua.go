@@ -27,6 +27,8 @@ type redisLua struct {
 	// text, shared by every call: the broker's scripts only test them, and
 	// a table per reply was a large part of a script's cost.
 	statuses map[Status]*lua.LTable
+	// keys and argv are the KEYS and ARGV tables, refilled for each call.
+	keys, argv *lua.LTable
 }
 
 func newRedisLua(r *Redis) *redisLua {
@@ -50,7 +52,10 @@ func newRedisLua(r *Redis) *redisLua {
 	state.Call(0, 1)
 	state.SetGlobal("cjson", state.Get(-1))
 	state.Pop(1)
-	l := &redisLua{redis: r, state: state, protos: map[string]*lua.FunctionProto{}, statuses: map[Status]*lua.LTable{}}
+	l := &redisLua{redis: r, state: state, protos: map[string]*lua.FunctionProto{}, statuses: map[Status]*lua.LTable{},
+		keys: state.NewTable(), argv: state.NewTable()}
+	state.SetGlobal("KEYS", l.keys)
+	state.SetGlobal("ARGV", l.argv)
 	module := state.NewTable()
 	module.RawSetString("call", state.NewFunction(func(L *lua.LState) int { return l.call(L, false) }))
 	module.RawSetString("pcall", state.NewFunction(func(L *lua.LState) int { return l.call(L, true) }))
@@ -89,8 +94,11 @@ func (l *redisLua) run(source string, keys, args []string) (any, error) {
 		return nil, err
 	}
 	L := l.state
-	L.SetGlobal("KEYS", stringTable(L, keys))
-	L.SetGlobal("ARGV", stringTable(L, args))
+	fill(l.keys, keys)
+	fill(l.argv, args)
+	// Set again in case a script rebound them.
+	L.SetGlobal("KEYS", l.keys)
+	L.SetGlobal("ARGV", l.argv)
 	L.Push(L.NewFunctionFromProto(proto))
 	if err := L.PCall(0, 1, nil); err != nil {
 		L.SetTop(0)
@@ -101,12 +109,15 @@ func (l *redisLua) run(source string, keys, args []string) (any, error) {
 	return fromLua(L, result)
 }
 
-func stringTable(L *lua.LState, values []string) *lua.LTable {
-	table := L.CreateTable(len(values), 0)
-	for _, v := range values {
-		table.Append(lua.LString(v))
+// fill makes table the array of values, and nothing else: what the last
+// call left beyond them is cleared.
+func fill(table *lua.LTable, values []string) {
+	for i, v := range values {
+		table.RawSetInt(i+1, lua.LString(v))
 	}
-	return table
+	for i := table.Len(); i > len(values); i-- {
+		table.RawSetInt(i, lua.LNil)
+	}
 }
 
 func statusTable(L *lua.LState, text string) *lua.LTable {
@@ -141,7 +152,19 @@ func (l *redisLua) call(L *lua.LState, protected bool) int {
 			return 0
 		}
 	}
-	result, err := l.redis.Do(args...)
+	var result any
+	var err error
+	if args[0] == "XRANGE" {
+		// The fetch script's hot path: entries straight into Lua tables,
+		// without a reply in between.
+		var entries []streamEntry
+		if entries, err = l.redis.xrange(args[1:]); err == nil {
+			L.Push(entriesTable(L, entries))
+			return 1
+		}
+	} else {
+		result, err = l.redis.Do(args...)
+	}
 	if err != nil {
 		if protected {
 			L.Push(errorTable(L, err.Error()))
@@ -161,6 +184,22 @@ func (l *redisLua) call(L *lua.LState, protected bool) int {
 	}
 	L.Push(toLua(L, result))
 	return 1
+}
+
+// entriesTable is XRANGE's reply in Lua: {{id, {field, value, ...}}, ...}.
+func entriesTable(L *lua.LState, entries []streamEntry) *lua.LTable {
+	table := L.CreateTable(len(entries), 0)
+	for _, e := range entries {
+		fields := L.CreateTable(len(e.fields), 0)
+		for _, f := range e.fields {
+			fields.Append(lua.LString(f))
+		}
+		entry := L.CreateTable(2, 0)
+		entry.Append(lua.LString(e.idText))
+		entry.Append(fields)
+		table.Append(entry)
+	}
+	return table
 }
 
 // toLua converts a reply into Lua, by Redis's rules: an integer becomes a

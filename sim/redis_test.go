@@ -143,3 +143,17 @@ func TestRedisScriptErrorsAreErrorReplies(t *testing.T) {
 		t.Fatal("a script reached the os library: the wall clock is within reach")
 	}
 }
+
+func TestRedisScriptsSeeOnlyTheirOwnKeysAndArguments(t *testing.T) {
+	s := newScriptRedis(t)
+	if _, err := s.redis.Eval("return #KEYS", []string{"a", "b", "c"}, []string{"1", "2"}); err != nil {
+		t.Fatal(err)
+	}
+	result, err := s.redis.Eval("return {#KEYS, #ARGV, KEYS[1]}", []string{"x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := result.([]any); !ok || len(got) != 3 || got[0] != int64(1) || got[1] != int64(0) || got[2] != "x" {
+		t.Fatalf("a call after a longer one saw %#v; want {1, 0, x}", result)
+	}
+}
