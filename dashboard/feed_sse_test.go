@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -84,8 +85,9 @@ func TestABrowserThatStopsReadingIsCutOffNotWaitedFor(t *testing.T) {
 	if counters := feed.Counters(); counters.Subscribers != 0 {
 		t.Fatalf("after %d events: %+v, want the stuck browser cut off", published, counters)
 	}
-	// The stream the browser was cut off from ends: reading it reaches EOF.
-	if _, err := io.Copy(io.Discard, stuck.Body); err != nil {
+	// The stream the browser was cut off from ends: reading it reaches
+	// its end, or is cut mid-chunk when the write deadline dropped it.
+	if _, err := io.Copy(io.Discard, stuck.Body); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("reading the dropped stream: %v", err)
 	}
 	t.Logf("stuck browser cut off after %d events of 16 KiB (%d by the feed)", published, feed.Counters().Dropped)

@@ -28,6 +28,10 @@ type Options struct {
 	BalancerAdmin string
 	// PollInterval is how often the cluster is polled (default 1 s).
 	PollInterval time.Duration
+	// PollTimeout bounds one poll; a component that does not answer
+	// within it shows down (default 8/10 of PollInterval, so that a poll
+	// ends before the next one is due).
+	PollTimeout time.Duration
 	// Logger receives the dashboard's logs (default slog.Default()).
 	Logger *slog.Logger
 }

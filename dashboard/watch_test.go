@@ -124,7 +124,9 @@ func TestTheWatcherPublishesWhatTheClustersStateEndpointsSay(t *testing.T) {
 	n2 := stateServer(t, "n2", &n2Up)
 	feed := NewFeed()
 	subscription, _ := feed.Subscribe()
-	watcher, err := NewWatcher(Options{Feed: feed, PollInterval: 20 * time.Millisecond, Nodes: []Target{
+	// Polls come often, but a slow answer (a loaded machine) is never
+	// taken for a down node: only the 503 of a stopped one is.
+	watcher, err := NewWatcher(Options{Feed: feed, PollInterval: 20 * time.Millisecond, PollTimeout: sseWait, Nodes: []Target{
 		{"n1", strings.TrimPrefix(n1.URL, "http://")}, {"n2", strings.TrimPrefix(n2.URL, "http://")}}})
 	if err != nil {
 		t.Fatal(err)

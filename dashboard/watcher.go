@@ -52,8 +52,11 @@ func NewWatcher(opts Options) (*Watcher, error) {
 		}
 		seen[target.Name] = true
 	}
-	// A poll must end before the next one is due.
-	timeout := opts.PollInterval * 8 / 10
+	timeout := opts.PollTimeout
+	if timeout <= 0 {
+		// A poll must end before the next one is due.
+		timeout = opts.PollInterval * 8 / 10
+	}
 	return &Watcher{feed: opts.Feed, nodes: opts.Nodes, balancer: balancer, interval: opts.PollInterval,
 		client: &http.Client{Timeout: timeout}, state: newWatchState()}, nil
 }
