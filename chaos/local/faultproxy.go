@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -56,6 +57,9 @@ type FaultProxy struct {
 	changed chan struct{}
 	relays  map[*relay]struct{}
 	closed  bool
+	// held counts, per flow, the bytes read from its source and not yet
+	// written to its sink: what a block or a delay is holding.
+	held [2]atomic.Int64
 
 	goroutines sync.WaitGroup
 }
@@ -217,9 +221,11 @@ func (p *FaultProxy) read(r *relay, flow Flow, queue chan<- chunk) {
 	for {
 		n, err := r.source(flow).Read(buffer)
 		if n > 0 {
+			p.held[flow].Add(int64(n))
 			select {
 			case queue <- chunk{data: append([]byte(nil), buffer[:n]...), readAt: time.Now()}:
 			case <-r.done:
+				p.held[flow].Add(-int64(n))
 				return
 			}
 		}
@@ -253,7 +259,9 @@ func (p *FaultProxy) write(r *relay, flow Flow, queue <-chan chunk) {
 			r.cut()
 			return
 		}
-		if _, err := r.sink(flow).Write(next.data); err != nil {
+		_, err := r.sink(flow).Write(next.data)
+		p.held[flow].Add(-int64(len(next.data)))
+		if err != nil {
 			r.cut()
 			return
 		}
