@@ -62,7 +62,7 @@ mutants: ## the mutation score of the whole catalogue (sim sweep, local sweep fo
 mutants-ci: ## the catalogue's ci subset, each of which must be killed
 	$(GO) run ./cmd/mutants --ci --strict --sim-seeds 1 $(MUTANTS_ARGS)
 
-# --- Real targets: images, a compose cluster, load (issue 6) -------------
+# --- Real targets: images, a compose cluster, load -----------------------
 COMPOSE      ?= docker-compose
 LOAD_ARGS    ?= --url ws://127.0.0.1:8080/ws --clients 100 --rate 1/s --duration 20s
 IDLE_CLIENTS ?= 10000

@@ -20,7 +20,7 @@ const (
 )
 
 // RunSummary is one past run as /api/runs lists it: the head of its
-// report.json (DESIGN.md "Contracts") plus what the list needs.
+// report.json (docs/DESIGN.md "Contracts") plus what the list needs.
 type RunSummary struct {
 	ID           string    `json:"id"`
 	Scenario     string    `json:"scenario"`

@@ -1,5 +1,5 @@
 // Package reports renders the result of a chaos run: reports/runs/<run-id>/
-// holds report.json (the schema DESIGN.md promises to users' CI),
+// holds report.json (the schema docs/DESIGN.md promises to users' CI),
 // index.html (one self-contained page for people), junit.xml (one test
 // case per check, for CI dashboards) and history.jsonl (the client history
 // the checkers read). reports/index.html lists every run.
@@ -25,7 +25,7 @@ const (
 	Fail Verdict = "fail" // at least one did not
 )
 
-// Report is one run. The JSON names are a contract (DESIGN.md): add
+// Report is one run. The JSON names are a contract (docs/DESIGN.md, "report.json"): add
 // fields, never rename one. Every *_ms time (faults, windows, series) is
 // milliseconds from the start of the run, on the run's clock: virtual for
 // the simulator, wall for the real targets.

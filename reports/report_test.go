@@ -59,7 +59,7 @@ func TestWriteReadBack(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	// The schema DESIGN.md promises, read as a user's CI would: by name.
+	// The schema docs/DESIGN.md promises, read as a user's CI would: by name.
 	data, err := os.ReadFile(filepath.Join(runDir, ReportFile))
 	if err != nil {
 		t.Fatal(err)

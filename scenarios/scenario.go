@@ -197,7 +197,7 @@ func (f Fault) End() time.Duration { return f.At + f.Duration }
 // Property is a checked property of a run.
 type Property string
 
-// Properties (DESIGN.md "Delivery: what must survive").
+// Properties (docs/DESIGN.md "Delivery: what must survive").
 const (
 	// NoLoss: no acked message is lost for a client that stayed in the room.
 	NoLoss Property = "no-loss"

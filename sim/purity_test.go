@@ -19,7 +19,7 @@ import (
 
 // The sans-IO packages: what runs inside the simulator must not reach for
 // the wall clock, global randomness, goroutines or channels, and must not
-// let map order reach its output (DESIGN.md, "The core is sans-IO").
+// let map order reach its output (docs/DESIGN.md, "The core is sans-IO").
 var purePackages = []string{"system/protocol", "system/node", "system/client", "system/balance",
 	"system/broker/redisscript", "sim"}
 
@@ -137,7 +137,7 @@ func TestImportDirection(t *testing.T) {
 	for _, line := range goList(t, root, "-deps", "-f", `{{.ImportPath}}`, "./system/...") {
 		for _, forbidden := range []string{"chatlab/sim", "chatlab/chaos", "chatlab/loadgen", "chatlab/reports"} {
 			if line == forbidden || strings.HasPrefix(line, forbidden+"/") {
-				t.Errorf("a package under system/ depends on %s (imports run one way: DESIGN.md)", line)
+				t.Errorf("a package under system/ depends on %s (imports run one way: docs/DESIGN.md, section Imports)", line)
 			}
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"chatlab/system/node"
 )
 
-// nodeRestartStory is the story of issue 4: three nodes behind the
+// nodeRestartStory is the simulator's founding story: three nodes behind the
 // balancer, 100 clients in 10 rooms sending for 30 s, n2 crashed at 10 s
 // and restarted at 15 s.
 func nodeRestartStory(t testing.TB, delivery node.Delivery, seed uint64) *Cluster {

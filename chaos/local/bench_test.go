@@ -15,7 +15,7 @@ import (
 // IDLE_CLIENTS=10000 (and raises the open-files limit for it).
 const idleClientsDefault = 1000
 
-// BenchmarkIdleConnectionMemory is issue 2's memory figure measured from a
+// BenchmarkIdleConnectionMemory is the node's memory per idle connection, measured from a
 // second process: one `chatlab node` child, IDLE_CLIENTS idle clients
 // joined to 100 rooms, and the node's resident memory growth divided by
 // the connections (read from /proc/PID/status after the node settles).

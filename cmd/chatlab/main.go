@@ -1,5 +1,5 @@
 // Command chatlab is the one binary of chatlab: the chat node, the
-// balancer, token minting and the lab that breaks them (DESIGN.md).
+// balancer, token minting and the lab that breaks them (docs/DESIGN.md).
 package main
 
 import (

@@ -1,4 +1,4 @@
-// A chat client for the chat pane: the protocol's frames (DESIGN.md
+// A chat client for the chat pane: the protocol's frames (docs/DESIGN.md
 // "Contracts") over the browser's WebSocket, through the dashboard's relay
 // to the balancer.
 

@@ -1,5 +1,5 @@
 // Package broker is the port between chat nodes and the shared message
-// store (DESIGN.md "Delivery: what must survive"), and its Redis adapter.
+// store (docs/DESIGN.md "Delivery: what must survive"), and its Redis adapter.
 package broker
 
 import (

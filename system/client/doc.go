@@ -23,7 +23,7 @@
 // of every connection (Disconnected), and must call Ready after each input;
 // breaking that order is a programmer error and panics.
 //
-// Delivery (DESIGN.md "Delivery: what must survive"):
+// Delivery (docs/DESIGN.md "Delivery: what must survive"):
 //   - A send gets the id Name + "-" + counter and stays pending until its ack.
 //     It is resent with the same id after ResendAfterMs without an answer, after
 //     an unavailable or rate_limited error, and on every reconnect; it fails

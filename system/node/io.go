@@ -13,7 +13,7 @@ type RequestID uint64
 // Delivery is the delivery mode of a cluster.
 type Delivery string
 
-// Delivery modes (DESIGN.md "Delivery: what must survive").
+// Delivery modes (docs/DESIGN.md "Delivery: what must survive").
 const (
 	// Recover: a per-room seq, a bounded stream of history, dedupe by send
 	// id, gap fill and resume. Nothing acked is lost.

@@ -1,11 +1,3 @@
-// Package node is the chat node as a pure state machine (DESIGN.md, "The
-// core is sans-IO"). The runtime (system/server) or the simulator (sim/)
-// feeds it inputs — connections opened and closed, client frames, broker
-// messages and replies, clock ticks — and carries out what Ready returns:
-// frames to write, connections to close, broker requests, subscription
-// changes. It never reads a clock, never draws global randomness, never
-// starts a goroutine and never lets map order reach its output, so the same
-// inputs give the same outputs, in production and in the simulator alike.
 package node
 
 import (

@@ -1,5 +1,5 @@
 // Package protocol defines chatlab's wire frames, their limits and their
-// error codes. Frames are JSON text frames with a "type" field (DESIGN.md).
+// error codes. Frames are JSON text frames with a "type" field (docs/DESIGN.md, "Frames").
 // It depends on the standard library only, so every other part can use it.
 package protocol
 

@@ -1,6 +1,3 @@
-// Package server is the real runtime of a chat node: it serves WebSocket
-// clients with gorilla/websocket and runs one node.Node in one event-loop
-// goroutine, linked to the cluster through a broker.Broker.
 package server
 
 import (

@@ -4,7 +4,7 @@
 // simulator's Redis running the same scripts (sim), and the node tests'
 // fake (system/node). Each replays the table through a small adapter; where
 // a store must differ, its adapter names the case and says why, and the
-// case is skipped with that reason. The contract is DESIGN.md's "Delivery"
+// case is skipped with that reason. The contract is docs/DESIGN.md's "Delivery"
 // and broker.Broker's doc comment, in recover mode.
 //
 // It imports no project package but system/protocol, so that system/node's
