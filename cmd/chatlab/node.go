@@ -20,6 +20,7 @@ const (
 	sendQueueLenFlagMax  = 1 << 16
 	rateFlagMax          = 1 << 20
 	brokerCallsFlagMax   = 4096
+	roomIdleTTLFlagMax   = 10 * 365 * 24 * time.Hour
 	recentLenFlagMax     = 1 << 20
 	historyLenFlagMax    = 1 << 24
 	drainTimeoutFlagMax  = 10 * time.Minute
@@ -32,6 +33,8 @@ type nodeOptions struct {
 	redisURL string
 	// historyLenMax is how many messages each room's Redis stream keeps.
 	historyLenMax int
+	// roomIdleTTLSeconds is how long an idle room's keys last (-1: for ever).
+	roomIdleTTLSeconds int
 }
 
 func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -41,7 +44,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger := options.server.Logger
 	b, err := broker.NewRedis(broker.RedisConfig{URL: options.redisURL, Delivery: options.server.Delivery,
-		HistoryLenMax: options.historyLenMax})
+		HistoryLenMax: options.historyLenMax, RoomIdleTTLSeconds: options.roomIdleTTLSeconds})
 	if err != nil {
 		logger.Error("broker failed", "err", err)
 		return 1
@@ -90,6 +93,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	frameBurst := flags.Int("frame-burst", 0, "frames of any type a connection may send at once; 0: 200, or twice --rate-burst if more")
 	brokerCallsMax := flags.Int("broker-calls-per-user-max", 64, "broker calls (publishes, fetches for joins) one user's connections may have in flight together: its share of the node's queue")
 	recentLenMax := flags.Int("recent-len-max", node.RecentLenMaxDefault, "messages of each room the node keeps in memory for clients that resume (beyond them it reads Redis)")
+	roomIdleTTL := flags.Duration("room-idle-ttl", redisscript.RoomIdleTTLSecondsDefault*time.Second, "how long a room's Redis keys (seq, history, epoch) last after its last message; 0: for ever (a client back later is told its history is gone)")
 	historyLenMax := flags.Int("history-len-max", redisscript.HistoryLenMaxDefault, "messages each room's Redis stream keeps (beyond them a resuming client gets a reset)")
 	socketBuffer := flags.Int("socket-buffer", 0, "cap each client socket's kernel buffers at this many `bytes` (0: the kernel's own, which grow to megabytes and hide a slow consumer longer)")
 	drainTimeout := flags.Duration("drain-timeout", 5*time.Second, "how long a drain waits for clients to go; a drain that overruns it makes the node exit 1")
@@ -160,6 +164,13 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 			return fail("--%s %d: want 0 (the default) to %d", bound.name, bound.value, rateFlagMax)
 		}
 	}
+	if *roomIdleTTL < 0 || (*roomIdleTTL > 0 && *roomIdleTTL < time.Second) || *roomIdleTTL > roomIdleTTLFlagMax {
+		return fail("--room-idle-ttl %s: want 0 (for ever) or 1s to %s", *roomIdleTTL, roomIdleTTLFlagMax)
+	}
+	idleSeconds := int(*roomIdleTTL / time.Second)
+	if idleSeconds == 0 {
+		idleSeconds = -1 // for ever, in the broker's terms
+	}
 	if err := checkSocketBuffer(*socketBuffer); err != nil {
 		return fail("%s", err)
 	}
@@ -181,6 +192,6 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 			RatePerSecond: *ratePerSecond, FramesPerSecond: *framesPerSecond, FrameBurst: *frameBurst,
 			PongWait: *pongWait, WriteTimeout: *writeTimeout,
 			BrokerCallsPerUserMax: *brokerCallsMax, ConnectionsPerUserMax: *connectionsPerUser, ConnectionsPerIPMax: *connectionsPerIP, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, Logger: logger},
-		redisURL: *redisURL, historyLenMax: *historyLenMax,
+		redisURL: *redisURL, historyLenMax: *historyLenMax, roomIdleTTLSeconds: idleSeconds,
 	}, 0, false
 }

@@ -25,6 +25,9 @@ type RedisConfig struct {
 	// DedupeTTLSeconds is how long a send's (from, id) is remembered
 	// (default 600). A retry later than that is a new message.
 	DedupeTTLSeconds int
+	// RoomIdleTTLSeconds is how long a room's keys (seq, stream, epoch)
+	// last after its last message (default a week; -1: for ever).
+	RoomIdleTTLSeconds int
 	// EventsLenMax is the capacity of the Events channel (default 1024).
 	EventsLenMax int
 	// PingIntervalMs is how often the subscription link is pinged (default
@@ -55,7 +58,9 @@ type Redis struct {
 	delivery         node.Delivery
 	historyLenMax    int
 	dedupeTTLSeconds int
-	link             *link
+	// roomIdleTTLSeconds: 0 keeps a room's keys for ever.
+	roomIdleTTLSeconds int
+	link               *link
 }
 
 var _ Broker = (*Redis)(nil)
@@ -85,10 +90,11 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	}
 	client := redis.NewClient(options)
 	return &Redis{
-		client:           client,
-		delivery:         cfg.Delivery,
-		historyLenMax:    cfg.HistoryLenMax,
-		dedupeTTLSeconds: cfg.DedupeTTLSeconds,
+		client:             client,
+		delivery:           cfg.Delivery,
+		historyLenMax:      cfg.HistoryLenMax,
+		dedupeTTLSeconds:   cfg.DedupeTTLSeconds,
+		roomIdleTTLSeconds: max(cfg.RoomIdleTTLSeconds, 0),
 		link: startLink(client, linkTiming{
 			pingInterval:      time.Duration(cfg.PingIntervalMs) * time.Millisecond,
 			linkTimeout:       linkTimeout,
@@ -124,6 +130,12 @@ func withDefaults(cfg RedisConfig) (RedisConfig, error) {
 			*d.value = d.def
 		}
 	}
+	switch {
+	case cfg.RoomIdleTTLSeconds == 0:
+		cfg.RoomIdleTTLSeconds = redisscript.RoomIdleTTLSecondsDefault
+	case cfg.RoomIdleTTLSeconds < -1:
+		return cfg, fmt.Errorf("RoomIdleTTLSeconds is %d; want -1 (for ever), 0 (the default) or more", cfg.RoomIdleTTLSeconds)
+	}
 	if cfg.LinkTimeoutMs <= cfg.PingIntervalMs {
 		return cfg, fmt.Errorf("LinkTimeoutMs (%d) must exceed PingIntervalMs (%d), or a healthy link times out",
 			cfg.LinkTimeoutMs, cfg.PingIntervalMs)
@@ -136,7 +148,7 @@ func (r *Redis) Publish(ctx context.Context, req node.PublishRequest) (node.Publ
 	if r.delivery == node.PubSub {
 		return r.publishOnly(ctx, req)
 	}
-	call, err := redisscript.Publish(req, r.historyLenMax, r.dedupeTTLSeconds)
+	call, err := redisscript.PublishExpiring(req, r.historyLenMax, r.dedupeTTLSeconds, r.roomIdleTTLSeconds)
 	if err != nil {
 		return node.PublishReply{}, fmt.Errorf("publish: %w", err)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/gorilla/websocket"
 
+	"chatlab/system/broker"
 	"chatlab/system/protocol"
 )
 
@@ -63,7 +65,8 @@ func TestAJoinLeaveFloodIsClosedWith4008AndOthersKeepSending(t *testing.T) {
 }
 
 // Joins alone leave no permanent key in Redis: a flood of joins of new
-// rooms cannot fill it. The first message of a room keeps its epoch.
+// rooms cannot fill it. A room with a message keeps its keys for its idle
+// time (a week by default), not the 600 s of an epoch a join named.
 func TestJoinsLeaveNoPermanentRedisKeys(t *testing.T) {
 	m := miniredis.RunT(t)
 	srv := startNode(t, m, "a", nil)
@@ -77,71 +80,43 @@ func TestJoinsLeaveNoPermanentRedisKeys(t *testing.T) {
 	alice.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "1", Body: "hello"})
 	alice.nextOf(protocol.TypeAck)
 	for _, key := range m.Keys() {
-		kept := strings.Contains(key, "{lobby}") && !strings.Contains(key, ":dedupe")
-		switch ttl := m.TTL(key); {
-		case kept && ttl != 0:
-			t.Errorf("%s expires in %s: a room with a message keeps its keys", key, ttl)
-		case !kept && ttl == 0:
+		ttl := m.TTL(key)
+		switch {
+		case ttl == 0:
 			t.Errorf("%s is permanent", key)
+		case strings.Contains(key, "{lobby}") && !strings.Contains(key, ":dedupe") && ttl <= 600*time.Second:
+			t.Errorf("%s expires in %s: a room with a message keeps its keys for its idle time", key, ttl)
 		}
 	}
 }
 
-// One user cannot open every socket of the node, nor can one address when
-// a per-address cap is set; a closed connection frees its place.
-func TestConnectionCapsPerUserAndPerAddress(t *testing.T) {
+// A room nobody writes to for the idle time is forgotten: its keys expire,
+// none is left for ever.
+func TestAnIdleRoomsKeysExpire(t *testing.T) {
 	m := miniredis.RunT(t)
-	srv := startNode(t, m, "a", func(cfg *Config) { cfg.ConnectionsPerUserMax, cfg.ConnectionsPerIPMax = 2, 3 })
-	first := dial(t, srv, "token="+token(t, "mallory"))
-	dial(t, srv, "token="+token(t, "mallory"))
-	if status, body := dialStatus(t, srv, "token="+token(t, "mallory"), nil); status != http.StatusTooManyRequests ||
-		!strings.Contains(body, `user "mallory" has 2 connections open`) {
-		t.Fatalf("third connection of one user: %d %q", status, body)
+	b, err := broker.NewRedis(broker.RedisConfig{URL: "redis://" + m.Addr(), RoomIdleTTLSeconds: 60})
+	if err != nil {
+		t.Fatal(err)
 	}
-	dial(t, srv, "token="+token(t, "alice"))
-	if status, body := dialStatus(t, srv, "token="+token(t, "bob"), nil); status != http.StatusTooManyRequests ||
-		!strings.Contains(body, "3 connections are open from 127.0.0.1") {
-		t.Fatalf("fourth connection from one address: %d %q", status, body)
+	srv, err := Start(context.Background(), Config{ID: "a", Listen: "127.0.0.1:0", Auth: true, Secret: testSecret, Logger: testLogger(), Broker: b})
+	if err != nil {
+		t.Fatal(err)
 	}
-	first.ws.Close()
-	deadline := time.Now().Add(testWait)
-	for {
-		ws, response, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr()+"/ws?token="+token(t, "mallory"), nil)
-		if err == nil {
-			ws.Close()
-			break
-		}
-		if response == nil || response.StatusCode != http.StatusTooManyRequests || time.Now().After(deadline) {
-			t.Fatalf("after a close: %v %v", response, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// A send whose id was already used with another body is answered with a
-// conflict, not acknowledged as if the new body had landed.
-func TestAResentIDWithAnotherBodyIsAConflict(t *testing.T) {
-	m := miniredis.RunT(t)
-	srv := startNode(t, m, "a", nil)
+	t.Cleanup(func() { srv.Close(); b.Close() })
+	waitStatus(t, srv, "/readyz", http.StatusOK)
 	alice := dial(t, srv, "token="+token(t, "alice"))
 	alice.join("lobby")
 	alice.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "1", Body: "hello"})
-	first := alice.nextOf(protocol.TypeAck)
-	alice.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "1", Body: "hello"})
-	if again := alice.nextOf(protocol.TypeAck); again.Seq != first.Seq {
-		t.Fatalf("a true retry was acked with seq %d, the first with %d", again.Seq, first.Seq)
-	}
-	alice.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "1", Body: "something else"})
-	for {
-		frame := alice.next()
-		if frame.Type == protocol.TypeAck {
-			t.Fatalf("the other body was acked: %+v", frame)
+	alice.nextOf(protocol.TypeAck)
+	for _, key := range []string{"chatlab:{lobby}:seq", "chatlab:{lobby}:log", "chatlab:{lobby}:epoch"} {
+		if ttl := m.TTL(key); ttl != 60*time.Second {
+			t.Errorf("%s lasts %s after the last message, want 60s", key, ttl)
 		}
-		if frame.Type == protocol.TypeError {
-			if frame.Code != protocol.CodeIDConflict || frame.Ref != "1" {
-				t.Fatalf("error %+v, want %s for id 1", frame, protocol.CodeIDConflict)
-			}
-			break
+	}
+	m.FastForward(61 * time.Second)
+	for _, key := range m.Keys() {
+		if !strings.Contains(key, ":dedupe:") {
+			t.Errorf("%s is left after the idle time", key)
 		}
 	}
 }

@@ -8,8 +8,9 @@ if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'EX', ARGV[4]) then
   -- Named by a read, it is provisional: a room only joined, never written
   -- to, leaves no key behind for long (the first publish keeps it).
   redis.call('DEL', KEYS[1], KEYS[2])
-elseif redis.call('PTTL', KEYS[3]) > 0 then
-  -- Still provisional: it lasts while the room is read.
+elseif redis.call('EXISTS', KEYS[1]) == 0 and redis.call('PTTL', KEYS[3]) > 0 then
+  -- Still provisional (no message yet: an epoch with messages expires
+  -- only when the room is idle): it lasts while the room is read.
   redis.call('EXPIRE', KEYS[3], ARGV[4])
 end
 local epoch = redis.call('GET', KEYS[3])

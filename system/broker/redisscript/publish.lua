@@ -2,7 +2,8 @@
 -- KEYS: 1 seq, 2 log (stream), 3 epoch, 4 dedupe key of (from, id)
 -- ARGV: 1 epoch candidate, 2 history length max, 3 dedupe TTL in seconds,
 --       4 channel, 5 the message JSON without seq and epoch, and without
---       its opening brace (the script prepends them), 6 the body's digest
+--       its opening brace (the script prepends them), 6 the body's digest,
+--       7 seconds an idle room's keys last (0: for ever)
 -- Returns {seq, epoch, duplicate (0, 1, or 2: the id came with another body)}.
 local seen = redis.call('GET', KEYS[4])
 if seen then
@@ -36,5 +37,12 @@ local seq = redis.call('INCR', KEYS[1])
 local message = '{"seq":' .. seq .. ',"epoch":' .. cjson.encode(epoch) .. ',' .. ARGV[5]
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], seq .. '-0', 'msg', message)
 redis.call('SET', KEYS[4], seq .. ':' .. ARGV[6] .. ':' .. epoch, 'EX', ARGV[3])
+if tonumber(ARGV[7]) > 0 then
+  -- A room nobody writes to for that long is forgotten, history and all;
+  -- a client that comes back later is told (a new epoch).
+  redis.call('EXPIRE', KEYS[1], ARGV[7])
+  redis.call('EXPIRE', KEYS[2], ARGV[7])
+  redis.call('EXPIRE', KEYS[3], ARGV[7])
+end
 redis.call('PUBLISH', ARGV[4], message)
 return {seq, epoch, 0}

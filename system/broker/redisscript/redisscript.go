@@ -40,6 +40,9 @@ const (
 	// alone must not fill Redis with permanent keys. It loses nothing: an
 	// epoch with no message names an empty history.
 	ProvisionalEpochTTLSeconds = 600
+	// RoomIdleTTLSecondsDefault is how long a room's keys (seq, stream,
+	// epoch) last after its last message: a week.
+	RoomIdleTTLSecondsDefault = 7 * 24 * 3600
 )
 
 // KeyPrefix starts every key. Every key of a room carries the room as a
@@ -112,8 +115,15 @@ type messageFields struct {
 	TS   int64  `json:"ts"`
 }
 
-// Publish is the script call that accepts one send in recover mode.
+// Publish is the script call that accepts one send in recover mode, a
+// room's keys lasting RoomIdleTTLSecondsDefault after its last message.
 func Publish(req node.PublishRequest, historyLenMax, dedupeTTLSeconds int) (Call, error) {
+	return PublishExpiring(req, historyLenMax, dedupeTTLSeconds, RoomIdleTTLSecondsDefault)
+}
+
+// PublishExpiring is Publish with the room's keys lasting roomIdleTTLSeconds
+// after its last message (0: for ever).
+func PublishExpiring(req node.PublishRequest, historyLenMax, dedupeTTLSeconds, roomIdleTTLSeconds int) (Call, error) {
 	if err := protocol.CheckRoom(req.Room); err != nil {
 		return Call{}, err
 	}
@@ -130,7 +140,7 @@ func Publish(req node.PublishRequest, historyLenMax, dedupeTTLSeconds int) (Call
 		Source: PublishSource,
 		Keys:   []string{keys.Seq, keys.Log, keys.Epoch, DedupeKey(req.Room, req.From, req.ID)},
 		Args: []string{req.EpochCandidate, strconv.Itoa(historyLenMax), strconv.Itoa(dedupeTTLSeconds),
-			Channel(req.Room), string(fields[1:]), BodyDigest(req.Body)},
+			Channel(req.Room), string(fields[1:]), BodyDigest(req.Body), strconv.Itoa(roomIdleTTLSeconds)},
 	}, nil
 }
 
