@@ -24,7 +24,10 @@ func TestSlowConsumerIsCutOff(t *testing.T) {
 	srv := startNode(t, m, "a", func(cfg *Config) {
 		cfg.SendQueueLenMax = 64
 		cfg.RateBurst, cfg.RatePerSecond = 100_000, 100_000
-		cfg.WriteTimeout = 200 * time.Millisecond
+		// Long enough that the sender, which reads all the while, never
+		// outlasts it on a loaded machine; the slow client passes the send
+		// queue's limit long before.
+		cfg.WriteTimeout = 2 * time.Second
 	})
 	slow := dialSmallWindow(t, srv, "token="+token(t, "slow"))
 	slow.join("lobby")
