@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"strings"
 
 	"chatlab/system/client"
 )
@@ -83,6 +84,20 @@ func ackPosition(ix *historyIndex, room *roomIndex, m *message, v *verdict) (epo
 		return "", false
 	}
 	if len(room.epochs) != 1 {
+		// Nobody got it and the ack names no epoch. If every epoch of the
+		// room has another message at the acked seq, no placement is right;
+		// otherwise it is no-loss's to judge as unplaced.
+		holders := make([]string, 0, len(room.epochs))
+		for _, e := range room.epochs {
+			l := room.logs[e]
+			if l == nil || l.firstDelivered[m.ackSeq] == "" {
+				return "", false
+			}
+			holders = append(holders, l.firstDelivered[m.ackSeq])
+		}
+		v.add(Violation{Kind: "ack_seq_taken", Client: m.sender, Room: m.room, Seq: m.ackSeq, ID: m.id, AtMs: m.ackAtMs,
+			Message: fmt.Sprintf("%s was acked as seq %d, but in every epoch seq %d is another message (%s) and %s reached nobody",
+				m.id, m.ackSeq, m.ackSeq, strings.Join(holders, ", "), m.id)})
 		return "", false
 	}
 	epoch = room.epochs[0]

@@ -81,3 +81,22 @@ func TestAcksByIDInPubSub(t *testing.T) {
 		t.Fatalf("%+v", v)
 	}
 }
+
+// In a room with several epochs an ack names none; an ack nobody got is
+// still wrong when every epoch holds another message at its seq.
+func TestAcksFlagAnAckWhoseSeqEveryEpochGaveAnotherMessage(t *testing.T) {
+	epochs := func() *historyBuilder {
+		return cleanRoom(trio, 2).
+			reset("a", "r", 1, "e2").reset("b", "r", 1, "e2").reset("c", "r", 1, "e2").
+			message("r", "b-1", 1, "e2", trio...)
+	}
+	b := epochs().send("a", "r", "a-9").ack("a", "r", "a-9", 2).message("r", "a-2", 2, "e2", trio...)
+	check := acks(b, "")
+	expectViolations(t, check, 1, "ack_seq_taken")
+	if !strings.Contains(check.Examples[0].Message, "another message (c-2, a-2)") {
+		t.Fatalf("%+v", check.Examples[0])
+	}
+	// Seq 3 exists in neither epoch: the ack may belong to either.
+	b = epochs().send("a", "r", "a-9").ack("a", "r", "a-9", 3)
+	expectViolations(t, acks(b, ""), 0, "")
+}
