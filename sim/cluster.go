@@ -107,11 +107,13 @@ type Cluster struct {
 	clients    []*ClientHost
 	hosts      map[string]*host
 
-	history     []HistoryEvent
-	snapshots   []Snapshot
-	latencies   []int64
-	transitions []balance.Transition
-	faults      []FaultRecord
+	history []HistoryEvent
+	// historyBlocks are the events recorded since History last joined them.
+	historyBlocks [][]HistoryEvent
+	snapshots     []Snapshot
+	latencies     []int64
+	transitions   []balance.Transition
+	faults        []FaultRecord
 	// sendsRefused counts workload sends the client refused (pending
 	// queue full).
 	sendsRefused int

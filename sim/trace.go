@@ -11,14 +11,17 @@ import (
 const traceLinesMax = 1_000_000
 
 // Trace hashes every processed event (time, sequence, kind, subject,
-// detail) with FNV-64a and, when Keep is on, keeps one line per event.
-// Two runs with the same hash processed the same events in the same order
-// at the same virtual times with the same payloads.
+// detail) and, when Keep is on, keeps one line per event. Two runs with the
+// same hash processed the same events in the same order at the same virtual
+// times with the same payloads. The hash takes 64-bit words, not bytes
+// (FNV-64a's step applied per word, then the high half folded down so a
+// word's high bits reach the low ones): it runs once per event and over
+// every frame's bytes, and every step is a bijection of the running hash,
+// so one differing word always yields a different hash.
 type Trace struct {
-	hash   uint64
-	keep   bool
-	lines  []string
-	buffer [16]byte
+	hash  uint64
+	keep  bool
+	lines []string
 }
 
 func newTrace() Trace { return Trace{hash: fnvOffset64} }
@@ -38,41 +41,47 @@ const (
 )
 
 func (t *Trace) record(at time.Duration, seq uint64, kind, subject string, detail uint64) {
-	binary.LittleEndian.PutUint64(t.buffer[0:8], uint64(at))
-	binary.LittleEndian.PutUint64(t.buffer[8:16], seq)
-	t.mix(t.buffer[:])
-	t.mixString(kind)
-	t.mixString(subject)
-	binary.LittleEndian.PutUint64(t.buffer[0:8], detail)
-	t.mix(t.buffer[0:8])
+	h := mixWord(t.hash, uint64(at))
+	h = mixWord(h, seq)
+	h = mixString(h, kind)
+	h = mixString(h, subject)
+	t.hash = mixWord(h, detail)
 	if t.keep && len(t.lines) < traceLinesMax {
 		t.lines = append(t.lines, fmt.Sprintf("%d %d %s %s %x", at.Microseconds(), seq, kind, subject, detail))
 	}
 }
 
-func (t *Trace) mix(data []byte) {
-	for _, b := range data {
-		t.hash ^= uint64(b)
-		t.hash *= fnvPrime64
-	}
+func mixWord(h, w uint64) uint64 {
+	h ^= w
+	h *= fnvPrime64
+	return h ^ h>>32
 }
 
-func (t *Trace) mixString(s string) {
+// mixString mixes s eight bytes at a time, then its length, so that
+// ("ab","c") and ("a","bc") differ.
+func mixString(h uint64, s string) uint64 {
+	for len(s) >= 8 {
+		h = mixWord(h, uint64(s[0])|uint64(s[1])<<8|uint64(s[2])<<16|uint64(s[3])<<24|
+			uint64(s[4])<<32|uint64(s[5])<<40|uint64(s[6])<<48|uint64(s[7])<<56)
+		s = s[8:]
+	}
+	var tail uint64
 	for i := 0; i < len(s); i++ {
-		t.hash ^= uint64(s[i])
-		t.hash *= fnvPrime64
+		tail |= uint64(s[i]) << (8 * i)
 	}
-	// A separator so that ("ab","c") and ("a","bc") differ.
-	t.hash ^= 0xff
-	t.hash *= fnvPrime64
+	return mixWord(mixWord(h, tail), uint64(len(s))|0xff<<56)
 }
 
-// digest is the FNV-64a of a payload, for trace details.
+// digest is a 64-bit hash of a payload, for trace details.
 func digest(data []byte) uint64 {
 	h := uint64(fnvOffset64)
-	for _, b := range data {
-		h ^= uint64(b)
-		h *= fnvPrime64
+	for len(data) >= 8 {
+		h = mixWord(h, binary.LittleEndian.Uint64(data))
+		data = data[8:]
 	}
-	return h
+	var tail uint64
+	for i, b := range data {
+		tail |= uint64(b) << (8 * i)
+	}
+	return mixWord(mixWord(h, tail), uint64(len(data)))
 }
