@@ -121,6 +121,7 @@ func (h *ClientHost) closed(c *Conn, code int) {
 }
 
 func (h *ClientHost) flushed(*Conn, int) {}
+func (h *ClientHost) ignoresFlushes()    {}
 
 // flush carries out the client's Ready and keeps its next tick scheduled.
 func (h *ClientHost) flush() {

@@ -26,6 +26,12 @@ type endpoint interface {
 	flushed(c *Conn, count int)
 }
 
+// flushDeaf marks an endpoint whose flushed does nothing (clients and
+// Redis): the network then schedules no flush notice for it (an eighth of
+// a run's events). Dropping an event that does nothing keeps the order of the
+// others (sequence numbers only grow).
+type flushDeaf interface{ ignoresFlushes() }
+
 // listener accepts connections on a host. accept must answer with
 // Network.Accept, Network.Refuse or Network.Forward, now or later.
 type listener interface {

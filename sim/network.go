@@ -378,8 +378,8 @@ func (n *Network) pump(c *Conn, side int) {
 	if len(pipe.queue) == 0 {
 		pipe.queue = nil
 	}
-	if dataSent > 0 {
-		writer := c.ends[side]
+	writer := c.ends[side]
+	if _, deaf := writer.(flushDeaf); dataSent > 0 && !deaf {
 		count := dataSent
 		// One notice for the batch, when its last packet has left: a
 		// writer learns of its flushes slightly late, never early.

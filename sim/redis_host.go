@@ -128,6 +128,7 @@ func (r *RedisHost) accept(c *Conn) {
 
 func (r *RedisHost) connected(*Conn)    {}
 func (r *RedisHost) flushed(*Conn, int) {}
+func (r *RedisHost) ignoresFlushes()    {}
 
 func (r *RedisHost) closed(c *Conn, _ int) {
 	r.dropSubscriber(c)
