@@ -3,7 +3,9 @@ package local
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -24,6 +26,12 @@ func TestDrainThatOverrunsItsTimeoutIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	// The welcome comes from the node's loop: once it is read, the node
+	// holds the connection and its drain has to close it.
+	conn.SetReadDeadline(time.Now().Add(convergeWait))
+	if _, frame, err := conn.ReadMessage(); err != nil || !strings.Contains(string(frame), `"welcome"`) {
+		t.Fatalf("first frame %q, %v; want the welcome", frame, err)
+	}
 	if err := c.Drain(ctx, "n1"); !errors.Is(err, ErrDrainOverran) {
 		t.Fatalf("drain with a client that never answers: %v; want ErrDrainOverran", err)
 	}
