@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"chatlab/chaos/check"
+	"chatlab/system/balance"
 	"chatlab/system/node"
 )
 
@@ -38,6 +39,10 @@ type Cluster interface {
 	History() check.History
 	// Samples are the cluster's state over time, for the report's charts.
 	Samples() []Sample
+	// Decisions is the balancer's decision log on the run's clock, every
+	// process of it in turn, each beginning with a start (nil without a
+	// balancer).
+	Decisions() []balance.Decision
 	// TraceHash identifies a simulated run exactly ("" on real targets).
 	TraceHash() string
 	// Stop tears the cluster down.

@@ -130,6 +130,17 @@ func (s *dockerSystem) entryURLs(ctx context.Context) ([]string, error) {
 	return []string{url}, err
 }
 
+// errDockerBusy: a fault holds the Docker calls; ask again later.
+var errDockerBusy = errors.New("a fault is being applied")
+
+func (s *dockerSystem) balancerAdmin(ctx context.Context) (string, error) {
+	if !s.calls.TryLock() {
+		return "", errDockerBusy
+	}
+	defer s.calls.Unlock()
+	return s.cluster.AdminEndpoint(ctx, balancerName)
+}
+
 func (s *dockerSystem) memberURL(ctx context.Context, name string) (string, error) {
 	s.calls.Lock()
 	defer s.calls.Unlock()

@@ -77,7 +77,7 @@ func (s *localSystem) start(ctx context.Context) error {
 	topology := s.scenario.Topology
 	cluster, err := local.Start(ctx, local.Config{Binary: s.options.Binary, Nodes: topology.Nodes,
 		Delivery: s.options.Delivery, Policy: topology.Policy, Redis: s.options.Redis, RunDir: s.options.RunDir,
-		Seed: s.options.Seed, NodeArgs: nodeArgs(topology), BalancerArgs: balancerArgs(topology)})
+		Seed: s.options.Seed, NodeArgs: nodeArgs(topology), BalancerArgs: balancerArgs(topology), LinkBufferBytes: labSocketBufferBytes})
 	if err != nil {
 		return err
 	}
@@ -100,6 +100,10 @@ func (s *localSystem) redisDescription() string {
 
 func (s *localSystem) entryURLs(context.Context) ([]string, error) {
 	return []string{s.cluster.BalancerURL()}, nil
+}
+
+func (s *localSystem) balancerAdmin(context.Context) (string, error) {
+	return s.cluster.AdminAddr(balancerName)
 }
 
 func (s *localSystem) memberURL(_ context.Context, name string) (string, error) {

@@ -18,6 +18,7 @@ import (
 	"chatlab/chaos/check"
 	"chatlab/loadgen"
 	"chatlab/scenarios"
+	"chatlab/system/balance"
 	"chatlab/system/client"
 )
 
@@ -92,6 +93,9 @@ type realSystem interface {
 	// balancer); they may change when the balancer restarts, and there may
 	// be none while it is down.
 	entryURLs(ctx context.Context) ([]string, error)
+	// balancerAdmin is where the balancer serves its operator endpoints
+	// (host:port): /decisions. It may fail while a fault is applied.
+	balancerAdmin(ctx context.Context) (string, error)
 	// memberURL is a node's own WebSocket endpoint (a flood that names one).
 	memberURL(ctx context.Context, name string) (string, error)
 	// fault carries out a step of every action but flood and slow-consumer,
@@ -147,6 +151,10 @@ type realCluster struct {
 
 	samplerStop context.CancelFunc
 	samplerDone chan struct{}
+
+	// decisionsMu guards decisions, read by the sampler and at the end.
+	decisionsMu sync.Mutex
+	decisions   decisionReader
 }
 
 // floodGroup is one flood fault's clients.
@@ -182,6 +190,7 @@ func (r *realCluster) Start(ctx context.Context) error {
 		return err
 	}
 	r.startedAt, r.entryURLs = time.Now(), urls
+	r.decisions.startedAt = r.startedAt
 	r.clientsCtx, r.clientsStop = context.WithCancel(context.Background())
 	w := r.scenario.Workload
 	r.workload = r.startClients(r.clientsCtx, workloadSpec{prefix: "c", clients: w.Clients, roomsPerClient: roomsPerClient,
@@ -353,7 +362,9 @@ func (r *realCluster) refreshEntry(ctx context.Context) error {
 	if err != nil || len(urls) == 0 || slices.Equal(urls, r.entryURLs) {
 		return err
 	}
+	r.mu.Lock()
 	r.entryURLs = urls
+	r.mu.Unlock()
 	for _, c := range r.entryClients {
 		c.SetURLs(urls)
 	}
@@ -519,12 +530,34 @@ func (r *realCluster) sampleEvery(ctx context.Context) {
 		r.mu.Lock()
 		r.samples = append(r.samples, sample)
 		r.mu.Unlock()
+		r.readDecisions(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
 	}
+}
+
+// readDecisions takes the balancer's new decisions. A balancer that cannot
+// be read now (down, restarting) is read at the next try.
+func (r *realCluster) readDecisions(ctx context.Context) {
+	addr, err := r.system.balancerAdmin(ctx)
+	if err != nil {
+		return
+	}
+	r.decisionsMu.Lock()
+	defer r.decisionsMu.Unlock()
+	_ = r.decisions.read(ctx, addr)
+}
+
+// Decisions reads the balancer's log a last time and returns every
+// decision read, on the run's clock.
+func (r *realCluster) Decisions() []balance.Decision {
+	r.readDecisions(context.Background())
+	r.decisionsMu.Lock()
+	defer r.decisionsMu.Unlock()
+	return slices.Clone(r.decisions.decisions)
 }
 
 // TraceHash is empty: a real run does not replay.

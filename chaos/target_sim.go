@@ -330,6 +330,8 @@ func (s *simCluster) Samples() []Sample {
 	return samples
 }
 
+func (s *simCluster) Decisions() []balance.Decision { return s.cluster.Decisions() }
+
 func (s *simCluster) TraceHash() string { return fmt.Sprintf("%016x", s.cluster.TraceHash()) }
 
 func (s *simCluster) Stop() error { return nil }

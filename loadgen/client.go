@@ -126,6 +126,7 @@ func (c *Client) Leave(room string) bool {
 func (c *Client) Drop() bool {
 	return c.loop(func() {
 		if c.conn != nil {
+			c.recordOwn(client.KindDropped)
 			_ = c.conn.Close()
 		}
 	})
@@ -147,6 +148,14 @@ func (c *Client) SetOffline(offline bool) bool {
 	return c.Drop()
 }
 
+// recordOwn records an action of the client's host on its transport (not
+// the machine's), so that the history tells why a connection ended.
+func (c *Client) recordOwn(kind client.EventKind) {
+	if c.cfg.Record != nil {
+		c.cfg.Record(c.Name(), client.Event{Kind: kind, AtMs: c.nowMs()})
+	}
+}
+
 // SetURLs replaces the endpoints for the next dials (a balancer that came
 // back on another port).
 func (c *Client) SetURLs(urls []string) bool {
@@ -158,15 +167,24 @@ func (c *Client) SetURLs(urls []string) bool {
 // one and the next: a client that stops reading is the slow consumer its
 // node must cut off once the network's buffers and its send queue are
 // full. The client keeps sending meanwhile.
+// Each change is recorded (stalled, reading) through the client's loop.
 func (c *Client) SetReading(reading bool) {
 	c.readMu.Lock()
-	defer c.readMu.Unlock()
+	changed := false
 	switch {
 	case !reading && c.readResumed == nil:
-		c.readResumed = make(chan struct{})
+		c.readResumed, changed = make(chan struct{}), true
 	case reading && c.readResumed != nil:
 		close(c.readResumed)
-		c.readResumed = nil
+		c.readResumed, changed = nil, true
+	}
+	c.readMu.Unlock()
+	if changed {
+		kind := client.KindStalled
+		if reading {
+			kind = client.KindReading
+		}
+		c.loop(func() { c.recordOwn(kind) })
 	}
 }
 

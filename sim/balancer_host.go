@@ -152,6 +152,7 @@ func (h *BalancerHost) flush() {
 		}
 	}
 	h.cluster.recordTransitions(ready.Transitions)
+	h.cluster.recordDecisions(ready.Decisions)
 }
 
 // check probes a node's health endpoint: it answers after a round trip

@@ -179,7 +179,16 @@ func (h *ClientHost) scheduleTick() {
 
 // SetReading stops (false) or resumes (true) reading the connection: a
 // client that stops reading is the slow consumer its node must cut off.
+// The change is recorded in the history, so that a check knows who was
+// stalled and when.
 func (h *ClientHost) SetReading(reading bool) {
+	if h.reading != reading {
+		kind := client.KindStalled
+		if reading {
+			kind = client.KindReading
+		}
+		h.recordOwn(kind)
+	}
 	h.reading = reading
 	if h.conn != nil && h.conn.state != dialing {
 		h.cluster.network.SetReading(h.conn, h.host, reading)
@@ -201,6 +210,12 @@ func (h *ClientHost) SetOffline(offline bool) {
 // hear an abnormal close and the client reconnects and resumes.
 func (h *ClientHost) Drop() {
 	if h.conn != nil && h.conn.state == open {
+		h.recordOwn(client.KindDropped)
 		h.cluster.network.Reset(h.conn)
 	}
+}
+
+// recordOwn records an action of the host's own on the transport.
+func (h *ClientHost) recordOwn(kind client.EventKind) {
+	h.cluster.record(h.name, []client.Event{{Kind: kind, AtMs: h.cluster.world.now.Milliseconds()}})
 }

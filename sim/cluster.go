@@ -113,6 +113,7 @@ type Cluster struct {
 	snapshots     []Snapshot
 	latencies     []int64
 	transitions   []balance.Transition
+	decisions     []balance.Decision
 	faults        []FaultRecord
 	// sendsRefused counts workload sends the client refused (pending
 	// queue full).
@@ -286,6 +287,19 @@ func (c *Cluster) Transitions() []balance.Transition { return c.transitions }
 
 func (c *Cluster) recordLatencies(samples []int64) {
 	c.latencies = append(c.latencies, samples...)
+}
+
+// Decisions are the balancer's decision log, every process of it in turn
+// (each begins with a start).
+func (c *Cluster) Decisions() []balance.Decision { return c.decisions }
+
+// recordDecisions stamps each decision with virtual time: a restarted
+// balancer's clock starts at zero.
+func (c *Cluster) recordDecisions(decisions []balance.Decision) {
+	for _, d := range decisions {
+		d.AtMs = c.world.now.Milliseconds()
+		c.decisions = append(c.decisions, d)
+	}
 }
 
 func (c *Cluster) recordTransitions(transitions []balance.Transition) {

@@ -60,6 +60,11 @@ type Config struct {
 	// balancer (rate limits, health interval).
 	NodeArgs     []string
 	BalancerArgs []string
+	// LinkBufferBytes, when set, caps what each balancer→node link holds
+	// per direction (FaultProxy.CapBuffers), as the node and the balancer
+	// cap their sockets: a client that stops reading then pushes back on
+	// its node within seconds.
+	LinkBufferBytes int
 	// NoBalancer leaves the balancer out (a one-node benchmark).
 	NoBalancer bool
 	// Dashboard, when set, runs `chatlab dashboard` on this address,
@@ -177,6 +182,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		if c.balancerLinks[name], err = NewFaultProxy(addr, c.cfg.Seed+uint64(2*i+1)); err != nil {
 			return err
 		}
+		c.balancerLinks[name].CapBuffers(c.cfg.LinkBufferBytes)
 		backends = append(backends, name+"="+c.balancerLinks[name].Addr())
 	}
 	if c.cfg.NoBalancer {

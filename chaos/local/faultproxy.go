@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"chatlab/system/socket"
 )
 
 // Flow is one direction through a fault proxy.
@@ -55,8 +57,11 @@ type FaultProxy struct {
 	// changed is closed and replaced whenever a control changes, waking
 	// every writer that waits on a block.
 	changed chan struct{}
-	relays  map[*relay]struct{}
-	closed  bool
+	// bufferBytes, when set, bounds what one relay direction holds: its
+	// sockets' kernel buffers and its queue of chunks (CapBuffers).
+	bufferBytes int
+	relays      map[*relay]struct{}
+	closed      bool
 	// held counts, per flow, the bytes read from its source and not yet
 	// written to its sink: what a block or a delay is holding.
 	held [2]atomic.Int64
@@ -87,6 +92,14 @@ func (p *FaultProxy) Block(flow Flow, on bool) {
 }
 
 // Delay holds every chunk latency ± a random jitter before writing it.
+// CapBuffers bounds what each new relay holds in one direction to about
+// bytes: the kernel buffers of both its sockets and its queue of chunks. A
+// link in front of a client connection must push back like the sockets
+// around it, or a client that stops reading hides megabytes in the link.
+func (p *FaultProxy) CapBuffers(bytes int) {
+	p.update(func() { p.bufferBytes = max(bytes, 0) })
+}
+
 func (p *FaultProxy) Delay(latency, jitter time.Duration) {
 	p.update(func() { p.latency, p.jitter = max(latency, 0), max(jitter, 0) })
 }
@@ -165,8 +178,15 @@ func (p *FaultProxy) open(downstream net.Conn) {
 		_ = downstream.Close()
 		return
 	}
-	r := &relay{ends: [2]net.Conn{downstream, upstream}, done: make(chan struct{})}
+	r := &relay{ends: [2]net.Conn{downstream, upstream}, done: make(chan struct{}), chunkBytes: chunkBytesMax}
+	queueLen := chunksQueuedMax
 	p.mu.Lock()
+	if p.bufferBytes > 0 {
+		socket.CapBuffers(downstream, p.bufferBytes)
+		socket.CapBuffers(upstream, p.bufferBytes)
+		r.chunkBytes = min(chunkBytesMax, max(p.bufferBytes/4, 1))
+		queueLen = max(1, p.bufferBytes/r.chunkBytes)
+	}
 	if p.closed || len(p.relays) >= relaysMax {
 		p.mu.Unlock()
 		r.cut()
@@ -175,7 +195,7 @@ func (p *FaultProxy) open(downstream net.Conn) {
 	p.relays[r] = struct{}{}
 	p.mu.Unlock()
 	for _, flow := range []Flow{Upstream, Downstream} {
-		queue := make(chan chunk, chunksQueuedMax)
+		queue := make(chan chunk, queueLen)
 		p.goroutines.Add(2)
 		go p.read(r, flow, queue)
 		go p.write(r, flow, queue)
@@ -191,6 +211,8 @@ type relay struct {
 	ends    [2]net.Conn
 	done    chan struct{}
 	cutOnce sync.Once
+	// chunkBytes is the most one read takes.
+	chunkBytes int
 }
 
 func (r *relay) cut() {
@@ -217,7 +239,7 @@ type chunk struct {
 // cuts the relay.
 func (p *FaultProxy) read(r *relay, flow Flow, queue chan<- chunk) {
 	defer p.goroutines.Done()
-	buffer := make([]byte, chunkBytesMax)
+	buffer := make([]byte, r.chunkBytes)
 	for {
 		n, err := r.source(flow).Read(buffer)
 		if n > 0 {

@@ -110,6 +110,7 @@ func New(config Config) (*Balancer, error) {
 		names[i] = spec.Name
 	}
 	b.ring = newRing(names, config.HashVirtualNodes)
+	b.decide(Decision{Kind: DecidedStart})
 	return b, nil
 }
 
@@ -160,6 +161,7 @@ func (b *Balancer) Pick(conn ConnID, user string) (backendName string, ok bool, 
 	backend.pending++
 	backend.counters.Picks++
 	b.counters.Picks++
+	b.decide(Decision{Kind: DecidedPick, Backend: backend.Name, Conn: conn, User: user, Up: backend.up, Draining: backend.draining})
 	return backend.Name, true, ""
 }
 
@@ -225,6 +227,7 @@ func (b *Balancer) Drain(name string) bool {
 		return false
 	}
 	b.backends[index].draining = true
+	b.decide(Decision{Kind: DecidedDrain, Backend: name})
 	return true
 }
 
@@ -237,6 +240,7 @@ func (b *Balancer) Undrain(name string) bool {
 		return false
 	}
 	backend := b.backends[index]
+	b.decide(Decision{Kind: DecidedUndrain, Backend: name})
 	if backend.draining {
 		backend.draining = false
 		if backend.up {

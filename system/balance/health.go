@@ -66,6 +66,7 @@ func (b *Balancer) markDown(backend *backend, reason TransitionReason) {
 	backend.up = false
 	backend.counters.WentDown++
 	b.ready.Transitions = append(b.ready.Transitions, Transition{Backend: backend.Name, Up: false, Reason: reason, AtMs: b.nowMs})
+	b.decide(Decision{Kind: DecidedDown, Backend: backend.Name, Reason: string(reason)})
 }
 
 func (b *Balancer) markUp(backend *backend) {
@@ -74,6 +75,7 @@ func (b *Balancer) markUp(backend *backend) {
 	backend.failedDials = 0
 	backend.counters.CameUp++
 	b.ready.Transitions = append(b.ready.Transitions, Transition{Backend: backend.Name, Up: true, Reason: ReasonChecksPassed, AtMs: b.nowMs})
+	b.decide(Decision{Kind: DecidedUp, Backend: backend.Name, Reason: string(ReasonChecksPassed)})
 	if !backend.draining {
 		b.startRebalance()
 	}

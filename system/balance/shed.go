@@ -137,11 +137,13 @@ func (b *Balancer) shed(index int, conn ConnID, reason ShedReason) {
 		panic("balance: shed without a token")
 	}
 	backend := b.backends[index]
+	user := backend.open[conn]
 	delete(backend.open, conn)
 	delete(b.conns, conn)
 	backend.counters.Sheds++
 	b.counters.Sheds++
 	b.ready.Sheds = append(b.ready.Sheds, Shed{Conn: conn, Backend: backend.Name, Reason: reason})
+	b.decide(Decision{Kind: DecidedShed, Backend: backend.Name, Conn: conn, User: user, Reason: string(reason)})
 }
 
 // newestConnection is the open connection with the highest id that passes

@@ -23,6 +23,15 @@ const (
 	KindLeft         EventKind = "left"         // the app left Room: the membership window ends here
 )
 
+// Event kinds a host records about its own actions on the transport (the
+// state machine never emits them): the lab's history needs them to tell
+// why a connection ended and who was held up on purpose.
+const (
+	KindDropped EventKind = "dropped" // the host cut the transport without a close (a flaky network, the workload's reconnects)
+	KindStalled EventKind = "stalled" // the host stopped reading the transport (a slow consumer)
+	KindReading EventKind = "reading" // the host reads the transport again after a stall
+)
+
 // Event is one thing that happened to the client, for the host's history
 // recorder. Fields a kind does not use are zero.
 type Event struct {

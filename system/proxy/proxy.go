@@ -17,7 +17,7 @@
 //
 //	p, err := proxy.Start(ctx, proxy.Config{Listen: "127.0.0.1:0", Balance: balance.Config{...}})
 //	p.Addr()            // where clients connect: /ws, /healthz
-//	p.AdminAddr()       // the operator's: /state, /metrics, POST /backends/NAME/drain (token)
+//	p.AdminAddr()       // the operator's: /state, /decisions, /metrics, POST /backends/NAME/drain (token)
 //	p.DrainBackend("n1") // move a backend's clients off, at the shed rate
 //	p.Drain()           // SIGTERM: refuse new clients, tell every client to reconnect
 //	p.Close()
@@ -58,6 +58,8 @@ type Proxy struct {
 	mu       sync.Mutex
 	balancer *balance.Balancer
 	links    map[balance.ConnID]*link
+	// decisions is the balancer's decision log, for /decisions.
+	decisions decisionLog
 	// linksGone is closed (and replaced) whenever the last link ends.
 	linksGone chan struct{}
 
@@ -155,6 +157,7 @@ func (p *Proxy) step(input func(b *balance.Balancer)) {
 	p.mu.Lock()
 	input(p.balancer)
 	ready := p.balancer.Ready()
+	p.decisions.append(ready.Decisions)
 	sheds := make([]*link, 0, len(ready.Sheds))
 	for _, shed := range ready.Sheds {
 		// A shed link is gone to the balancer already; one that ended on

@@ -28,6 +28,7 @@ func (p *Proxy) adminRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", p.serveHealth)
 	mux.HandleFunc("GET /state", p.serveState)
+	mux.HandleFunc("GET /decisions", p.serveDecisions)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(p.metrics.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("POST /backends/{name}/drain", guard.Action("drain", p.serveDrainBackend))
 	mux.HandleFunc("POST /backends/{name}/undrain", guard.Action("undrain", p.serveUndrainBackend))

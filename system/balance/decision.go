@@ -1,0 +1,38 @@
+package balance
+
+// DecisionKind names one entry of the balancer's decision log.
+type DecisionKind string
+
+// Decision kinds. The values are stable: they appear in recorded histories.
+const (
+	DecidedStart   DecisionKind = "start"   // the balancer started: every backend up, none draining
+	DecidedPick    DecisionKind = "pick"    // a new connection (or its retry) went to Backend
+	DecidedDown    DecisionKind = "down"    // Backend went down (Reason says why)
+	DecidedUp      DecisionKind = "up"      // Backend came up
+	DecidedDrain   DecisionKind = "drain"   // an operator took Backend out of rotation
+	DecidedUndrain DecisionKind = "undrain" // an operator put Backend back into rotation
+	DecidedShed    DecisionKind = "shed"    // Conn on Backend is to be closed (Reason says why)
+)
+
+// Decision is one entry of the balancer's decision log, in the order the
+// balancer took them: what it did and, for a pick, the chosen backend's
+// state as the balancer held it at that moment. The log lets an observer
+// that sees nothing else (the lab's checks) replay the backends' states and
+// hold every pick against them.
+type Decision struct {
+	Kind    DecisionKind `json:"kind"`
+	AtMs    int64        `json:"at_ms"`
+	Backend string       `json:"backend"`
+	Conn    ConnID       `json:"conn,omitempty"`
+	User    string       `json:"user,omitempty"`
+	// Up and Draining are the backend's state when it was picked.
+	Up       bool   `json:"up,omitempty"`
+	Draining bool   `json:"draining,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// decide appends to the decision log of the next Ready.
+func (b *Balancer) decide(d Decision) {
+	d.AtMs = b.nowMs
+	b.ready.Decisions = append(b.ready.Decisions, d)
+}
