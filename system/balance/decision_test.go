@@ -8,7 +8,7 @@ import (
 // The decision log replays the balancer's view: every pick with its
 // backend's state, every health change, drain and shed, in order.
 func TestTheDecisionLogListsPicksWithTheBackendsStateInOrder(t *testing.T) {
-	b := newBalancer(t, Config{Policy: RoundRobin, ShedPerSecondMax: 100})
+	b := newBalancer(t, Config{Policy: RoundRobin, ShedPerSecondMax: 100, DialDownAfter: 1})
 	if first := b.Ready().Decisions; len(first) != 1 || first[0].Kind != DecidedStart {
 		t.Fatalf("a new balancer's log: %+v, want one start", first)
 	}
