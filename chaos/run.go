@@ -139,6 +139,7 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 	checks, stats, linearization := check.CheckHistoryLinearized(result.History, check.CheckOptions{Delivery: string(options.Delivery),
 		LatencyP99MaxMs: float64(sc.Expect.LatencyP99MaxMs), LinearizabilityTimeout: options.LinearizabilityTimeout,
 		LatencyExcludedSenders: []string{FloodClientPrefix}, HistoryLenMax: HistoryLenMax(sc.Topology)})
+	checks = append(checks, check.CheckFacts(result.History, runFacts(sc, cluster.Decisions()))...)
 	liveness := check.Check{Name: CheckLiveness, OK: converged, Detail: "every client converged within " + limit.String()}
 	if !converged {
 		liveness.Violations, liveness.Detail = 1, "not converged within "+limit.String()+": "+detail
@@ -178,6 +179,10 @@ var propertyChecks = map[scenarios.Property]string{
 	scenarios.Acks:         check.CheckAcks,
 	scenarios.Resets:       check.CheckResets,
 	scenarios.Welcome:      check.CheckWelcome,
+	scenarios.CloseCodes:   check.CheckCloseCodes,
+	scenarios.Balanced:     check.CheckBalancer,
+	scenarios.CutOff:       check.CheckCutOff,
+	scenarios.Recovered:    check.CheckRecovery,
 }
 
 // judge compares the checks with the scenario's expectations: every held

@@ -39,6 +39,9 @@ type SimOptions struct {
 	Seed     uint64
 	Delivery node.Delivery
 	Mutation node.Mutation
+	// BalanceMutation breaks the balancer on purpose (tests of the
+	// balancer check).
+	BalanceMutation balance.Mutation
 	// KeepTrace keeps every event's trace line (memory) besides the hash.
 	KeepTrace bool
 }
@@ -73,7 +76,7 @@ func (s *simCluster) Start(context.Context) error {
 	topology := sim.Topology{
 		Nodes:             sc.Topology.Nodes,
 		Delivery:          delivery,
-		Balance:           balance.Config{Policy: sc.Topology.Policy},
+		Balance:           balance.Config{Policy: sc.Topology.Policy, Mutation: s.options.BalanceMutation},
 		Node:              node.Config{Mutation: s.options.Mutation, RecentLenMax: sc.Topology.RecentLenMax},
 		RedisStreamLenMax: sc.Topology.HistoryLenMax,
 		Redis:             sim.RedisSpec{PubSubBreakEvery: sc.Topology.PubSubBreakEvery},

@@ -224,10 +224,22 @@ const (
 	Resets Property = "resets"
 	// Welcome: every connection is welcomed before anything else.
 	Welcome Property = "welcome"
+	// CloseCodes: every close a client sees carries the code its cause
+	// requires (a slow consumer or a drain 4000, a dead node 1006 or 4000).
+	CloseCodes Property = "close-codes"
+	// Balanced: no new connection goes to a backend the balancer had
+	// marked down or draining.
+	Balanced Property = "balancer"
+	// CutOff: a client that stops reading is cut off with 4000 within
+	// CutOffWithin of reading again, and resumes with nothing lost.
+	CutOff Property = "cut-off"
+	// Recovered: after each fault heals, delivery latency is back within
+	// its bound within RecoverWithin.
+	Recovered Property = "recovery"
 )
 
 // Properties lists every property, in the order reports show them.
-var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome}
+var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, CloseCodes, Balanced, CutOff, Recovered}
 
 // Expectations are what the run must show.
 type Expectations struct {
@@ -241,4 +253,11 @@ type Expectations struct {
 	// ConvergeWithin is how long after the last fault's window the cluster
 	// has to settle (liveness); 0 for the runner's default.
 	ConvergeWithin time.Duration
+	// RecoverWithin is how long after a fault heals delivery latency may
+	// stay above its bound (the recovery property; 0 for the default, 3 s).
+	// The bound is LatencyP99MaxMs, or 1 s without one.
+	RecoverWithin time.Duration
+	// CutOffWithin is how long after a stalled client reads again it may
+	// take to see its cut-off (the cut-off property; 0 for the default, 10 s).
+	CutOffWithin time.Duration
 }

@@ -1,7 +1,12 @@
 // Package check holds a run's history (what every client saw, one record
 // per client event) and the checkers that judge it: no-loss,
 // no-duplicates, order, resume, linearizable (porcupine, against a model
-// of a room's log) and latency.
+// of a room's log) and latency. CheckFacts adds the checks that also read
+// the run's facts (Facts: the fault timeline, the balancer's decision log):
+// close-codes (every close carries the code its cause requires; the table
+// is in check_close_codes.go), balancer (no pick of a backend marked down
+// or draining), cut-off (a stalled client is cut off with 4000 and
+// resumes) and recovery (latency back within its bound after each fault).
 //
 // It depends only on system/client (the events), porcupine and the
 // standard library, so that a history is checked the same way wherever it

@@ -275,7 +275,8 @@ func (b *Balancer) Ready() Ready {
 // eligible reports whether a backend may take a new connection.
 func (b *Balancer) eligible(index int) bool {
 	backend := b.backends[index]
-	return index != b.avoid && backend.up && !backend.draining && backend.load() < b.config.ConnectionsPerBackendMax
+	up := backend.up || b.config.Mutation == MutationIgnoreHealth
+	return index != b.avoid && up && !backend.draining && backend.load() < b.config.ConnectionsPerBackendMax
 }
 
 // refusalNow says why no backend is eligible: full if some backend is up

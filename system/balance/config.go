@@ -56,6 +56,9 @@ type Config struct {
 	Rebalance          bool    // shed from the fullest backends when one comes back
 	RebalanceSpreadMax float64 // spread tolerated, as a fraction of the mean (default 0.2)
 	ShedPerSecondMax   int     // sheds per second, drain and rebalance together (default 10)
+
+	// Mutation breaks the balancer on purpose, for the lab only.
+	Mutation Mutation
 }
 
 // Defaults, each with the reason for its size.

@@ -1,5 +1,17 @@
 package balance
 
+// Mutation deliberately breaks the balancer in one known way, so that the
+// lab can show its balancer check catching the bug it exists for. It is for
+// tests and mutation runs only; a real deployment never sets it.
+type Mutation string
+
+// Mutations.
+const (
+	MutationNone Mutation = ""
+	// MutationIgnoreHealth picks backends the balancer knows are down.
+	MutationIgnoreHealth Mutation = "ignore-health"
+)
+
 // DecisionKind names one entry of the balancer's decision log.
 type DecisionKind string
 

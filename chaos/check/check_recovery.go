@@ -1,0 +1,91 @@
+package check
+
+import (
+	"fmt"
+	"sort"
+
+	"chatlab/system/client"
+)
+
+// checkRecovery holds the run to a recovery time per fault: once a fault
+// heals, the messages sent from RecoverWithinMs after it on (until the
+// next fault, at most recoveryJudgedMs) reach their receivers with a p99
+// latency within RecoveryLatencyMaxMs. A node that stays deaf to a room for
+// seconds after its link to Redis came back fails it, even when the
+// whole run's latency figures hide it.
+func checkRecovery(h History, facts Facts) Check {
+	v := newVerdict(CheckRecovery)
+	type sending struct {
+		sender string
+		atMs   int64
+	}
+	sent := map[string]sending{}
+	lastSentMs := int64(-1)
+	for _, r := range h {
+		if r.Kind == client.KindSent {
+			if _, seen := sent[r.ID]; !seen && !hasAnyPrefix(r.Client, facts.LatencyExcludedSenders) {
+				sent[r.ID] = sending{sender: r.Client, atMs: r.AtMs}
+				lastSentMs = max(lastSentMs, r.AtMs)
+			}
+		}
+	}
+	// latencies pairs every first delivery of a message to a client with
+	// the message's sent time.
+	type latency struct{ sentMs, ms int64 }
+	var latencies []latency
+	firsts := map[[2]string]bool{}
+	for _, r := range h {
+		if r.Kind != client.KindDelivered {
+			continue
+		}
+		key := [2]string{r.Client, r.ID}
+		s, known := sent[r.ID]
+		if !known || firsts[key] {
+			continue
+		}
+		firsts[key] = true
+		latencies = append(latencies, latency{sentMs: s.atMs, ms: r.AtMs - s.atMs})
+	}
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i].sentMs < latencies[j].sentMs })
+	healed, judged := 0, 0
+	for _, f := range facts.Faults {
+		if !f.Healed() {
+			continue
+		}
+		healed++
+		fromMs := f.ToMs + facts.RecoverWithinMs
+		toMs := min(fromMs+recoveryJudgedMs, lastSentMs+1)
+		for _, other := range facts.Faults {
+			if other.FromMs > f.ToMs && other.FromMs < toMs {
+				toMs = other.FromMs
+			}
+		}
+		if toMs-fromMs < recoveryJudgedMinMs {
+			continue
+		}
+		first := sort.Search(len(latencies), func(i int) bool { return latencies[i].sentMs >= fromMs })
+		var window []float64
+		for _, l := range latencies[first:] {
+			if l.sentMs >= toMs {
+				break
+			}
+			window = append(window, float64(l.ms))
+		}
+		if len(window) == 0 {
+			continue
+		}
+		judged++
+		sort.Float64s(window)
+		p99, worst := Percentile(window, 0.99), window[len(window)-1]
+		if p99 > facts.RecoveryLatencyMaxMs {
+			v.add(Violation{Kind: "slow-recovery", AtMs: fromMs,
+				Message: fmt.Sprintf("%.1fs after %s healed at %.3fs, messages sent until %.3fs still took p99 %.0f ms (max %.0f ms, %d deliveries), over %.0f ms",
+					float64(facts.RecoverWithinMs)/1000, f, float64(f.ToMs)/1000, float64(toMs)/1000, p99, worst, len(window), facts.RecoveryLatencyMaxMs)})
+		}
+	}
+	if healed == 0 {
+		return v.done("no fault healed during the run")
+	}
+	return v.done(fmt.Sprintf("%d faults healed, %d judged (the others were followed by another fault or the end of the sends): p99 latency within %.0f ms from %.1fs after each",
+		healed, judged, facts.RecoveryLatencyMaxMs, float64(facts.RecoverWithinMs)/1000))
+}

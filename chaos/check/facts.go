@@ -1,0 +1,148 @@
+package check
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Check names of the checks that read the run's facts besides the clients'
+// history (report.json checks[], after latency).
+const (
+	CheckCloseCodes = "close-codes"
+	CheckBalancer   = "balancer"
+	CheckCutOff     = "cut-off"
+	CheckRecovery   = "recovery"
+)
+
+// Defaults of the facts' bounds.
+const (
+	// RecoverWithinDefault is how long after a fault heals delivery
+	// latency may stay above its bound.
+	RecoverWithinDefault int64 = 3000
+	// CutOffWithinDefault is how long after a stalled client reads again
+	// it may take to see its node's cut-off.
+	CutOffWithinDefault int64 = 10000
+	// RecoveryLatencyMaxDefault bounds the recovered latency when the
+	// scenario sets no latency bound of its own.
+	RecoveryLatencyMaxDefault float64 = 1000
+	// closeCauseWithinMs is how long after its cause a close may reach the
+	// client: a proxy's own close, a reset's round trip, a busy machine.
+	closeCauseWithinMs = 5000
+	// recoveryJudgedMs bounds the stretch after a recovery whose sends
+	// are judged; recoveryJudgedMinMs is the shortest worth judging (the
+	// next fault comes sooner).
+	recoveryJudgedMs    = 5000
+	recoveryJudgedMinMs = 500
+)
+
+// Names of the members besides the nodes, in fault targets and links.
+const (
+	balancerMember = "balancer"
+	redisMember    = "redis"
+)
+
+// FaultSpan is one fault of the run's timeline as the checks see it.
+type FaultSpan struct {
+	// Action is the scenario's action name (kill, drain, partition, ...).
+	Action string `json:"action"`
+	// Target is a node, "balancer", "redis", a link "a-b", or "".
+	Target string `json:"target"`
+	FromMs int64  `json:"from_ms"`
+	// ToMs is when it healed: FromMs for one over at once (a restart);
+	// negative for one that lasted to the end of the run.
+	ToMs int64 `json:"to_ms"`
+}
+
+// Healed reports whether the fault ended within the run.
+func (f FaultSpan) Healed() bool { return f.ToMs >= 0 }
+
+func (f FaultSpan) String() string { return strings.TrimSpace(f.Action + " " + f.Target) }
+
+// touches reports whether the fault acts on node, itself or the link
+// between it and the balancer (a link to Redis closes no client).
+func (f FaultSpan) touches(node string) bool {
+	if f.Target == node {
+		return true
+	}
+	ends := strings.SplitN(f.Target, "-", 2)
+	return len(ends) == 2 && slices.Contains(ends, node) && slices.Contains(ends, balancerMember)
+}
+
+// BalancerDecision is one entry of the balancer's decision log
+// (balance.Decision, as recorded on the run's clock).
+type BalancerDecision struct {
+	Kind     string `json:"kind"`
+	AtMs     int64  `json:"at_ms"`
+	Backend  string `json:"backend"`
+	Conn     uint64 `json:"conn,omitempty"`
+	User     string `json:"user,omitempty"`
+	Up       bool   `json:"up,omitempty"`
+	Draining bool   `json:"draining,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// Facts are what a run knows besides its clients' history: the faults it
+// applied, the balancer's decision log, and the bounds of the checks that
+// read them.
+type Facts struct {
+	Faults    []FaultSpan
+	Decisions []BalancerDecision
+	// RecoverWithinMs: after a fault heals, delivery latency is back within
+	// RecoveryLatencyMaxMs within it (default RecoverWithinDefault).
+	RecoverWithinMs      int64
+	RecoveryLatencyMaxMs float64
+	// CutOffWithinMs: a stalled client sees its cut-off (close 4000) within
+	// it of reading again (default CutOffWithinDefault).
+	CutOffWithinMs int64
+	// LatencyExcludedSenders are client name prefixes whose messages the
+	// recovery check leaves out (flooding clients).
+	LatencyExcludedSenders []string
+}
+
+func (f Facts) withDefaults() Facts {
+	if f.RecoverWithinMs <= 0 {
+		f.RecoverWithinMs = RecoverWithinDefault
+	}
+	if f.RecoveryLatencyMaxMs <= 0 {
+		f.RecoveryLatencyMaxMs = RecoveryLatencyMaxDefault
+	}
+	if f.CutOffWithinMs <= 0 {
+		f.CutOffWithinMs = CutOffWithinDefault
+	}
+	return f
+}
+
+// CheckFacts runs the checks that hold the history against the run's
+// facts, in a fixed order: close-codes, balancer, cut-off, recovery.
+func CheckFacts(h History, facts Facts) []Check {
+	facts = facts.withDefaults()
+	return []Check{checkCloseCodes(h, facts), checkBalancer(h, facts), checkCutOff(h, facts), checkRecovery(h, facts)}
+}
+
+// byClient splits a history into each client's records, clients in
+// order of first appearance.
+func byClient(h History) (names []string, records map[string][]Record) {
+	records = map[string][]Record{}
+	for _, r := range h {
+		if _, seen := records[r.Client]; !seen {
+			names = append(names, r.Client)
+		}
+		records[r.Client] = append(records[r.Client], r)
+	}
+	return names, records
+}
+
+// countsText writes a code count like "4000×3, 1006×2" in code order.
+func countsText(counts map[int]int) string {
+	codes := make([]int, 0, len(counts))
+	for code := range counts {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	parts := make([]string, len(codes))
+	for i, code := range codes {
+		parts[i] = fmt.Sprintf("%d×%d", code, counts[code])
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,156 @@
+package check
+
+import (
+	"testing"
+
+	"chatlab/system/client"
+	"chatlab/system/protocol"
+)
+
+func (b *historyBuilder) closed(name, node string, code int) *historyBuilder {
+	return b.event(name, client.Event{Kind: client.KindDisconnected, CloseCode: code, Node: node})
+}
+
+func (b *historyBuilder) own(name string, kind client.EventKind) *historyBuilder {
+	return b.event(name, client.Event{Kind: kind})
+}
+
+func (b *historyBuilder) greeted(name, node string) *historyBuilder {
+	b.event(name, client.Event{Kind: client.KindConnected})
+	return b.event(name, client.Event{Kind: client.KindWelcome, Node: node, From: name})
+}
+
+// A run with one of each cause: a drain, a killed node, a dropped
+// connection, a stall, a balancer shed; each close carries its code.
+func closesHistory(drainCode int) *historyBuilder {
+	b := newHistory()
+	for _, name := range []string{"ann", "bob", "cat", "dan", "eve"} {
+		b.greeted(name, map[string]string{"ann": "n1", "bob": "n2", "cat": "n3", "dan": "n3", "eve": "n2"}[name])
+	}
+	b.at(3000).closed("ann", "n1", drainCode)                                               // n1 drains at 3s
+	b.at(6000).closed("bob", "n2", closeAbnormal)                                           // n2 killed at 6s
+	b.at(7000).own("cat", client.KindDropped).closed("cat", "n3", closeAbnormal)            // the workload's reconnect
+	b.at(8000).own("dan", client.KindStalled)                                               // a slow consumer...
+	b.at(12000).own("dan", client.KindReading).closed("dan", "n3", protocol.CloseReconnect) // ...cut off
+	b.at(9000).closed("eve", "n2", protocol.CloseReconnect)                                 // shed
+	return b
+}
+
+var closesFacts = Facts{
+	Faults:    []FaultSpan{{Action: "drain", Target: "n1", FromMs: 2990, ToMs: 5000}, {Action: "kill", Target: "n2", FromMs: 5990, ToMs: -1}},
+	Decisions: []BalancerDecision{{Kind: "start"}, {Kind: "shed", AtMs: 8990, Backend: "n2", User: "eve", Reason: "rebalance"}},
+}
+
+func TestCloseCodesPassWhenEachCloseCarriesItsCausesCode(t *testing.T) {
+	c := checkCloseCodes(closesHistory(protocol.CloseReconnect).h, closesFacts.withDefaults())
+	expectViolations(t, c, 0, "")
+}
+
+func TestCloseCodesCatchADrainThatClosesWithTheWrongCode(t *testing.T) {
+	c := checkCloseCodes(closesHistory(closeNormal).h, closesFacts.withDefaults())
+	expectViolations(t, c, 1, "wrong-close-code")
+	if c.Examples[0].Client != "ann" {
+		t.Fatalf("blamed %+v, want ann's close", c.Examples[0])
+	}
+}
+
+func TestCloseCodesCatchACloseNothingExplains(t *testing.T) {
+	b := closesHistory(protocol.CloseReconnect)
+	b.at(19000).greeted("cat", "n3").at(20000).closed("cat", "n3", protocol.CloseReconnect) // a node cutting off a reader for no reason
+	c := checkCloseCodes(b.h, closesFacts.withDefaults())
+	expectViolations(t, c, 1, "unexplained-close")
+}
+
+func TestCloseCodesCatchAStalledClientCutOffWithTheWrongCode(t *testing.T) {
+	b := newHistory().greeted("dan", "n3").at(1000).own("dan", client.KindStalled).
+		at(5000).own("dan", client.KindReading).closed("dan", "n3", protocol.ClosePolicy)
+	c := checkCloseCodes(b.h, Facts{}.withDefaults())
+	expectViolations(t, c, 1, "wrong-close-code")
+}
+
+func balancerLog(drainedPick string) []BalancerDecision {
+	return []BalancerDecision{
+		{Kind: "start"},
+		{Kind: "pick", AtMs: 10, Backend: "n1", Conn: 1, User: "ann", Up: true},
+		{Kind: "down", AtMs: 20, Backend: "n2", Reason: "checks_failed"},
+		{Kind: "drain", AtMs: 30, Backend: "n3"},
+		{Kind: "pick", AtMs: 40, Backend: drainedPick, Conn: 2, User: "bob", Up: true},
+		{Kind: "up", AtMs: 50, Backend: "n2", Reason: "checks_passed"},
+		{Kind: "pick", AtMs: 60, Backend: "n2", Conn: 3, User: "cat", Up: true},
+		{Kind: "start", AtMs: 70},
+		{Kind: "pick", AtMs: 80, Backend: "n3", Conn: 1, User: "dan", Up: true}, // a new process: n3 in rotation again
+	}
+}
+
+func TestTheBalancerCheckPassesPicksOfBackendsUpAndInRotation(t *testing.T) {
+	expectViolations(t, checkBalancer(nil, Facts{Decisions: balancerLog("n1")}), 0, "")
+}
+
+func TestTheBalancerCheckCatchesAPickOfABackendMarkedDownOrDraining(t *testing.T) {
+	expectViolations(t, checkBalancer(nil, Facts{Decisions: balancerLog("n2")}), 1, "pick-ineligible")
+	expectViolations(t, checkBalancer(nil, Facts{Decisions: balancerLog("n3")}), 1, "pick-ineligible")
+	// The pick's own report of its backend is held too.
+	log := balancerLog("n1")
+	log[1].Up = false
+	expectViolations(t, checkBalancer(nil, Facts{Decisions: log}), 1, "pick-ineligible")
+}
+
+// stalledRun: dan is stalled from 1s to 5s in a room at seq 2, cut off,
+// reconnects and gets seq 3 on.
+func stalledRun(code int, nextSeq uint64) *historyBuilder {
+	b := newHistory().greeted("dan", "n1").join("dan", "r", 0, "e1").
+		deliver("dan", "r", 1, "ann-1", "e1").deliver("dan", "r", 2, "ann-2", "e1")
+	b.at(1000).own("dan", client.KindStalled).at(5000).own("dan", client.KindReading).
+		deliver("dan", "r", 3, "ann-3", "e1").closed("dan", "n1", code)
+	b.greeted("dan", "n2").join("dan", "r", 5, "e1").deliver("dan", "r", nextSeq, "ann-x", "e1")
+	return b
+}
+
+func TestTheCutOffCheckPassesAStalledClientCutOffThatResumes(t *testing.T) {
+	expectViolations(t, checkCutOff(stalledRun(protocol.CloseReconnect, 4).h, Facts{}.withDefaults()), 0, "")
+}
+
+func TestTheCutOffCheckCatchesAStalledClientNeverCutOff(t *testing.T) {
+	b := newHistory().greeted("dan", "n1").join("dan", "r", 0, "e1").
+		at(1000).own("dan", client.KindStalled).at(5000).own("dan", client.KindReading)
+	expectViolations(t, checkCutOff(b.h, Facts{}.withDefaults()), 1, "not-cut-off")
+}
+
+func TestTheCutOffCheckCatchesACutOffLateOrWithTheWrongCode(t *testing.T) {
+	expectViolations(t, checkCutOff(stalledRun(closeAbnormal, 4).h, Facts{}.withDefaults()), 1, "cut-off-code")
+	b := newHistory().greeted("dan", "n1").at(1000).own("dan", client.KindStalled).at(5000).own("dan", client.KindReading).
+		at(30000).closed("dan", "n1", protocol.CloseReconnect)
+	expectViolations(t, checkCutOff(b.h, Facts{}.withDefaults()), 1, "cut-off-late")
+}
+
+func TestTheCutOffCheckCatchesAResumeThatLosesMessages(t *testing.T) {
+	expectViolations(t, checkCutOff(stalledRun(protocol.CloseReconnect, 5).h, Facts{}.withDefaults()), 1, "resume-gap")
+}
+
+// recoveryRun: ann sends every 100 ms from 0 to 20 s; bob receives each
+// after latencyMs, but after slowUntilMs only 10 ms.
+func recoveryRun(slowUntilMs int64) History {
+	var h History
+	for at := int64(0); at < 20000; at += 100 {
+		id := "ann-" + itoa(at)
+		h = append(h, Record{Client: "ann", Event: client.Event{Kind: client.KindSent, AtMs: at, ID: id, Room: "r"}})
+		latency := int64(10)
+		if at >= 5000 && at < slowUntilMs {
+			latency = 3000 // n2 deaf to the room after Redis came back at 5 s
+		}
+		h = append(h, Record{Client: "bob", Event: client.Event{Kind: client.KindDelivered, AtMs: at + latency, ID: id, Room: "r", Seq: uint64(at/100 + 1)}})
+	}
+	return h
+}
+
+func itoa(n int64) string { return string(rune('a'+n/1000)) + string(rune('a'+n%1000/100)) }
+
+var recoveryFacts = Facts{Faults: []FaultSpan{{Action: "partition", Target: "n2-redis", FromMs: 2000, ToMs: 5000}}}
+
+func TestTheRecoveryCheckPassesLatencyBackWithinItsTime(t *testing.T) {
+	expectViolations(t, checkRecovery(recoveryRun(7000), recoveryFacts.withDefaults()), 0, "")
+}
+
+func TestTheRecoveryCheckCatchesANodeDeafForSecondsAfterAHeal(t *testing.T) {
+	expectViolations(t, checkRecovery(recoveryRun(12000), recoveryFacts.withDefaults()), 1, "slow-recovery")
+}

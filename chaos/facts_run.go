@@ -1,0 +1,57 @@
+package chaos
+
+import (
+	"chatlab/chaos/check"
+	"chatlab/scenarios"
+	"chatlab/system/balance"
+)
+
+// runFacts gathers what the fact checks read from a run: the scenario's
+// fault timeline and bounds, and the balancer's decision log.
+func runFacts(sc *scenarios.Scenario, decisions []balance.Decision) check.Facts {
+	facts := check.Facts{
+		Faults:                 faultSpans(sc.Faults),
+		RecoverWithinMs:        sc.Expect.RecoverWithin.Milliseconds(),
+		RecoveryLatencyMaxMs:   float64(sc.Expect.LatencyP99MaxMs),
+		CutOffWithinMs:         sc.Expect.CutOffWithin.Milliseconds(),
+		LatencyExcludedSenders: []string{FloodClientPrefix},
+		Decisions:              make([]check.BalancerDecision, len(decisions)),
+	}
+	for i, d := range decisions {
+		facts.Decisions[i] = check.BalancerDecision{Kind: string(d.Kind), AtMs: d.AtMs, Backend: d.Backend, Conn: uint64(d.Conn),
+			User: d.User, Up: d.Up, Draining: d.Draining, Reason: d.Reason}
+	}
+	return facts
+}
+
+// faultSpans turns a timeline into spans: a fault with a window heals at
+// its end; a restart is over at once; a heal or a resume ends the faults
+// it names; anything else lasts to the end of the run.
+func faultSpans(faults []scenarios.Fault) []check.FaultSpan {
+	spans := make([]check.FaultSpan, 0, len(faults))
+	for _, f := range faults {
+		switch f.Action {
+		case scenarios.Heal, scenarios.Resume:
+			ends := scenarios.Partition
+			if f.Action == scenarios.Resume {
+				ends = scenarios.Pause
+			}
+			for i := range spans {
+				open := !spans[i].Healed() && spans[i].Action == string(ends)
+				if open && (f.Target == "" || spans[i].Target == f.Target) {
+					spans[i].ToMs = f.At.Milliseconds()
+				}
+			}
+			continue
+		}
+		span := check.FaultSpan{Action: string(f.Action), Target: f.Target, FromMs: f.At.Milliseconds(), ToMs: -1}
+		switch {
+		case f.Duration > 0:
+			span.ToMs = f.End().Milliseconds()
+		case f.Action == scenarios.Restart || f.Action == scenarios.RedisRestart || f.Action == scenarios.BalancerRestart:
+			span.ToMs = span.FromMs
+		}
+		spans = append(spans, span)
+	}
+	return spans
+}

@@ -1,0 +1,42 @@
+package chaos
+
+import (
+	"context"
+	"testing"
+
+	"chatlab/chaos/check"
+	"chatlab/scenarios"
+	"chatlab/system/balance"
+)
+
+// A balancer that ignores its backends' health, planted in the real
+// balance state machine, sends new connections to a node it marked down
+// while node-crash keeps n1 down: the balancer check fails, with the
+// correct balancer it holds.
+func TestTheBalancerCheckCatchesABalancerThatIgnoresHealth(t *testing.T) {
+	sc, err := scenarios.Load("node-crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mutation := range []balance.Mutation{balance.MutationNone, balance.MutationIgnoreHealth} {
+		result, err := Run(context.Background(), RunOptions{Scenario: sc, Seed: 1, Delivery: sc.Topology.Delivery,
+			Cluster: NewSimCluster(sc, SimOptions{Seed: 1, BalanceMutation: mutation})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := checkNamed(result.Checks, check.CheckBalancer)
+		if c.OK != (mutation == balance.MutationNone) {
+			t.Fatalf("balancer mutation %q: balancer check ok=%v: %s %+v", mutation, c.OK, c.Detail, c.Examples)
+		}
+	}
+}
+
+// Every stalled client of slow-consumer is cut off with 4000 and resumes:
+// the cut-off check sees all three.
+func TestSlowConsumerCutsOffEveryStalledClientOnSim(t *testing.T) {
+	result := runSim(t, "slow-consumer", 1, "", "")
+	c := checkNamed(result.Checks, check.CheckCutOff)
+	if !c.OK || c.Detail[:len("3 of 3")] != "3 of 3" {
+		t.Fatalf("cut-off: ok=%v %s %+v", c.OK, c.Detail, c.Examples)
+	}
+}
