@@ -22,8 +22,8 @@ type stallCase struct {
 	online        bool  // connected at some point of the stall
 	cut           *client.Event
 	positions     map[string]roomPosition // at the cut
-	resumedRooms  map[string]bool // rooms whose first delivery or reset after the cut was judged
-	rejoined      map[string]bool // rooms joined again after the cut
+	resumedRooms  map[string]bool         // rooms whose first delivery or reset after the cut was judged
+	rejoined      map[string]bool         // rooms joined again after the cut
 	gaps          []string
 	reconnectedMs int64
 }

@@ -154,3 +154,10 @@ func TestTheRecoveryCheckPassesLatencyBackWithinItsTime(t *testing.T) {
 func TestTheRecoveryCheckCatchesANodeDeafForSecondsAfterAHeal(t *testing.T) {
 	expectViolations(t, checkRecovery(recoveryRun(12000), recoveryFacts.withDefaults()), 1, "slow-recovery")
 }
+
+// A stalled sender's backlog is its own: left out, as floods are.
+func TestTheRecoveryCheckLeavesOutTheSendsOfAStalledClient(t *testing.T) {
+	h := recoveryRun(12000)
+	h = append(History{{Client: "ann", Event: client.Event{Kind: client.KindStalled}}}, h...)
+	expectViolations(t, checkRecovery(h, recoveryFacts.withDefaults()), 0, "")
+}
