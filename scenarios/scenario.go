@@ -254,7 +254,7 @@ type Expectations struct {
 	// has to settle (liveness); 0 for the runner's default.
 	ConvergeWithin time.Duration
 	// RecoverWithin is how long after a fault heals delivery latency may
-	// stay above its bound (the recovery property; 0 for the default, 3 s).
+	// stay above its bound (the recovery property; 0 for the default, 5 s).
 	// The bound is LatencyP99MaxMs, or 1 s without one.
 	RecoverWithin time.Duration
 	// CutOffWithin is how long after a stalled client reads again it may

@@ -18,8 +18,10 @@ const (
 // Defaults of the facts' bounds.
 const (
 	// RecoverWithinDefault is how long after a fault heals delivery
-	// latency may stay above its bound.
-	RecoverWithinDefault int64 = 3000
+	// latency may stay above its bound: a node's Redis link notices the
+	// heal within its link timeout and reconnect backoff (about 2.5 s),
+	// and its clients retry refused sends with a backoff of their own.
+	RecoverWithinDefault int64 = 5000
 	// CutOffWithinDefault is how long after a stalled client reads again
 	// it may take to see its node's cut-off.
 	CutOffWithinDefault int64 = 10000
