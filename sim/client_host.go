@@ -202,6 +202,9 @@ func (h *ClientHost) SetReading(reading bool) {
 func (h *ClientHost) SetOffline(offline bool) {
 	h.offline = offline
 	if offline && h.conn != nil {
+		if h.conn.state == open {
+			h.recordOwn(client.KindDropped)
+		}
 		h.cluster.network.Reset(h.conn)
 	}
 }
