@@ -1,6 +1,8 @@
 package chaos
 
 import (
+	"cmp"
+
 	"chatlab/chaos/check"
 	"chatlab/scenarios"
 	"chatlab/system/balance"
@@ -12,7 +14,7 @@ func runFacts(sc *scenarios.Scenario, decisions []balance.Decision) check.Facts 
 	facts := check.Facts{
 		Faults:                 faultSpans(sc.Faults),
 		RecoverWithinMs:        sc.Expect.RecoverWithin.Milliseconds(),
-		RecoveryLatencyMaxMs:   float64(sc.Expect.LatencyP99MaxMs),
+		RecoveryLatencyMaxMs:   float64(cmp.Or(sc.Expect.RecoveryLatencyMaxMs, sc.Expect.LatencyP99MaxMs)),
 		CutOffWithinMs:         sc.Expect.CutOffWithin.Milliseconds(),
 		LatencyExcludedSenders: []string{FloodClientPrefix},
 		Decisions:              make([]check.BalancerDecision, len(decisions)),

@@ -56,7 +56,7 @@ var (
 	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence", "recent_len_max", "history_len_max",
 		"pong_wait", "drain_timeout", "write_timeout", "pubsub_break_every"}
 	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects"}
-	expectKeys   = []string{"hold", "break", "latency_p99_max", "converge_within", "recover_within", "cutoff_within"}
+	expectKeys   = []string{"hold", "break", "latency_p99_max", "converge_within", "recover_within", "recovery_latency_max", "cutoff_within"}
 
 	policies      = []string{string(balance.RoundRobin), string(balance.LeastConnections), string(balance.HashUser)}
 	deliveries    = []string{string(node.Recover), string(node.PubSub)}
@@ -361,14 +361,9 @@ func (p *parser) expectations(node *yaml.Node) (Expectations, error) {
 		return e, p.errorf(node, "expect: list at least one property under hold or break; properties: %s", strings.Join(propertyNames, ", "))
 	}
 	if value, ok := f.values["latency_p99_max"]; ok {
-		bound, err := p.duration(value, "expect.latency_p99_max", latencyP99BoundMax)
-		if err != nil {
+		if e.LatencyP99MaxMs, err = p.latencyBound(value, "expect.latency_p99_max"); err != nil {
 			return e, err
 		}
-		if bound < time.Millisecond {
-			return e, p.errorf(value, "expect.latency_p99_max: want at least 1ms")
-		}
-		e.LatencyP99MaxMs = bound.Milliseconds()
 	}
 	if value, ok := f.values["converge_within"]; ok {
 		if e.ConvergeWithin, err = p.duration(value, "expect.converge_within", durationMax); err != nil {
@@ -380,12 +375,29 @@ func (p *parser) expectations(node *yaml.Node) (Expectations, error) {
 			return e, err
 		}
 	}
+	if value, ok := f.values["recovery_latency_max"]; ok {
+		if e.RecoveryLatencyMaxMs, err = p.latencyBound(value, "expect.recovery_latency_max"); err != nil {
+			return e, err
+		}
+	}
 	if value, ok := f.values["cutoff_within"]; ok {
 		if e.CutOffWithin, err = p.duration(value, "expect.cutoff_within", durationMax); err != nil {
 			return e, err
 		}
 	}
 	return e, nil
+}
+
+// latencyBound reads a latency bound in milliseconds: at least 1 ms.
+func (p *parser) latencyBound(node *yaml.Node, what string) (int64, error) {
+	bound, err := p.duration(node, what, latencyP99BoundMax)
+	if err != nil {
+		return 0, err
+	}
+	if bound < time.Millisecond {
+		return 0, p.errorf(node, "%s: want at least 1ms", what)
+	}
+	return bound.Milliseconds(), nil
 }
 
 func (p *parser) properties(node *yaml.Node, what string) ([]Property, error) {

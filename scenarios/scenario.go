@@ -255,8 +255,11 @@ type Expectations struct {
 	ConvergeWithin time.Duration
 	// RecoverWithin is how long after a fault heals delivery latency may
 	// stay above its bound (the recovery property; 0 for the default, 5 s).
-	// The bound is LatencyP99MaxMs, or 1 s without one.
+	// The bound is RecoveryLatencyMaxMs.
 	RecoverWithin time.Duration
+	// RecoveryLatencyMaxMs bounds the p99 latency after a recovery; 0 for
+	// LatencyP99MaxMs, or 1 s without one.
+	RecoveryLatencyMaxMs int64
 	// CutOffWithin is how long after a stalled client reads again it may
 	// take to see its cut-off (the cut-off property; 0 for the default, 10 s).
 	CutOffWithin time.Duration

@@ -76,6 +76,11 @@ func (n *Node) accept(r *room, msg protocol.Msg) {
 		if !m.live || m.cursor+1 != msg.Seq {
 			continue
 		}
+		if s := n.sessions[m.conn]; r.catchingUp && s != nil && n.replayBudgetSpent(s) {
+			// The rest reaches it from the ring as its connection flushes.
+			m.live, m.awaitingFlush, s.replaysAwaitingFlush = false, true, true
+			continue
+		}
 		m.cursor = msg.Seq
 		delivered = true
 		if n.cfg.Mutation != MutationNone && n.deliverMutated(m, e) {

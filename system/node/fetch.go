@@ -103,9 +103,11 @@ func (n *Node) roomFetched(r *room, reply FetchReply) {
 	if skipped {
 		n.skipTo(r, reply.First)
 	}
+	r.catchingUp = true
 	for _, msg := range reply.Messages {
 		n.accept(r, msg)
 	}
+	r.catchingUp = false
 	if reply.Head >= r.next && (len(reply.Messages) > 0 || skipped) {
 		n.fetchRoom(r) // more than one fetch's worth was missed
 	}

@@ -599,3 +599,51 @@ func trimmedRoom(t *testing.T, published int, first uint64) *harness {
 	h.take(1)
 	return h
 }
+
+// A room that catches up after its broker link came back hands its members
+// what they missed paced by their flushes: history the member did not fall
+// behind on itself never cuts it off as a slow consumer.
+func TestRoomCatchUpIsPacedByFlushesNotCutOff(t *testing.T) {
+	h := newHarness(t, Config{SendQueueLenMax: 8, RecentLenMax: 64, FetchLimit: 30})
+	h.open(1, "alice")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.take(1)
+	h.slow[1] = true // frames are written only when the test says so
+	h.n.BrokerDown()
+	h.seed("r", 25) // published by other nodes while this one was cut off
+	h.n.BrokerUp()
+	h.collect()
+	h.answer()
+	var seqs []uint64
+	for round := 0; round < 100 && len(seqs) < 25; round++ {
+		frames := h.take(1)
+		if len(frames) > 8 {
+			t.Fatalf("round %d: %d frames unwritten at once; the send queue holds 8", round, len(frames))
+		}
+		for _, f := range frames {
+			if f.Type == protocol.TypeMsg {
+				seqs = append(seqs, f.Seq)
+			}
+		}
+		if _, cut := h.closes[1]; cut {
+			t.Fatalf("round %d: a reading member was cut off by its room's catch-up", round)
+		}
+		h.n.Flushed(1, len(frames))
+		h.collect()
+		h.answer()
+	}
+	want := make([]uint64, 0, 25)
+	for seq := uint64(1); seq <= 25; seq++ {
+		want = append(want, seq)
+	}
+	if !reflect.DeepEqual(seqs, want) {
+		t.Fatalf("caught up %v, want 1..25", seqs)
+	}
+	h.seed("r", 1)
+	h.n.Message(h.storeMsg("r", 26))
+	h.collect()
+	if got := h.seqs(1); !reflect.DeepEqual(got, []uint64{26}) {
+		t.Fatalf("live after the catch-up: %v", got)
+	}
+}

@@ -18,8 +18,13 @@ type room struct {
 	// fetching is true while the room's catch-up fetch is in flight.
 	fetching  bool
 	fetchAtMs int64 // when the next poll or retry is due
-	recent    ring
-	members   []*member // in join order
+	// catchingUp is set while a catch-up reply is applied: a member whose
+	// connection has spent its replay budget is then paced like a replay
+	// (see accept) instead of being flooded past the slow-consumer limit
+	// by history it did not fall behind on itself.
+	catchingUp bool
+	recent     ring
+	members    []*member // in join order
 }
 
 // member is one connection's membership of a room.
