@@ -76,7 +76,8 @@ func (n *Node) accept(r *room, msg protocol.Msg) {
 		if !m.live || m.cursor+1 != msg.Seq {
 			continue
 		}
-		if s := n.sessions[m.conn]; r.catchingUp && s != nil && n.replayBudgetSpent(s) {
+		s := n.sessions[m.conn]
+		if r.catchingUp && s != nil && n.replayBudgetSpent(s) {
 			// The rest reaches it from the ring as its connection flushes.
 			m.live, m.awaitingFlush, s.replaysAwaitingFlush = false, true, true
 			continue
@@ -86,7 +87,7 @@ func (n *Node) accept(r *room, msg protocol.Msg) {
 		if n.cfg.Mutation != MutationNone && n.deliverMutated(m, e) {
 			continue
 		}
-		n.deliver(n.sessions[m.conn], e)
+		n.deliver(s, e)
 	}
 	if delivered {
 		n.ready.LatenciesMs = append(n.ready.LatenciesMs, n.nowMs-msg.TS)
