@@ -3,8 +3,6 @@ package server
 import (
 	"fmt"
 	"sync"
-
-	"chatlab/system/socket"
 )
 
 // connectionsPerUserMaxDefault: a person with many tabs and devices stays
@@ -16,7 +14,7 @@ const connectionsPerUserMaxDefault = 100
 // HTTP handlers acquire, readers release: it has its own lock.
 type connectionCaps struct {
 	perUserMax int
-	perIPMax   int // 0: no cap
+	perIPMax   int // 0: no cap, and byIP stays empty
 
 	mu     sync.Mutex
 	byUser map[string]int
@@ -27,12 +25,10 @@ func newConnectionCaps(perUserMax, perIPMax int) *connectionCaps {
 	return &connectionCaps{perUserMax: perUserMax, perIPMax: perIPMax, byUser: map[string]int{}, byIP: map[string]int{}}
 }
 
-// acquire counts one more connection of user from remoteAddr, or says why
-// it is refused.
-func (c *connectionCaps) acquire(user, remoteAddr string) error {
-	// The peer's address: behind a balancer, the balancer's (hence no
-	// per-address cap by default).
-	ip := socket.HostOf(remoteAddr)
+// acquire counts one more connection of user from ip (the peer's address:
+// behind a balancer, the balancer's, hence no per-address cap by default),
+// or says why it is refused.
+func (c *connectionCaps) acquire(user, ip string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.byUser[user] >= c.perUserMax {
@@ -42,16 +38,19 @@ func (c *connectionCaps) acquire(user, remoteAddr string) error {
 		return fmt.Errorf("%d connections are open from %s, the most this node takes", c.byIP[ip], ip)
 	}
 	c.byUser[user]++
-	c.byIP[ip]++
+	if c.perIPMax > 0 {
+		c.byIP[ip]++
+	}
 	return nil
 }
 
-func (c *connectionCaps) release(user, remoteAddr string) {
-	ip := socket.HostOf(remoteAddr)
+func (c *connectionCaps) release(user, ip string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	decrement(c.byUser, user)
-	decrement(c.byIP, ip)
+	if c.perIPMax > 0 {
+		decrement(c.byIP, ip)
+	}
 }
 
 func decrement(counts map[string]int, key string) {

@@ -45,7 +45,8 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
-	if err := s.caps.acquire(user, r.RemoteAddr); err != nil {
+	ip := socket.HostOf(r.RemoteAddr)
+	if err := s.caps.acquire(user, ip); err != nil {
 		s.log.Info("connection refused", "reason", err, "remote", r.RemoteAddr)
 		http.Error(w, "too many connections: "+err.Error(), http.StatusTooManyRequests)
 		return
@@ -54,19 +55,18 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// The upgrader has answered with the HTTP error.
 		s.log.Debug("upgrade failed", "err", err, "remote", r.RemoteAddr)
-		s.caps.release(user, r.RemoteAddr)
+		s.caps.release(user, ip)
 		return
 	}
 	socket.CapBuffers(ws.NetConn(), s.cfg.SocketBufferBytes)
 	c := &conn{id: node.ConnID(s.nextConn.Add(1)), user: user, ws: ws}
-	remote := r.RemoteAddr
 	reader := func() {
-		defer s.caps.release(user, remote)
+		defer s.caps.release(user, ip)
 		s.loop.read(c)
 	}
 	if !s.loop.submit(func(l *loop) { l.open(c) }) || !s.goroutines.Go(reader) {
 		ws.Close()
-		s.caps.release(user, remote)
+		s.caps.release(user, ip)
 	}
 }
 
