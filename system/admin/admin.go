@@ -20,9 +20,6 @@ import (
 )
 
 const (
-	// readHeaderWait bounds a scraper's request headers, as on the public
-	// port.
-	readHeaderWait = 10 * time.Second
 	// shutdownWait bounds the wait for requests in flight on Close.
 	shutdownWait = 2 * time.Second
 	// TokenBytesMin keeps a guessable token out: 16 characters at least.
@@ -40,7 +37,7 @@ type Server struct {
 // Serve serves handler on listener until Close.
 func Serve(listener net.Listener, handler http.Handler, logger *slog.Logger) *Server {
 	s := &Server{listener: listener, done: make(chan struct{}), log: logger,
-		http: &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderWait, IdleTimeout: socket.HTTPIdleWait,
+		http: &http.Server{Handler: handler, ReadHeaderTimeout: socket.HTTPHeaderWait, IdleTimeout: socket.HTTPIdleWait,
 			MaxHeaderBytes: socket.HTTPHeaderBytesMax, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}}
 	go func() {
 		defer close(s.done)

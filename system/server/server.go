@@ -25,8 +25,6 @@ import (
 const (
 	readBufferBytes  = 512
 	writeBufferBytes = 4096
-	// readHeaderWait bounds a client's request headers.
-	readHeaderWait = 10 * time.Second
 	// httpShutdownWait bounds the wait for plain HTTP requests on Close.
 	httpShutdownWait = 2 * time.Second
 )
@@ -84,7 +82,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ReadBufferSize:   readBufferBytes,
 		WriteBufferSize:  writeBufferBytes,
 		WriteBufferPool:  &sync.Pool{},
-		HandshakeTimeout: readHeaderWait,
+		HandshakeTimeout: socket.HTTPHeaderWait,
 		CheckOrigin:      origins.check,
 	}
 	s.caps = newConnectionCaps(cfg.ConnectionsPerUserMax, cfg.ConnectionsPerIPMax)
@@ -101,7 +99,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		RecentLenMax:          cfg.RecentLenMax,
 		Random:                newRandom(),
 	}), cfg.Broker, cfg.SendQueueLenMax)
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: readHeaderWait, IdleTimeout: socket.HTTPIdleWait,
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: socket.HTTPHeaderWait, IdleTimeout: socket.HTTPIdleWait,
 		MaxHeaderBytes: socket.HTTPHeaderBytesMax, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.admin = admin.Serve(adminListener, s.adminRoutes(), s.log)
 	s.goroutines.Go(s.loop.run)

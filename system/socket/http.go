@@ -12,6 +12,9 @@ const (
 	// with a token needs a few KB; net/http's own default of 1 MB lets a
 	// client make the server buffer that much per connection.
 	HTTPHeaderBytesMax = 16 << 10
+	// HTTPHeaderWait bounds a request's headers (a client's upgrade, a
+	// scraper's request).
+	HTTPHeaderWait = 10 * time.Second
 	// HTTPIdleWait bounds an idle keep-alive connection (scrapers, probes).
 	HTTPIdleWait = 60 * time.Second
 )
