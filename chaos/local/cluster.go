@@ -85,6 +85,9 @@ type Cluster struct {
 	redisLinks    map[string]*FaultProxy
 	balancerLinks map[string]*FaultProxy
 	redisPaused   bool
+	// adminToken is the balancer's drain API token, as written to
+	// adminTokenFile.
+	adminToken string
 }
 
 // member is one chatlab process and where it serves.
@@ -286,14 +289,12 @@ func (c *Cluster) AdminAddr(name string) (string, error) {
 }
 
 // AdminToken is the bearer token the balancer's drain API asks for.
-func (c *Cluster) AdminToken() (string, error) {
-	data, err := os.ReadFile(filepath.Join(c.cfg.RunDir, adminTokenFile))
-	return strings.TrimSpace(string(data)), err
-}
+func (c *Cluster) AdminToken() string { return c.adminToken }
 
 // writeAdminToken makes a fresh random token for this run's balancer.
 func (c *Cluster) writeAdminToken() error {
-	return os.WriteFile(filepath.Join(c.cfg.RunDir, adminTokenFile), []byte(rand.Text()+"\n"), 0o600)
+	c.adminToken = rand.Text()
+	return os.WriteFile(filepath.Join(c.cfg.RunDir, adminTokenFile), []byte(c.adminToken+"\n"), 0o600)
 }
 
 // RedisAddr is where Redis listens (not through any fault proxy).
@@ -410,15 +411,11 @@ func (c *Cluster) balancerCall(ctx context.Context, backend, action string) erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, stateWait)
 	defer cancel()
-	token, err := c.AdminToken()
-	if err != nil {
-		return err
-	}
 	request, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.router.admin+"/backends/"+backend+"/"+action, nil)
 	if err != nil {
 		return err
 	}
-	request.Header.Set("Authorization", "Bearer "+token)
+	request.Header.Set("Authorization", "Bearer "+c.adminToken)
 	response, err := http.DefaultClient.Do(request)
 	if err != nil {
 		return fmt.Errorf("balancer %s %s: %w", action, backend, err)
