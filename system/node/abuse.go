@@ -17,14 +17,22 @@ const (
 	brokerCallsPerUserMaxDefault = 64
 )
 
-// frameBucket is a connection's allowance of frames of any type, in
-// thousandths of a frame, refilled from the clock when a frame arrives.
-type frameBucket struct {
+// tokenBucket is an allowance in thousandths of a token, refilled from the
+// clock when a token is asked for rather than on every tick. A session has
+// one for sends and one for frames of every type.
+type tokenBucket struct {
 	tokensMilli  int64
 	refilledAtMs int64
 }
 
-func (b *frameBucket) take(nowMs int64, burst, perSecond int) bool {
+// newTokenBucket is a full bucket of burst tokens at nowMs.
+func newTokenBucket(burst int, nowMs int64) tokenBucket {
+	return tokenBucket{tokensMilli: int64(burst) * 1000, refilledAtMs: nowMs}
+}
+
+// take spends one token if there is one, refilling first from the time
+// elapsed since the last refill (a clock that goes back earns nothing).
+func (b *tokenBucket) take(nowMs int64, burst, perSecond int) bool {
 	if elapsedMs := nowMs - b.refilledAtMs; elapsedMs > 0 {
 		b.tokensMilli = min(b.tokensMilli+elapsedMs*int64(perSecond), int64(burst)*1000)
 		b.refilledAtMs = nowMs

@@ -20,13 +20,12 @@ type session struct {
 	// replaysAwaitingFlush is set while a member of this session waits for
 	// a flush to go on with its replay.
 	replaysAwaitingFlush bool
-	// tokensMilli is the send token bucket in thousandths of a send, refilled
-	// from the clock at each send rather than on every tick.
-	tokensMilli  int64
-	refilledAtMs int64
+	// sends is the allowance for sends, refilled from the clock at each
+	// send rather than on every tick.
+	sends tokenBucket
 	// frames is the allowance for frames of every type; refusedInARow
 	// counts the frames refused since the last one handled.
-	frames        frameBucket
+	frames        tokenBucket
 	refusedInARow int
 }
 
@@ -36,8 +35,9 @@ func (n *Node) Open(conn ConnID, user string) {
 	if _, exists := n.sessions[conn]; exists {
 		panic(fmt.Sprintf("node: connection %d opened twice", conn))
 	}
-	s := &session{conn: conn, user: user, tokensMilli: int64(n.cfg.RateBurst) * 1000, refilledAtMs: n.nowMs,
-		frames: frameBucket{tokensMilli: int64(n.cfg.FrameBurst) * 1000, refilledAtMs: n.nowMs}}
+	s := &session{conn: conn, user: user,
+		sends:  newTokenBucket(n.cfg.RateBurst, n.nowMs),
+		frames: newTokenBucket(n.cfg.FrameBurst, n.nowMs)}
 	n.sessions[conn] = s
 	if n.draining {
 		n.closeSession(s, protocol.CloseReconnect, "draining: reconnect elsewhere")
@@ -135,22 +135,9 @@ func (n *Node) forget(s *session) {
 	s.rooms = nil
 }
 
-// takeToken spends one send from the session's bucket, refilling it first
-// from the time elapsed since the last refill.
+// takeToken spends one send from the session's allowance.
 func (n *Node) takeToken(s *session) bool {
-	elapsedMs := n.nowMs - s.refilledAtMs
-	if elapsedMs > 0 {
-		s.tokensMilli += elapsedMs * int64(n.cfg.RatePerSecond)
-		if burstMilli := int64(n.cfg.RateBurst) * 1000; s.tokensMilli > burstMilli {
-			s.tokensMilli = burstMilli
-		}
-		s.refilledAtMs = n.nowMs
-	}
-	if s.tokensMilli < 1000 {
-		return false
-	}
-	s.tokensMilli -= 1000
-	return true
+	return s.sends.take(n.nowMs, n.cfg.RateBurst, n.cfg.RatePerSecond)
 }
 
 func (s *session) member(room string) bool {
