@@ -52,9 +52,9 @@ type connectionFacts struct {
 // client's own actions, its host's (drops, stalls), the balancer's sheds
 // and the faults on its node, the node's balancer link and the balancer.
 // A close no cause explains, or whose code no cause allows, is a violation.
-func checkCloseCodes(h History, facts Facts) Check {
+func checkCloseCodes(clients clientRecords, facts Facts) Check {
 	v := newVerdict(CheckCloseCodes)
-	names, records := byClient(h)
+	names, records := clients.names, clients.records
 	counts := map[int]int{}
 	closes := 0
 	for _, name := range names {

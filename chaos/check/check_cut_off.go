@@ -33,9 +33,9 @@ type stallCase struct {
 // latest CutOffWithinMs after it reads again, and it then reconnects,
 // joins each of its rooms again and goes on from the seq after the last
 // one it had, or a reset, losing nothing.
-func checkCutOff(h History, facts Facts) Check {
+func checkCutOff(clients clientRecords, facts Facts) Check {
 	v := newVerdict(CheckCutOff)
-	names, records := byClient(h)
+	names, records := clients.names, clients.records
 	stalls, cut := 0, 0
 	for _, name := range names {
 		for _, s := range stallsOf(name, records[name]) {

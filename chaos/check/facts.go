@@ -119,20 +119,27 @@ func (f Facts) withDefaults() Facts {
 // facts, in a fixed order: close-codes, balancer, cut-off, recovery.
 func CheckFacts(h History, facts Facts) []Check {
 	facts = facts.withDefaults()
-	return []Check{checkCloseCodes(h, facts), checkBalancer(h, facts), checkCutOff(h, facts), checkRecovery(h, facts)}
+	clients := byClient(h)
+	return []Check{checkCloseCodes(clients, facts), checkBalancer(h, facts), checkCutOff(clients, facts), checkRecovery(h, facts)}
 }
 
-// byClient splits a history into each client's records, clients in
+// clientRecords is a history split into each client's records, clients in
 // order of first appearance.
-func byClient(h History) (names []string, records map[string][]Record) {
-	records = map[string][]Record{}
+type clientRecords struct {
+	names   []string
+	records map[string][]Record
+}
+
+// byClient splits a history once for the checks that follow each client.
+func byClient(h History) clientRecords {
+	c := clientRecords{records: map[string][]Record{}}
 	for _, r := range h {
-		if _, seen := records[r.Client]; !seen {
-			names = append(names, r.Client)
+		if _, seen := c.records[r.Client]; !seen {
+			c.names = append(c.names, r.Client)
 		}
-		records[r.Client] = append(records[r.Client], r)
+		c.records[r.Client] = append(c.records[r.Client], r)
 	}
-	return names, records
+	return c
 }
 
 // countsText writes a code count like "4000×3, 1006×2" in code order.

@@ -42,12 +42,12 @@ var closesFacts = Facts{
 }
 
 func TestCloseCodesPassWhenEachCloseCarriesItsCausesCode(t *testing.T) {
-	c := checkCloseCodes(closesHistory(protocol.CloseReconnect).h, closesFacts.withDefaults())
+	c := checkCloseCodes(byClient(closesHistory(protocol.CloseReconnect).h), closesFacts.withDefaults())
 	expectViolations(t, c, 0, "")
 }
 
 func TestCloseCodesCatchADrainThatClosesWithTheWrongCode(t *testing.T) {
-	c := checkCloseCodes(closesHistory(closeNormal).h, closesFacts.withDefaults())
+	c := checkCloseCodes(byClient(closesHistory(closeNormal).h), closesFacts.withDefaults())
 	expectViolations(t, c, 1, "wrong-close-code")
 	if c.Examples[0].Client != "ann" {
 		t.Fatalf("blamed %+v, want ann's close", c.Examples[0])
@@ -57,14 +57,14 @@ func TestCloseCodesCatchADrainThatClosesWithTheWrongCode(t *testing.T) {
 func TestCloseCodesCatchACloseNothingExplains(t *testing.T) {
 	b := closesHistory(protocol.CloseReconnect)
 	b.at(19000).greeted("cat", "n3").at(20000).closed("cat", "n3", protocol.CloseReconnect) // a node cutting off a reader for no reason
-	c := checkCloseCodes(b.h, closesFacts.withDefaults())
+	c := checkCloseCodes(byClient(b.h), closesFacts.withDefaults())
 	expectViolations(t, c, 1, "unexplained-close")
 }
 
 func TestCloseCodesCatchAStalledClientCutOffWithTheWrongCode(t *testing.T) {
 	b := newHistory().greeted("dan", "n3").at(1000).own("dan", client.KindStalled).
 		at(5000).own("dan", client.KindReading).closed("dan", "n3", protocol.ClosePolicy)
-	c := checkCloseCodes(b.h, Facts{}.withDefaults())
+	c := checkCloseCodes(byClient(b.h), Facts{}.withDefaults())
 	expectViolations(t, c, 1, "wrong-close-code")
 }
 
@@ -107,24 +107,24 @@ func stalledRun(code int, nextSeq uint64) *historyBuilder {
 }
 
 func TestTheCutOffCheckPassesAStalledClientCutOffThatResumes(t *testing.T) {
-	expectViolations(t, checkCutOff(stalledRun(protocol.CloseReconnect, 4).h, Facts{}.withDefaults()), 0, "")
+	expectViolations(t, checkCutOff(byClient(stalledRun(protocol.CloseReconnect, 4).h), Facts{}.withDefaults()), 0, "")
 }
 
 func TestTheCutOffCheckCatchesAStalledClientNeverCutOff(t *testing.T) {
 	b := newHistory().greeted("dan", "n1").join("dan", "r", 0, "e1").
 		at(1000).own("dan", client.KindStalled).at(5000).own("dan", client.KindReading)
-	expectViolations(t, checkCutOff(b.h, Facts{}.withDefaults()), 1, "not-cut-off")
+	expectViolations(t, checkCutOff(byClient(b.h), Facts{}.withDefaults()), 1, "not-cut-off")
 }
 
 func TestTheCutOffCheckCatchesACutOffLateOrWithTheWrongCode(t *testing.T) {
-	expectViolations(t, checkCutOff(stalledRun(closeAbnormal, 4).h, Facts{}.withDefaults()), 1, "cut-off-code")
+	expectViolations(t, checkCutOff(byClient(stalledRun(closeAbnormal, 4).h), Facts{}.withDefaults()), 1, "cut-off-code")
 	b := newHistory().greeted("dan", "n1").at(1000).own("dan", client.KindStalled).at(5000).own("dan", client.KindReading).
 		at(30000).closed("dan", "n1", protocol.CloseReconnect)
-	expectViolations(t, checkCutOff(b.h, Facts{}.withDefaults()), 1, "cut-off-late")
+	expectViolations(t, checkCutOff(byClient(b.h), Facts{}.withDefaults()), 1, "cut-off-late")
 }
 
 func TestTheCutOffCheckCatchesAResumeThatLosesMessages(t *testing.T) {
-	expectViolations(t, checkCutOff(stalledRun(protocol.CloseReconnect, 5).h, Facts{}.withDefaults()), 1, "resume-gap")
+	expectViolations(t, checkCutOff(byClient(stalledRun(protocol.CloseReconnect, 5).h), Facts{}.withDefaults()), 1, "resume-gap")
 }
 
 // recoveryRun: ann sends every 100 ms from 0 to 20 s; bob receives each
