@@ -42,10 +42,22 @@ type RunMode string
 
 // Run modes.
 const (
-	ModeSim   RunMode = "sim"   // a chaos run on the simulator
-	ModeLocal RunMode = "local" // a chaos run on local processes
-	ModeWatch RunMode = "watch" // polling a cluster that is already running
+	ModeSim    RunMode = "sim"    // a chaos run on the simulator
+	ModeLocal  RunMode = "local"  // a chaos run on local processes
+	ModeDocker RunMode = "docker" // a chaos run on Docker containers
+	ModeWatch  RunMode = "watch"  // polling a cluster that is already running
 )
+
+// ModeOf is the mode of a chaos run on target (sim, local or docker); ok
+// is false for a target the feed does not declare, which the browser's
+// types (src/feed.ts) would not know either.
+func ModeOf(target string) (mode RunMode, ok bool) {
+	switch mode := RunMode(target); mode {
+	case ModeSim, ModeLocal, ModeDocker:
+		return mode, true
+	}
+	return "", false
+}
 
 // RunState is a run's progress.
 type RunState string

@@ -169,9 +169,13 @@ func parseSeedRange(text string) (uint64, uint64, error) {
 	return a, b, nil
 }
 
-// chaosTargets builds the real targets' clusters; the local and docker
-// targets register themselves here when they are built in.
-var chaosTargets = map[string]func(sc *scenarios.Scenario, options chaosOptions, seed uint64) (chaos.Cluster, error){}
+// chaosTargets builds the real targets' clusters: --target local runs this
+// very binary as the nodes and the balancer; --target docker runs the
+// chatlab:dev image. sim is built by newCluster itself.
+var chaosTargets = map[string]func(sc *scenarios.Scenario, options chaosOptions, seed uint64) (chaos.Cluster, error){
+	"local":  newLocalTarget,
+	"docker": newDockerTarget,
+}
 
 // newCluster prepares the target's cluster for one seed.
 func newCluster(options chaosOptions, seed uint64) (chaos.Cluster, error) {

@@ -64,7 +64,8 @@ type feedObserver struct {
 func newFeedObserver(feed *dashboard.Feed, options chaosOptions, run *chaos.RunOptions) *feedObserver {
 	o := &feedObserver{feed: feed, scenario: options.scenario, state: map[string]dashboard.Component{}, downUntilMs: map[string]int64{},
 		sentAtMs: map[string]int64{}, delivery: string(options.delivery)}
-	feed.Publish(dashboard.Run{Mode: dashboard.RunMode(options.target), Scenario: options.scenario.Name, Target: options.target,
+	mode, _ := dashboard.ModeOf(options.target) // every target has one: TestEveryTargetHasADashboardMode
+	feed.Publish(dashboard.Run{Mode: mode, Scenario: options.scenario.Name, Target: options.target,
 		Seed: run.Seed, Delivery: string(options.delivery), Pace: options.pace, State: dashboard.RunRunning})
 	feed.Publish(dashboard.Topology{Nodes: options.scenario.Topology.Nodes, Balancer: "balancer", Redis: "redis"})
 	for _, name := range o.components() {
@@ -242,7 +243,8 @@ func (o *feedObserver) Checked(checks []check.Check) {
 
 // done publishes the end of the run and where its report is.
 func (o *feedObserver) done(result *chaos.Result, dir string) {
-	o.feed.Publish(dashboard.Run{Mode: dashboard.RunMode(result.Target), Scenario: result.Scenario.Name, Target: result.Target,
+	mode, _ := dashboard.ModeOf(result.Target)
+	o.feed.Publish(dashboard.Run{Mode: mode, Scenario: result.Scenario.Name, Target: result.Target,
 		Seed: result.Seed, Delivery: string(result.Delivery), State: dashboard.RunDone, Verdict: result.Verdict,
 		Report: filepath.Base(dir)})
 }

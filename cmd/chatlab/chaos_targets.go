@@ -17,13 +17,6 @@ import (
 // the images.
 const dockerReadyWait = 10 * time.Second
 
-// The real targets: --target local runs this very binary as the nodes and
-// the balancer; --target docker runs the chatlab:dev image.
-func init() {
-	chaosTargets["local"] = newLocalTarget
-	chaosTargets["docker"] = newDockerTarget
-}
-
 func newLocalTarget(sc *scenarios.Scenario, options chaosOptions, seed uint64) (chaos.Cluster, error) {
 	if options.mutation != "" {
 		return nil, chaos.Refused("--mutation breaks the simulator's nodes only; the local target runs this chatlab binary as built")

@@ -1,16 +1,24 @@
 // The feed's events (dashboard/feed_events.go is the other side) and the
 // reducer that turns them into what the views draw.
 
-export type ComponentState = 'up' | 'down' | 'paused' | 'draining';
+// The values Go declares (feed_events.go); src/contract.test.ts holds
+// these lists to the ones Go writes into src/testdata/declared.json.
+export const componentStates = ['up', 'down', 'paused', 'draining'] as const;
+export const runModes = ['sim', 'local', 'docker', 'watch'] as const;
+export const runStates = ['running', 'done'] as const;
+export const eventKinds = ['run', 'topology', 'component', 'stats', 'fault', 'check', 'log'] as const;
+
+export type ComponentState = (typeof componentStates)[number];
+export type RunMode = (typeof runModes)[number];
 
 export interface Run {
-  mode: 'sim' | 'local' | 'watch';
+  mode: RunMode;
   scenario?: string;
   target?: string;
   seed?: number;
   delivery?: string;
   pace?: number;
-  state: 'running' | 'done';
+  state: (typeof runStates)[number];
   verdict?: string;
   report?: string;
 }
@@ -63,6 +71,13 @@ export type FeedEvent =
   | { kind: 'fault'; data: Fault }
   | { kind: 'check'; data: Check }
   | { kind: 'log'; data: Log };
+
+// Compiles only while FeedEvent has exactly the declared kinds.
+export const feedEventKindsDeclared: [Exclude<(typeof eventKinds)[number], FeedEvent['kind']>] extends [never]
+  ? [Exclude<FeedEvent['kind'], (typeof eventKinds)[number]>] extends [never]
+    ? true
+    : false
+  : false = true;
 
 // One line of the event log: what happened, and what kind of thing it was.
 export interface LogLine {
