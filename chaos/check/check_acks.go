@@ -17,6 +17,11 @@ import (
 // no-loss judges the log seq by seq; this check judges each acked message,
 // so that an ack for a send that never reached the log cannot hide behind
 // another message's seq.
+//
+// It also holds the client to the application's intent (check_sends.go):
+// every send the application asked for ends exactly once, acked or given
+// up, and a give-up needs a reason: a refusal that asks for a resend
+// (unavailable, rate_limited, draining) is none.
 func checkAcks(ix *historyIndex) Check {
 	v := newVerdict(CheckAcks)
 	views := map[*window]*windowView{}
@@ -45,8 +50,11 @@ func checkAcks(ix *historyIndex) Check {
 			expected, excused = expected+e, excused+x
 		}
 	}
-	detail := fmt.Sprintf("%d acked sends, %d deliveries owed to members: %d broken, %d excused by resets",
-		acked, expected, v.check.Violations, excused)
+	broken := v.check.Violations
+	asked, givenUp := judgeSends(ix, v)
+	detail := fmt.Sprintf("%d acked sends, %d deliveries owed to members: %d broken, %d excused by resets; "+
+		"%d sends asked for: %d given up, %d not ended as they must",
+		acked, expected, broken, excused, asked, givenUp, v.check.Violations-broken)
 	if ix.pubsub {
 		detail += " (pubsub: by id)"
 	}

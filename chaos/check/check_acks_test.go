@@ -3,6 +3,9 @@ package check
 import (
 	"strings"
 	"testing"
+
+	"chatlab/system/client"
+	"chatlab/system/protocol"
 )
 
 func acks(b *historyBuilder, delivery string) Check {
@@ -62,7 +65,7 @@ func TestAcksOweOnlyMembersThroughout(t *testing.T) {
 		reset("c", "r", 4, "e1").leave("d", "r")
 	check := acks(b, "")
 	expectViolations(t, check, 0, "")
-	if !strings.HasSuffix(check.Detail, "0 broken, 1 excused by resets") {
+	if !strings.Contains(check.Detail, "0 broken, 1 excused by resets;") {
 		t.Fatalf("detail %q", check.Detail)
 	}
 }
@@ -99,4 +102,57 @@ func TestAcksFlagAnAckWhoseSeqEveryEpochGaveAnotherMessage(t *testing.T) {
 	// Seq 3 exists in neither epoch: the ack may belong to either.
 	b = epochs().send("a", "r", "a-9").ack("a", "r", "a-9", 3)
 	expectViolations(t, acks(b, ""), 0, "")
+}
+
+// The application asked for a send and the client dropped it: no ack, no
+// give-up (a client that completes the wrong pending send on an ack).
+func TestAcksFlagASendThatNeverEnded(t *testing.T) {
+	b := cleanRoom(trio, 2).send("a", "r", "a-3").send("a", "r", "a-4").ack("a", "r", "a-4", 3).
+		deliver("a", "r", 3, "a-4", "e1").deliver("b", "r", 3, "a-4", "e1").deliver("c", "r", 3, "a-4", "e1")
+	check := acks(b, "")
+	expectViolations(t, check, 1, "send_not_completed")
+	if v := check.Examples[0]; v.ID != "a-3" || v.Client != "a" {
+		t.Fatalf("%+v", v)
+	}
+	loss, _, _ := noLoss(b, "")
+	expectViolations(t, loss, 0, "") // nothing acked is missing: only the intent shows it
+}
+
+// An ack for a send that was not waiting for one: the client completed a
+// send twice (and so, another one not at all).
+func TestAcksFlagASendCompletedTwice(t *testing.T) {
+	b := cleanRoom(trio, 2).ack("c", "r", "c-2", 2)
+	expectViolations(t, acks(b, ""), 1, "completion_not_pending")
+}
+
+// unavailable, rate_limited and draining ask for a resend: a client that
+// gives up on them loses what the application asked for.
+func TestAcksFlagAGiveUpOnARefusalThatAsksForAResend(t *testing.T) {
+	for _, code := range []protocol.Code{protocol.CodeUnavailable, protocol.CodeRateLimited, protocol.CodeDraining} {
+		b := cleanRoom(trio, 2).send("a", "r", "a-3").refused("a", "r", "a-3", code)
+		check := acks(b, "")
+		expectViolations(t, check, 1, "send_given_up")
+		if !strings.Contains(check.Examples[0].Message, string(code)) {
+			t.Fatalf("%+v", check.Examples[0])
+		}
+	}
+}
+
+// A give-up is justified by a permanent refusal, by not_member after the
+// client left the room, and by attempts used up after resends; not_member
+// in a room never left, and attempts "used up" by one transmission, are not.
+func TestAcksJudgeEachGiveUpByItsReason(t *testing.T) {
+	justified := cleanRoom(trio, 2).
+		send("a", "r", "a-3").refused("a", "r", "a-3", protocol.CodeIDConflict).
+		send("a", "r", "a-4").leave("a", "r").refused("a", "r", "a-4", protocol.CodeNotMember).
+		send("b", "r", "b-5").sendFailed("b", "r", "b-5")
+	check := acks(justified, "")
+	expectViolations(t, check, 0, "")
+	if !strings.Contains(check.Detail, "5 sends asked for: 3 given up, 0 not ended as they must") {
+		t.Fatalf("detail %q", check.Detail)
+	}
+	unjustified := cleanRoom(trio, 2).
+		send("a", "r", "a-3").refused("a", "r", "a-3", protocol.CodeNotMember).
+		send("b", "r", "b-4").event("b", client.Event{Kind: client.KindSendFailed, Room: "r", ID: "b-4", Message: "no ack after 1 attempts"})
+	expectViolations(t, acks(unjustified, ""), 2, "send_given_up")
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"chatlab/system/client"
+	"chatlab/system/protocol"
 )
 
 // historyBuilder writes histories for the checker tests. Each event is
@@ -42,8 +43,16 @@ func (b *historyBuilder) ack(name, room, id string, seq uint64) *historyBuilder 
 	return b.event(name, client.Event{Kind: client.KindAcked, Room: room, ID: id, Seq: seq})
 }
 
+// sendFailed is a send given up after its attempts: it went out again
+// once, then the client gave up without a refusal.
 func (b *historyBuilder) sendFailed(name, room, id string) *historyBuilder {
-	return b.event(name, client.Event{Kind: client.KindSendFailed, Room: room, ID: id, Message: "no ack"})
+	b.event(name, client.Event{Kind: client.KindResent, Room: room, ID: id})
+	return b.event(name, client.Event{Kind: client.KindSendFailed, Room: room, ID: id, Message: "no ack after 2 attempts"})
+}
+
+// refused is a send given up on a refusal with code.
+func (b *historyBuilder) refused(name, room, id string, code protocol.Code) *historyBuilder {
+	return b.event(name, client.Event{Kind: client.KindSendFailed, Room: room, ID: id, Code: code, Message: "refused"})
 }
 
 func (b *historyBuilder) deliver(name, room string, seq uint64, id, epoch string) *historyBuilder {

@@ -20,6 +20,7 @@ type historyIndex struct {
 	roomNames []string // sorted
 	streams   []*stream
 	windows   []*window
+	sends     sendsIndex
 
 	sentCount, ackedCount, deliveryCount int
 }
@@ -116,6 +117,7 @@ func indexHistory(h History, delivery string) *historyIndex {
 	}
 	ix.collectRoomsAndClients(h)
 	ix.collectMessages(h)
+	ix.collectSends(h)
 	ix.placeMessages()
 	if !ix.pubsub {
 		ix.collectLogs(h)
