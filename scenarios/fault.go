@@ -306,3 +306,13 @@ func (p *parser) faultValues(f fields, what string, topology Topology, fault *Fa
 	}
 	return nil
 }
+
+// Actions lists every fault action the format has, sorted: what a
+// generator of scenarios draws from.
+func Actions() []Action {
+	actions := make([]Action, len(actionNames))
+	for i, name := range actionNames {
+		actions[i] = Action(name)
+	}
+	return actions
+}
