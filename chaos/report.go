@@ -31,6 +31,12 @@ const (
 // WriteReport writes a finished run into dir/runs/<run-id>/ and returns
 // that directory. command is the exact command that replays the run.
 func WriteReport(dir string, result *Result, command string) (string, error) {
+	return WriteShrunkReport(dir, result, command, nil)
+}
+
+// WriteShrunkReport is WriteReport for the run of a shrunk scenario:
+// report.json's shrunk_from says what it was shrunk from (nil: not shrunk).
+func WriteShrunkReport(dir string, result *Result, command string, shrunk *reports.ShrunkFrom) (string, error) {
 	report := &reports.Report{
 		Scenario:     result.Scenario.Name,
 		Description:  result.Scenario.Description,
@@ -48,6 +54,7 @@ func WriteReport(dir string, result *Result, command string) (string, error) {
 		Command:      command,
 		Expectations: reportExpectations(result.Scenario.Expect),
 		Series:       series(result),
+		ShrunkFrom:   shrunk,
 	}
 	for _, f := range result.Faults {
 		report.Faults = append(report.Faults, reports.Fault(f))

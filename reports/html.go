@@ -60,6 +60,13 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 {{with .Expectations.ConvergeWithinMs}}<dt>converge within</dt><dd>{{runTime .}}</dd>{{end}}
 </dl>
 
+{{with .ShrunkFrom}}<h2>Shrunk from</h2>
+<p>This scenario is the smallest found that still fails <strong>{{.Check}}</strong> with this seed: {{.Candidates}} candidate runs in {{runTime .WallMs}}{{if .Minimal}}, ending at a local minimum (every smaller step passed){{else}}, stopped at the shrink's budget{{end}}.</p>
+<table><tr><th></th><th class="number">clients</th><th class="number">rooms</th><th class="number">nodes</th><th class="number">faults</th><th class="number">run time</th><th class="number">sends</th></tr>
+<tr><td>before</td>{{template "size" .Before}}</tr>
+<tr><td>after</td>{{template "size" .After}}</tr></table>
+{{if .Removed}}<p>Removed, step by step:</p><ul>{{range .Removed}}<li>{{.}}</li>{{end}}</ul>{{end}}{{end}}
+
 <h2>Replay</h2>
 <p>This command, run from the repository root after <code>make build</code>, runs the same scenario again{{if eq .Target "sim"}}, event for event (the same seed gives the same trace hash){{end}}:</p>
 <pre class="command"><code>{{.Command}}</code></pre>
@@ -107,6 +114,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 </ul>
 </main></body></html>
 {{define "stats"}}<td class="number">{{.Sent}}</td><td class="number">{{.Acked}}</td><td class="number">{{.Delivered}}</td><td class="number">{{.Lost}}</td><td class="number">{{.Duplicated}}</td><td class="number">{{.Reordered}}</td><td class="number">{{.Excused}}</td><td class="number">{{number .LatencyMs.P50}} ms</td><td class="number">{{number .LatencyMs.P99}} ms</td>{{end}}
+{{define "size"}}<td class="number">{{.Clients}}</td><td class="number">{{.Rooms}}</td><td class="number">{{.Nodes}}</td><td class="number">{{.Faults}}</td><td class="number">{{runTime .DurationMs}}</td><td class="number">{{.Sends}}</td>{{end}}
 {{define "examples"}}<h3>{{.Name}}</h3><p>{{.Detail}}</p>
 {{range .Examples}}
 <div class="example"><div>{{.Message}}</div>

@@ -77,6 +77,36 @@ type Report struct {
 	// file porcupine wrote; Write copies it into the run directory and
 	// sets this to its name there.
 	Porcupine string `json:"porcupine,omitempty"`
+	// ShrunkFrom is set on the run of a shrunk scenario (chatlab chaos
+	// --shrink, chatlab hunt): what it was shrunk from and how.
+	ShrunkFrom *ShrunkFrom `json:"shrunk_from,omitempty"`
+}
+
+// ShrunkFrom says how a scenario was shrunk to the one this run ran: the
+// check it still fails, the sizes before and after, the steps taken.
+type ShrunkFrom struct {
+	Check  string       `json:"check"`
+	Before ScenarioSize `json:"before"`
+	After  ScenarioSize `json:"after"`
+	// Removed lists what was taken away or made plainer, a step each.
+	Removed []string `json:"removed"`
+	// Candidates is how many runs the shrink tried; Minimal whether it
+	// ended at a local minimum (every smaller step passed) rather than at
+	// its budget.
+	Candidates int   `json:"candidates"`
+	Minimal    bool  `json:"minimal"`
+	WallMs     int64 `json:"wall_ms"`
+}
+
+// ScenarioSize is how big a scenario is.
+type ScenarioSize struct {
+	Nodes      int   `json:"nodes"`
+	Clients    int   `json:"clients"`
+	Rooms      int   `json:"rooms"`
+	Faults     int   `json:"faults"`
+	DurationMs int64 `json:"duration_ms"`
+	// Sends is clients × send rate × duration.
+	Sends int `json:"sends"`
 }
 
 // Check is one property checked on the run. OK says whether the run met
