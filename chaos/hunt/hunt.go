@@ -58,6 +58,9 @@ type RunRecord struct {
 	Seed         uint64 `json:"seed"`
 	ScenarioHash string `json:"scenario_hash"`
 	Verdict      string `json:"verdict"`
+	// TraceHash is the simulator's trace hash: the same hunt seed gives
+	// the same runs, event for event.
+	TraceHash string `json:"trace_hash,omitempty"`
 	// Failed names the checks that failed (their expectation not met).
 	Failed []string `json:"failed,omitempty"`
 	Error  string   `json:"error,omitempty"`
@@ -172,7 +175,7 @@ func huntOne(ctx context.Context, opts Options, run Runner, index int) RunRecord
 		record.Verdict, record.Error = "error", err.Error()
 		return record
 	}
-	record.Verdict = result.Verdict
+	record.Verdict, record.TraceHash = result.Verdict, result.TraceHash
 	if result.Passed() {
 		return record
 	}

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"chatlab/chaos"
 	"chatlab/reports"
@@ -38,6 +39,11 @@ type chaosOptions struct {
 	dashboard string
 	pace      float64
 	hold      bool
+	// shard is the sweep's part (--shard I/N; zero: the whole range).
+	shard chaos.Shard
+	// shrink: a failing simulated run is shrunk, within shrinkBudget.
+	shrink       bool
+	shrinkBudget time.Duration
 }
 
 func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -56,12 +62,18 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	dashboard := flags.String("dashboard", "", "serve the live dashboard on this `address` during the run")
 	pace := flags.Float64("pace", 0, "run the simulator at this multiple of real time (1: real time); 0 is full speed")
 	hold := flags.Bool("hold", false, "with --dashboard: keep serving it after the run until interrupted")
+	shard := flags.String("shard", "", "with --seeds: run part `I/N` of the range only (seeds at positions p with p mod N = I-1), for N machines")
+	shrink := flags.Bool("shrink", false, "when the run fails (sim only), shrink it to the smallest scenario that still fails the same check and write it as a scenario file")
+	shrinkBudget := flags.Duration("shrink-budget", shrinkBudgetDefault, "with --shrink: the longest the shrink may take")
 	if code, done := flags.parse(args); done {
 		return code
 	}
 	options, code := checkChaosFlags(flags, chaosFlags{name: *name, file: *file, target: *target, seed: *seed, seeds: *seeds,
 		delivery: *delivery, mutation: *mutation, redis: *redis, out: *out, dashboard: *dashboard, pace: *pace, hold: *hold})
 	if code != 0 {
+		return code
+	}
+	if code := checkShardAndShrink(flags, &options, *shard, *shrink, *shrinkBudget); code != 0 {
 		return code
 	}
 	if options.target == "sim" {
@@ -265,6 +277,9 @@ func runOne(ctx context.Context, options chaosOptions, stdout, stderr io.Writer)
 		}
 	}
 	if !result.Passed() {
+		if options.shrink {
+			shrinkRun(ctx, options, result, stdout, stderr)
+		}
 		return 1
 	}
 	return 0

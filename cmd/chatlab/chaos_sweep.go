@@ -6,7 +6,6 @@ import (
 	"io"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"chatlab/chaos"
@@ -29,40 +28,31 @@ func runSweep(ctx context.Context, options chaosOptions, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "chatlab chaos: --seeds sweeps run on --target sim only\n")
 		return 2
 	}
-	total := int(options.seedLast - options.seedFirst + 1)
-	seeds := make(chan uint64)
-	results := make(chan sweepResult)
-	var workers sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), total) {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			for seed := range seeds {
-				results <- runSeed(ctx, options, seed)
-			}
-		}()
+	// The shard's seeds: those whose position in the range it has.
+	seed, total := options.seedFirst+options.shard.First(), 0
+	for s := seed; s <= options.seedLast; s += options.shard.Step() {
+		total++
 	}
-	go func() {
-		defer close(seeds)
-		for seed := options.seedFirst; seed <= options.seedLast; seed++ {
-			select {
-			case seeds <- seed:
-			case <-ctx.Done():
-				return
-			}
+	next := func() (uint64, bool) {
+		if seed > options.seedLast || seed < options.seedFirst { // past the end, or wrapped around
+			return 0, false
 		}
-	}()
-	go func() { workers.Wait(); close(results) }()
-	progress := newProgress(stderr, total)
+		s := seed
+		seed += options.shard.Step()
+		return s, true
+	}
+	progress := newProgress(stderr, total, "seeds")
 	var failed []sweepResult
 	done := 0
-	for r := range results {
+	chaos.Parallel(ctx, min(runtime.GOMAXPROCS(0), total), next, func(seed uint64) sweepResult {
+		return runSeed(ctx, options, seed)
+	}, func(r sweepResult) {
 		done++
 		if r.verdict != "pass" {
 			failed = append(failed, r)
 		}
-		progress.update(done, len(failed), r)
-	}
+		progress.update(done, len(failed), fmt.Sprintf("seed %d", r.seed), r.verdict)
+	})
 	progress.finish()
 	if ctx.Err() != nil {
 		fmt.Fprintf(stderr, "chatlab chaos: interrupted after %d of %d seeds\n", done, total)
@@ -92,8 +82,12 @@ func runSeed(ctx context.Context, options chaosOptions, seed uint64) sweepResult
 // reports, sorted by seed.
 func summarizeSweep(options chaosOptions, total int, failed []sweepResult, stdout io.Writer) int {
 	sortBySeed(failed)
-	fmt.Fprintf(stdout, "%s on sim: %d of %d seeds passed (%d-%d)\n", options.scenario.Name, total-len(failed), total,
-		options.seedFirst, options.seedLast)
+	shard := ""
+	if options.shard.Count > 1 {
+		shard = ", shard " + options.shard.String()
+	}
+	fmt.Fprintf(stdout, "%s on sim: %d of %d seeds passed (%d-%d%s)\n", options.scenario.Name, total-len(failed), total,
+		options.seedFirst, options.seedLast, shard)
 	for _, r := range failed {
 		switch {
 		case r.err != nil && r.dir == "":
@@ -116,13 +110,16 @@ func sortBySeed(results []sweepResult) {
 	}
 }
 
-// progress shows a sweep's progress: a bar redrawn in place on a terminal,
-// a plain line every progressLineEvery seeds otherwise.
+// progress shows a sweep's or a hunt's progress: a bar redrawn in place on
+// a terminal, a plain line every progressLineEvery runs otherwise. A hunt
+// bounded by time alone has no total: it shows the time left instead.
 type progress struct {
 	w        io.Writer
 	terminal bool
 	total    int
+	unit     string // "seeds", "runs"
 	start    time.Time
+	budget   time.Duration // with total 0: the time the hunt has
 }
 
 const (
@@ -130,23 +127,35 @@ const (
 	progressBarWidth  = 30
 )
 
-func newProgress(w io.Writer, total int) *progress {
-	return &progress{w: w, terminal: isTerminal(w), total: total, start: time.Now()}
+func newProgress(w io.Writer, total int, unit string) *progress {
+	return &progress{w: w, terminal: isTerminal(w), total: total, unit: unit, start: time.Now()}
 }
 
-func (p *progress) update(done, failed int, r sweepResult) {
+// update shows done runs of which failed failed; the last one was label
+// with verdict.
+func (p *progress) update(done, failed int, label, verdict string) {
+	elapsed := time.Since(p.start).Round(time.Second)
+	of, fraction := fmt.Sprintf("/%d", p.total), 0.0
+	if p.total > 0 {
+		fraction = float64(done) / float64(p.total)
+	} else {
+		of = ""
+		if p.budget > 0 {
+			fraction = min(1, float64(time.Since(p.start))/float64(p.budget))
+		}
+	}
 	if !p.terminal {
-		if r.verdict != "pass" {
-			fmt.Fprintf(p.w, "seed %d: %s\n", r.seed, r.verdict)
+		if verdict != "pass" {
+			fmt.Fprintf(p.w, "%s: %s\n", label, verdict)
 		}
 		if done%progressLineEvery == 0 || done == p.total {
-			fmt.Fprintf(p.w, "%d/%d seeds, %d failed, %s\n", done, p.total, failed, time.Since(p.start).Round(time.Second))
+			fmt.Fprintf(p.w, "%d%s %s, %d failed, %s\n", done, of, p.unit, failed, elapsed)
 		}
 		return
 	}
-	filled := progressBarWidth * done / p.total
-	fmt.Fprintf(p.w, "\r[%s%s] %d/%d seeds, %d failed, %s ", strings.Repeat("#", filled),
-		strings.Repeat(".", progressBarWidth-filled), done, p.total, failed, time.Since(p.start).Round(time.Second))
+	filled := int(progressBarWidth * fraction)
+	fmt.Fprintf(p.w, "\r[%s%s] %d%s %s, %d failed, %s ", strings.Repeat("#", filled),
+		strings.Repeat(".", progressBarWidth-filled), done, of, p.unit, failed, elapsed)
 }
 
 func (p *progress) finish() {

@@ -25,6 +25,7 @@ var commands = []command{
 	{"balancer", "run the WebSocket load balancer in front of the nodes: /ws; /metrics, /state, drain on its admin listener", runBalancer},
 	{"token", "mint a signed auth token for a user", runToken},
 	{"chaos", "run a scenario on a target, check every operation, write a report", runChaos},
+	{"hunt", "generate scenarios with random faults, run them on the simulator, shrink each failure", runHunt},
 	{"scenarios", "list the scenarios (faults and expectations) the lab can run", runScenarios},
 	{"up", "run a local cluster (nodes, balancer, Redis) until interrupted", runUp},
 	{"load", "drive real WebSocket clients at a cluster; latency and throughput summary", runLoad},
