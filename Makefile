@@ -7,7 +7,7 @@ TARGET   ?= sim
 SEED     ?= 1
 SEEDS    ?= 1-20
 
-.PHONY: build test test-short vet fmt bench fuzz clean chaos sweep
+.PHONY: build test test-short vet fmt bench fuzz clean chaos sweep hunt
 
 build: ## the static chatlab binary in bin/
 	CGO_ENABLED=0 $(GO) build -o bin/chatlab ./cmd/chatlab
@@ -22,6 +22,16 @@ sweep: build ## every scenario on sim for every seed in SEEDS; fails on any fail
 	done; \
 	if [ -z "$$failed" ]; then echo "sweep: all $$total scenarios passed every seed in $(SEEDS)"; \
 	else echo "sweep: $$(echo $$failed | wc -w) of $$total scenarios failed a seed in $(SEEDS):$$failed"; exit 1; fi
+
+# chatlab hunt: generated scenarios with random faults on the simulator, for
+# FOR; every failure is shrunk and kept as a scenario file in reports/hunt/
+# (HUNT_ARGS: e.g. --mutation drop, --shard 2/4, --seed 7).
+FOR       ?= 5m
+HUNT_SEED ?= 1
+HUNT_ARGS ?=
+
+hunt: build ## generate and run scenarios with random faults for FOR; failures shrunk into reports/hunt/failures
+	bin/chatlab hunt --for $(FOR) --seed $(HUNT_SEED) $(HUNT_ARGS)
 
 test: vet ## every test, with the race detector
 	$(GO) test -race -count=1 -timeout 15m $(PACKAGES)
