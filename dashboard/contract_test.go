@@ -95,7 +95,7 @@ func feedSamples(modes []RunMode) []Event {
 		)
 		if mode != ModeWatch {
 			done := run
-			done.State, done.Verdict, done.Report = RunDone, "fail", "20261201-000000-node-restart-seed"+strconv.Itoa(i+1)
+			done.State, done.TMs, done.Verdict, done.Report = RunDone, 20000, "fail", "20261201-000000-node-restart-seed"+strconv.Itoa(i+1)
 			events = append(events, done)
 		}
 	}

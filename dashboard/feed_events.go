@@ -35,6 +35,10 @@ type Run struct {
 	State    RunState `json:"state"`
 	Verdict  string   `json:"verdict,omitempty"` // pass|fail, once done
 	Report   string   `json:"report,omitempty"`  // run id under reports/runs, once written
+	// TMs is when the run ended, for a done run (the run's clock): a
+	// browser that connects afterwards is sent it before the run's other
+	// events and still places it last.
+	TMs int64 `json:"t_ms,omitempty"`
 }
 
 // RunMode says where the events come from.

@@ -59,11 +59,12 @@ type feedObserver struct {
 	lastMs      int64
 	checkMs     int64
 	delivery    string
+	pace        float64
 }
 
 func newFeedObserver(feed *dashboard.Feed, options chaosOptions, run *chaos.RunOptions) *feedObserver {
 	o := &feedObserver{feed: feed, scenario: options.scenario, state: map[string]dashboard.Component{}, downUntilMs: map[string]int64{},
-		sentAtMs: map[string]int64{}, delivery: string(options.delivery)}
+		sentAtMs: map[string]int64{}, delivery: string(options.delivery), pace: options.pace}
 	mode, _ := dashboard.ModeOf(options.target) // every target has one: TestEveryTargetHasADashboardMode
 	feed.Publish(dashboard.Run{Mode: mode, Scenario: options.scenario.Name, Target: options.target,
 		Seed: run.Seed, Delivery: string(options.delivery), Pace: options.pace, State: dashboard.RunRunning})
@@ -245,6 +246,6 @@ func (o *feedObserver) Checked(checks []check.Check) {
 func (o *feedObserver) done(result *chaos.Result, dir string) {
 	mode, _ := dashboard.ModeOf(result.Target)
 	o.feed.Publish(dashboard.Run{Mode: mode, Scenario: result.Scenario.Name, Target: result.Target,
-		Seed: result.Seed, Delivery: string(result.Delivery), State: dashboard.RunDone, Verdict: result.Verdict,
+		Seed: result.Seed, Delivery: string(result.Delivery), Pace: o.pace, State: dashboard.RunDone, TMs: o.lastMs, Verdict: result.Verdict,
 		Report: filepath.Base(dir)})
 }

@@ -90,3 +90,13 @@ describe('the runs Go lists', () => {
     expect(detail).toHaveTextContent(`${good.scenario} · seed ${good.seed}`);
   });
 });
+
+describe('a run that is over', () => {
+  it('is logged when it ended, even when the browser hears of it first', () => {
+    const done = events.find((event) => event.kind === 'run' && event.data.state === 'done');
+    expect(done?.kind).toBe('run');
+    const state = applyEvent(emptyFeed, done!);
+    expect(state.log.at(-1)?.t_ms).toBe(done!.kind === 'run' ? done!.data.t_ms : -1);
+    expect(state.log.at(-1)?.t_ms).toBeGreaterThan(0);
+  });
+});

@@ -21,6 +21,7 @@ export interface Run {
   state: (typeof runStates)[number];
   verdict?: string;
   report?: string;
+  t_ms?: number; // when a done run ended
 }
 
 export interface Topology {
@@ -185,7 +186,7 @@ export function applyEvent(state: FeedState, event: FeedEvent): FeedState {
         return { ...emptyFeed, run };
       }
       const text = `run ${run.state}${run.verdict ? `: ${run.verdict}` : ''}`;
-      return { ...state, run, log: bounded(state.log, { t_ms: nowMs(state), text, kind: 'run' }, logLenMax) };
+      return { ...state, run, log: bounded(state.log, { t_ms: run.t_ms ?? nowMs(state), text, kind: 'run' }, logLenMax) };
     }
     case 'topology':
       return { ...state, topology: event.data };

@@ -15,7 +15,7 @@ export function Charts({ feed }: { feed: FeedState }) {
   const bands = faultBands(feed.faults, untilMs, untilMs - fromMs);
   const shown = stats.filter((s) => s.t_ms >= fromMs);
   const throughput: Series[] = [
-    { name: 'sends/s', points: shown.map((s) => [s.t_ms, s.sends_per_s]) },
+    { name: 'sends/s', points: shown.map((s) => [s.t_ms, s.sends_per_s]), axis: 'right' },
     { name: 'deliveries/s', points: shown.map((s) => [s.t_ms, s.deliveries_per_s]) },
   ];
   const measured = shown.filter((s) => s.latency);

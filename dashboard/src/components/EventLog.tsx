@@ -1,9 +1,14 @@
 import type { FeedState } from '../feed';
 import { seconds } from '../format';
 
-// EventLog lists what happened, newest first.
+// EventLog lists what happened, newest first by the time it happened: a
+// browser that connects late is sent each component's latest state after
+// older faults and logs, and the list must not show them in that order.
 export function EventLog({ feed }: { feed: FeedState }) {
-  const lines = feed.log.slice().reverse();
+  const lines = feed.log
+    .map((line, arrival) => ({ line, arrival }))
+    .sort((a, b) => b.line.t_ms - a.line.t_ms || b.arrival - a.arrival)
+    .map(({ line }) => line);
   return (
     <section className="panel log">
       <h2>Events</h2>
