@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -218,7 +217,7 @@ func huntOne(ctx context.Context, opts Options, run Runner, index int) RunRecord
 // Record is the shrink's outcome as hunt.json keeps it (file, report and
 // replay are filled in once written).
 func (s *Shrunk) Record() *ShrinkRecord {
-	return &ShrinkRecord{Check: s.Check, Before: s.Before, After: s.After, Removed: slices.Clone(s.Removed),
+	return &ShrinkRecord{Check: s.Check, Before: s.Before, After: s.After, Removed: append([]string{}, s.Removed...),
 		Candidates: s.Candidates, Minimal: s.Minimal, WallMs: s.Wall.Milliseconds()}
 }
 
@@ -240,7 +239,7 @@ func WriteShrunk(out string, s *Shrunk, file string, replay func(file string) st
 // ReportField is the shrink as report.json's shrunk_from.
 func (s *Shrunk) ReportField() *reports.ShrunkFrom {
 	return &reports.ShrunkFrom{Check: s.Check, Before: reports.ScenarioSize(s.Before), After: reports.ScenarioSize(s.After),
-		Removed: slices.Clone(s.Removed), Candidates: s.Candidates, Minimal: s.Minimal, WallMs: s.Wall.Milliseconds()}
+		Removed: append([]string{}, s.Removed...), Candidates: s.Candidates, Minimal: s.Minimal, WallMs: s.Wall.Milliseconds()}
 }
 
 func replay(opts Options, file string, seed uint64) string {

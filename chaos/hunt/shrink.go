@@ -110,7 +110,7 @@ func Shrink(ctx context.Context, failing *scenarios.Scenario, first *chaos.Resul
 	if limit <= 0 {
 		limit = shrinkCandidatesMax
 	}
-	out := &Shrunk{Scenario: failing, Result: first, Check: opts.Check, Before: SizeOf(failing)}
+	out := &Shrunk{Scenario: failing, Result: first, Check: opts.Check, Before: SizeOf(failing), Removed: []string{}}
 	seen := map[string]bool{failing.Hash(): true}
 	for {
 		progressed := false

@@ -30,7 +30,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"  "+invocation+" hunt --merge hunt-1 hunt-2 ...   (join sharded hunts' results into one table)", stdout, stderr)
 	seed := flags.String("seed", "1", "the hunt's seed: the same seed generates the same scenarios")
 	runs := flags.Int("runs", 0, "how many scenarios to generate and run (of the whole hunt, before sharding)")
-	budget := flags.Duration("for", 0, "hunt for this long (with --runs: whichever ends first)")
+	budget := flags.Duration("for", 0, "start runs for this long (with --runs: whichever ends first); the shrinks of the last failures may take up to --shrink-budget more")
 	mutation := flags.String("mutation", "", "break every node on purpose (drop, duplicate, swap, ignore-since), to see the hunt find it")
 	shard := flags.String("shard", "", "run part `I/N` of the hunt only (runs at positions p with p mod N = I-1), for N machines")
 	out := flags.String("out", "reports/hunt", "where failures, shrunk scenarios, their reports and hunt.json go")
