@@ -1,29 +1,26 @@
 package reports
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
 	"strings"
 )
 
-// Chart geometry, in SVG user units (pixels at 100%).
+// The fault timeline's geometry, in SVG user units (pixels at 100%); the
+// line charts are drawn by uPlot in the page (chartSpec below).
 const (
 	chartWidth        = 820
-	chartHeight       = 230
 	chartMarginLeft   = 60
 	chartMarginRight  = 20
 	chartMarginTop    = 34
 	chartMarginBottom = 34
-	// chartTicks is about how many grid lines an axis gets.
+	// chartTicks is about how many ticks the time axis gets.
 	chartTicks = 6
 	// timelineRowHeight and timelineRowsMax shape the fault timeline; rows
 	// beyond the limit are left to the table below it.
-	// legendPerRow entries of legendEntryWidth fit right of a title.
-	legendPerRow     = 5
-	legendEntryWidth = 110
-	// windowLabelRows is how many lines window labels step through.
-	windowLabelRows   = 3
 	timelineRowHeight = 22
 	timelineRowsMax   = 30
 )
@@ -48,6 +45,9 @@ type line struct {
 	points []point
 	// dashed draws a bound (a limit line) rather than a measurement.
 	dashed bool
+	// right puts the line on a scale and axis of its own, on the right: a
+	// rate of a few dozen beside one of thousands stays readable.
+	right bool
 }
 
 // chart is a line chart over the run's time with the fault windows shaded
@@ -61,88 +61,89 @@ type chart struct {
 	endMs   int64
 }
 
-func (c chart) svg() template.HTML {
-	var svg strings.Builder
-	plotWidth := float64(chartWidth - chartMarginLeft - chartMarginRight)
-	plotHeight := float64(chartHeight - chartMarginTop - chartMarginBottom)
-	yMax := 0.0
-	for _, l := range c.lines {
-		for _, p := range l.points {
-			yMax = math.Max(yMax, p.y)
-		}
-	}
-	yStep := niceStep(yMax)
-	yTop := math.Max(yStep, math.Ceil(yMax/yStep)*yStep)
-	endMs := max(c.endMs, 1)
-	x := func(ms int64) float64 { return chartMarginLeft + plotWidth*float64(ms)/float64(endMs) }
-	y := func(value float64) float64 { return chartMarginTop + plotHeight*(1-value/yTop) }
-
-	fmt.Fprintf(&svg, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">`, chartWidth, chartHeight, escape(c.title))
-	fmt.Fprintf(&svg, `<text x="%d" y="16" class="title">%s</text>`, chartMarginLeft, escape(c.title))
-	c.drawWindows(&svg, x, chartMarginTop, plotHeight)
-	for value := 0.0; value <= yTop+yStep/2; value += yStep {
-		fmt.Fprintf(&svg, `<line x1="%d" x2="%.1f" y1="%.1f" y2="%.1f" class="grid"/>`, chartMarginLeft, chartMarginLeft+plotWidth, y(value), y(value))
-		fmt.Fprintf(&svg, `<text x="%d" y="%.1f" class="tick" text-anchor="end">%s</text>`, chartMarginLeft-6, y(value)+4, formatNumber(value))
-	}
-	drawTimeAxis(&svg, x, endMs, chartMarginTop+plotHeight)
-	fmt.Fprintf(&svg, `<text x="14" y="%.1f" class="tick" transform="rotate(-90 14 %.1f)" text-anchor="middle">%s</text>`, chartMarginTop+plotHeight/2, chartMarginTop+plotHeight/2, escape(c.unit))
-	for i, l := range c.lines {
-		color := palette[i%len(palette)]
-		c.drawLine(&svg, l, color, x, y)
-		// The legend fills rows of legendPerRow from the right of the title.
-		row, column := i/legendPerRow, i%legendPerRow
-		legendX := chartWidth - chartMarginRight - legendEntryWidth*(legendPerRow-column)
-		legendY := 7 + 12*row
-		fmt.Fprintf(&svg, `<rect x="%d" y="%d" width="12" height="4" fill="%s"/><text x="%d" y="%d" class="tick">%s</text>`, legendX, legendY, color, legendX+16, legendY+6, escape(l.label))
-	}
-	if allEmpty(c.lines) {
-		fmt.Fprintf(&svg, `<text x="%.1f" y="%.1f" class="tick" text-anchor="middle">no data</text>`, chartMarginLeft+plotWidth/2, chartMarginTop+plotHeight/2)
-	}
-	svg.WriteString(`</svg>`)
-	// Every string above went through escape or is a number: safe.
-	return template.HTML(svg.String())
+// chartSpec is what the page's script hands uPlot for one chart: the
+// bucket times, one column of values per line, and the faults to draw
+// behind them. Its JSON names are read by uplotInit below.
+type chartSpec struct {
+	Title   string       `json:"title"`
+	Unit    string       `json:"unit"`
+	EndMs   int64        `json:"end_ms"`
+	X       []int64      `json:"x"`
+	Series  []seriesSpec `json:"series"`
+	Windows []Window     `json:"windows"`
+	Faults  []faultMark  `json:"faults"`
 }
 
-func (c chart) drawWindows(svg *strings.Builder, x func(int64) float64, top, height float64) {
-	for i, window := range c.windows {
-		width := math.Max(x(window.ToMs)-x(window.FromMs), 1)
-		fmt.Fprintf(svg, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" fill-opacity="0.16"><title>%s (%s to %s)</title></rect>`,
-			x(window.FromMs), top, width, height, windowColor, escape(window.Label), runTime(window.FromMs), runTime(window.ToMs))
-		// Labels step down a line each so that windows starting close
-		// together stay readable.
-		labelY := top + 11 + float64(11*(i%windowLabelRows))
-		fmt.Fprintf(svg, `<text x="%.1f" y="%.1f" class="window">%s</text>`, x(window.FromMs)+3, labelY, escape(window.Label))
+type seriesSpec struct {
+	Label  string     `json:"label"`
+	Color  string     `json:"color"`
+	Dash   []int      `json:"dash"`
+	Right  bool       `json:"right,omitempty"` // on the right-hand axis
+	Values []*float64 `json:"values"`          // null where the line has no point
+}
+
+type faultMark struct {
+	AtMs  int64  `json:"at_ms"`
+	Label string `json:"label"`
+}
+
+// dashes gives each line of a chart its own dash as well as its own
+// colour, so that lines lying on top of each other all stay visible; a
+// bound is always drawn long-dashed.
+var (
+	dashes    = [][]int{{}, {7, 4}, {2, 3}, {10, 3, 2, 3}, {4, 4}, {1, 5}}
+	boundDash = []int{12, 6}
+)
+
+func (c chart) spec() chartSpec {
+	spec := chartSpec{Title: c.title, Unit: c.unit, EndMs: max(c.endMs, 1), Windows: c.windows, Faults: []faultMark{},
+		Series: []seriesSpec{}}
+	if spec.Windows == nil {
+		spec.Windows = []Window{}
 	}
 	for _, fault := range c.faults {
-		fmt.Fprintf(svg, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="3 3"><title>%s %s at %s</title></line>`,
-			x(fault.AtMs), x(fault.AtMs), top, top+height, faultColor, escape(fault.Action), escape(fault.Target), runTime(fault.AtMs))
+		spec.Faults = append(spec.Faults, faultMark{AtMs: fault.AtMs, Label: strings.TrimSpace(fault.Action + " " + fault.Target)})
 	}
-}
-
-func (c chart) drawLine(svg *strings.Builder, l line, color string, x func(int64) float64, y func(float64) float64) {
-	if len(l.points) == 1 {
-		p := l.points[0]
-		fmt.Fprintf(svg, `<circle cx="%.1f" cy="%.1f" r="2.5" fill="%s"/>`, x(p.xMs), y(p.y), color)
-		return
-	}
-	coordinates := make([]string, len(l.points))
-	for i, p := range l.points {
-		coordinates[i] = fmt.Sprintf("%.1f,%.1f", x(p.xMs), y(p.y))
-	}
-	dash := ""
-	if l.dashed {
-		dash = ` stroke-dasharray="6 4"`
-	}
-	fmt.Fprintf(svg, `<polyline fill="none" stroke="%s" stroke-width="1.6"%s points="%s"><title>%s</title></polyline>`, color, dash, strings.Join(coordinates, " "), escape(l.label))
-}
-
-func allEmpty(lines []line) bool {
-	for _, l := range lines {
-		if len(l.points) > 0 {
-			return false
+	times := map[int64]bool{}
+	for _, l := range c.lines {
+		for _, p := range l.points {
+			if !times[p.xMs] {
+				times[p.xMs] = true
+				spec.X = append(spec.X, p.xMs)
+			}
 		}
 	}
-	return true
+	slices.Sort(spec.X)
+	if spec.X == nil {
+		spec.X = []int64{}
+	}
+	for i, l := range c.lines {
+		series := seriesSpec{Label: l.label, Color: palette[i%len(palette)], Dash: dashes[i%len(dashes)], Right: l.right,
+			Values: make([]*float64, len(spec.X))}
+		if l.dashed {
+			series.Dash = boundDash
+		}
+		for _, p := range l.points {
+			value := p.y
+			series.Values[slices.Index(spec.X, p.xMs)] = &value
+		}
+		spec.Series = append(spec.Series, series)
+	}
+	return spec
+}
+
+// html is the chart's place on the page and its data; uplotInit draws it.
+func (c chart) html() template.HTML {
+	data, err := json.Marshal(c.spec())
+	if err != nil {
+		panic(fmt.Sprintf("reports: chart %q: %v", c.title, err)) // plain numbers and strings: cannot fail
+	}
+	// json.Marshal writes <, > and & as \u escapes: the data cannot close
+	// its script element.
+	return template.HTML(fmt.Sprintf(`<figure class="uchart-box"><figcaption>%s <span class="muted">(%s)</span></figcaption>`+
+		`<div class="uchart" role="img" aria-label="%s"></div><script type="application/json" class="uchart-data">%s</script>`+
+		`<noscript><p class="muted">This chart needs JavaScript; its figures are in report.json.</p></noscript></figure>`,
+		escape(c.title), escape(c.unit), escape(c.title), data))
 }
 
 // drawTimeAxis draws the x axis in seconds at baseline.

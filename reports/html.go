@@ -9,10 +9,11 @@ import (
 )
 
 // pageView is what the run page's template reads: the report plus the
-// charts, drawn in Go so the page needs no script.
+// charts' data, which the page's script draws with uPlot.
 type pageView struct {
 	*Report
 	Style       template.CSS
+	Script      template.JS
 	Timeline    template.HTML
 	Throughput  template.HTML
 	Latency     template.HTML
@@ -112,7 +113,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 <li><a href="history.jsonl">history.jsonl</a> (every client operation)</li>
 <li><a href="../../index.html">all runs</a></li>
 </ul>
-</main></body></html>
+</main><script>{{.Script}}</script></body></html>
 {{define "stats"}}<td class="number">{{.Sent}}</td><td class="number">{{.Acked}}</td><td class="number">{{.Delivered}}</td><td class="number">{{.Lost}}</td><td class="number">{{.Duplicated}}</td><td class="number">{{.Reordered}}</td><td class="number">{{.Excused}}</td><td class="number">{{number .LatencyMs.P50}} ms</td><td class="number">{{number .LatencyMs.P99}} ms</td>{{end}}
 {{define "size"}}<td class="number">{{.Clients}}</td><td class="number">{{.Rooms}}</td><td class="number">{{.Nodes}}</td><td class="number">{{.Faults}}</td><td class="number">{{runTime .DurationMs}}</td><td class="number">{{.Sends}}</td>{{end}}
 {{define "examples"}}<h3>{{.Name}}</h3><p>{{.Detail}}</p>
@@ -125,7 +126,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 `))
 
 func renderPage(r *Report) ([]byte, error) {
-	view := pageView{Report: r, Style: style, PorcupineHref: porcupineLink(r)}
+	view := pageView{Report: r, Style: style + template.CSS(uplotCSS), Script: pageScript(), PorcupineHref: porcupineLink(r)}
 	switch {
 	case strings.HasSuffix(view.PorcupineHref, "#"+PorcupineFirstError):
 		view.PorcupineWhere = "the first error"
@@ -135,16 +136,16 @@ func renderPage(r *Report) ([]byte, error) {
 	endMs := runEndMs(r)
 	view.Timeline = timeline(r.FaultWindows, r.Faults, endMs)
 	view.Throughput = chart{title: "Throughput", unit: "messages / s", windows: r.FaultWindows, faults: r.Faults, endMs: endMs,
-		lines: []line{seriesLine(r.Series, "sends / s", func(b Bucket) float64 { return b.SendsPerSecond }),
-			seriesLine(r.Series, "deliveries / s", func(b Bucket) float64 { return b.DeliveriesPerSecond })}}.svg()
+		lines: []line{rightHand(seriesLine(r.Series, "sends / s", func(b Bucket) float64 { return b.SendsPerSecond })),
+			seriesLine(r.Series, "deliveries / s", func(b Bucket) float64 { return b.DeliveriesPerSecond })}}.html()
 	latency := []line{seriesLine(r.Series, "latency p50", func(b Bucket) float64 { return b.LatencyP50Ms }),
 		seriesLine(r.Series, "latency p99", func(b Bucket) float64 { return b.LatencyP99Ms })}
 	if bound := r.Expectations.LatencyP99MaxMs; bound > 0 {
 		latency = append(latency, line{label: "p99 bound", dashed: true, points: []point{{0, float64(bound)}, {endMs, float64(bound)}}})
 	}
-	view.Latency = chart{title: "Delivery latency", unit: "ms", windows: r.FaultWindows, faults: r.Faults, endMs: endMs, lines: latency}.svg()
+	view.Latency = chart{title: "Delivery latency", unit: "ms", windows: r.FaultWindows, faults: r.Faults, endMs: endMs, lines: latency}.html()
 	view.Connections = chart{title: "Connections per node", unit: "connections", windows: r.FaultWindows, faults: r.Faults, endMs: endMs,
-		lines: connectionLines(r.Series)}.svg()
+		lines: connectionLines(r.Series)}.html()
 	for _, check := range r.Checks {
 		switch {
 		case check.OK:
@@ -181,6 +182,12 @@ func runEndMs(r *Report) int64 {
 		end = max(end, fault.AtMs)
 	}
 	return end
+}
+
+// rightHand puts l on the right-hand axis.
+func rightHand(l line) line {
+	l.right = true
+	return l
 }
 
 func seriesLine(series []Bucket, label string, value func(Bucket) float64) line {

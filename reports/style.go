@@ -21,6 +21,9 @@ pre.command { background: #111827; color: #f9fafb; padding: 10px 14px; border-ra
 table { border-collapse: collapse; width: 100%; background: #fff; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e5e7eb; vertical-align: top; }
 th { background: #f1f5f9; font-weight: 600; } td.number, th.number { text-align: right; font-variant-numeric: tabular-nums; }
 tr.failed td { background: #fef2f2; }
+.uchart-box { background: #fff; border: 1px solid #e5e7eb; border-radius: 6px; margin: 6px 0; padding: 6px 8px; }
+.uchart-box figcaption { font-weight: 600; font-size: 13px; } .uchart { width: 100%; min-height: 240px; }
+.uchart .u-legend { font-size: 12px; }
 svg.chart { width: 100%; height: auto; background: #fff; border: 1px solid #e5e7eb; border-radius: 6px; margin: 6px 0; }
 svg .title { font-weight: 600; font-size: 13px; } svg .tick { font-size: 11px; fill: #4b5563; } svg .window { font-size: 10px; fill: #92400e; }
 svg .grid { stroke: #eef2f7; } svg .axis { stroke: #9ca3af; }

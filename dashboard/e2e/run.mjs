@@ -3,9 +3,10 @@
 // (make dashboard-e2e passes bin/chatlab); otherwise one is built.
 import * as cluster from './cluster.mjs';
 import * as sim from './sim.mjs';
+import * as report from './report.mjs';
 import { Skip, chatlabBinary } from './lib.mjs';
 
-const tests = [cluster, sim];
+const tests = [cluster, sim, report];
 const only = process.argv[2];
 const binary = chatlabBinary();
 let passed = 0;
