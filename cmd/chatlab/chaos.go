@@ -270,7 +270,7 @@ func runOne(ctx context.Context, options chaosOptions, stdout, stderr io.Writer)
 	printVerdict(stderr, result)
 	fmt.Fprintln(stdout, dir)
 	if observer != nil {
-		observer.done(result, dir)
+		observer.Done(result, dir)
 		if options.hold {
 			fmt.Fprintln(stderr, "dashboard: the run is over; still serving until interrupted (Ctrl-C)")
 			<-ctx.Done()

@@ -1,4 +1,4 @@
-package main
+package runfeed_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"chatlab/chaos"
 	"chatlab/dashboard"
+	"chatlab/dashboard/runfeed"
 	"chatlab/reports"
 	"chatlab/scenarios"
 )
@@ -22,10 +23,10 @@ func TestDashboardThroughputMatchesTheReport(t *testing.T) {
 	}
 	feed := dashboard.NewFeed()
 	subscription, _ := feed.Subscribe()
-	options := chaosOptions{scenario: scenario, target: "sim", delivery: scenario.Topology.Delivery}
-	run := chaos.RunOptions{Scenario: scenario, Seed: 1, Delivery: options.delivery,
-		Cluster: chaos.NewSimCluster(scenario, chaos.SimOptions{Seed: 1, Delivery: options.delivery})}
-	run.Observer = newFeedObserver(feed, options, &run)
+	delivery := scenario.Topology.Delivery
+	run := chaos.RunOptions{Scenario: scenario, Seed: 1, Delivery: delivery,
+		Cluster: chaos.NewSimCluster(scenario, chaos.SimOptions{Seed: 1, Delivery: delivery})}
+	run.Observer = runfeed.New(feed, runfeed.Run{Scenario: scenario, Target: "sim", Seed: 1, Delivery: delivery})
 	result, err := chaos.Run(context.Background(), run)
 	if err != nil {
 		t.Fatal(err)
