@@ -109,3 +109,13 @@ dashboard-test: dashboard ## the dashboard's component tests (Vitest)
 
 dashboard-e2e: dashboard build ## end-to-end tests in headless Chromium (apt-get install chromium); screenshots in dashboard/e2e/screenshots
 	cd dashboard && CHATLAB_BIN=$(CURDIR)/bin/chatlab npm run e2e
+
+# --- Fanout: deliveries/s and latency at rising rates ---------------------
+# redis-server and two chatlab nodes, real WebSocket clients from the
+# benchmark's process; FANOUT_SHAPES, FANOUT_RATES, FANOUT_SECONDS,
+# FANOUT_CONNS, FANOUT_BINARY and FANOUT_PROFILE=DIR tune it
+# (chaos/local/fanout_bench_test.go).
+.PHONY: bench-fanout
+
+bench-fanout: ## deliveries/s and p50/p99 send-to-delivery latency per offered rate, and the saturation rate, for each shape
+	ulimit -n $$(ulimit -Hn) && $(GO) test -count=1 -run '^$$' -bench BenchmarkFanout -benchtime 1x -timeout 30m ./chaos/local

@@ -22,6 +22,7 @@ const (
 	// beyond it a value is a typo.
 	sendRatePerClientMax = 1000
 	durationMax          = 24 * time.Hour
+	stepsMax             = 64
 	// readyPollInterval paces the checks that clients have joined and that
 	// the run has settled.
 	readyPollInterval = 50 * time.Millisecond
@@ -50,6 +51,10 @@ type Config struct {
 	Senders int
 	// SendRatePerClient is sends per second per sender; 0 only receives.
 	SendRatePerClient float64
+	// StepRates, for RunSteps, are the sending rates per sender of
+	// successive steps on the same connections (SendRatePerClient is then
+	// ignored).
+	StepRates []float64
 	// MessageBytes is each message body's size.
 	MessageBytes int
 	// Duration is how long senders send (or idle clients stay connected).
@@ -80,6 +85,9 @@ type Config struct {
 	// OnJoined, when set, is called once every client has joined (the
 	// idle benchmark measures the node there).
 	OnJoined func()
+	// OnStep, when set, is called as each step starts sending, with the
+	// step's index (0 for Run's single step).
+	OnStep func(step int)
 }
 
 func (cfg Config) withDefaults() (Config, error) {
@@ -102,7 +110,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Senders = cfg.Clients
 	}
 	if cfg.Idle {
-		cfg.Senders, cfg.SendRatePerClient = 0, 0
+		cfg.Senders, cfg.SendRatePerClient, cfg.StepRates = 0, 0, nil
 	}
 	return cfg, cfg.check()
 }
@@ -116,6 +124,11 @@ func (cfg Config) Check() error {
 
 // check refuses a configuration with a message naming the field.
 func (cfg Config) check() error {
+	for _, rate := range cfg.StepRates {
+		if rate < 0 || rate > sendRatePerClientMax {
+			return fmt.Errorf("step rate %g/s: want 0 to %d per client", rate, sendRatePerClientMax)
+		}
+	}
 	switch {
 	case len(cfg.URLs) == 0:
 		return errors.New("no URL to connect to")
@@ -127,6 +140,8 @@ func (cfg Config) check() error {
 		return fmt.Errorf("senders %d: want 0 to the %d clients", cfg.Senders, cfg.Clients)
 	case cfg.SendRatePerClient < 0 || cfg.SendRatePerClient > sendRatePerClientMax:
 		return fmt.Errorf("send rate %g/s: want 0 to %d per client", cfg.SendRatePerClient, sendRatePerClientMax)
+	case len(cfg.StepRates) > stepsMax:
+		return fmt.Errorf("%d step rates: at most %d", len(cfg.StepRates), stepsMax)
 	case cfg.MessageBytes < 0 || cfg.MessageBytes > protocol.BodyBytesMax:
 		return fmt.Errorf("message size %d bytes: want 0 to %d", cfg.MessageBytes, protocol.BodyBytesMax)
 	case cfg.Duration <= 0 || cfg.Duration > durationMax:
@@ -144,9 +159,28 @@ func (cfg Config) check() error {
 // means the run could not start (bad config, clients that never joined);
 // a run that lost messages returns a summary that says so.
 func Run(ctx context.Context, cfg Config) (Summary, error) {
-	cfg, err := cfg.withDefaults()
+	if err := cfg.Check(); err != nil {
+		return Summary{}, err
+	}
+	if len(cfg.StepRates) > 0 {
+		return Summary{}, errors.New("step rates: use RunSteps")
+	}
+	summaries, err := RunSteps(ctx, cfg)
 	if err != nil {
 		return Summary{}, err
+	}
+	return summaries[0], nil
+}
+
+// RunSteps is Run with the senders driven once per rate of
+// Config.StepRates (or once at SendRatePerClient when there are none),
+// on the same connections: each step sends for Duration, waits for the
+// run to settle, and gets a summary of its own (counts, latency and
+// rates of that step only).
+func RunSteps(ctx context.Context, cfg Config) ([]Summary, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -172,24 +206,41 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		select {
 		case <-pace.C:
 		case <-ctx.Done():
-			return Summary{}, ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 	if err := waitJoined(ctx, clients, cfg.JoinWait); err != nil {
-		return Summary{}, err
+		return nil, err
 	}
 	connectMs := time.Since(connectStartedAt).Milliseconds()
 	if cfg.OnJoined != nil {
 		cfg.OnJoined()
 	}
-	sendStartedAt := time.Now()
-	cfg.drive(ctx, clients[:cfg.Senders])
-	sendMs := time.Since(sendStartedAt).Milliseconds()
-	settled := settle(ctx, clients, tally, cfg.SettleWait)
-	summary := summarize(cfg, clients, tally, members)
-	summary.ConnectMs, summary.SendMs, summary.Settled = connectMs, sendMs, settled
-	summary.rates()
-	return summary, nil
+	rates := cfg.StepRates
+	if len(rates) == 0 {
+		rates = []float64{cfg.SendRatePerClient}
+	}
+	summaries := make([]Summary, 0, len(rates))
+	for i, rate := range rates {
+		step := cfg
+		if cfg.OnStep != nil {
+			cfg.OnStep(i)
+		}
+		step.SendRatePerClient = rate
+		tally.reset()
+		sendStartedAt := time.Now()
+		step.drive(ctx, clients[:step.Senders])
+		sendMs := time.Since(sendStartedAt).Milliseconds()
+		settled := settle(ctx, clients, tally, step.SettleWait)
+		summary := summarize(step, clients, tally, members)
+		summary.ConnectMs, summary.SendMs, summary.Settled = connectMs, sendMs, settled
+		summary.rates()
+		summaries = append(summaries, summary)
+		if ctx.Err() != nil {
+			return summaries, ctx.Err()
+		}
+	}
+	return summaries, nil
 }
 
 func roomName(i int) string { return "room-" + strconv.Itoa(i) }

@@ -64,6 +64,36 @@ func TestRunDeliversEveryAckedMessageToEveryMember(t *testing.T) {
 	t.Logf("\n%s", table.String())
 }
 
+// Steps on one set of connections: each step's summary counts its own
+// sends and deliveries only, every acked message of it reaching every member.
+func TestRunStepsSummarizesEachStep(t *testing.T) {
+	redis := miniredis.RunT(t)
+	url := "redis://" + redis.Addr()
+	a := startNode(t, "a", url, node.Recover)
+	b := startNode(t, "b", url, node.Recover)
+	summaries, err := RunSteps(context.Background(), Config{URLs: []string{a.url(), b.url()}, Clients: 8, Rooms: 2,
+		Senders: 2, StepRates: []float64{4, 8}, MessageBytes: 16, Duration: 500 * time.Millisecond, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(summaries) != 2 {
+		t.Fatalf("%d summaries for 2 steps", len(summaries))
+	}
+	for i, summary := range summaries {
+		c := summary.Counts
+		if !summary.Settled || c.Sent == 0 || c.Acked != c.Sent || c.Foreign != 0 {
+			t.Fatalf("step %d: settled %v sent %d acked %d foreign %d", i, summary.Settled, c.Sent, c.Acked, c.Foreign)
+		}
+		// 8 clients in 2 rooms: 4 members each.
+		if c.Delivered != 4*c.Acked || summary.Missing != 0 || summary.Latency.Count != c.Delivered {
+			t.Fatalf("step %d: delivered %d for %d acked, missing %d, latencies %d", i, c.Delivered, c.Acked, summary.Missing, summary.Latency.Count)
+		}
+	}
+	if summaries[0].Rate != 4 || summaries[1].Rate != 8 || summaries[1].Counts.Sent <= summaries[0].Counts.Sent {
+		t.Fatalf("rates %g, %g; sent %d then %d", summaries[0].Rate, summaries[1].Rate, summaries[0].Counts.Sent, summaries[1].Counts.Sent)
+	}
+}
+
 // Idle clients connect, join and hold; nothing is sent.
 func TestRunIdleHoldsConnections(t *testing.T) {
 	redis := miniredis.RunT(t)
@@ -101,6 +131,8 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{func(c *Config) { c.SendRatePerClient = -1 }, "send rate"},
 		{func(c *Config) { c.MessageBytes = 1 << 30 }, "message size"},
 		{func(c *Config) { c.Duration = 0 }, "duration"},
+		{func(c *Config) { c.StepRates = []float64{1, -2} }, "step rate -2"},
+		{func(c *Config) { c.StepRates = []float64{1} }, "use RunSteps"},
 	} {
 		cfg := good
 		tc.change(&cfg)

@@ -111,6 +111,18 @@ func (t *tally) missing(members map[string]int) uint64 {
 	return missing
 }
 
+// reset starts a new step: counts, latencies and receipts start over;
+// a delivery of an earlier step's message then counts as foreign.
+func (t *tally) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	clear(t.sentAtMs)
+	clear(t.receipts)
+	clear(t.ackedIn)
+	t.latency = Histogram{}
+	t.counts = Counts{}
+}
+
 func (t *tally) snapshot() (Counts, Histogram) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -67,6 +67,9 @@ type Config struct {
 	LinkBufferBytes int
 	// NoBalancer leaves the balancer out (a one-node benchmark).
 	NoBalancer bool
+	// DirectRedis connects the nodes to Redis without a fault proxy in
+	// between (a benchmark's cluster: faults on Redis links are refused).
+	DirectRedis bool
 	// Dashboard, when set, runs `chatlab dashboard` on this address,
 	// watching the nodes and the balancer.
 	Dashboard string
@@ -162,11 +165,15 @@ func (c *Cluster) start(ctx context.Context) error {
 	}
 	var backends []string
 	for i, name := range c.order {
-		link, err := NewFaultProxy(c.redis.addr, c.cfg.Seed+uint64(2*i))
-		if err != nil {
-			return err
+		redisAddr := c.redis.addr
+		if !c.cfg.DirectRedis {
+			link, err := NewFaultProxy(c.redis.addr, c.cfg.Seed+uint64(2*i))
+			if err != nil {
+				return err
+			}
+			c.redisLinks[name] = link
+			redisAddr = link.Addr()
 		}
-		c.redisLinks[name] = link
 		addr, err := freeAddr()
 		if err != nil {
 			return err
@@ -175,7 +182,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		args := append([]string{"node", "--id", name, "--listen", addr, "--admin-listen", admin, "--redis", c.redis.nodeURL(link.Addr()),
+		args := append([]string{"node", "--id", name, "--listen", addr, "--admin-listen", admin, "--redis", c.redis.nodeURL(redisAddr),
 			"--delivery", string(c.cfg.Delivery), "--auth", "off"}, c.cfg.NodeArgs...)
 		c.nodes[name] = &member{addr: addr, admin: admin, ready: "/readyz",
 			process: &process{name: name, path: c.cfg.Binary, args: args, logPath: filepath.Join(c.cfg.RunDir, name+".log")}}

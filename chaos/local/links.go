@@ -21,6 +21,9 @@ func (c *Cluster) link(a, b string) (proxy *FaultProxy, aDials bool, err error) 
 		}
 		switch pair.other {
 		case RedisName:
+			if c.cfg.DirectRedis {
+				return nil, false, fmt.Errorf("local: the nodes reach Redis directly, so no fault on %s-%s", a, b)
+			}
 			return c.redisLinks[pair.node], pair.aIsNode, nil
 		case BalancerName:
 			if c.router == nil {
@@ -71,7 +74,9 @@ func (c *Cluster) Heal(a, b string) error {
 // HealAll ends every partition, delay and loss on every link.
 func (c *Cluster) HealAll() {
 	for _, name := range c.order {
-		c.redisLinks[name].Heal()
+		if link, ok := c.redisLinks[name]; ok {
+			link.Heal()
+		}
 		if link, ok := c.balancerLinks[name]; ok {
 			link.Heal()
 		}

@@ -1,0 +1,264 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"chatlab/loadgen"
+)
+
+// fanoutShape is one workload of BenchmarkFanout: clients spread over the
+// nodes, joined round-robin to rooms, the first senders sending.
+type fanoutShape struct {
+	name    string
+	clients int
+	rooms   int
+	senders int
+	// rates are the offered messages per second of the whole run, one
+	// step each.
+	rates []float64
+}
+
+// fanoutShapes: one big room (the workload of the issue that asked for the
+// benchmark), many small rooms, and many connections mostly idle. FANOUT_CONNS
+// sets the connections of the last two (default 10,000).
+func fanoutShapes(conns int) []fanoutShape {
+	return []fanoutShape{
+		{name: "one-room", clients: 1010, rooms: 1, senders: 10, rates: []float64{50, 100, 200, 400}},
+		{name: "small-rooms", clients: conns, rooms: conns / 10, senders: conns / 10, rates: []float64{1000, 2000, 4000, 8000}},
+		{name: "mostly-idle", clients: conns, rooms: conns / 100, senders: conns / 100, rates: []float64{100, 200, 400, 800}},
+	}
+}
+
+// fanoutNodeArgs lift the per-connection limits a benchmark's senders
+// would otherwise hit; everything else is the node's default.
+var fanoutNodeArgs = []string{"--rate-burst", "1000", "--rate-per-second", "1000", "--frame-burst", "2000",
+	"--frames-per-second", "2000", "--broker-calls-per-user-max", "1024", "--log-level", "warn"}
+
+// BenchmarkFanout is `make bench-fanout`: redis-server (no persistence) and
+// two `chatlab node` processes, real WebSocket clients from this process
+// spread over both nodes, and for each shape (fanoutShapes) steps of
+// rising offered rates, each FANOUT_SECONDS (default 3) long. It prints,
+// per step, deliveries per second and send-to-delivery latency, then the
+// shape's saturation: the most deliveries per second any step reached.
+//
+// Environment: FANOUT_SHAPES (comma-separated names, default every
+// shape), FANOUT_RATES (offered msgs/s of every step, comma-separated;
+// default each shape's own), FANOUT_SECONDS, FANOUT_CONNS, FANOUT_BINARY
+// (the chatlab to measure instead of this tree's, for before/after runs in
+// one time window), FANOUT_PROFILE=DIR (a CPU profile of node n1 over each
+// step, DIR/SHAPE-RATE.pprof, from its admin listener's /debug/pprof).
+func BenchmarkFanout(b *testing.B) {
+	redisBinary, err := exec.LookPath("redis-server")
+	if err != nil {
+		b.Skip("redis-server is not on PATH (apt-get install -y redis-server): fanout benchmark skipped")
+	}
+	settings, err := fanoutSettingsFromEnv()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, shape := range settings.shapes {
+		b.Run(shape.name, func(b *testing.B) {
+			for range b.N {
+				runFanoutShape(b, redisBinary, settings, shape)
+			}
+		})
+	}
+}
+
+type fanoutSettings struct {
+	shapes  []fanoutShape
+	step    time.Duration
+	binary  string
+	profile string
+}
+
+func fanoutSettingsFromEnv() (fanoutSettings, error) {
+	settings := fanoutSettings{step: 3 * time.Second, binary: binary, profile: os.Getenv("FANOUT_PROFILE")}
+	conns := 10000
+	if value := os.Getenv("FANOUT_CONNS"); value != "" {
+		parsed, err := strconv.Atoi(value)
+		if err != nil || parsed < 100 {
+			return settings, fmt.Errorf("FANOUT_CONNS=%q: want a number of at least 100", value)
+		}
+		conns = parsed
+	}
+	if value := os.Getenv("FANOUT_SECONDS"); value != "" {
+		seconds, err := strconv.ParseFloat(value, 64)
+		if err != nil || seconds <= 0 {
+			return settings, fmt.Errorf("FANOUT_SECONDS=%q: want a positive number", value)
+		}
+		settings.step = time.Duration(seconds * float64(time.Second))
+	}
+	if value := os.Getenv("FANOUT_BINARY"); value != "" {
+		settings.binary = value
+	}
+	var rates []float64
+	if value := os.Getenv("FANOUT_RATES"); value != "" {
+		for field := range strings.SplitSeq(value, ",") {
+			rate, err := strconv.ParseFloat(strings.TrimSpace(field), 64)
+			if err != nil || rate <= 0 {
+				return settings, fmt.Errorf("FANOUT_RATES=%q: want positive numbers, comma-separated", value)
+			}
+			rates = append(rates, rate)
+		}
+	}
+	wanted := map[string]bool{}
+	if value := os.Getenv("FANOUT_SHAPES"); value != "" {
+		for name := range strings.SplitSeq(value, ",") {
+			wanted[strings.TrimSpace(name)] = true
+		}
+	}
+	for _, shape := range fanoutShapes(conns) {
+		if len(wanted) > 0 && !wanted[shape.name] {
+			continue
+		}
+		delete(wanted, shape.name)
+		if rates != nil {
+			shape.rates = rates
+		}
+		settings.shapes = append(settings.shapes, shape)
+	}
+	for name := range wanted { // map order: any one unknown name is the error
+		return settings, fmt.Errorf("FANOUT_SHAPES: no shape %q (one-room, small-rooms, mostly-idle)", name)
+	}
+	return settings, nil
+}
+
+func runFanoutShape(b *testing.B, redisBinary string, settings fanoutSettings, shape fanoutShape) {
+	dir := b.TempDir()
+	redisAddr, stopRedis, err := startBenchRedis(redisBinary, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stopRedis()
+	c, err := Start(context.Background(), Config{Binary: settings.binary, Nodes: []string{"n1", "n2"}, NoBalancer: true,
+		DirectRedis: true, Redis: "redis://" + redisAddr + "/0", NodeArgs: fanoutNodeArgs, RunDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	perSender := make([]float64, len(shape.rates))
+	for i, rate := range shape.rates {
+		perSender[i] = rate / float64(shape.senders)
+	}
+	profiles := make(chan error, len(shape.rates))
+	summaries, err := loadgen.RunSteps(context.Background(), loadgen.Config{URLs: c.NodeURLs(), Clients: shape.clients,
+		Rooms: shape.rooms, Senders: shape.senders, StepRates: perSender, MessageBytes: 64, Duration: settings.step,
+		ConnectsPerSecond: 2000, JoinWait: 2 * time.Minute, SettleWait: 30 * time.Second, Seed: 1,
+		OnStep: func(step int) {
+			if settings.profile == "" {
+				return
+			}
+			admin, err := c.AdminAddr("n1")
+			if err != nil {
+				profiles <- err
+				return
+			}
+			path := filepath.Join(settings.profile, fmt.Sprintf("%s-%g.pprof", shape.name, shape.rates[step]))
+			go func() { profiles <- fetchCPUProfile(admin, settings.step, path) }()
+		}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if settings.profile != "" {
+		for range summaries {
+			if err := <-profiles; err != nil {
+				b.Errorf("profile: %v", err)
+			}
+		}
+	}
+	members := shape.clients / shape.rooms
+	fmt.Printf("\nfanout %s: %d clients on 2 nodes, %d room(s) of %d, %d senders, 64-byte messages, %s per step\n",
+		shape.name, shape.clients, shape.rooms, members, shape.senders, settings.step)
+	fmt.Printf("%10s %10s %14s %14s %8s %8s %8s %8s %8s\n", "offered/s", "sent/s", "deliveries/s", "owed/s",
+		"p50 ms", "p99 ms", "max ms", "missing", "settled")
+	best, bestRate := 0.0, 0.0
+	for i, s := range summaries {
+		fmt.Printf("%10g %10.0f %14.0f %14.0f %8d %8d %8d %8d %8v\n", shape.rates[i], s.SendsPerSecond, s.DeliveriesPerSecond,
+			s.SendsPerSecond*float64(members), s.Latency.P50, s.Latency.P99, s.Latency.Max, s.Missing, s.Settled)
+		if s.DeliveriesPerSecond > best {
+			best, bestRate = s.DeliveriesPerSecond, shape.rates[i]
+		}
+	}
+	fmt.Printf("saturation %s: %.0f deliveries/s (at %g msgs/s offered)\n", shape.name, best, bestRate)
+	b.ReportMetric(best, "deliveries/s")
+}
+
+// startBenchRedis runs redis-server without persistence on a free port,
+// as a benchmark's Redis; stop kills it and waits for it.
+func startBenchRedis(redisBinary, dir string) (addr string, stop func(), err error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "redis.log"))
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(redisBinary, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--dir", dir)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return "", nil, err
+	}
+	stop = func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		logFile.Close()
+	}
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	ctx, cancel := context.WithTimeout(context.Background(), startWait)
+	defer cancel()
+	client := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer client.Close()
+	for client.Ping(ctx).Err() != nil {
+		select {
+		case <-ctx.Done():
+			stop()
+			return "", nil, fmt.Errorf("redis-server on %s did not answer within %s", addr, startWait)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return addr, stop, nil
+}
+
+// fetchCPUProfile writes a CPU profile of the process behind admin over
+// duration to path.
+func fetchCPUProfile(admin string, duration time.Duration, path string) error {
+	seconds := max(1, int(duration.Round(time.Second)/time.Second))
+	client := http.Client{Timeout: duration + 30*time.Second}
+	response, err := client.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", admin, seconds))
+	if err != nil {
+		return err
+	}
+	defer response.Body.Close()
+	if response.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET profile: %s", response.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(file, response.Body); err != nil {
+		file.Close()
+		return err
+	}
+	return file.Close()
+}
