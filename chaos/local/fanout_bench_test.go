@@ -121,8 +121,9 @@ func fanoutSettingsFromEnv() (fanoutSettings, error) {
 			wanted[strings.TrimSpace(name)] = true
 		}
 	}
+	selecting := len(wanted) > 0
 	for _, shape := range fanoutShapes(conns) {
-		if len(wanted) > 0 && !wanted[shape.name] {
+		if selecting && !wanted[shape.name] {
 			continue
 		}
 		delete(wanted, shape.name)
