@@ -170,6 +170,7 @@ func (h *NodeHost) flush() {
 		h.fetch(fetch)
 	}
 	h.cluster.recordLatencies(ready.LatenciesMs)
+	h.node.Advance(ready)
 }
 
 // Crash kills the process: every connection resets and all state is lost.

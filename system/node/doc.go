@@ -14,6 +14,7 @@
 //		n.Receive(conn, frame)  // or any one input below
 //		rd := n.Ready()
 //		carry out rd: Frames, Closes, Subscribes/Unsubscribes, Publishes, Fetches, LatenciesMs
+//		n.Advance(rd)           // optional: the next Ready reuses rd's lists
 //
 // # Inputs
 //

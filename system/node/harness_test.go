@@ -121,6 +121,7 @@ func (h *harness) collect() {
 	for _, room := range ready.Unsubscribes {
 		delete(h.subscribed, room)
 	}
+	h.n.Advance(ready)
 	for conn, count := range flushed {
 		h.n.Flushed(conn, count)
 	}

@@ -158,6 +158,27 @@ func (n *Node) Ready() Ready {
 	return ready
 }
 
+// Advance hands back the lists of a Ready the host has carried out, so
+// that the next Ready reuses their arrays instead of allocating new ones
+// (a fanout of one message to a thousand members would otherwise grow a
+// fresh frame list to a thousand entries every time). The host calls it
+// right after carrying out rd, before the next input, and keeps no part
+// of rd's lists afterwards (the frames' Data stay the host's). Calling it
+// is optional; a Ready not handed back is simply not reused.
+func (n *Node) Advance(rd Ready) {
+	if !n.ready.Empty() {
+		return // an input came first: its effects are in n.ready already
+	}
+	clear(rd.Frames)
+	clear(rd.Closes)
+	clear(rd.Publishes)
+	clear(rd.Fetches)
+	clear(rd.Subscribes)
+	clear(rd.Unsubscribes)
+	n.ready = Ready{Frames: rd.Frames[:0], Closes: rd.Closes[:0], Publishes: rd.Publishes[:0], Fetches: rd.Fetches[:0],
+		Subscribes: rd.Subscribes[:0], Unsubscribes: rd.Unsubscribes[:0], LatenciesMs: rd.LatenciesMs[:0]}
+}
+
 // Tick advances the node's clock (milliseconds, from any fixed origin) and
 // runs what is due: history polls and fetch retries.
 func (n *Node) Tick(nowMs int64) {

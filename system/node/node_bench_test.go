@@ -9,7 +9,14 @@ import (
 // BenchmarkDeliver measures the node's delivery path: one message arriving
 // on a subscription and handed to every member of a room of 1,000. It
 // reports deliveries per second and allocations per delivery.
+// Advance: the host hands each Ready back, as system/server and the
+// simulator do; without: every Ready's lists are new.
 func BenchmarkDeliver(b *testing.B) {
+	b.Run("advance", func(b *testing.B) { benchmarkDeliver(b, true) })
+	b.Run("no-advance", func(b *testing.B) { benchmarkDeliver(b, false) })
+}
+
+func benchmarkDeliver(b *testing.B, advance bool) {
 	const membersPerRoom = 1000
 	counter := uint64(0)
 	n := New(Config{ID: "n1", Random: func() uint64 { counter++; return counter }, SendQueueLenMax: 1 << 30})
@@ -30,6 +37,9 @@ func BenchmarkDeliver(b *testing.B) {
 		ready := n.Ready()
 		if len(ready.Frames) != membersPerRoom {
 			b.Fatalf("delivered %d frames, want %d", len(ready.Frames), membersPerRoom)
+		}
+		if advance {
+			n.Advance(ready)
 		}
 		for conn := ConnID(1); conn <= membersPerRoom; conn++ {
 			n.Flushed(conn, 1)

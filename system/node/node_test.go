@@ -647,3 +647,39 @@ func TestRoomCatchUpIsPacedByFlushesNotCutOff(t *testing.T) {
 		t.Fatalf("live after the catch-up: %v", got)
 	}
 }
+
+// Advance reuses a carried-out Ready's lists: the next Ready holds only
+// what came after, and a Ready handed back after another input is not
+// taken (that input's effects stay).
+func TestAdvanceReusesListsWithoutMixingReadies(t *testing.T) {
+	counter := uint64(0)
+	n := New(Config{ID: "n1", Random: func() uint64 { counter++; return counter }})
+	n.BrokerUp()
+	n.Open(1, "a")
+	n.Open(2, "b")
+	first := n.Ready()
+	if len(first.Frames) != 2 {
+		t.Fatalf("%d welcome frames, want 2", len(first.Frames))
+	}
+	welcomeTo := first.Frames[1].Conn
+	n.Advance(first)
+	n.Receive(1, []byte(`{"type":"join","room":"r"}`))
+	second := n.Ready()
+	if len(second.Frames) != 0 || len(second.Subscribes) != 1 || second.Subscribes[0] != "r" {
+		t.Fatalf("after advance: frames %v subscribes %v, want only the join's subscribe", second.Frames, second.Subscribes)
+	}
+	if cap(second.Frames) == 0 || &second.Frames[:1][0] != &first.Frames[:1][0] {
+		t.Fatalf("the frame list was not reused")
+	}
+	if first.Frames[:2][1].Conn != 0 || first.Frames[:2][1].Data != nil {
+		t.Fatalf("a handed-back frame still holds conn %d (was %d)", first.Frames[:2][1].Conn, welcomeTo)
+	}
+	// An input between Ready and Advance: the handed-back lists must not
+	// replace what that input produced.
+	n.Open(3, "c")
+	n.Advance(second)
+	third := n.Ready()
+	if len(third.Frames) != 1 || third.Frames[0].Conn != 3 {
+		t.Fatalf("frames %v, want the welcome of conn 3", third.Frames)
+	}
+}

@@ -158,6 +158,7 @@ func (l *loop) apply() {
 	}
 	clear(l.dirty)
 	l.dirty = l.dirty[:0]
+	l.node.Advance(ready)
 }
 
 // brokerEvents forwards the broker's messages and link changes to the loop.

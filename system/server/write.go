@@ -1,6 +1,9 @@
 package server
 
 import (
+	"encoding/binary"
+	"net"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -77,16 +80,20 @@ func (l *loop) startWriter(c *conn) {
 	}
 }
 
-// write runs on the writer goroutine: the only goroutine writing to c.ws
-// while it runs.
+// write runs on the writer goroutine: the only goroutine writing data
+// frames to c.ws while it runs. The batch's frames are framed into one
+// buffer and written with one system call (writeFrames); a ping and a close
+// frame follow through gorilla.
 func (b *writeBatch) write(c *conn) writeResult {
 	var result writeResult
 	ws := c.ws
 	ws.SetWriteDeadline(b.deadline)
-	for _, frame := range b.frames {
-		if result.err = ws.WriteMessage(websocket.TextMessage, frame.data); result.err != nil {
+	if len(b.frames) > 0 {
+		if result.err = writeFrames(ws.NetConn(), b.deadline, b.frames); result.err != nil {
 			return result
 		}
+	}
+	for _, frame := range b.frames {
 		if frame.counted {
 			result.counted++
 		} else {
@@ -131,4 +138,49 @@ func (l *loop) writeDone(c *conn, batch writeBatch, result writeResult) {
 		return
 	}
 	l.startWriter(c)
+}
+
+// framesBufferBytesKept bounds the batch buffers kept for reuse: a batch of
+// large frames gets a buffer of its own that is dropped after it.
+const framesBufferBytesKept = 64 << 10
+
+var framesBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// writeFrames writes frames as WebSocket text messages, server to client
+// (RFC 6455 5.2: final, unmasked, uncompressed), in one write by deadline.
+// Every write to a connection's socket is one call that Go's poller runs
+// whole, so these frames and the control frames gorilla writes itself
+// (a reader's pong or close answer) never interleave within a frame.
+func writeFrames(socket net.Conn, deadline time.Time, frames []outbound) error {
+	buffer := framesBuffers.Get().(*[]byte)
+	data := (*buffer)[:0]
+	for _, frame := range frames {
+		data = appendTextFrame(data, frame.data)
+	}
+	err := socket.SetWriteDeadline(deadline)
+	if err == nil {
+		_, err = socket.Write(data)
+	}
+	if cap(data) <= framesBufferBytesKept {
+		*buffer = data[:0]
+		framesBuffers.Put(buffer)
+	}
+	return err
+}
+
+// appendTextFrame appends one final, unmasked text frame: the header of
+// RFC 6455 5.2 (payload length in 7 bits, or 126 and 16 bits, or 127 and 64
+// bits), then the payload.
+func appendTextFrame(data, payload []byte) []byte {
+	const finText = 0x80 | websocket.TextMessage
+	switch n := len(payload); {
+	case n <= 125:
+		data = append(data, finText, byte(n))
+	case n <= 0xffff:
+		data = append(data, finText, 126, byte(n>>8), byte(n))
+	default:
+		data = append(data, finText, 127)
+		data = binary.BigEndian.AppendUint64(data, uint64(n))
+	}
+	return append(data, payload...)
 }
