@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -140,7 +141,7 @@ func fanoutSettingsFromEnv() (fanoutSettings, error) {
 
 func runFanoutShape(b *testing.B, redisBinary string, settings fanoutSettings, shape fanoutShape) {
 	dir := b.TempDir()
-	redisAddr, stopRedis, err := startBenchRedis(redisBinary, dir)
+	redisAddr, redisPID, stopRedis, err := startBenchRedis(redisBinary, dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -156,10 +157,12 @@ func runFanoutShape(b *testing.B, redisBinary string, settings fanoutSettings, s
 		perSender[i] = rate / float64(shape.senders)
 	}
 	profiles := make(chan error, len(shape.rates))
+	var cpu []cpuSample // at each step's start, and at the end
 	summaries, err := loadgen.RunSteps(context.Background(), loadgen.Config{URLs: c.NodeURLs(), Clients: shape.clients,
 		Rooms: shape.rooms, Senders: shape.senders, StepRates: perSender, MessageBytes: 64, Duration: settings.step,
 		ConnectsPerSecond: 2000, JoinWait: 2 * time.Minute, SettleWait: 30 * time.Second, Seed: 1,
 		OnStep: func(step int) {
+			cpu = append(cpu, sampleCPU(c, redisPID))
 			if settings.profile == "" {
 				return
 			}
@@ -174,6 +177,7 @@ func runFanoutShape(b *testing.B, redisBinary string, settings fanoutSettings, s
 	if err != nil {
 		b.Fatal(err)
 	}
+	cpu = append(cpu, sampleCPU(c, redisPID))
 	if settings.profile != "" {
 		for range summaries {
 			if err := <-profiles; err != nil {
@@ -184,12 +188,21 @@ func runFanoutShape(b *testing.B, redisBinary string, settings fanoutSettings, s
 	members := shape.clients / shape.rooms
 	fmt.Printf("\nfanout %s: %d clients on 2 nodes, %d room(s) of %d, %d senders, 64-byte messages, %s per step\n",
 		shape.name, shape.clients, shape.rooms, members, shape.senders, settings.step)
-	fmt.Printf("%10s %10s %14s %14s %8s %8s %8s %8s %8s\n", "offered/s", "sent/s", "deliveries/s", "owed/s",
-		"p50 ms", "p99 ms", "max ms", "missing", "settled")
+	fmt.Printf("%10s %10s %14s %14s %8s %8s %8s %8s %8s %12s %12s\n", "offered/s", "sent/s", "deliveries/s", "owed/s",
+		"p50 ms", "p99 ms", "max ms", "missing", "settled", "nodes cpu/d", "redis cpu/m")
 	best, bestRate := 0.0, 0.0
 	for i, s := range summaries {
-		fmt.Printf("%10g %10.0f %14.0f %14.0f %8d %8d %8d %8d %8v\n", shape.rates[i], s.SendsPerSecond, s.DeliveriesPerSecond,
-			s.SendsPerSecond*float64(members), s.Latency.P50, s.Latency.P99, s.Latency.Max, s.Missing, s.Settled)
+		// CPU per delivery (nodes) and per message (Redis), in µs, over
+		// the step and its settling: a figure other processes on the
+		// machine disturb less than rates and latencies.
+		nodesPerDelivery, redisPerMessage := 0.0, 0.0
+		if s.Counts.Delivered > 0 && s.Counts.Sent > 0 {
+			nodesPerDelivery = float64(cpu[i+1].nodesMs-cpu[i].nodesMs) * 1000 / float64(s.Counts.Delivered)
+			redisPerMessage = float64(cpu[i+1].redisMs-cpu[i].redisMs) * 1000 / float64(s.Counts.Sent)
+		}
+		fmt.Printf("%10g %10.0f %14.0f %14.0f %8d %8d %8d %8d %8v %10.1fµs %10.1fµs\n", shape.rates[i], s.SendsPerSecond,
+			s.DeliveriesPerSecond, s.SendsPerSecond*float64(members), s.Latency.P50, s.Latency.P99, s.Latency.Max, s.Missing,
+			s.Settled, nodesPerDelivery, redisPerMessage)
 		if s.DeliveriesPerSecond > best {
 			best, bestRate = s.DeliveriesPerSecond, shape.rates[i]
 		}
@@ -200,21 +213,21 @@ func runFanoutShape(b *testing.B, redisBinary string, settings fanoutSettings, s
 
 // startBenchRedis runs redis-server without persistence on a free port,
 // as a benchmark's Redis; stop kills it and waits for it.
-func startBenchRedis(redisBinary, dir string) (addr string, stop func(), err error) {
+func startBenchRedis(redisBinary, dir string) (addr string, pid int, stop func(), err error) {
 	port, err := freePort()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	logFile, err := os.Create(filepath.Join(dir, "redis.log"))
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	cmd := exec.Command(redisBinary, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "no", "--dir", dir)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	stop = func() {
 		cmd.Process.Kill()
@@ -230,11 +243,51 @@ func startBenchRedis(redisBinary, dir string) (addr string, stop func(), err err
 		select {
 		case <-ctx.Done():
 			stop()
-			return "", nil, fmt.Errorf("redis-server on %s did not answer within %s", addr, startWait)
+			return "", 0, nil, fmt.Errorf("redis-server on %s did not answer within %s", addr, startWait)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return addr, stop, nil
+	return addr, cmd.Process.Pid, stop, nil
+}
+
+// cpuMs is the CPU time (user and system) a process has used, in
+// milliseconds, from /proc/PID/stat.
+func cpuMs(pid int) (int64, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: count fields
+	// after its closing parenthesis (utime and stime are fields 14 and 15).
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the name", pid, len(fields))
+	}
+	var ticks int64
+	for _, field := range fields[11:13] {
+		value, err := strconv.ParseInt(field, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += value
+	}
+	return ticks * 1000 / clockTicksPerSecond, nil
+}
+
+// clockTicksPerSecond is Linux's USER_HZ, the unit of /proc/PID/stat's times.
+const clockTicksPerSecond = 100
+
+// cpuSample is the CPU time of the nodes and of Redis at one moment.
+type cpuSample struct{ nodesMs, redisMs int64 }
+
+func sampleCPU(c *Cluster, redisPID int) cpuSample {
+	var sample cpuSample
+	for _, name := range c.Nodes() {
+		ms, _ := cpuMs(c.PID(name))
+		sample.nodesMs += ms
+	}
+	sample.redisMs, _ = cpuMs(redisPID)
+	return sample
 }
 
 // fetchCPUProfile writes a CPU profile of the process behind admin over
