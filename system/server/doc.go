@@ -25,8 +25,9 @@
 //   - Short-lived writers (startWriter): at most one per connection at a
 //     time, only while it has something to write. A writer takes a batch
 //     (at most writeBatchFrames frames, then a due ping, then a close frame),
-//     writes it under one deadline and reports writeDone, which tells the
-//     node Flushed. An idle connection has no writer, so it holds no
+//     writes it under one deadline (the frames framed into one buffer and
+//     written in one call: writeFrames) and reports writeDone, which tells
+//     the node Flushed. An idle connection has no writer, so it holds no
 //     goroutine and no write buffer beyond its reader.
 //   - Broker calls (startCalls): one goroutine per publish or fetch in
 //     flight, at most brokerCallsInFlightMax, each bounded by
@@ -74,7 +75,7 @@
 // connections, closes are queued behind them (a drain flushes first),
 // subscription changes are queued and the subscriber started, then
 // publishes and fetches are queued (held behind their room's pending
-// subscribes), delivery latencies are observed, and writers start for the
-// dirty connections. Nothing it does feeds the node an input: every result
+// subscribes), delivery latencies are observed, writers start for the
+// dirty connections, and the Ready's lists go back to the node (Advance). Nothing it does feeds the node an input: every result
 // comes back through inputs after apply returns.
 package server
