@@ -21,7 +21,14 @@ func runFacts(sc *scenarios.Scenario, decisions []balance.Decision) check.Facts 
 	}
 	for i, d := range decisions {
 		facts.Decisions[i] = check.BalancerDecision{Kind: string(d.Kind), AtMs: d.AtMs, Backend: d.Backend, Conn: uint64(d.Conn),
-			User: d.User, Up: d.Up, Draining: d.Draining, Reason: d.Reason}
+			User: d.User, Up: d.Up, Draining: d.Draining, Reason: d.Reason, Policy: string(d.Policy),
+			ConnectionsMax: d.ConnectionsMax, HashLoadFactor: d.HashLoadFactor, Cursor: d.Cursor, Avoid: d.Avoid}
+		if len(d.Backends) > 0 {
+			facts.Decisions[i].Backends = make([]check.PickState, len(d.Backends))
+			for j, b := range d.Backends {
+				facts.Decisions[i].Backends[j] = check.PickState{Name: b.Name, Load: b.Load, Up: b.Up, Draining: b.Draining}
+			}
+		}
 	}
 	return facts
 }

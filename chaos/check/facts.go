@@ -82,6 +82,26 @@ type BalancerDecision struct {
 	Up       bool   `json:"up,omitempty"`
 	Draining bool   `json:"draining,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// Policy, ConnectionsMax and HashLoadFactor (start): the
+	// configuration the process's picks follow.
+	Policy         string  `json:"policy,omitempty"`
+	ConnectionsMax int     `json:"connections_max,omitempty"`
+	HashLoadFactor float64 `json:"hash_load_factor,omitempty"`
+	// Backends (pick): every backend's state just before the pick, in the
+	// balancer's order; Cursor: where round-robin and least-connection
+	// ties start; Avoid: the backend a retry must not choose.
+	Backends []PickState `json:"backends,omitempty"`
+	Cursor   int         `json:"cursor,omitempty"`
+	Avoid    string      `json:"avoid,omitempty"`
+}
+
+// PickState is one backend as the balancer held it at a pick
+// (balance.PickState).
+type PickState struct {
+	Name     string `json:"name"`
+	Load     int    `json:"load"`
+	Up       bool   `json:"up,omitempty"`
+	Draining bool   `json:"draining,omitempty"`
 }
 
 // Facts are what a run knows besides its clients' history: the faults it

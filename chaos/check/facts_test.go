@@ -95,6 +95,48 @@ func TestTheBalancerCheckCatchesAPickOfABackendMarkedDownOrDraining(t *testing.T
 	expectViolations(t, checkBalancer(nil, Facts{Decisions: log}), 1, "pick-ineligible")
 }
 
+// policyLog is a least-conn process's picks with the loads each records:
+// n2 carries least at the second pick, so that pick must go to it.
+func policyLog(policy, secondPick string) []BalancerDecision {
+	up := func(name string, load int) PickState { return PickState{Name: name, Load: load, Up: true} }
+	return []BalancerDecision{
+		{Kind: "start", Policy: policy, ConnectionsMax: 100, HashLoadFactor: 1.25},
+		{Kind: "pick", AtMs: 10, Backend: "n1", Conn: 1, User: "ann", Up: true,
+			Backends: []PickState{up("n1", 0), up("n2", 0), up("n3", 0)}},
+		{Kind: "pick", AtMs: 20, Backend: secondPick, Conn: 2, User: "bob", Up: true,
+			Backends: []PickState{up("n1", 4), up("n2", 2), up("n3", 3)}, Cursor: 1},
+		// A retry avoids n2 (its dial failed) and n3 is at the cap: n1 is
+		// the only choice, although it carries the most.
+		{Kind: "pick", AtMs: 30, Backend: "n1", Conn: 3, User: "cat", Up: true,
+			Backends: []PickState{up("n1", 9), up("n2", 2), up("n3", 100)}, Cursor: 2, Avoid: "n2"},
+	}
+}
+
+func TestTheBalancerCheckPassesPicksThePolicyHadToMake(t *testing.T) {
+	expectViolations(t, checkBalancer(nil, Facts{Decisions: policyLog("least-conn", "n2")}), 0, "")
+	expectViolations(t, checkBalancer(nil, Facts{Decisions: policyLog("round-robin", "n2")}), 0, "")
+	expectViolations(t, checkBalancer(nil, Facts{Decisions: policyLog("hash-user", "n2")}), 0, "")
+	// A log without the loads (an older balancer) is judged on health alone.
+	log := policyLog("least-conn", "n1")
+	log[2].Backends = nil
+	expectViolations(t, checkBalancer(nil, Facts{Decisions: log}), 0, "")
+}
+
+func TestTheBalancerCheckCatchesAPickThePolicyWouldNotMake(t *testing.T) {
+	// least-conn picking the most loaded backend.
+	expectViolations(t, checkBalancer(nil, Facts{Decisions: policyLog("least-conn", "n1")}), 1, "pick-not-policy")
+	// round-robin skipping the next backend.
+	expectViolations(t, checkBalancer(nil, Facts{Decisions: policyLog("round-robin", "n3")}), 1, "pick-not-policy")
+	// hash-user over its load bound: ceil(1.25 × (10 + 1) / 3) = 5.
+	log := policyLog("hash-user", "n1")
+	log[2].Backends[0].Load = 5
+	expectViolations(t, checkBalancer(nil, Facts{Decisions: log}), 1, "pick-not-policy")
+	// least-conn ties go to the first after the cursor.
+	log = policyLog("least-conn", "n3")
+	log[2].Backends[1].Load = 3
+	expectViolations(t, checkBalancer(nil, Facts{Decisions: log}), 1, "pick-not-policy")
+}
+
 // stalledRun: dan is stalled from 1s to 5s in a room at seq 2, cut off,
 // reconnects and gets seq 3 on.
 func stalledRun(code int, nextSeq uint64) *historyBuilder {

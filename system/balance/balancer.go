@@ -110,7 +110,8 @@ func New(config Config) (*Balancer, error) {
 		names[i] = spec.Name
 	}
 	b.ring = newRing(names, config.HashVirtualNodes)
-	b.decide(Decision{Kind: DecidedStart})
+	b.decide(Decision{Kind: DecidedStart, Policy: config.Policy, ConnectionsMax: config.ConnectionsPerBackendMax,
+		HashLoadFactor: config.HashLoadFactor})
 	return b, nil
 }
 
@@ -139,6 +140,10 @@ func (b *Balancer) Pick(conn ConnID, user string) (backendName string, ok bool, 
 	if existing != nil {
 		b.avoid = existing.failed
 	}
+	states, cursor, avoid := b.pickStates(), b.cursor, ""
+	if b.avoid != unassigned {
+		avoid = b.backends[b.avoid].Name
+	}
 	chosen, refusal := b.choose(user)
 	b.avoid = unassigned
 	if chosen == unassigned {
@@ -161,7 +166,8 @@ func (b *Balancer) Pick(conn ConnID, user string) (backendName string, ok bool, 
 	backend.pending++
 	backend.counters.Picks++
 	b.counters.Picks++
-	b.decide(Decision{Kind: DecidedPick, Backend: backend.Name, Conn: conn, User: user, Up: backend.up, Draining: backend.draining})
+	b.decide(Decision{Kind: DecidedPick, Backend: backend.Name, Conn: conn, User: user, Up: backend.up, Draining: backend.draining,
+		Backends: states, Cursor: cursor, Avoid: avoid})
 	return backend.Name, true, ""
 }
 

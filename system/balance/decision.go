@@ -41,6 +41,37 @@ type Decision struct {
 	Up       bool   `json:"up,omitempty"`
 	Draining bool   `json:"draining,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// Policy, ConnectionsMax and HashLoadFactor (start) are the
+	// configuration every pick of the process follows.
+	Policy         Policy  `json:"policy,omitempty"`
+	ConnectionsMax int     `json:"connections_max,omitempty"`
+	HashLoadFactor float64 `json:"hash_load_factor,omitempty"`
+	// Backends (pick) is every backend's state just before the pick, in
+	// the balancer's order (by name); Cursor is the index where
+	// round-robin and least-connection ties start looking; Avoid is the
+	// backend a retry must not choose (its failed dial). With them an
+	// observer can tell which backend the policy had to choose.
+	Backends []PickState `json:"backends,omitempty"`
+	Cursor   int         `json:"cursor,omitempty"`
+	Avoid    string      `json:"avoid,omitempty"`
+}
+
+// PickState is one backend as the balancer held it at a pick: its
+// load (connections open and pending) and its health and rotation.
+type PickState struct {
+	Name     string `json:"name"`
+	Load     int    `json:"load"`
+	Up       bool   `json:"up,omitempty"`
+	Draining bool   `json:"draining,omitempty"`
+}
+
+// pickStates is every backend's state, for a pick's decision.
+func (b *Balancer) pickStates() []PickState {
+	states := make([]PickState, len(b.backends))
+	for i, backend := range b.backends {
+		states[i] = PickState{Name: backend.Name, Load: backend.load(), Up: backend.up, Draining: backend.draining}
+	}
+	return states
 }
 
 // decide appends to the decision log of the next Ready.
