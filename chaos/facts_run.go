@@ -16,6 +16,7 @@ func runFacts(sc *scenarios.Scenario, decisions []balance.Decision) check.Facts 
 		RecoverWithinMs:        sc.Expect.RecoverWithin.Milliseconds(),
 		RecoveryLatencyMaxMs:   float64(cmp.Or(sc.Expect.RecoveryLatencyMaxMs, sc.Expect.LatencyP99MaxMs)),
 		CutOffWithinMs:         sc.Expect.CutOffWithin.Milliseconds(),
+		DeliveryLagMaxMs:       float64(sc.Expect.DeliveryLagMaxMs),
 		LatencyExcludedSenders: []string{FloodClientPrefix},
 		Decisions:              make([]check.BalancerDecision, len(decisions)),
 	}

@@ -183,6 +183,7 @@ var propertyChecks = map[scenarios.Property]string{
 	scenarios.Balanced:     check.CheckBalancer,
 	scenarios.CutOff:       check.CheckCutOff,
 	scenarios.Recovered:    check.CheckRecovery,
+	scenarios.DeliveryLag:  check.CheckDeliveryLag,
 }
 
 // judge compares the checks with the scenario's expectations: every held

@@ -56,7 +56,7 @@ var (
 	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence", "recent_len_max", "history_len_max",
 		"pong_wait", "drain_timeout", "write_timeout", "pubsub_break_every"}
 	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects"}
-	expectKeys   = []string{"hold", "break", "latency_p99_max", "converge_within", "recover_within", "recovery_latency_max", "cutoff_within"}
+	expectKeys   = []string{"hold", "break", "latency_p99_max", "converge_within", "recover_within", "recovery_latency_max", "cutoff_within", "delivery_lag_max"}
 
 	policies      = []string{string(balance.RoundRobin), string(balance.LeastConnections), string(balance.HashUser)}
 	deliveries    = []string{string(node.Recover), string(node.PubSub)}
@@ -382,6 +382,11 @@ func (p *parser) expectations(node *yaml.Node) (Expectations, error) {
 	}
 	if value, ok := f.values["cutoff_within"]; ok {
 		if e.CutOffWithin, err = p.duration(value, "expect.cutoff_within", durationMax); err != nil {
+			return e, err
+		}
+	}
+	if value, ok := f.values["delivery_lag_max"]; ok {
+		if e.DeliveryLagMaxMs, err = p.latencyBound(value, "expect.delivery_lag_max"); err != nil {
 			return e, err
 		}
 	}

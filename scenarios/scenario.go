@@ -236,10 +236,14 @@ const (
 	// Recovered: after each fault heals, delivery latency is back within
 	// its bound within RecoverWithin.
 	Recovered Property = "recovery"
+	// DeliveryLag: away from faults, a receiver settled in a room gets
+	// each message within DeliveryLagMaxMs of its appearance (its ack or
+	// its first delivery to anyone).
+	DeliveryLag Property = "delivery-lag"
 )
 
 // Properties lists every property, in the order reports show them.
-var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, CloseCodes, Balanced, CutOff, Recovered}
+var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag}
 
 // Expectations are what the run must show.
 type Expectations struct {
@@ -263,4 +267,7 @@ type Expectations struct {
 	// CutOffWithin is how long after a stalled client reads again it may
 	// take to see its cut-off (the cut-off property; 0 for the default, 10 s).
 	CutOffWithin time.Duration
+	// DeliveryLagMaxMs bounds a settled receiver's lag behind a message's
+	// appearance (the delivery-lag property); 0 for the default, 1 s.
+	DeliveryLagMaxMs int64
 }

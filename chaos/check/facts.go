@@ -13,6 +13,9 @@ const (
 	CheckBalancer   = "balancer"
 	CheckCutOff     = "cut-off"
 	CheckRecovery   = "recovery"
+	// CheckDeliveryLag: every delivery to a settled receiver, away from
+	// faults, comes within DeliveryLagMaxMs of the message's appearance.
+	CheckDeliveryLag = "delivery-lag"
 )
 
 // Defaults of the facts' bounds.
@@ -28,6 +31,13 @@ const (
 	// RecoveryLatencyMaxDefault bounds the recovered latency when the
 	// scenario sets no latency bound of its own.
 	RecoveryLatencyMaxDefault float64 = 1000
+	// DeliveryLagMaxDefault bounds how long after a message appeared (its
+	// ack or first delivery) a settled receiver away from faults may get
+	// it. Clean runs keep members of a room within tens of milliseconds of
+	// each other (pub/sub breaks and a loaded machine included); a node
+	// that only its history poll (every 2 s) keeps up with leaves its
+	// members up to two seconds behind.
+	DeliveryLagMaxDefault float64 = 1000
 	// closeCauseWithinMs is how long after its cause a close may reach the
 	// client: a proxy's own close, a reset's round trip, a busy machine.
 	closeCauseWithinMs = 5000
@@ -117,8 +127,12 @@ type Facts struct {
 	// CutOffWithinMs: a stalled client sees its cut-off (close 4000) within
 	// it of reading again (default CutOffWithinDefault).
 	CutOffWithinMs int64
+	// DeliveryLagMaxMs: a settled receiver away from faults gets each
+	// message within it of the message's appearance (default
+	// DeliveryLagMaxDefault).
+	DeliveryLagMaxMs float64
 	// LatencyExcludedSenders are client name prefixes whose messages the
-	// recovery check leaves out (flooding clients).
+	// recovery and delivery-lag checks leave out (flooding clients).
 	LatencyExcludedSenders []string
 }
 
@@ -132,15 +146,20 @@ func (f Facts) withDefaults() Facts {
 	if f.CutOffWithinMs <= 0 {
 		f.CutOffWithinMs = CutOffWithinDefault
 	}
+	if f.DeliveryLagMaxMs <= 0 {
+		f.DeliveryLagMaxMs = DeliveryLagMaxDefault
+	}
 	return f
 }
 
 // CheckFacts runs the checks that hold the history against the run's
-// facts, in a fixed order: close-codes, balancer, cut-off, recovery.
+// facts, in a fixed order: close-codes, balancer, cut-off, recovery,
+// delivery-lag.
 func CheckFacts(h History, facts Facts) []Check {
 	facts = facts.withDefaults()
 	clients := byClient(h)
-	return []Check{checkCloseCodes(clients, facts), checkBalancer(h, facts), checkCutOff(clients, facts), checkRecovery(h, facts)}
+	return []Check{checkCloseCodes(clients, facts), checkBalancer(h, facts), checkCutOff(clients, facts), checkRecovery(h, facts),
+		checkDeliveryLag(h, facts)}
 }
 
 // clientRecords is a history split into each client's records, clients in
