@@ -169,6 +169,9 @@ func encodeExpect(e Expectations) *yaml.Node {
 	if e.CutOffWithin != 0 {
 		add(m, "cutoff_within", duration(e.CutOffWithin))
 	}
+	if e.DeliveryLagMaxMs != 0 {
+		add(m, "delivery_lag_max", duration(time.Duration(e.DeliveryLagMaxMs)*time.Millisecond))
+	}
 	return m
 }
 

@@ -44,7 +44,7 @@ faults:
   - {at: 10s, action: pause, target: redis}
   - {at: 11s, action: resume, target: redis}
 expect: {hold: [no-loss], break: [order], latency_p99_max: 1500ms, converge_within: 3s, recover_within: 2s,
-  recovery_latency_max: 20ms, cutoff_within: 9s}
+  recovery_latency_max: 20ms, cutoff_within: 9s, delivery_lag_max: 750ms}
 `))
 	if err != nil {
 		t.Fatal(err)
