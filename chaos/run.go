@@ -139,7 +139,7 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 	checks, stats, linearization := check.CheckHistoryLinearized(result.History, check.CheckOptions{Delivery: string(options.Delivery),
 		LatencyP99MaxMs: float64(sc.Expect.LatencyP99MaxMs), LinearizabilityTimeout: options.LinearizabilityTimeout,
 		LatencyExcludedSenders: []string{FloodClientPrefix}, HistoryLenMax: HistoryLenMax(sc.Topology)})
-	checks = append(checks, check.CheckFacts(result.History, runFacts(sc, cluster.Decisions()))...)
+	checks = append(checks, check.CheckFacts(result.History, runFacts(sc, cluster.Decisions(), cluster.Target() != "sim"))...)
 	liveness := check.Check{Name: CheckLiveness, OK: converged, Detail: "every client converged within " + limit.String()}
 	if !converged {
 		liveness.Violations, liveness.Detail = 1, "not converged within "+limit.String()+": "+detail

@@ -55,7 +55,11 @@ func checkDeliveryLag(h History, facts Facts) Check {
 		seen        map[string]bool
 	}
 	receivers := map[string]*receiver{}
-	judged, leftOut, worst := 0, 0, int64(0)
+	// judged are the deliveries to settled receivers, per node, in the
+	// order they happened.
+	judged := map[string][]lagged{}
+	var nodes []string
+	count, leftOut, worst := 0, 0, int64(0)
 	for _, r := range h {
 		c := receivers[r.Client]
 		if c == nil {
@@ -97,18 +101,36 @@ func checkDeliveryLag(h History, facts Facts) Check {
 				leftOut++
 				continue
 			}
-			judged++
+			count++
 			worst = max(worst, lag)
-			if float64(lag) > bound {
-				v.add(Violation{Kind: "stale-delivery", Client: r.Client, Room: r.Room, Epoch: r.Epoch, Seq: r.Seq, ID: r.ID, AtMs: r.AtMs,
-					Message: fmt.Sprintf("%s on %s got %s %.0f ms after it appeared at %.3fs, over %.0f ms, with no fault near its node",
-						r.Client, c.node, r.ID, float64(lag), float64(fromMs)/1000, float64(bound))})
+			if judged[c.node] == nil {
+				nodes = append(nodes, c.node)
 			}
+			judged[c.node] = append(judged[c.node], lagged{record: r, fromMs: fromMs, lag: lag})
+		}
+	}
+	for _, node := range nodes {
+		for _, d := range judged[node] {
+			if float64(d.lag) <= bound {
+				continue
+			}
+			v.add(Violation{Kind: "stale-delivery", Client: d.record.Client, Room: d.record.Room, Epoch: d.record.Epoch, Seq: d.record.Seq,
+				ID: d.record.ID, AtMs: d.record.AtMs,
+				Message: fmt.Sprintf("%s on %s got %s %d ms after it appeared at %.3fs, over %.0f ms, with no fault near its node",
+					d.record.Client, node, d.record.ID, d.lag, float64(d.fromMs)/1000, bound)})
 		}
 	}
 	detail := fmt.Sprintf("%d deliveries to settled receivers judged, max lag %d ms (bound %.0f ms); %d left out (fault windows and %.1fs after, catch-ups after a join, stalled receivers)",
-		judged, worst, float64(bound), leftOut, float64(facts.RecoverWithinMs)/1000)
+		count, worst, bound, leftOut, float64(facts.RecoverWithinMs)/1000)
 	return v.done(detail)
+}
+
+// lagged is one judged delivery and its lag behind the message's
+// appearance.
+type lagged struct {
+	record Record
+	fromMs int64
+	lag    int64
 }
 
 // faultNear reports whether a fault that could touch node was active, or
