@@ -135,6 +135,8 @@ type realCluster struct {
 	// workload are the scenario's ordinary clients, in creation order;
 	// slow-consumer faults pick from the front.
 	workload []*loadgen.Client
+	// listeners join rooms and never send (the scenario's listeners).
+	listeners []*loadgen.Client
 	// floods are the flooding clients by fault index.
 	floods map[int]*floodGroup
 	// entryClients dial the entry URLs (every client but a flood aimed at
@@ -156,6 +158,10 @@ type realCluster struct {
 	decisionsMu sync.Mutex
 	decisions   decisionReader
 }
+
+// listenerStream keeps the listeners' random sources apart from the
+// workload's (stream 0) and the floods' (their fault index + 1).
+const listenerStream = 1 << 20
 
 // floodGroup is one flood fault's clients.
 type floodGroup struct {
@@ -195,8 +201,14 @@ func (r *realCluster) Start(ctx context.Context) error {
 	w := r.scenario.Workload
 	r.workload = r.startClients(r.clientsCtx, workloadSpec{prefix: "c", clients: w.Clients, roomsPerClient: roomsPerClient,
 		from: simWarmup, stop: w.Duration, sendInterval: interval(float64(w.SendRatePerClient)),
-		churnInterval: interval(float64(w.JoinLeave)), dropInterval: interval(float64(w.Reconnects)), urls: urls})
+		churnInterval: interval(float64(w.JoinLeave)), dropInterval: interval(float64(w.Reconnects)), sendBurst: w.SendBurst, urls: urls})
 	r.entryClients = append(r.entryClients, r.workload...)
+	if w.Listeners > 0 {
+		// No schedule: they join, then only keepalive keeps them connected.
+		r.listeners = r.startClients(r.clientsCtx, workloadSpec{prefix: ListenerClientPrefix, clients: w.Listeners,
+			roomsPerClient: roomsPerClient, stop: w.Duration, urls: urls, stream: listenerStream})
+		r.entryClients = append(r.entryClients, r.listeners...)
+	}
 	samplerCtx, stop := context.WithCancel(context.Background())
 	r.samplerStop, r.samplerDone = stop, make(chan struct{})
 	go r.sampleEvery(samplerCtx)
@@ -212,8 +224,10 @@ type workloadSpec struct {
 	sendInterval   time.Duration
 	churnInterval  time.Duration
 	dropInterval   time.Duration
-	urls           []string
-	machine        client.Config
+	// sendBurst is how many sends each scheduled send makes (0 or 1: one).
+	sendBurst int
+	urls      []string
+	machine   client.Config
 	// stream keeps the group's random sources apart from other groups'.
 	stream uint64
 }
@@ -371,9 +385,10 @@ func (r *realCluster) refreshEntry(ctx context.Context) error {
 	return nil
 }
 
-// allClients are the workload's and the floods' clients, in a fixed order.
+// allClients are the workload's, the listeners' and the floods' clients,
+// in a fixed order.
 func (r *realCluster) allClients() []*loadgen.Client {
-	clients := slices.Clone(r.workload)
+	clients := append(slices.Clone(r.workload), r.listeners...)
 	indexes := make([]int, 0, len(r.floods))
 	for index := range r.floods {
 		indexes = append(indexes, index)
@@ -636,7 +651,8 @@ func (d *driver) run(ctx context.Context) {
 	churns := rand.New(rand.NewPCG(d.seed, 2))
 	drops := rand.New(rand.NewPCG(d.seed, 3))
 	stop := d.spec.stop
-	nextSend := after(sends, d.spec.from, d.spec.sendInterval)
+	burst := max(d.spec.sendBurst, 1)
+	nextSend := after(sends, d.spec.from, d.spec.sendInterval*time.Duration(burst))
 	nextChurn := after(churns, d.spec.from, d.spec.churnInterval)
 	nextDrop := after(drops, d.spec.from, d.spec.dropInterval)
 	rejoinAt, rejoinRoom := never, ""
@@ -669,12 +685,14 @@ func (d *driver) run(ctx context.Context) {
 			rejoinAt = never
 			nextChurn = after(churns, at, d.spec.churnInterval)
 		case nextSend:
-			sent++
-			// A full pending queue or a room left for a moment refuses the
-			// send; the client records nothing and the schedule moves on,
-			// as in the simulator.
-			d.client.Send(d.rooms[sends.IntN(len(d.rooms))], body(d.name, sent, d.bodyBytes))
-			nextSend = after(sends, at, d.spec.sendInterval)
+			for range burst {
+				sent++
+				// A full pending queue or a room left for a moment refuses
+				// the send; the client records nothing and the schedule
+				// moves on, as in the simulator.
+				d.client.Send(d.rooms[sends.IntN(len(d.rooms))], body(d.name, sent, d.bodyBytes))
+			}
+			nextSend = after(sends, at, d.spec.sendInterval*time.Duration(burst))
 		case nextChurn:
 			rejoinRoom = d.rooms[churns.IntN(len(d.rooms))]
 			d.client.Leave(rejoinRoom)

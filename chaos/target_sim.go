@@ -34,6 +34,10 @@ const (
 // target: their own backlog is left out of the latency figures.
 const FloodClientPrefix = "flood"
 
+// ListenerClientPrefix starts the name of every listening client (members
+// that never send), on every target.
+const ListenerClientPrefix = "listen"
+
 // SimOptions are the knobs of a simulated run besides the scenario.
 type SimOptions struct {
 	Seed     uint64
@@ -97,7 +101,12 @@ func (s *simCluster) Start(context.Context) error {
 		BodyBytes:         workload.MessageBytes,
 		JoinLeaveInterval: interval(float64(workload.JoinLeave)),
 		ReconnectInterval: interval(float64(workload.Reconnects)),
+		SendBurst:         workload.SendBurst,
 	})
+	if workload.Listeners > 0 {
+		s.cluster.AddWorkload(sim.Workload{Clients: workload.Listeners, Prefix: ListenerClientPrefix, Rooms: workload.Rooms,
+			RoomsPerClient: roomsPerClient, Warmup: simWarmup, Stop: workload.Duration, ListenOnly: true})
+	}
 	for i, f := range sc.Faults {
 		if f.Action != scenarios.Flood {
 			continue

@@ -28,7 +28,10 @@ const (
 	sendRateMax  Rate = 1_000
 	faultsMax         = 100
 	fileBytesMax      = 256 * 1024
-	durationMax       = time.Hour
+	// sendBurstMax keeps a burst within the node's default send burst
+	// (20), so that a burst is sent rather than refused as too fast.
+	sendBurstMax = 20
+	durationMax  = time.Hour
 	// pubSubBreakEveryMin is the shortest mean time between pub/sub
 	// connection breaks: a few link round trips and pings.
 	pubSubBreakEveryMin = 100 * time.Millisecond
@@ -55,8 +58,9 @@ var (
 	topLevelKeys = []string{"name", "description", "topology", "workload", "faults", "expect"}
 	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence", "recent_len_max", "history_len_max",
 		"pong_wait", "drain_timeout", "write_timeout", "pubsub_break_every"}
-	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects"}
-	expectKeys   = []string{"hold", "break", "latency_p99_max", "converge_within", "recover_within", "recovery_latency_max", "cutoff_within", "delivery_lag_max"}
+	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects",
+		"send_burst", "listeners"}
+	expectKeys = []string{"hold", "break", "latency_p99_max", "converge_within", "recover_within", "recovery_latency_max", "cutoff_within", "delivery_lag_max"}
 
 	policies      = []string{string(balance.RoundRobin), string(balance.LeastConnections), string(balance.HashUser)}
 	deliveries    = []string{string(node.Recover), string(node.PubSub)}
@@ -285,7 +289,7 @@ func (p *parser) nodes(node *yaml.Node) ([]string, error) {
 }
 
 func (p *parser) workload(node *yaml.Node) (Workload, error) {
-	w := Workload{MessageBytes: messageBytesDefault}
+	w := Workload{MessageBytes: messageBytesDefault, SendBurst: 1}
 	f, err := p.mapping(node, "workload", workloadKeys)
 	if err != nil {
 		return w, err
@@ -330,6 +334,16 @@ func (p *parser) workload(node *yaml.Node) (Workload, error) {
 	}
 	if value, ok := f.values["reconnects"]; ok {
 		if w.Reconnects, err = p.rate(value, "workload.reconnects", sendRateMax); err != nil {
+			return w, err
+		}
+	}
+	if value, ok := f.values["send_burst"]; ok {
+		if w.SendBurst, err = p.integer(value, "workload.send_burst", 1, sendBurstMax); err != nil {
+			return w, err
+		}
+	}
+	if value, ok := f.values["listeners"]; ok {
+		if w.Listeners, err = p.integer(value, "workload.listeners", 0, clientsMax-w.Clients); err != nil {
 			return w, err
 		}
 	}

@@ -50,7 +50,7 @@ func TestParseValid(t *testing.T) {
 		s.Topology.Delivery != wantTopology.Delivery || s.Topology.RedisPersistence != wantTopology.RedisPersistence {
 		t.Errorf("topology = %+v, want %+v", s.Topology, wantTopology)
 	}
-	wantWorkload := Workload{Clients: 10, Rooms: 2, SendRatePerClient: 1, MessageBytes: messageBytesDefault, Duration: 10 * time.Second}
+	wantWorkload := Workload{Clients: 10, Rooms: 2, SendRatePerClient: 1, MessageBytes: messageBytesDefault, Duration: 10 * time.Second, SendBurst: 1}
 	if s.Workload != wantWorkload {
 		t.Errorf("workload = %+v, want %+v", s.Workload, wantWorkload)
 	}
@@ -79,6 +79,8 @@ workload:
   duration: 1.5s
   join_leave: 0.5/s
   reconnects: 6/h
+  send_burst: 3
+  listeners: 2
 faults:
   - at: 500ms
     action: redis-restart
@@ -110,7 +112,8 @@ expect:
 		t.Errorf("topology = %+v", s.Topology)
 	}
 	w := s.Workload
-	if w.SendRatePerClient != 0.5 || w.JoinLeave != 0.5 || w.Reconnects != Rate(6.0/3600) || w.Duration != 1500*time.Millisecond || w.MessageBytes != 16 {
+	if w.SendRatePerClient != 0.5 || w.JoinLeave != 0.5 || w.Reconnects != Rate(6.0/3600) || w.Duration != 1500*time.Millisecond || w.MessageBytes != 16 ||
+		w.SendBurst != 3 || w.Listeners != 2 {
 		t.Errorf("workload = %+v", w)
 	}
 	restart, delay, flood := s.Faults[0], s.Faults[1], s.Faults[2]
@@ -193,6 +196,11 @@ func TestParseErrors(t *testing.T) {
 		{"reserved node name", "nodes: 3", "nodes: [n1, redis]", 4, "'redis' is reserved"},
 		{"node name with a dash", "nodes: 3", "nodes: [n1, n-2]", 4, "'n-2': want a lowercase letter"},
 		{"not a number", "clients: 10", "clients: ten", 9, "'ten' is not a whole number"},
+		{"typo in a workload knob", "  duration: 10s", "  duration: 10s\n  send_brust: 4", 13, "workload: unknown key 'send_brust' (did you mean 'send_burst'?)"},
+		{"burst beyond the node's", "  duration: 10s", "  duration: 10s\n  send_burst: 50", 13, "workload.send_burst: 50 is out of range; want 1 to 20"},
+		{"empty burst", "  duration: 10s", "  duration: 10s\n  send_burst: 0", 13, "workload.send_burst: 0 is out of range; want 1 to 20"},
+		{"listeners not a count", "  duration: 10s", "  duration: 10s\n  listeners: some", 13, "workload.listeners: 'some' is not a whole number"},
+		{"too many listeners", "  duration: 10s", "  duration: 10s\n  listeners: 9995", 13, "workload.listeners: 9995 is out of range; want 0 to 9990"},
 		{"bad YAML", "  rooms: 2\n", "  rooms: 2: 3\n", 10, "bad YAML: mapping values are not allowed in this context"},
 		{"mapping expected", "workload:\n  clients: 10\n  rooms: 2\n  send_rate: 1/s\n  duration: 10s\n", "workload: 5\n", 8, "workload: want keys and values (a mapping), got '5'"},
 		{"second document", "  hold: [no-loss, order]\n", "  hold: [no-loss, order]\n---\nname: other\n", 20, "a second YAML document"},

@@ -94,6 +94,14 @@ type Workload struct {
 	// Reconnects is how often each client drops its connection and
 	// reconnects on its own: 0 for never.
 	Reconnects Rate
+	// SendBurst is how many sends each client makes at a time, written
+	// back to back so that that many are in flight together (1: one at a
+	// time); SendRatePerClient still counts single sends.
+	SendBurst int
+	// Listeners are clients besides Clients that join rooms as the others
+	// do and never send, leave or drop their connection: members that only
+	// keepalive keeps connected.
+	Listeners int
 }
 
 // Action is what a fault does.

@@ -25,6 +25,14 @@ type Workload struct {
 	// SendInterval is each client's mean time between sends
 	// (exponentially distributed: a Poisson stream per client).
 	SendInterval time.Duration
+	// SendBurst is how many sends each scheduled send makes, back to back
+	// (each to a room drawn from the client's), so that that many are in
+	// flight together; the bursts come SendBurst times SendInterval apart
+	// on average, keeping the send rate. 0 or 1: one send at a time.
+	SendBurst int
+	// ListenOnly clients join their rooms and never send, leave or drop
+	// their connection: only keepalive keeps them connected.
+	ListenOnly bool
 	// BodyBytes is each message's body size.
 	BodyBytes int
 	// JoinLeaveInterval is each client's mean time between leaving one of
@@ -67,6 +75,7 @@ func (w Workload) withDefaults() Workload {
 	if w.BodyBytes <= 0 {
 		w.BodyBytes = workloadBodyBytesDefault
 	}
+	w.SendBurst = max(w.SendBurst, 1)
 	return w
 }
 
@@ -94,6 +103,10 @@ func (c *Cluster) AddWorkload(w Workload) []*ClientHost {
 				}
 			}
 		})
+		if w.ListenOnly {
+			hosts = append(hosts, h)
+			continue
+		}
 		driver.scheduleNext(w.Start + w.Warmup)
 		if w.JoinLeaveInterval > 0 {
 			churn := &churner{sender: driver, interval: w.JoinLeaveInterval, random: c.world.NewRandom()}
@@ -120,21 +133,24 @@ type sender struct {
 }
 
 func (s *sender) scheduleNext(from time.Duration) {
-	at := from + time.Duration(s.random.ExpFloat64()*float64(s.workload.SendInterval))
+	burst := s.workload.SendBurst
+	at := from + time.Duration(s.random.ExpFloat64()*float64(s.workload.SendInterval)*float64(burst))
 	if at >= s.workload.Stop {
 		return
 	}
 	s.cluster.world.schedule(at, s.host.host, "send", s.host.name, 0, func() {
-		s.count++
-		room := s.rooms[s.random.IntN(len(s.rooms))]
-		body := fmt.Sprintf("%s #%d ", s.host.name, s.count)
-		if len(body) < s.workload.BodyBytes {
-			body += strings.Repeat(".", s.workload.BodyBytes-len(body))
-		}
-		// A full pending queue refuses the send; the client records nothing
-		// and the workload moves on, as an app would, counting it.
-		if _, err := s.host.Send(room, body); err != nil {
-			s.cluster.sendsRefused++
+		for range burst {
+			s.count++
+			room := s.rooms[s.random.IntN(len(s.rooms))]
+			body := fmt.Sprintf("%s #%d ", s.host.name, s.count)
+			if len(body) < s.workload.BodyBytes {
+				body += strings.Repeat(".", s.workload.BodyBytes-len(body))
+			}
+			// A full pending queue refuses the send; the client records
+			// nothing and the workload moves on, as an app would, counting it.
+			if _, err := s.host.Send(room, body); err != nil {
+				s.cluster.sendsRefused++
+			}
 		}
 		s.scheduleNext(s.cluster.world.now)
 	})

@@ -20,7 +20,8 @@ const gapTrackedSeqsMax = 4096
 // unless a reset said what is gone. The jump at a reconnect is the resume
 // check's. In pubsub mode, without seqs, each client's order is compared
 // with that of the client that got the most, by their longest common
-// subsequence.
+// subsequence. In recover mode a sender's sends that each went out once
+// must also take seqs in the order it sent them (senderOrder).
 func checkOrder(ix *historyIndex) (check Check, reordered int) {
 	v := newVerdict(CheckOrder)
 	if ix.pubsub {
@@ -36,8 +37,9 @@ func checkOrder(ix *historyIndex) (check Check, reordered int) {
 	}
 	conflicts := orderConflicts(ix, v)
 	reordered += conflicts
-	return v.done(fmt.Sprintf("%d deliveries out of order, %d seqs seen as different ids by different clients, %d gaps",
-		reordered-conflicts, conflicts, gaps)), reordered
+	senders := senderOrder(ix, v)
+	return v.done(fmt.Sprintf("%d deliveries out of order, %d seqs seen as different ids by different clients, %d gaps, %d sends out of their sender's order",
+		reordered-conflicts, conflicts, gaps, senders)), reordered
 }
 
 // orderWalk follows one window's deliveries in the order the client got them.

@@ -1,6 +1,10 @@
 package check
 
-import "testing"
+import (
+	"testing"
+
+	"chatlab/system/client"
+)
 
 func order(b *historyBuilder, delivery string) (Check, int) {
 	return checkOrder(indexHistory(b.h, delivery))
@@ -144,4 +148,33 @@ func TestLongestIncreasing(t *testing.T) {
 	if len(longestIncreasing(nil)) != 0 {
 		t.Fatal("empty input")
 	}
+}
+
+// Two sends of one sender, in flight together, each sent once: the later
+// one took the lower seq (a runtime that ran a sender's publishes
+// concurrently). Every client saw the log in one order, so only the
+// sender's order shows it.
+func TestOrderFlagsASenderWhoseSendsTookSeqsOutOfOrder(t *testing.T) {
+	b := cleanRoom(trio, 2).send("a", "r", "a-3").send("a", "r", "a-4").
+		ack("a", "r", "a-4", 3).ack("a", "r", "a-3", 4)
+	for _, name := range trio {
+		b.deliver(name, "r", 3, "a-4", "e1").deliver(name, "r", 4, "a-3", "e1")
+	}
+	check, _ := order(b, "")
+	expectViolations(t, check, 1, "sender_reordered")
+	if v := check.Examples[0]; v.ID != "a-4" || v.Seq != 3 {
+		t.Fatalf("%+v", v)
+	}
+}
+
+// A send that was refused and resent rightly lands after the sends behind
+// it: only sends that went out once are held to their order.
+func TestOrderLetsAResentSendLandLater(t *testing.T) {
+	b := cleanRoom(trio, 2).send("a", "r", "a-3").send("a", "r", "a-4").
+		ack("a", "r", "a-4", 3).event("a", client.Event{Kind: client.KindResent, Room: "r", ID: "a-3"}).ack("a", "r", "a-3", 4)
+	for _, name := range trio {
+		b.deliver(name, "r", 3, "a-4", "e1").deliver(name, "r", 4, "a-3", "e1")
+	}
+	check, _ := order(b, "")
+	expectViolations(t, check, 0, "")
 }
