@@ -102,6 +102,12 @@ func encodeWorkload(w Workload) *yaml.Node {
 	if w.Reconnects != 0 {
 		add(m, "reconnects", rate(w.Reconnects))
 	}
+	if w.SendBurst > 1 {
+		add(m, "send_burst", integer(w.SendBurst))
+	}
+	if w.Listeners != 0 {
+		add(m, "listeners", integer(w.Listeners))
+	}
 	return m
 }
 

@@ -32,7 +32,8 @@ func TestEncodeRoundTripsOddValues(t *testing.T) {
 description: odd values
 topology: {nodes: [alpha, beta], policy: hash-user, delivery: pubsub, redis_persistence: aof, recent_len_max: 7,
   history_len_max: 9, pong_wait: 1500ms, drain_timeout: 2s, write_timeout: 250ms, pubsub_break_every: 100ms}
-workload: {clients: 9, rooms: 2, send_rate: 0.3/s, message_bytes: 10, duration: 30s, join_leave: 7/min, reconnects: 1/h}
+workload: {clients: 9, rooms: 2, send_rate: 0.3/s, message_bytes: 10, duration: 30s, join_leave: 7/min, reconnects: 1/h,
+  send_burst: 4, listeners: 3}
 faults:
   - {at: 1s, action: partition, target: alpha-redis, direction: from, duration: 1ms}
   - {at: 2s, action: delay, target: balancer-beta, latency: 3ms, jitter: 1ms, duration: 1s}

@@ -225,6 +225,7 @@ func generateWorkload(r *rand.Rand) scenarios.Workload {
 		SendRatePerClient: scenarios.Rate(float64(1+r.IntN(6)) / 2),
 		MessageBytes:      pick(r, []int{16, 64, 64, 256, 1024}),
 		Duration:          durationMin + time.Duration(r.Int64N(int64((durationMax-durationMin)/time.Second)+1))*time.Second,
+		SendBurst:         1,
 	}
 	if r.IntN(2) == 0 {
 		w.JoinLeave = scenarios.Rate(float64(1+r.IntN(4)) / 60)
