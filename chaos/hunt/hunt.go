@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"chatlab/chaos"
@@ -37,6 +38,10 @@ type Options struct {
 	Mutation node.Mutation
 	// Run runs one scenario (SimRunner(Mutation) when nil).
 	Run Runner
+	// MaxFailures, when above 0, stops handing out runs once that many have
+	// failed (runs already started still end, and are shrunk): a hunt that
+	// only needs to know whether a bug can be found stops at the first.
+	MaxFailures int
 	// Shrink shrinks each failure, within ShrinkBudget each.
 	Shrink       bool
 	ShrinkBudget time.Duration
@@ -132,8 +137,12 @@ func Hunt(ctx context.Context, opts Options) (*Summary, error) {
 		deadline = start.Add(opts.For)
 	}
 	position := opts.Shard.First()
+	// found counts failing runs as they fail (before their shrink), for
+	// MaxFailures; next runs on the pool's own goroutine.
+	var found atomic.Int64
 	next := func() (int, bool) {
-		if (opts.Runs > 0 && position >= uint64(opts.Runs)) || (!deadline.IsZero() && time.Now().After(deadline)) || ctx.Err() != nil {
+		if (opts.Runs > 0 && position >= uint64(opts.Runs)) || (!deadline.IsZero() && time.Now().After(deadline)) || ctx.Err() != nil ||
+			(opts.MaxFailures > 0 && found.Load() >= int64(opts.MaxFailures)) {
 			return 0, false
 		}
 		index := int(position)
@@ -143,7 +152,7 @@ func Hunt(ctx context.Context, opts Options) (*Summary, error) {
 	summary := &Summary{Seed: opts.Seed, Shard: opts.Shard.String(), Mutation: string(opts.Mutation)}
 	failed := 0
 	chaos.Parallel(ctx, opts.Workers, next, func(index int) RunRecord {
-		return huntOne(ctx, opts, run, index)
+		return huntOne(ctx, opts, run, index, &found)
 	}, func(r RunRecord) {
 		if r.Verdict != "pass" {
 			failed++
@@ -163,7 +172,7 @@ func Hunt(ctx context.Context, opts Options) (*Summary, error) {
 	return summary, ctx.Err()
 }
 
-func huntOne(ctx context.Context, opts Options, run Runner, index int) RunRecord {
+func huntOne(ctx context.Context, opts Options, run Runner, index int, found *atomic.Int64) RunRecord {
 	start := time.Now()
 	sc := Generate(opts.Seed, index)
 	seed := RunSeed(opts.Seed, index)
@@ -178,6 +187,7 @@ func huntOne(ctx context.Context, opts Options, run Runner, index int) RunRecord
 	if result.Passed() {
 		return record
 	}
+	found.Add(1)
 	record.Failed = result.FailedChecks()
 	if opts.Out != "" {
 		file := filepath.Join(opts.Out, "failures", sc.Name+".yaml")

@@ -264,3 +264,30 @@ func TestParseShard(t *testing.T) {
 		t.Errorf("2/3: %+v %v", s, err)
 	}
 }
+
+// MaxFailures stops the hunt at its first failure: on one worker the runs
+// end with the first failing one (and at most the one run the pool had
+// already handed out), which is shrunk; without it the hunt goes on to
+// every run.
+func TestMaxFailuresStopsAtTheFirst(t *testing.T) {
+	ctx := context.Background()
+	whole, err := Hunt(ctx, Options{Seed: 3, Runs: 23, Workers: 1, Run: fakeHuntRun})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failures := whole.Failures()
+	if len(failures) < 2 || len(whole.Runs) != 23 {
+		t.Fatalf("whole hunt: %d runs, %d failures; the test wants several failures", len(whole.Runs), len(failures))
+	}
+	first := failures[0].Index
+	stopped, err := Hunt(ctx, Options{Seed: 3, Runs: 23, Workers: 1, Run: fakeHuntRun, MaxFailures: 1, Shrink: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(stopped.Runs); n < first+1 || n > first+2 || stopped.Failures()[0].Index != first {
+		t.Fatalf("with MaxFailures 1: %d runs, failures %+v; want runs 0..%d (and at most one more)", n, stopped.Failures(), first)
+	}
+	if stopped.Failures()[0].Shrunk == nil {
+		t.Error("the failure that stopped the hunt was not shrunk")
+	}
+}

@@ -48,6 +48,14 @@ type Options struct {
 	// the unit tests catch with what the lab catches.
 	Tests       bool
 	TestTimeout time.Duration
+	// Hunt, when above 0, also runs `chatlab hunt` (generated scenarios,
+	// sim) on each mutant of simulator-run code for this long, stopping at
+	// its first failure, which it shrinks: can the hunt find what the
+	// catalogue's scenarios find, and how small a scenario shows it?
+	Hunt time.Duration
+	// NoSweep skips the scenario sweeps: the hunt alone judges (killed
+	// when it finds a failure).
+	NoSweep bool
 	// Log receives one progress line per run.
 	Log io.Writer
 }
@@ -75,6 +83,8 @@ type Outcome struct {
 	Seconds    float64 `json:"seconds"`
 	// Tests is "caught", "missed" or empty when go test was not run.
 	Tests string `json:"tests,omitempty"`
+	// Hunt is the hunt's outcome when one ran.
+	Hunt *HuntOutcome `json:"hunt,omitempty"`
 }
 
 // Run judges one mutant: apply, build, sim sweep, then the local sweep for
@@ -97,7 +107,26 @@ func Run(ctx context.Context, m Mutant, o Options) (out Outcome) {
 	if o.Tests {
 		out.Tests = runTests(ctx, m, o, overlay)
 	}
+	if o.Hunt > 0 && m.Sweep == SweepSim {
+		out.Hunt = huntMutant(ctx, binary, filepath.Join(dir, "hunt"), 1, o.Hunt)
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "  %s: %s\n", m.Name, out.Hunt)
+		}
+	}
 	out.Status = Survived
+	if o.NoSweep {
+		switch h := out.Hunt; {
+		case h == nil:
+			out.Status, out.Detail = Broken, "no sweep and no hunt: nothing judged it"
+		case h.Error != "":
+			out.Status, out.Detail = Broken, h.Error
+		case h.Found:
+			out.Status, out.Target, out.Scenario, out.Checks, out.Runs = Killed, "sim", "hunt", []string{h.Check}, h.Runs
+		default:
+			out.Runs = h.Runs
+		}
+		return out
+	}
 	sweeps := []sweep{{"sim", o.SimSeeds, o.Scenarios, o.SimRunTimeout}}
 	if m.Sweep == SweepLocal {
 		local := o.Scenarios

@@ -44,3 +44,43 @@ func TestOrderedPutsAMutantsScenariosFirst(t *testing.T) {
 		t.Errorf("order %v", got)
 	}
 }
+
+// The hunt's outcome is read from hunt.json: the first failure, the time
+// until it was found without its shrink, and the shrink's sizes. A stand-in
+// binary writes what chatlab hunt writes and exits 1 as it does.
+func TestHuntMutantReadsTheFirstFailure(t *testing.T) {
+	dir := t.TempDir()
+	summary := `{"seed":1,"wall_ms":9000,"runs":[` +
+		`{"index":0,"seed":5,"scenario_hash":"a","verdict":"pass","wall_ms":1000},` +
+		`{"index":1,"seed":6,"scenario_hash":"b","verdict":"fail","failed":["acks","no-loss"],"replay":"r1","wall_ms":7000,` +
+		`"shrunk":{"check":"acks","before":{"nodes":3,"clients":12,"rooms":2,"faults":3,"duration_ms":20000,"sends":900},` +
+		`"after":{"nodes":1,"clients":2,"rooms":1,"faults":0,"duration_ms":3000,"sends":12},"removed":["x"],"candidates":40,"minimal":true,"wall_ms":5000,"replay":"r2"}}]}`
+	binary := filepath.Join(dir, "chatlab")
+	script := "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = --out ] && out=$2; shift; done\nmkdir -p \"$out\"\ncat > \"$out/hunt.json\" <<'END'\n" + summary + "\nEND\nexit 1\n"
+	if err := os.WriteFile(binary, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := huntMutant(context.Background(), binary, filepath.Join(dir, "hunt"), 1, time.Minute)
+	if h.Error != "" || !h.Found || h.Check != "acks" || h.Runs != 2 || h.FoundSeconds != 3 || h.ShrinkSeconds != 5 ||
+		h.Before.Clients != 12 || h.After.Clients != 2 || h.After.Faults != 0 || !h.Minimal || h.Replay != "r2" {
+		t.Fatalf("outcome %+v", h)
+	}
+	if got := h.String(); !strings.Contains(got, "acks after 2 runs (3 s), shrunk 12 clients/3 faults -> 2/0 in 5 s") {
+		t.Errorf("line %q", got)
+	}
+	// A hunt that found nothing exits 0 with only passing runs.
+	pass := "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = --out ] && out=$2; shift; done\nmkdir -p \"$out\"\necho '{\"seed\":1,\"wall_ms\":1,\"runs\":[{\"index\":0,\"seed\":5,\"scenario_hash\":\"a\",\"verdict\":\"pass\",\"wall_ms\":1}]}' > \"$out/hunt.json\"\n"
+	if err := os.WriteFile(binary, []byte(pass), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if h := huntMutant(context.Background(), binary, filepath.Join(dir, "hunt2"), 1, time.Minute); h.Found || h.Error != "" || h.Runs != 1 {
+		t.Errorf("nothing found: outcome %+v", h)
+	}
+	// A usage error is not a verdict.
+	if err := os.WriteFile(binary, []byte("#!/bin/sh\necho 'bad flag' >&2\nexit 2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if h := huntMutant(context.Background(), binary, filepath.Join(dir, "hunt3"), 1, time.Minute); h.Error == "" || !strings.Contains(h.Error, "bad flag") {
+		t.Errorf("exit 2: outcome %+v", h)
+	}
+}

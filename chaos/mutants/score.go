@@ -76,6 +76,9 @@ func (o Outcome) Line() string {
 	if o.Tests != "" {
 		fmt.Fprintf(&b, " [go test: %s]", o.Tests)
 	}
+	if o.Hunt != nil {
+		fmt.Fprintf(&b, " [%s]", o.Hunt)
+	}
 	return b.String()
 }
 

@@ -36,6 +36,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := flags.String("out", "reports/hunt", "where failures, shrunk scenarios, their reports and hunt.json go")
 	shrink := flags.Bool("shrink", true, "shrink each failure to the smallest scenario that still fails the same check")
 	shrinkBudget := flags.Duration("shrink-budget", time.Minute, "the longest one failure's shrink may take")
+	maxFailures := flags.Int("max-failures", 0, "stop starting runs once this many have failed (0: no limit); --max-failures 1 asks only whether a bug can be found")
 	workers := flags.Int("workers", runtime.GOMAXPROCS(0), "runs at once")
 	flags.Bool("merge", false, "the directories that follow are hunts' outputs (one per shard): join their results into one table")
 	// --merge DIR...: the directories are what follows it.
@@ -62,7 +63,8 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		hunt.PrintTable(stdout, summary)
 		return verdictCode(summary)
 	}
-	options := hunt.Options{Out: *out, Shrink: *shrink, ShrinkBudget: *shrinkBudget, Workers: *workers, For: *budget, Runs: *runs}
+	options := hunt.Options{Out: *out, Shrink: *shrink, ShrinkBudget: *shrinkBudget, Workers: *workers, For: *budget, Runs: *runs,
+		MaxFailures: *maxFailures}
 	var err error
 	if options.Seed, err = strconv.ParseUint(*seed, 10, 64); err != nil {
 		return flags.usageError("--seed %q: want a whole number", *seed)
@@ -76,6 +78,8 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return flags.usageError("--for %s: want a positive duration", *budget)
 	case *workers < 1:
 		return flags.usageError("--workers %d: want at least 1", *workers)
+	case *maxFailures < 0:
+		return flags.usageError("--max-failures %d: want 0 (no limit) or more", *maxFailures)
 	case *shrinkBudget <= 0:
 		return flags.usageError("--shrink-budget %s: want a positive duration", *shrinkBudget)
 	}

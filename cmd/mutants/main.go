@@ -38,8 +38,14 @@ func run() int {
 	jsonOut := flags.String("json", "reports/mutants.json", "write the outcomes to this `file` (empty: none)")
 	strict := flags.Bool("strict", false, "exit 1 when a mutant survives (for CI's subset, which must all be killed)")
 	jobs := flags.Int("j", 1, "mutants judged at once (each builds, then runs its scenarios one at a time)")
+	huntFor := flags.Duration("hunt", 0, "also hunt each mutant of simulator-run code with generated scenarios for this `long` (chatlab hunt --max-failures 1), and shrink what it finds")
+	sweep := flags.Bool("sweep", true, "run the catalogue's scenario sweeps (--sweep=false --hunt D: the hunt alone judges, on mutants of simulator-run code)")
 	keep := flags.Bool("keep", false, "keep the work directory (overlays, binaries, run reports)")
 	if err := flags.Parse(os.Args[1:]); err != nil {
+		return 2
+	}
+	if !*sweep && *huntFor <= 0 {
+		fmt.Fprintln(os.Stderr, "mutants: --sweep=false needs --hunt DURATION: something must judge the mutants")
 		return 2
 	}
 	if *simSeeds < 1 || *localSeeds < 0 || *jobs < 1 {
@@ -56,7 +62,7 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "mutants:", err)
 		return 2
 	}
-	chosen, err := choose(c.Mutants, *only, *ci)
+	chosen, err := choose(c.Mutants, *only, *ci, !*sweep)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutants:", err)
 		return 2
@@ -73,7 +79,7 @@ func run() int {
 	}
 	options := mutants.Options{Root: root, WorkDir: work, Scenarios: scenarios.Names(), LocalScenarios: split(*localScenarios),
 		SimSeeds: *simSeeds, LocalSeeds: *localSeeds, SimRunTimeout: 2 * time.Minute, LocalRunTimeout: 4 * time.Minute,
-		Tests: *tests, TestTimeout: 5 * time.Minute, Log: os.Stderr}
+		Tests: *tests, TestTimeout: 5 * time.Minute, Hunt: *huntFor, NoSweep: !*sweep, Log: os.Stderr}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	started := time.Now()
@@ -131,8 +137,9 @@ func run() int {
 	return 0
 }
 
-// choose picks the mutants to run.
-func choose(all []mutants.Mutant, only string, ci bool) ([]mutants.Mutant, error) {
+// choose picks the mutants to run; simOnly keeps those of code the
+// simulator runs (the hunt's reach).
+func choose(all []mutants.Mutant, only string, ci, simOnly bool) ([]mutants.Mutant, error) {
 	names := split(only)
 	for _, name := range names {
 		if !slices.ContainsFunc(all, func(m mutants.Mutant) bool { return m.Name == name }) {
@@ -141,7 +148,7 @@ func choose(all []mutants.Mutant, only string, ci bool) ([]mutants.Mutant, error
 	}
 	var chosen []mutants.Mutant
 	for _, m := range all {
-		if (len(names) == 0 || slices.Contains(names, m.Name)) && (!ci || m.CI) {
+		if (len(names) == 0 || slices.Contains(names, m.Name)) && (!ci || m.CI) && (!simOnly || m.Sweep == mutants.SweepSim) {
 			chosen = append(chosen, m)
 		}
 	}
