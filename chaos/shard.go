@@ -19,13 +19,26 @@ type Shard struct {
 
 // ParseShard reads "I/N" with 1 <= I <= N.
 func ParseShard(text string) (Shard, error) {
+	return ParseShardFrom(text, 1)
+}
+
+// ParseShardFrom reads "I/N" whose I counts from base (0 or 1): a
+// Kubernetes Indexed Job numbers its pods from 0 (JOB_COMPLETION_INDEX), a
+// GitHub Actions matrix as one likes.
+func ParseShardFrom(text string, base int) (Shard, error) {
+	if base != 0 && base != 1 {
+		return Shard{}, fmt.Errorf("--shard-base %d: want 0 or 1", base)
+	}
 	i, n, found := strings.Cut(text, "/")
 	index, errI := strconv.Atoi(i)
 	count, errN := strconv.Atoi(n)
-	if !found || errI != nil || errN != nil || count < 1 || index < 1 || index > count {
+	if !found || errI != nil || errN != nil || count < 1 || index < base || index > count-1+base {
+		if base == 0 {
+			return Shard{}, fmt.Errorf("--shard %q: want I/N with 0 <= I < N (counting from 0), e.g. 1/8", text)
+		}
 		return Shard{}, fmt.Errorf("--shard %q: want I/N with 1 <= I <= N, e.g. 2/8", text)
 	}
-	return Shard{Index: index, Count: count}, nil
+	return Shard{Index: index + 1 - base, Count: count}, nil
 }
 
 // Has reports whether the run at position p belongs to the shard.

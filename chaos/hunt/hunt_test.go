@@ -263,6 +263,21 @@ func TestParseShard(t *testing.T) {
 	if err != nil || !s.Has(4) || s.Has(5) || s.String() != "2/3" {
 		t.Errorf("2/3: %+v %v", s, err)
 	}
+	// Counting from 0 (a Kubernetes Indexed Job's pods): 0/4 is 1/4, 3/4
+	// is 4/4, 4/4 does not exist.
+	for text, want := range map[string]chaos.Shard{"0/4": {Index: 1, Count: 4}, "3/4": {Index: 4, Count: 4}} {
+		if got, err := chaos.ParseShardFrom(text, 0); err != nil || got != want {
+			t.Errorf("%s from 0: %+v %v; want %+v", text, got, err, want)
+		}
+	}
+	for _, bad := range []string{"4/4", "-1/4", "x/4"} {
+		if _, err := chaos.ParseShardFrom(bad, 0); err == nil {
+			t.Errorf("--shard %s --shard-base 0 accepted", bad)
+		}
+	}
+	if _, err := chaos.ParseShardFrom("1/4", 2); err == nil {
+		t.Error("--shard-base 2 accepted")
+	}
 }
 
 // MaxFailures stops the hunt at its first failure: on one worker the runs

@@ -33,6 +33,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	budget := flags.Duration("for", 0, "start runs for this long (with --runs: whichever ends first); the shrinks of the last failures may take up to --shrink-budget more")
 	mutation := flags.String("mutation", "", "break every node on purpose (drop, duplicate, swap, ignore-since), to see the hunt find it")
 	shard := flags.String("shard", "", "run part `I/N` of the hunt only (runs at positions p with p mod N = I-1), for N machines")
+	shardBase := flags.Int("shard-base", 1, "what --shard's I counts from: 1, or 0 as a Kubernetes Indexed Job's JOB_COMPLETION_INDEX does")
 	out := flags.String("out", "reports/hunt", "where failures, shrunk scenarios, their reports and hunt.json go")
 	shrink := flags.Bool("shrink", true, "shrink each failure to the smallest scenario that still fails the same check")
 	shrinkBudget := flags.Duration("shrink-budget", time.Minute, "the longest one failure's shrink may take")
@@ -87,7 +88,7 @@ func runHunt(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return flags.usageError("--mutation: %s", err)
 	}
 	if *shard != "" {
-		if options.Shard, err = chaos.ParseShard(*shard); err != nil {
+		if options.Shard, err = chaos.ParseShardFrom(*shard, *shardBase); err != nil {
 			return flags.usageError("%s", err)
 		}
 	}
