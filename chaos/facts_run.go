@@ -28,6 +28,7 @@ func runFacts(sc *scenarios.Scenario, decisions []balance.Decision, real bool) c
 		Decisions:              make([]check.BalancerDecision, len(decisions)),
 	}
 	if real {
+		facts.HostsMayLag = true
 		facts.DeliveryLagMaxMs = max(cmp.Or(facts.DeliveryLagMaxMs, check.DeliveryLagMaxDefault), deliveryLagMaxRealMs)
 	}
 	for i, d := range decisions {

@@ -341,16 +341,16 @@ func (c *Client) read(conn *websocket.Conn) {
 		}
 		_, data, err := conn.ReadMessage()
 		if err != nil {
-			code := websocket.CloseAbnormalClosure
+			code, reason := websocket.CloseAbnormalClosure, ""
 			var closeErr *websocket.CloseError
 			if errors.As(err, &closeErr) {
-				code = closeErr.Code
+				code, reason = closeErr.Code, closeErr.Text
 			}
 			_ = conn.Close()
 			c.enqueue(func() {
 				if c.conn == conn {
 					c.conn = nil
-					c.machine.Disconnected(code)
+					c.machine.DisconnectedBecause(code, reason)
 				}
 			})
 			return

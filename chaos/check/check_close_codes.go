@@ -17,6 +17,7 @@ import (
 //	its host dropped the transport (reconnects)        1006
 //	it sent a frame over protocol.FrameBytesMax        1009
 //	it stopped reading: the node cut off a slow reader 4000
+//	  (on real hosts, also a reader the load slowed:    4000 with protocol.ReasonSlowConsumer)
 //	its node drains; the balancer sheds it             4000
 //	its node dies, pauses, or its balancer link fails  1006 (a reset), 4000 (the real balancer's "backend gone: reconnect")
 //	the balancer restarts or pauses                    1006, 4000 (a balancer stopping drains with 4000)
@@ -146,6 +147,9 @@ func closeCauses(name string, e client.Event, conn connectionFacts, readingAt in
 	}
 	if conn.stalled {
 		causes = append(causes, closeCause{"it stopped reading (slow consumer)", []int{protocol.CloseReconnect}})
+	}
+	if facts.HostsMayLag && e.CloseReason == protocol.ReasonSlowConsumer {
+		causes = append(causes, closeCause{"its node cut it off as a slow reader, and a real host's reader can lag", []int{protocol.CloseReconnect}})
 	}
 	seen := func(fromMs, toMs int64) bool {
 		if e.AtMs < fromMs {

@@ -61,6 +61,23 @@ func TestCloseCodesCatchACloseNothingExplains(t *testing.T) {
 	expectViolations(t, c, 1, "unexplained-close")
 }
 
+// On real hosts a node may cut off a reader the machine's load slowed:
+// the close says so (protocol.ReasonSlowConsumer) and is explained there.
+// In the simulator, where a client reads at once unless stalled, the same
+// cut stays a violation, as does, anywhere, a 4000 with another reason.
+func TestCloseCodesExplainASlowReaderCutOnRealHostsOnly(t *testing.T) {
+	cut := func(reason string) *historyBuilder {
+		b := closesHistory(protocol.CloseReconnect)
+		return b.at(19000).greeted("cat", "n3").at(20000).event("cat", client.Event{Kind: client.KindDisconnected,
+			CloseCode: protocol.CloseReconnect, CloseReason: reason, Node: "n3"})
+	}
+	real := closesFacts
+	real.HostsMayLag = true
+	expectViolations(t, checkCloseCodes(byClient(cut(protocol.ReasonSlowConsumer).h), real.withDefaults()), 0, "")
+	expectViolations(t, checkCloseCodes(byClient(cut(protocol.ReasonSlowConsumer).h), closesFacts.withDefaults()), 1, "unexplained-close")
+	expectViolations(t, checkCloseCodes(byClient(cut("draining: reconnect elsewhere").h), real.withDefaults()), 1, "unexplained-close")
+}
+
 func TestCloseCodesCatchAStalledClientCutOffWithTheWrongCode(t *testing.T) {
 	b := newHistory().greeted("dan", "n3").at(1000).own("dan", client.KindStalled).
 		at(5000).own("dan", client.KindReading).closed("dan", "n3", protocol.ClosePolicy)

@@ -156,8 +156,14 @@ func (c *Client) Connected() {
 // Disconnected reports that the transport is gone, with its close code
 // (1006 for an abnormal drop). The client schedules a redial.
 func (c *Client) Disconnected(code int) {
+	c.DisconnectedBecause(code, "")
+}
+
+// DisconnectedBecause is Disconnected with the close frame's reason text,
+// which the history keeps beside the code.
+func (c *Client) DisconnectedBecause(code int, reason string) {
 	c.expectState("Disconnected", stateConnected, stateClosing)
-	c.event(Event{Kind: KindDisconnected, CloseCode: code, Node: c.node})
+	c.event(Event{Kind: KindDisconnected, CloseCode: code, CloseReason: reason, Node: c.node})
 	asked := c.draining || (code == protocol.CloseReconnect && c.welcomed)
 	c.state = stateWaiting
 	c.welcomed, c.draining, c.node = false, false, ""

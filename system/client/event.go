@@ -51,8 +51,10 @@ type Event struct {
 	Message string        `json:"message,omitempty"`
 	// CloseCode is the WebSocket close code of a KindDisconnected (1006 for
 	// an abnormal drop).
-	CloseCode int    `json:"close_code,omitempty"`
-	Head      uint64 `json:"head,omitempty"`
+	CloseCode int `json:"close_code,omitempty"`
+	// CloseReason is the close frame's reason text, when the host has one.
+	CloseReason string `json:"close_reason,omitempty"`
+	Head        uint64 `json:"head,omitempty"`
 	// Duplicate marks a KindDelivered the client discarded (its seq was at
 	// or below the last seen): it arrived on the wire but never reached the
 	// application. Without it, the msg was passed to the application. A

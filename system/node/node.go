@@ -149,7 +149,7 @@ func setDefault(value *int, fallback int) {
 func (n *Node) Ready() Ready {
 	for _, conn := range n.cutoffs {
 		if s := n.sessions[conn]; s != nil {
-			n.closeSession(s, protocol.CloseReconnect, "slow consumer: reconnect and resume")
+			n.closeSession(s, protocol.CloseReconnect, protocol.ReasonSlowConsumer)
 		}
 	}
 	n.cutoffs = n.cutoffs[:0]

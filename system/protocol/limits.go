@@ -28,3 +28,7 @@ const (
 	// ClosePolicy means the client broke the rules too often to be kept.
 	ClosePolicy = 4008
 )
+
+// ReasonSlowConsumer is the close reason of a CloseReconnect that cuts off
+// a client that did not read its frames fast enough.
+const ReasonSlowConsumer = "slow consumer: reconnect and resume"
