@@ -32,7 +32,7 @@ var forbiddenDependencies = []string{"net", "net/http", "os/exec", "os/signal", 
 // directly; os, sync and time-driven packages are not among them ("time"
 // is, for its types and arithmetic; the scan bans its clock functions).
 var allowedImports = []string{"bytes", "cmp", "embed", "encoding/binary", "encoding/json", "errors", "fmt", "hash/fnv",
-	"math", "math/bits", "math/rand/v2", "slices", "sort", "strconv", "strings", "time", "unicode/utf8"}
+	"math", "math/bits", "math/rand/v2", "path", "slices", "sort", "strconv", "strings", "time", "unicode/utf8"}
 
 // clockFunctions read or wait on the wall clock.
 var clockFunctions = []string{"Now", "Since", "Until", "Sleep", "After", "AfterFunc", "NewTimer", "NewTicker", "Tick"}

@@ -132,9 +132,21 @@ func TestTokenMintsAVerifiableToken(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
-	user, err := server.VerifyToken([]byte(testSecret), strings.TrimSpace(stdout), time.Now())
-	if err != nil || user != "alice" {
-		t.Fatalf("token verifies as %q, %v", user, err)
+	claims, err := server.VerifyToken([]byte(testSecret), strings.TrimSpace(stdout), time.Now())
+	if err != nil || claims.User != "alice" || claims.Rooms != nil {
+		t.Fatalf("token verifies as %+v, %v; want alice without a rooms claim", claims, err)
+	}
+	code, roomsToken, stderr := runCommand(t, context.Background(), "token", "--user", "alice", "--rooms", "a,b,team-*", "--secret-file", secretFile)
+	if code != 0 {
+		t.Fatalf("--rooms: exit %d, stderr %q", code, stderr)
+	}
+	if claims, err := server.VerifyToken([]byte(testSecret), strings.TrimSpace(roomsToken), time.Now()); err != nil ||
+		strings.Join(claims.Rooms, ",") != "a,b,team-*" {
+		t.Fatalf("--rooms a,b,team-* verifies as %+v, %v", claims, err)
+	}
+	if code, _, stderr := runCommand(t, context.Background(), "token", "--user", "alice", "--rooms", "a,,b", "--secret-file", secretFile); code != 2 ||
+		!strings.Contains(stderr, "room pattern is empty") {
+		t.Fatalf("--rooms a,,b: exit %d, stderr %q; want 2 naming the empty room", code, stderr)
 	}
 	if _, err := server.VerifyToken([]byte(testSecret), strings.TrimSpace(stdout), time.Now().Add(2*time.Hour)); err == nil {
 		t.Fatal("a 1h token still verifies after 2h")

@@ -83,6 +83,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	delivery := flags.String("delivery", string(node.Recover), "delivery mode: recover or pubsub")
 	auth := flags.String("auth", "on", "require a signed token on /ws: on, or off (lab runs only: the user comes from ?user=)")
 	secretFile := flags.String("secret-file", "", "file holding the HS256 token secret (default $"+secretEnv+")")
+	roomsOpen := flags.String("rooms-open", "", "whether a connection whose token has no rooms claim (chatlab token --rooms), or any under --auth off, may join every room: on, or off (it may join none: error forbidden); default off with --auth on, on with --auth off")
 	origins := flags.String("allowed-origins", "", "comma-separated browser origins allowed to connect, scheme://host[:port]; empty: same host only; *: any")
 	sendQueueLenMax := flags.Int("send-queue-len-max", 256, "frames a connection may have unwritten before it is cut off as a slow consumer")
 	rateBurst := flags.Int("rate-burst", 20, "sends a connection may make at once")
@@ -129,6 +130,12 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	authOn, err := onOff("auth", *auth)
 	if err != nil {
 		return fail("%s", err)
+	}
+	roomsOpenOn := !authOn
+	if *roomsOpen != "" {
+		if roomsOpenOn, err = onOff("rooms-open", *roomsOpen); err != nil {
+			return fail("%s", err)
+		}
 	}
 	var secret []byte
 	if authOn {
@@ -187,7 +194,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 		return fail("%s", err)
 	}
 	return nodeOptions{
-		server: server.Config{ID: *id, Listen: *listen, AdminListen: *adminListen, Delivery: mode, Auth: authOn, Secret: secret,
+		server: server.Config{ID: *id, Listen: *listen, AdminListen: *adminListen, Delivery: mode, Auth: authOn, Secret: secret, RoomsOpen: &roomsOpenOn,
 			AllowedOrigins: originList, SendQueueLenMax: *sendQueueLenMax, RateBurst: *rateBurst,
 			RatePerSecond: *ratePerSecond, FramesPerSecond: *framesPerSecond, FrameBurst: *frameBurst,
 			PongWait: *pongWait, WriteTimeout: *writeTimeout,

@@ -45,3 +45,29 @@ func TestNodeTimerFlagsReachTheConfig(t *testing.T) {
 		}
 	}
 }
+
+// --rooms-open defaults to off under auth and on without it, and takes an
+// explicit on or off either way.
+func TestNodeRoomsOpenFlag(t *testing.T) {
+	t.Setenv(secretEnv, testSecret)
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"--auth", "on"}, false},
+		{[]string{"--auth", "off"}, true},
+		{[]string{"--auth", "on", "--rooms-open", "on"}, true},
+		{[]string{"--auth", "off", "--rooms-open", "off"}, false},
+	} {
+		options, code, done := parseNodeFlags(append([]string{"--id", "n1"}, tc.args...), io.Discard, io.Discard)
+		if done {
+			t.Fatalf("%v: refused (exit %d)", tc.args, code)
+		}
+		if got := *options.server.RoomsOpen; got != tc.want {
+			t.Errorf("%v: rooms open %v; want %v", tc.args, got, tc.want)
+		}
+	}
+	if _, code, done := parseNodeFlags([]string{"--id", "n1", "--auth", "off", "--rooms-open", "yes"}, io.Discard, io.Discard); !done || code != 2 {
+		t.Fatalf("--rooms-open yes: done %v, exit %d; want a usage error (2)", done, code)
+	}
+}

@@ -22,6 +22,9 @@
 //	                            conn is chosen by the host and never reused while the node runs
 //	                            (opening one twice panics). The node answers with a welcome, or,
 //	                            while draining, closes it with 4000.
+//	OpenAccess(conn, access)    the same, with what the connection's credentials allow (Access:
+//	                            the rooms it may join); Open grants every room. A join of a
+//	                            room not granted gets error forbidden.
 //	Receive(conn, data)         one text frame from a client; binary frames are the host's to
 //	                            refuse (error binary_frame). Over protocol.FrameBytesMax the node
 //	                            closes with 1009; a malformed frame gets an error frame.

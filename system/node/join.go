@@ -9,6 +9,12 @@ import (
 // join makes a session a member of a room. A repeated join of the same room
 // starts the membership over from the new since.
 func (n *Node) join(s *session, in protocol.Inbound) {
+	if !s.access.mayJoin(in.Room) {
+		n.counters.Rejects++
+		n.send(s.conn, protocol.Error{Type: protocol.TypeError, Code: protocol.CodeForbidden, Ref: in.Room,
+			Message: "your credentials do not grant this room"})
+		return
+	}
 	if n.rooms[in.Room] == nil && n.cfg.Delivery == Recover && !n.admitBrokerCall(s, in.Room) {
 		return // a new room costs a fetch, over this connection's share
 	}

@@ -27,15 +27,48 @@ type session struct {
 	// counts the frames refused since the last one handled.
 	frames        tokenBucket
 	refusedInARow int
+	// access is what the connection's credentials allow.
+	access Access
 }
 
-// Open accepts a connection for user and greets it. A draining node refuses
-// it with the reconnect close code.
+// Access is what a connection's credentials allow, as its host verified
+// them (a signed token's claims, or the host's policy without one).
+type Access struct {
+	User string
+	// AnyRoom lets the connection join every room; otherwise it may join
+	// only the rooms that Rooms (names and protocol.MatchRoom patterns)
+	// grant, and a join of another is refused with forbidden.
+	AnyRoom bool
+	Rooms   []string
+}
+
+// mayJoin reports whether the access grants room.
+func (a *Access) mayJoin(room string) bool {
+	if a.AnyRoom {
+		return true
+	}
+	for _, pattern := range a.Rooms {
+		if protocol.MatchRoom(pattern, room) {
+			return true
+		}
+	}
+	return false
+}
+
+// Open accepts a connection for user, free to join any room: OpenAccess
+// for a host without room grants.
 func (n *Node) Open(conn ConnID, user string) {
+	n.OpenAccess(conn, Access{User: user, AnyRoom: true})
+}
+
+// OpenAccess accepts a connection with what its credentials allow and
+// greets it. A draining node refuses it with the reconnect close code.
+func (n *Node) OpenAccess(conn ConnID, access Access) {
 	if _, exists := n.sessions[conn]; exists {
 		panic(fmt.Sprintf("node: connection %d opened twice", conn))
 	}
-	s := &session{conn: conn, user: user,
+	user := access.User
+	s := &session{conn: conn, user: user, access: access,
 		sends:  newTokenBucket(n.cfg.RateBurst, n.nowMs),
 		frames: newTokenBucket(n.cfg.FrameBurst, n.nowMs)}
 	n.sessions[conn] = s

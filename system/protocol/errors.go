@@ -20,6 +20,7 @@ const (
 	CodeUnavailable   Code = "unavailable"     // the broker cannot take the send now; retry with the same id
 	CodeDraining      Code = "draining"        // the node is draining; reconnect elsewhere
 	CodeBinaryFrame   Code = "binary_frame"    // a binary frame; only text frames are accepted
+	CodeForbidden     Code = "forbidden"       // a join of a room the connection's credentials do not grant
 )
 
 // Reject is a decoding or validation failure: the code to send back and a

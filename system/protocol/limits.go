@@ -25,6 +25,9 @@ const (
 	// consumer, drain, rebalance); reconnect, anywhere, and resume with
 	// since. Clients treat it as an expected, non-fatal close.
 	CloseReconnect = 4000
+	// CloseTokenExpired means the connection's token expired: fetch a
+	// fresh token, reconnect, anywhere, and resume with since.
+	CloseTokenExpired = 4001
 	// ClosePolicy means the client broke the rules too often to be kept.
 	ClosePolicy = 4008
 )

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"chatlab/system/node"
+	"chatlab/system/protocol"
 )
 
 // Auth limits.
@@ -60,57 +63,98 @@ func CheckSecret(secret []byte) error {
 	return nil
 }
 
+// Claims is what a verified token says.
+type Claims struct {
+	User string
+	// Rooms are the room names and patterns (protocol.MatchRoom) the token
+	// grants; nil when it has no rooms claim, and then Config.RoomsOpen
+	// decides. An empty, non-nil list grants no room.
+	Rooms []string
+	// ExpiresAt is when the token stops being valid.
+	ExpiresAt time.Time
+}
+
+// tokenClaims is a token's JSON payload: the registered claims (sub, iat,
+// exp) and the rooms claim, like Centrifugo's channels claim.
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	Rooms []string `json:"rooms,omitempty"`
+}
+
+// CheckRooms validates a rooms claim: at most protocol.RoomPatternsMax
+// names or patterns, each valid.
+func CheckRooms(rooms []string) error {
+	if len(rooms) > protocol.RoomPatternsMax {
+		return fmt.Errorf("%d rooms; the limit is %d", len(rooms), protocol.RoomPatternsMax)
+	}
+	for _, pattern := range rooms {
+		if err := protocol.CheckRoomPattern(pattern); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // MintToken returns a signed token naming user that expires ttl after now.
-func MintToken(secret []byte, user string, ttl time.Duration, now time.Time) (string, error) {
+// rooms, when not empty, is its rooms claim: the rooms (names and
+// patterns such as team-*) it may join; empty leaves the claim out.
+func MintToken(secret []byte, user string, rooms []string, ttl time.Duration, now time.Time) (string, error) {
 	if err := CheckUser(user); err != nil {
 		return "", err
 	}
 	if err := CheckSecret(secret); err != nil {
 		return "", err
 	}
+	if err := CheckRooms(rooms); err != nil {
+		return "", err
+	}
 	if ttl <= 0 {
 		return "", fmt.Errorf("ttl is %s; it must be positive", ttl)
 	}
-	claims := jwt.RegisteredClaims{
+	claims := tokenClaims{RegisteredClaims: jwt.RegisteredClaims{
 		Subject:   user,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-	}
+	}, Rooms: rooms}
 	return jwt.NewWithClaims(signingMethod, claims).SignedString(secret)
 }
 
-// VerifyToken checks a token's signature, algorithm and expiry (required)
-// at now and returns the user it names.
-func VerifyToken(secret []byte, token string, now time.Time) (string, error) {
+// VerifyToken checks a token's signature, algorithm, expiry (required) at
+// now and rooms claim, and returns its claims.
+func VerifyToken(secret []byte, token string, now time.Time) (Claims, error) {
 	if len(token) > tokenBytesMax {
-		return "", fmt.Errorf("token is %d bytes; the limit is %d", len(token), tokenBytesMax)
+		return Claims{}, fmt.Errorf("token is %d bytes; the limit is %d", len(token), tokenBytesMax)
 	}
-	var claims jwt.RegisteredClaims
+	var claims tokenClaims
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return secret, nil },
 		jwt.WithValidMethods([]string{signingMethod.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
 	if err != nil {
-		return "", err
+		return Claims{}, err
 	}
 	if err := CheckUser(claims.Subject); err != nil {
-		return "", fmt.Errorf("token subject: %w", err)
+		return Claims{}, fmt.Errorf("token subject: %w", err)
 	}
-	return claims.Subject, nil
+	if err := CheckRooms(claims.Rooms); err != nil {
+		return Claims{}, fmt.Errorf("token rooms: %w", err)
+	}
+	return Claims{User: claims.Subject, Rooms: claims.Rooms, ExpiresAt: claims.ExpiresAt.Time}, nil
 }
 
-// authenticate returns the user a WebSocket request speaks for, or an error
-// whose text is fit for a 401 body. With auth on the token comes from
-// ?token= (browsers cannot set headers on a WebSocket) or from
-// "Authorization: Bearer"; with auth off the user is ?user=.
-func (s *Server) authenticate(r *http.Request) (string, error) {
+// authenticate returns what a WebSocket request may do, or an error whose
+// text is fit for a 401 body. With auth on the token comes from ?token=
+// (browsers cannot set headers on a WebSocket) or from "Authorization:
+// Bearer"; with auth off the user is ?user=. A token's rooms claim names
+// the rooms it may join; without one, Config.RoomsOpen decides.
+func (s *Server) authenticate(r *http.Request) (node.Access, error) {
 	if !s.cfg.Auth {
 		user := r.URL.Query().Get("user")
 		if err := CheckUser(user); err != nil {
-			return "", fmt.Errorf("?user=: %w", err)
+			return node.Access{}, fmt.Errorf("?user=: %w", err)
 		}
-		return user, nil
+		return node.Access{User: user, AnyRoom: *s.cfg.RoomsOpen}, nil
 	}
 	token := r.URL.Query().Get("token")
 	if token == "" {
@@ -121,11 +165,14 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 		}
 	}
 	if token == "" {
-		return "", errors.New("missing token: pass ?token= or Authorization: Bearer")
+		return node.Access{}, errors.New("missing token: pass ?token= or Authorization: Bearer")
 	}
-	user, err := VerifyToken(s.cfg.Secret, token, time.Now())
+	claims, err := VerifyToken(s.cfg.Secret, token, time.Now())
 	if err != nil {
-		return "", errors.New("bad token")
+		return node.Access{}, errors.New("bad token")
 	}
-	return user, nil
+	if claims.Rooms == nil {
+		return node.Access{User: claims.User, AnyRoom: *s.cfg.RoomsOpen}, nil
+	}
+	return node.Access{User: claims.User, Rooms: claims.Rooms}, nil
 }

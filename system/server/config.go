@@ -33,6 +33,11 @@ type Config struct {
 	Auth bool
 	// Secret is the HS256 key for tokens; required when Auth is on.
 	Secret []byte
+	// RoomsOpen says whether a connection whose token has no rooms claim
+	// (or any connection under auth off) may join every room; otherwise
+	// such a connection may join none. Nil takes the default: closed
+	// with auth on, open with auth off.
+	RoomsOpen *bool
 	// AllowedOrigins lists the browser origins that may connect: empty
 	// means the same host only, "*" allows every origin.
 	AllowedOrigins []string
@@ -102,6 +107,10 @@ func (cfg *Config) check() error {
 		if err := CheckSecret(cfg.Secret); err != nil {
 			return fmt.Errorf("server: auth is on: %w", err)
 		}
+	}
+	if cfg.RoomsOpen == nil {
+		open := !cfg.Auth
+		cfg.RoomsOpen = &open
 	}
 	if cfg.AdminListen == "" {
 		cfg.AdminListen = adminListenDefault

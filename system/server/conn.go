@@ -28,9 +28,10 @@ const (
 // reader goroutine and the current writer goroutine use ws, and only the
 // loop closes it.
 type conn struct {
-	id   node.ConnID
-	user string
-	ws   *websocket.Conn
+	id     node.ConnID
+	user   string
+	access node.Access // what its credentials allow, handed to the node
+	ws     *websocket.Conn
 
 	queue   []outbound // frames not yet handed to a writer
 	pingDue bool
@@ -68,7 +69,7 @@ type outbound struct {
 func (l *loop) open(c *conn) {
 	l.conns[c.id] = c
 	l.pings.add(c)
-	l.node.Open(c.id, c.user)
+	l.node.OpenAccess(c.id, c.access)
 }
 
 // read is the connection's one reader goroutine: it turns frames into

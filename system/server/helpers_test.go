@@ -100,9 +100,17 @@ func getAt(t testing.TB, addr, path string) (int, string) {
 	return response.StatusCode, string(body)
 }
 
+// token mints a token for user that grants every room (the test nodes run
+// with the default: rooms closed to a token without a rooms claim).
 func token(t testing.TB, user string) string {
 	t.Helper()
-	signed, err := MintToken(testSecret, user, time.Hour, time.Now())
+	return tokenFor(t, user, []string{"*"})
+}
+
+// tokenFor mints a token for user whose rooms claim is rooms (none: no claim).
+func tokenFor(t testing.TB, user string, rooms []string) string {
+	t.Helper()
+	signed, err := MintToken(testSecret, user, rooms, time.Hour, time.Now())
 	if err != nil {
 		t.Fatalf("mint: %v", err)
 	}

@@ -47,11 +47,12 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "draining: reconnect to another node", http.StatusServiceUnavailable)
 		return
 	}
-	user, err := s.authenticate(r)
+	access, err := s.authenticate(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
+	user := access.User
 	ip := socket.HostOf(r.RemoteAddr)
 	if err := s.caps.acquire(user, ip); err != nil {
 		s.log.Info("connection refused", "reason", err, "remote", r.RemoteAddr)
@@ -66,7 +67,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	socket.CapBuffers(ws.NetConn(), s.cfg.SocketBufferBytes)
-	c := &conn{id: node.ConnID(s.nextConn.Add(1)), user: user, ws: ws}
+	c := &conn{id: node.ConnID(s.nextConn.Add(1)), user: user, access: access, ws: ws}
 	reader := func() {
 		defer s.caps.release(user, ip)
 		s.loop.read(c)
