@@ -9,6 +9,10 @@ type pendingFetch struct {
 	generation uint64
 	conn       ConnID
 	afterSeq   uint64
+	// epoch is the room's epoch when the fetch was asked: a room fetch
+	// answered after the room changed epoch was asked from a position that
+	// no longer exists.
+	epoch string
 	// owner is the user whose frame caused the fetch ("": the node's
 	// own), whose share of broker calls it counts against.
 	owner string
@@ -27,7 +31,7 @@ func (n *Node) fetchRoom(r *room) {
 	if !r.synced {
 		after, limit = 0, 1
 	}
-	n.requestFetch(pendingFetch{room: r.name, generation: r.generation, afterSeq: after}, limit)
+	n.requestFetch(pendingFetch{room: r.name, generation: r.generation, afterSeq: after, epoch: r.epoch}, limit)
 }
 
 // fetchMember asks the broker for a member's replay after its cursor.
@@ -68,6 +72,14 @@ func (n *Node) Fetched(request RequestID, reply FetchReply, err error) {
 		r.fetching = false
 		if err != nil {
 			r.fetchAtMs = n.nowMs + n.cfg.FetchRetryMs
+			return
+		}
+		if r.synced && p.epoch != r.epoch {
+			// The room changed epoch while this fetch was out (a live
+			// message of the new epoch reset it): the reply answers a
+			// position under the old one. Ask again from where the room is
+			// now, or what the new epoch holds waits for the next poll.
+			n.fetchRoom(r)
 			return
 		}
 		n.roomFetched(r, reply)
