@@ -172,11 +172,14 @@ func Hunt(ctx context.Context, opts Options) (*Summary, error) {
 	return summary, ctx.Err()
 }
 
-func huntOne(ctx context.Context, opts Options, run Runner, index int, found *atomic.Int64) RunRecord {
+// huntOne runs, writes and shrinks run index; its record's wall time
+// covers all of it (the result is named so that the deferred stamp lands
+// in what is returned).
+func huntOne(ctx context.Context, opts Options, run Runner, index int, found *atomic.Int64) (record RunRecord) {
 	start := time.Now()
 	sc := Generate(opts.Seed, index)
 	seed := RunSeed(opts.Seed, index)
-	record := RunRecord{Index: index, Seed: seed, ScenarioHash: sc.Hash()}
+	record = RunRecord{Index: index, Seed: seed, ScenarioHash: sc.Hash()}
 	defer func() { record.WallMs = time.Since(start).Milliseconds() }()
 	result, err := run(ctx, sc, seed)
 	if err != nil {

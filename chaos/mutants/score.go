@@ -64,11 +64,14 @@ func ScoreOf(outcomes []Outcome) Score {
 // Line is one outcome as a person reads it.
 func (o Outcome) Line() string {
 	var b strings.Builder
-	switch o.Status {
-	case Killed:
+	switch {
+	case o.Status == Killed && o.Scenario == "hunt":
+		fmt.Fprintf(&b, "KILLED    %-34s by chatlab hunt's generated scenarios on sim: %s (%d runs, %.0f s)", o.Name,
+			strings.Join(o.Checks, ", "), o.Runs, o.Seconds)
+	case o.Status == Killed:
 		fmt.Fprintf(&b, "KILLED    %-34s by %s on %s seed %d: %s (%d runs, %.0f s)", o.Name, o.Scenario, o.Target, o.Seed,
 			strings.Join(o.Checks, ", "), o.Runs, o.Seconds)
-	case Survived:
+	case o.Status == Survived:
 		fmt.Fprintf(&b, "SURVIVED  %-34s %d runs, %d seeds (%.0f s): %s", o.Name, o.Runs, o.SeedsTried, o.Seconds, o.Description)
 	default:
 		fmt.Fprintf(&b, "BROKEN    %-34s %s", o.Name, o.Detail)
