@@ -54,8 +54,13 @@ func TestRunDeliversEveryAckedMessageToEveryMember(t *testing.T) {
 		t.Fatalf("recorder saw %d deliveries, tally %d", delivered, c.Delivered)
 	}
 	var table bytes.Buffer
-	if err := summary.WriteTable(&table); err != nil || !strings.Contains(table.String(), "deliveries/s") {
+	if err := summary.WriteTable(&table); err != nil || !strings.Contains(table.String(), "deliveries/s") ||
+		!strings.Contains(table.String(), "99.990%") {
 		t.Fatalf("table: %v\n%s", err, table.String())
+	}
+	if d := summary.Latency.Distribution; len(d) != len(distributionPercentiles) || d[0].Ms != summary.Latency.P50 ||
+		d[len(d)-1].Ms != summary.Latency.Max {
+		t.Fatalf("distribution %+v; p50 %d, max %d", d, summary.Latency.P50, summary.Latency.Max)
 	}
 	encoded, err := json.Marshal(summary)
 	if err != nil || !bytes.Contains(encoded, []byte(`"p99"`)) {

@@ -40,7 +40,19 @@ type Latency struct {
 	P99   int64   `json:"p99"`
 	Max   int64   `json:"max"`
 	Mean  float64 `json:"mean"`
+	// Distribution is the latency at distributionPercentiles, as wrk2 and
+	// k6 print it (from the run's HdrHistogram).
+	Distribution []Percentile `json:"distribution,omitempty"`
 }
+
+// Percentile is one point of a latency distribution.
+type Percentile struct {
+	Percentile float64 `json:"percentile"`
+	Ms         int64   `json:"ms"`
+}
+
+// distributionPercentiles are the points a summary's distribution gives.
+var distributionPercentiles = []float64{50, 75, 90, 99, 99.9, 99.99, 100}
 
 func summarize(cfg Config, clients []*Client, tally *tally, members map[string]int) Summary {
 	counts, latency := tally.snapshot()
@@ -48,6 +60,11 @@ func summarize(cfg Config, clients []*Client, tally *tally, members map[string]i
 		Bytes: cfg.MessageBytes, Idle: cfg.Idle, URLs: len(cfg.URLs), Counts: counts, Missing: tally.missing(members),
 		Latency: Latency{Count: latency.Count(), P50: latency.Quantile(0.5), P90: latency.Quantile(0.9),
 			P99: latency.Quantile(0.99), Max: latency.Max(), Mean: latency.Mean()}}
+	if latency.Count() > 0 {
+		for _, p := range distributionPercentiles {
+			s.Latency.Distribution = append(s.Latency.Distribution, Percentile{Percentile: p, Ms: latency.Quantile(p / 100)})
+		}
+	}
 	for _, c := range clients {
 		snapshot := c.Snapshot()
 		if snapshot.Connected {
@@ -92,5 +109,14 @@ func (s Summary) WriteTable(w io.Writer) error {
 	for _, row := range rows {
 		fmt.Fprintf(table, "%s\t%s\n", row[0], row[1])
 	}
-	return table.Flush()
+	if err := table.Flush(); err != nil {
+		return err
+	}
+	if len(s.Latency.Distribution) > 0 {
+		fmt.Fprintln(w, "latency distribution (HdrHistogram, ms):")
+		for _, p := range s.Latency.Distribution {
+			fmt.Fprintf(w, "  %8.3f%%  %d\n", p.Percentile, p.Ms)
+		}
+	}
+	return nil
 }

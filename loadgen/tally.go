@@ -126,5 +126,5 @@ func (t *tally) reset() {
 func (t *tally) snapshot() (Counts, Histogram) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.counts, t.latency
+	return t.counts, t.latency.Clone()
 }
