@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -74,6 +75,8 @@ func dockerCanRun(scenario *scenarios.Scenario) error {
 			return Refused("%s: the docker target cuts links both ways only (network disconnect), not direction %q; run it with --target local", what, f.Direction)
 		case f.Action == scenarios.Delay || f.Action == scenarios.Loss:
 			return Refused("%s: the docker target has no %s on a link (its scratch containers have no traffic shaping); run it with --target local", what, f.Action)
+		case f.Action == scenarios.ConnFlood || f.Action == scenarios.UpgradeAborts:
+			return Refused("%s: the docker target cannot give the abusing clients an address of their own (every client reaches the published ports from the Docker bridge's gateway), so the balancer's per-address limit would hold back the well-behaved clients with them; run it with --target local", what)
 		}
 	}
 	return nil
@@ -140,6 +143,10 @@ func (s *dockerSystem) balancerAdmin(ctx context.Context) (string, error) {
 	defer s.calls.Unlock()
 	return s.cluster.AdminEndpoint(ctx, balancerName)
 }
+
+// abuserAddr is the host's default: the docker target's join and garbage
+// floods are told apart by connection and user, not by address.
+func (s *dockerSystem) abuserAddr() (net.IP, error) { return nil, nil }
 
 func (s *dockerSystem) memberURL(ctx context.Context, name string) (string, error) {
 	s.calls.Lock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"slices"
 	"strconv"
 	"sync"
@@ -110,6 +111,10 @@ func (s *localSystem) memberURL(_ context.Context, name string) (string, error) 
 	addr, err := s.cluster.HTTPAddr(name)
 	return "ws://" + addr + "/ws", err
 }
+
+// abuserAddr is 127.0.0.2: loopback, yet another address than the
+// well-behaved clients'.
+func (s *localSystem) abuserAddr() (net.IP, error) { return abuserAddress, nil }
 
 func (s *localSystem) setDown(name string, down bool) {
 	s.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -98,8 +99,12 @@ type realSystem interface {
 	balancerAdmin(ctx context.Context) (string, error)
 	// memberURL is a node's own WebSocket endpoint (a flood that names one).
 	memberURL(ctx context.Context, name string) (string, error)
-	// fault carries out a step of every action but flood and slow-consumer,
-	// which act on clients.
+	// abuserAddr is the address the abusing clients dial from (nil: the
+	// system's default), or an error saying why the target cannot give
+	// them one of their own.
+	abuserAddr() (net.IP, error)
+	// fault carries out a step of every action but flood, slow-consumer,
+	// away and the abuses, which act on clients.
 	fault(ctx context.Context, step Step) error
 	// restore ends every fault still in force on the system: links healed,
 	// processes resumed, Redis and the balancer started if down.
@@ -139,6 +144,8 @@ type realCluster struct {
 	listeners []*loadgen.Client
 	// floods are the flooding clients by fault index.
 	floods map[int]*floodGroup
+	// abuses are the running abusers by fault index.
+	abuses map[int]*abuse
 	// entryClients dial the entry URLs (every client but a flood aimed at
 	// one node), which a balancer restart may change.
 	entryClients []*loadgen.Client
@@ -170,7 +177,8 @@ type floodGroup struct {
 }
 
 func newRealCluster(target string, scenario *scenarios.Scenario, seed uint64, system realSystem) *realCluster {
-	return &realCluster{target: target, scenario: scenario, seed: seed, system: system, floods: map[int]*floodGroup{}}
+	return &realCluster{target: target, scenario: scenario, seed: seed, system: system, floods: map[int]*floodGroup{},
+		abuses: map[int]*abuse{}}
 }
 
 func (r *realCluster) Target() string { return r.target }
@@ -320,6 +328,8 @@ func (r *realCluster) Apply(ctx context.Context, step Step) error {
 			c.SetOffline(!step.End)
 		}
 		return nil
+	case scenarios.JoinFlood, scenarios.ConnFlood, scenarios.UpgradeAborts, scenarios.Garbage:
+		return r.startAbuse(ctx, step)
 	}
 	if err := r.system.fault(ctx, step); err != nil {
 		return err
@@ -407,6 +417,7 @@ func (r *realCluster) allClients() []*loadgen.Client {
 func (r *realCluster) Converge(ctx context.Context, limit time.Duration) (bool, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	r.stopAbuses()
 	if err := r.system.restore(ctx); err != nil {
 		return false, "", fmt.Errorf("end the faults: %w", err)
 	}
@@ -580,6 +591,7 @@ func (r *realCluster) TraceHash() string { return "" }
 
 // Stop ends the clients and the sampler and tears the system down.
 func (r *realCluster) Stop() error {
+	r.stopAbuses()
 	if r.clientsStop != nil {
 		r.clientsStop()
 		stopped := make(chan struct{})

@@ -108,12 +108,23 @@ func (s *simCluster) Start(context.Context) error {
 			RoomsPerClient: roomsPerClient, Warmup: simWarmup, Stop: workload.Duration, ListenOnly: true})
 	}
 	for i, f := range sc.Faults {
-		if f.Action != scenarios.Flood {
-			continue
-		}
 		stop := workload.Duration
 		if f.Duration > 0 {
 			stop = min(f.End(), stop)
+		}
+		if kind, ok := simAbuses[f.Action]; ok {
+			abuse := sim.Abuse{Kind: kind, Name: AbuserName(i), Clients: f.Clients, Interval: interval(float64(f.Rate)),
+				Start: f.At, Stop: stop}
+			if f.Target != balancerName {
+				abuse.Node = f.Target
+			}
+			if err := s.cluster.AddAbuse(abuse); err != nil {
+				return err
+			}
+			continue
+		}
+		if f.Action != scenarios.Flood {
+			continue
 		}
 		floodClient := client.Config{PendingSendsMax: floodPendingSendsMax}
 		s.cluster.AddWorkload(sim.Workload{
@@ -124,6 +135,18 @@ func (s *simCluster) Start(context.Context) error {
 	}
 	return nil
 }
+
+// simAbuses are the scenario's abuses the simulator's abusers carry out.
+var simAbuses = map[scenarios.Action]sim.AbuseKind{scenarios.JoinFlood: sim.AbuseJoinFlood, scenarios.Garbage: sim.AbuseGarbage,
+	scenarios.ConnFlood: sim.AbuseConnFlood, scenarios.UpgradeAborts: sim.AbuseUpgradeAborts}
+
+// AbuserPrefix starts the name (user and host) of every abusing client of
+// a join or connection flood, aborted upgrades or garbage, on every
+// target. Abusers record no history.
+const AbuserPrefix = "abuse"
+
+// AbuserName names the abuser of the scenario's fault at index i.
+func AbuserName(i int) string { return AbuserPrefix + strconv.Itoa(i+1) }
 
 // interval turns a per-second rate into a mean interval (0 for no rate).
 func interval(perSecond float64) time.Duration {

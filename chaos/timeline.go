@@ -28,8 +28,8 @@ func (s Step) Label() (action, target string) {
 		return "resume", target
 	case scenarios.Partition:
 		return "heal", target
-	case scenarios.Flood:
-		return "flood-end", target
+	case scenarios.Flood, scenarios.JoinFlood, scenarios.ConnFlood, scenarios.UpgradeAborts, scenarios.Garbage:
+		return string(s.Fault.Action) + "-end", target
 	case scenarios.SlowConsumer:
 		return "reading-resumed", target
 	case scenarios.Away:

@@ -139,6 +139,9 @@ func encodeFault(f Fault, t Topology) *yaml.Node {
 	if f.Action == Flood && f.FloodSendRate != floodSendRateDefault {
 		add(m, "send_rate", rate(f.FloodSendRate))
 	}
+	if f.Action.Abuse() && f.Action != Flood && f.Rate != abuseRateDefaults[f.Action] {
+		add(m, "rate", rate(f.Rate))
+	}
 	if f.Duration != 0 {
 		add(m, "duration", duration(f.Duration))
 	}
@@ -177,6 +180,9 @@ func encodeExpect(e Expectations) *yaml.Node {
 	}
 	if e.DeliveryLagMaxMs != 0 {
 		add(m, "delivery_lag_max", duration(time.Duration(e.DeliveryLagMaxMs)*time.Millisecond))
+	}
+	if e.HarmLatencyMaxMs != 0 {
+		add(m, "harm_latency_max", duration(time.Duration(e.HarmLatencyMaxMs)*time.Millisecond))
 	}
 	return m
 }

@@ -44,8 +44,10 @@ faults:
   - {at: 7s, action: away, clients: 3, duration: 2s}
   - {at: 10s, action: pause, target: redis}
   - {at: 11s, action: resume, target: redis}
+  - {at: 12s, action: join-flood, target: alpha, clients: 2, rate: 30/s, duration: 1s}
+  - {at: 13s, action: upgrade-aborts, clients: 20, duration: 1s}
 expect: {hold: [no-loss], break: [order], latency_p99_max: 1500ms, converge_within: 3s, recover_within: 2s,
-  recovery_latency_max: 20ms, cutoff_within: 9s, delivery_lag_max: 750ms}
+  recovery_latency_max: 20ms, cutoff_within: 9s, delivery_lag_max: 750ms, harm_latency_max: 2s}
 `))
 	if err != nil {
 		t.Fatal(err)

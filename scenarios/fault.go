@@ -19,6 +19,16 @@ const (
 // is what gets tested.
 const floodSendRateDefault Rate = 50
 
+// abuseRateDefaults are each abuse's rate when the file does not say: a
+// join/leave or garbage flood at 2000 frames a second per connection
+// (twenty times a node's frame allowance), a connection flood at 1000 new
+// connections a second (five times the balancer's whole allowance), one
+// burst of aborted upgrades a second.
+var abuseRateDefaults = map[Action]Rate{JoinFlood: 2000, Garbage: 2000, ConnFlood: 1000, UpgradeAborts: 1}
+
+// abuseRateMax bounds an abuse's rate.
+const abuseRateMax Rate = 100_000
+
 // targetKinds is a set of what an action may act on.
 type targetKinds uint8
 
@@ -56,10 +66,14 @@ var actionSpecs = map[Action]actionSpec{
 	SlowConsumer:    {targetNone, []string{"clients", "duration"}, []string{"clients"}, "nothing: the workload's first clients slow down"},
 	BalancerRestart: {targetBalancer | targetNone, []string{"duration"}, nil, "balancer (or nothing)"},
 	Away:            {targetNone, []string{"clients", "duration"}, []string{"clients", "duration"}, "nothing: the workload's last clients go away"},
+	JoinFlood:       {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
+	ConnFlood:       {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
+	UpgradeAborts:   {targetBalancer | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer (or nothing)"},
+	Garbage:         {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
 }
 
 var (
-	faultKeys   = []string{"at", "action", "target", "direction", "persist", "latency", "jitter", "percent", "clients", "send_rate", "duration"}
+	faultKeys   = []string{"at", "action", "target", "direction", "persist", "latency", "jitter", "percent", "clients", "send_rate", "rate", "duration"}
 	actionNames = func() []string {
 		names := make([]string, 0, len(actionSpecs))
 		for action := range actionSpecs {
@@ -177,7 +191,7 @@ func (p *parser) target(f fields, what string, spec actionSpec, topology Topolog
 		switch fault.Action {
 		case RedisRestart:
 			fault.Target = redisTarget
-		case BalancerRestart, Flood:
+		case BalancerRestart, Flood, JoinFlood, ConnFlood, UpgradeAborts, Garbage:
 			fault.Target = balancerTarget
 		}
 		return nil
@@ -250,6 +264,7 @@ func (p *parser) faultValues(f fields, what string, topology Topology, fault *Fa
 	if fault.Action == Flood {
 		fault.FloodSendRate = floodSendRateDefault
 	}
+	fault.Rate = abuseRateDefaults[fault.Action]
 	if value, ok := f.values["direction"]; ok {
 		direction, err := p.word(value, what+" direction", directions)
 		if err != nil {
@@ -294,6 +309,14 @@ func (p *parser) faultValues(f fields, what string, topology Topology, fault *Fa
 		}
 		if fault.FloodSendRate == 0 {
 			return p.errorf(value, "%s: send_rate must be more than 0", what)
+		}
+	}
+	if value, ok := f.values["rate"]; ok {
+		if fault.Rate, err = p.rate(value, what+" rate", abuseRateMax); err != nil {
+			return err
+		}
+		if fault.Rate == 0 {
+			return p.errorf(value, "%s: rate must be more than 0", what)
 		}
 	}
 	if value, ok := f.values["duration"]; ok {

@@ -60,7 +60,7 @@ var (
 		"pong_wait", "drain_timeout", "write_timeout", "pubsub_break_every"}
 	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects",
 		"send_burst", "listeners"}
-	expectKeys = []string{"hold", "break", "latency_p99_max", "converge_within", "recover_within", "recovery_latency_max", "cutoff_within", "delivery_lag_max"}
+	expectKeys = []string{"hold", "break", "latency_p99_max", "converge_within", "recover_within", "recovery_latency_max", "cutoff_within", "delivery_lag_max", "harm_latency_max"}
 
 	policies      = []string{string(balance.RoundRobin), string(balance.LeastConnections), string(balance.HashUser)}
 	deliveries    = []string{string(node.Recover), string(node.PubSub)}
@@ -401,6 +401,11 @@ func (p *parser) expectations(node *yaml.Node) (Expectations, error) {
 	}
 	if value, ok := f.values["delivery_lag_max"]; ok {
 		if e.DeliveryLagMaxMs, err = p.latencyBound(value, "expect.delivery_lag_max"); err != nil {
+			return e, err
+		}
+	}
+	if value, ok := f.values["harm_latency_max"]; ok {
+		if e.HarmLatencyMaxMs, err = p.latencyBound(value, "expect.harm_latency_max"); err != nil {
 			return e, err
 		}
 	}

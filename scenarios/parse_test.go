@@ -241,6 +241,13 @@ func TestParseTimelineErrors(t *testing.T) {
 		{"missing required key", "  - {at: 5s, action: loss, target: n1-redis}\n", 6, "fault 1 (loss): missing 'percent'"},
 		{"unknown node", "  - {at: 5s, action: kill, target: n7}\n", 6, "unknown node 'n7' in target; nodes are n1, n2, n3"},
 		{"typo of a node", "  - {at: 5s, action: pause, target: rediss}\n", 6, "(did you mean 'redis'?)"},
+		{"typo of an abuse", "  - {at: 5s, action: join-flod, clients: 2}\n", 6, "unknown value 'join-flod' (did you mean 'join-flood'?)"},
+		{"abuse without clients", "  - {at: 5s, action: conn-flood, rate: 10/s}\n", 6, "fault 1 (conn-flood): missing 'clients'"},
+		{"abuse rate of zero", "  - {at: 5s, action: garbage, clients: 1, rate: 0/s}\n", 6, "fault 1 (garbage): rate must be more than 0"},
+		{"abuse rate too high", "  - {at: 5s, action: join-flood, clients: 1, rate: 200000/s}\n", 6, "is more than 100000/s"},
+		{"upgrade aborts at a node", "  - {at: 5s, action: upgrade-aborts, target: n1, clients: 10}\n", 6, "upgrade-aborts cannot target 'n1': it takes balancer (or nothing)"},
+		{"send_rate on an abuse", "  - {at: 5s, action: join-flood, clients: 1, send_rate: 5/s}\n", 6, "key 'send_rate' does not apply to join-flood; it applies to flood"},
+		{"rate on a flood", "  - {at: 5s, action: flood, clients: 1, rate: 5/s}\n", 6, "key 'rate' does not apply to flood; it applies to conn-flood, garbage, join-flood, upgrade-aborts"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -252,6 +259,33 @@ func TestParseTimelineErrors(t *testing.T) {
 		"  - {at: 14s, action: away, clients: 3, duration: 2s}\n  - {at: 16s, action: away, clients: 4, duration: 3s}\n"
 	if _, err := Parse("good.yaml", []byte(good)); err != nil {
 		t.Errorf("a sound timeline is refused: %v", err)
+	}
+}
+
+func TestAbusesTakeTheBalancerAndTheirRateDefaults(t *testing.T) {
+	data := "name: abuse\ndescription: Abuses.\nworkload: {clients: 4, rooms: 1, send_rate: 1/s, duration: 20s}\nexpect: {hold: [order]}\nfaults:\n" +
+		"  - {at: 1s, action: join-flood, clients: 2, duration: 2s}\n  - {at: 2s, action: garbage, target: n2, clients: 1, rate: 30/s}\n" +
+		"  - {at: 3s, action: conn-flood, clients: 50}\n  - {at: 4s, action: upgrade-aborts, clients: 100, rate: 2/s, duration: 3s}\n"
+	s, err := Parse("abuse.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Fault{
+		{At: time.Second, Action: JoinFlood, Target: balancerTarget, Clients: 2, Rate: 2000, Duration: 2 * time.Second},
+		{At: 2 * time.Second, Action: Garbage, Target: "n2", Clients: 1, Rate: 30},
+		{At: 3 * time.Second, Action: ConnFlood, Target: balancerTarget, Clients: 50, Rate: 1000},
+		{At: 4 * time.Second, Action: UpgradeAborts, Target: balancerTarget, Clients: 100, Rate: 2, Duration: 3 * time.Second},
+	}
+	if !slices.Equal(s.Faults, want) {
+		t.Errorf("faults\n%+v\nwant\n%+v", s.Faults, want)
+	}
+	for _, f := range s.Faults {
+		if !f.Action.Abuse() {
+			t.Errorf("%s is not an abuse", f.Action)
+		}
+	}
+	if Kill.Abuse() || Away.Abuse() || !Flood.Abuse() {
+		t.Error("Abuse: only floods and the abuses are")
 	}
 }
 

@@ -154,7 +154,37 @@ const (
 	// their dials fail, and their sends wait. Back online, they reconnect
 	// and resume every room with since.
 	Away Action = "away"
+	// JoinFlood adds Clients connections, each its own user, through the
+	// target (the balancer unless a node is named), that leave a room and
+	// join another as fast as Rate allows (frames per second, each
+	// connection), for Duration or to the end. A connection the node closes
+	// comes back shortly after and goes on.
+	JoinFlood Action = "join-flood"
+	// ConnFlood is one user from one address of its own opening connections
+	// through the target at Rate per second until Clients are open, each
+	// one it loses opened again, for Duration or to the end.
+	ConnFlood Action = "conn-flood"
+	// UpgradeAborts sends Rate bursts a second of Clients WebSocket upgrade
+	// requests with a garbage credential to the balancer, from an address of
+	// their own, each socket reset right after its request, for Duration or
+	// to the end.
+	UpgradeAborts Action = "upgrade-aborts"
+	// Garbage adds Clients connections through the target that send frames
+	// that are not JSON at Rate per second each, for Duration or to the
+	// end. A connection the node closes comes back shortly after.
+	Garbage Action = "garbage"
 )
+
+// Abuse reports whether the action is a client abusing the system (a send
+// flood included): the well-behaved clients must not feel it (the no-harm
+// property).
+func (a Action) Abuse() bool {
+	switch a {
+	case Flood, JoinFlood, ConnFlood, UpgradeAborts, Garbage:
+		return true
+	}
+	return false
+}
 
 // Direction is which way a partition cuts a link "a-b".
 type Direction string
@@ -189,10 +219,15 @@ type Fault struct {
 	Jitter  time.Duration
 	// Percent of packets a loss drops, in (0, 100].
 	Percent float64
-	// Clients in a flood, turned into slow consumers, or gone away.
+	// Clients in a flood or an abuse (connections, or upgrade requests per
+	// burst), turned into slow consumers, or gone away.
 	Clients int
 	// FloodSendRate is each flooding client's send rate.
 	FloodSendRate Rate
+	// Rate of an abuse: frames per second per connection (join-flood,
+	// garbage), new connections per second (conn-flood), bursts per second
+	// (upgrade-aborts).
+	Rate Rate
 	// Duration of the fault's window: 0 when the fault has none (a later
 	// fault ends it, or it lasts to the end).
 	Duration time.Duration
@@ -248,6 +283,11 @@ const (
 	// each message within DeliveryLagMaxMs of its appearance (its ack or
 	// its first delivery to anyone).
 	DeliveryLag Property = "delivery-lag"
+	// NoHarm: while a client abuses the system (a flood, a join or
+	// connection flood, aborted upgrades, garbage), the well-behaved
+	// clients' sends are acked and delivered within their latency bound,
+	// their connections are not refused, and no healthy node is marked down.
+	NoHarm Property = "no-harm"
 )
 
 // Properties lists every property, in the order reports show them.
@@ -278,4 +318,8 @@ type Expectations struct {
 	// DeliveryLagMaxMs bounds a settled receiver's lag behind a message's
 	// appearance (the delivery-lag property); 0 for the default, 1 s.
 	DeliveryLagMaxMs int64
+	// HarmLatencyMaxMs bounds the p99 delivery latency of the well-behaved
+	// clients' sends while an abuse runs (the no-harm property); 0 for
+	// LatencyP99MaxMs, or 1 s without one.
+	HarmLatencyMaxMs int64
 }

@@ -77,6 +77,12 @@ func (h *BalancerHost) scheduleTick() {
 // accept picks a backend for a new client connection and forwards it.
 func (h *BalancerHost) accept(c *Conn) {
 	h.advance()
+	if c.Source != "" {
+		if admitted, _ := h.balancer.AdmitSource(c.Source); !admitted {
+			h.cluster.network.Refuse(c, closeTryAgainLater)
+			return
+		}
+	}
 	h.nextConn++
 	id := h.nextConn
 	h.conns[id] = c

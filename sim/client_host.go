@@ -152,6 +152,7 @@ func (h *ClientHost) flush() {
 		})
 	} else if ready.Dial {
 		h.conn = network.Dial(h, h.cluster.entry(), h.user)
+		h.conn.Source = h.name // every client has an address of its own
 	}
 	h.scheduleTick()
 }

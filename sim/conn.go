@@ -92,11 +92,14 @@ type pipe struct {
 type Conn struct {
 	ID uint64
 	// User is who the dialer connects as (the token or ?user=).
-	User  string
-	path  []*host
-	ends  [2]endpoint
-	pipes [2]pipe
-	state connState
+	User string
+	// Source is the dialer's address, as the balancer's per-address limit
+	// sees it ("": none given, no limit applies).
+	Source string
+	path   []*host
+	ends   [2]endpoint
+	pipes  [2]pipe
+	state  connState
 	// target is the listener being dialed while dialing.
 	target listener
 	// relay is the proxy on the path, told when the connection opens,

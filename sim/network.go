@@ -2,7 +2,6 @@ package sim
 
 import (
 	"math/rand/v2"
-	"slices"
 	"time"
 )
 
@@ -149,7 +148,7 @@ func (n *Network) sortedConns() []*Conn {
 	for _, c := range n.conns { // map order: sorted by ID below
 		conns = append(conns, c)
 	}
-	slices.SortFunc(conns, func(a, b *Conn) int { return compare(a.ID, b.ID) })
+	sortConns(conns)
 	return conns
 }
 

@@ -137,6 +137,29 @@ var faultMakers = map[scenarios.Action]faultMaker{
 	scenarios.Away: func(r *rand.Rand, at time.Duration, s *scenarios.Scenario) scenarios.Fault {
 		return scenarios.Fault{At: at, Action: scenarios.Away, Clients: faultClients(r, s), Duration: window(r, at, s)}
 	},
+	scenarios.JoinFlood: func(r *rand.Rand, at time.Duration, s *scenarios.Scenario) scenarios.Fault {
+		return abuseFault(r, at, s, scenarios.JoinFlood, 1+r.IntN(4), scenarios.Rate(200+r.IntN(2000)))
+	},
+	scenarios.ConnFlood: func(r *rand.Rand, at time.Duration, s *scenarios.Scenario) scenarios.Fault {
+		return abuseFault(r, at, s, scenarios.ConnFlood, 20+r.IntN(200), scenarios.Rate(100+r.IntN(1000)))
+	},
+	scenarios.UpgradeAborts: func(r *rand.Rand, at time.Duration, s *scenarios.Scenario) scenarios.Fault {
+		f := abuseFault(r, at, s, scenarios.UpgradeAborts, 10+r.IntN(200), scenarios.Rate(1+r.IntN(3)))
+		f.Target = "balancer"
+		return f
+	},
+	scenarios.Garbage: func(r *rand.Rand, at time.Duration, s *scenarios.Scenario) scenarios.Fault {
+		return abuseFault(r, at, s, scenarios.Garbage, 1+r.IntN(4), scenarios.Rate(10+r.IntN(2000)))
+	},
+}
+
+// abuseFault is an abuse through the balancer or, now and then, at one node.
+func abuseFault(r *rand.Rand, at time.Duration, s *scenarios.Scenario, action scenarios.Action, clients int, rate scenarios.Rate) scenarios.Fault {
+	target := "balancer"
+	if r.IntN(3) == 0 {
+		target = pick(r, s.Topology.Nodes)
+	}
+	return scenarios.Fault{At: at, Action: action, Target: target, Clients: clients, Rate: rate, Duration: window(r, at, s)}
 }
 
 // Generate makes the scenario of one hunt run: the same (seed, index)
