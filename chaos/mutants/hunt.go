@@ -56,6 +56,11 @@ func huntMutant(ctx context.Context, binary, out string, seed uint64, budget tim
 	switch {
 	case err == nil:
 	case errors.As(err, &exit) && exit.ExitCode() == 1:
+	case strings.Contains(string(output), "panic: ") || strings.Contains(string(output), "fatal error: "):
+		// A generated run crashed the simulator (the hunt runs it in its
+		// own process): found, as a crash, with nothing to shrink.
+		result.Found, result.Check = true, "crash"
+		return result
 	default:
 		result.Error = fmt.Sprintf("%v: %s", err, lastLine(string(output)))
 		return result

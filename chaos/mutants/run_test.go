@@ -76,6 +76,13 @@ func TestHuntMutantReadsTheFirstFailure(t *testing.T) {
 	if h := huntMutant(context.Background(), binary, filepath.Join(dir, "hunt2"), 1, time.Minute); h.Found || h.Error != "" || h.Runs != 1 {
 		t.Errorf("nothing found: outcome %+v", h)
 	}
+	// A run that panics the hunt's process is a find: a crash.
+	if err := os.WriteFile(binary, []byte("#!/bin/sh\necho 'panic: node: index out of range' >&2\nexit 2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if h := huntMutant(context.Background(), binary, filepath.Join(dir, "hunt4"), 1, time.Minute); !h.Found || h.Check != "crash" {
+		t.Errorf("panic: outcome %+v", h)
+	}
 	// A usage error is not a verdict.
 	if err := os.WriteFile(binary, []byte("#!/bin/sh\necho 'bad flag' >&2\nexit 2\n"), 0o755); err != nil {
 		t.Fatal(err)
