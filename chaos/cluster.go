@@ -82,4 +82,7 @@ type Sample struct {
 	Connections map[string]int `json:"connections"`
 	// Up per component (nodes, "balancer", "redis").
 	Up map[string]bool `json:"up"`
+	// Runtime are the figures of each node and balancer process that
+	// answered (real targets only: the simulator's nodes are no processes).
+	Runtime []check.RuntimeSample `json:"runtime,omitempty"`
 }

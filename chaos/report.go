@@ -54,6 +54,7 @@ func WriteShrunkReport(dir string, result *Result, command string, shrunk *repor
 		Command:      command,
 		Expectations: reportExpectations(result.Scenario.Expect),
 		Series:       series(result),
+		Runtime:      runtimeSamples(result.Samples),
 		ShrunkFrom:   shrunk,
 	}
 	for _, f := range result.Faults {
@@ -166,6 +167,19 @@ func series(result *Result) []reports.Bucket {
 		}
 	}
 	return buckets
+}
+
+// runtimeSamples are the processes' runtime figures of every sample, in
+// time order.
+func runtimeSamples(samples []Sample) []reports.RuntimeSample {
+	var out []reports.RuntimeSample
+	for _, s := range samples {
+		for _, r := range s.Runtime {
+			out = append(out, reports.RuntimeSample(r))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].AtMs < out[j].AtMs })
+	return out
 }
 
 // visualize writes porcupine's page for the run into a temporary file,

@@ -360,13 +360,7 @@ func (s *dockerSystem) sample(ctx context.Context) Sample {
 		if !sample.Up[name] || !ok {
 			continue
 		}
-		connections, err := connectionsAt(ctx, addr)
-		switch {
-		case err != nil:
-			sample.Up[name] = false
-		case name != balancerName:
-			sample.Connections[name] = connections
-		}
+		readMember(ctx, &sample, name, addr)
 	}
 	s.lastConnections = sample.Connections
 	return sample

@@ -298,13 +298,7 @@ func (s *localSystem) sample(ctx context.Context) Sample {
 			sample.Up[name] = false
 			continue
 		}
-		connections, err := connectionsAt(ctx, addr)
-		switch {
-		case err != nil:
-			sample.Up[name] = false
-		case name != balancerName:
-			sample.Connections[name] = connections
-		}
+		readMember(ctx, &sample, name, addr)
 	}
 	return sample
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +147,31 @@ func TestLocalNodeRestartPasses(t *testing.T) {
 	}
 	if len(result.Samples) < 5 || !sawN1Down {
 		t.Fatalf("%d samples, n1 seen down in its window: %v", len(result.Samples), sawN1Down)
+	}
+	// Every process's runtime figures were read, and n1's restart shows
+	// as a second process, started within its window.
+	starts := map[string][]int64{}
+	for _, sample := range result.Samples {
+		for _, r := range sample.Runtime {
+			if r.Goroutines <= 0 || r.HeapBytes <= 0 || r.OpenFDs <= 0 || r.AtMs != sample.AtMs {
+				t.Fatalf("runtime sample %+v of the sample at %d ms", r, sample.AtMs)
+			}
+			if !slices.Contains(starts[r.Member], r.StartedMs) {
+				starts[r.Member] = append(starts[r.Member], r.StartedMs)
+			}
+		}
+	}
+	for _, member := range []string{"n1", "n2", "n3", "balancer"} {
+		want := 1
+		if member == "n1" {
+			want = 2
+		}
+		if len(starts[member]) != want || starts[member][0] > 0 {
+			t.Fatalf("%s's processes started at %v ms: want %d, the first before the run", member, starts[member], want)
+		}
+	}
+	if restarted := starts["n1"][1]; restarted < 4000 || restarted > 7000 {
+		t.Fatalf("n1's second process started at %d ms, outside its restart window", restarted)
 	}
 }
 

@@ -552,7 +552,7 @@ func (r *realCluster) sampleEvery(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		sample := r.system.sample(ctx)
-		sample.AtMs = r.Now().Milliseconds()
+		r.stampRuntime(&sample)
 		r.mu.Lock()
 		r.samples = append(r.samples, sample)
 		r.mu.Unlock()
@@ -562,6 +562,16 @@ func (r *realCluster) sampleEvery(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// stampRuntime puts a sample on the run's clock: its time, and each
+// process's start time, which /metrics gives in Unix time.
+func (r *realCluster) stampRuntime(sample *Sample) {
+	sample.AtMs = r.Now().Milliseconds()
+	for i := range sample.Runtime {
+		sample.Runtime[i].AtMs = sample.AtMs
+		sample.Runtime[i].StartedMs -= r.startedAt.UnixMilli()
 	}
 }
 
@@ -589,28 +599,53 @@ func (r *realCluster) Decisions() []balance.Decision {
 // TraceHash is empty: a real run does not replay.
 func (r *realCluster) TraceHash() string { return "" }
 
+// stopClients ends every client, abusers included: each closes its
+// connection.
+func (r *realCluster) stopClients() {
+	r.stopAbuses()
+	if r.clientsStop == nil {
+		return
+	}
+	r.clientsStop()
+	stopped := make(chan struct{})
+	go func() {
+		r.running.Wait()
+		r.drivers.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(clientsStopWait):
+	}
+}
+
 // Stop ends the clients and the sampler and tears the system down.
 func (r *realCluster) Stop() error {
-	r.stopAbuses()
-	if r.clientsStop != nil {
-		r.clientsStop()
-		stopped := make(chan struct{})
-		go func() {
-			r.running.Wait()
-			r.drivers.Wait()
-			close(stopped)
-		}()
-		select {
-		case <-stopped:
-		case <-time.After(clientsStopWait):
-		}
-	}
+	r.stopClients()
 	if r.samplerStop != nil {
 		r.samplerStop()
 		<-r.samplerDone
 	}
 	r.system.close()
 	return nil
+}
+
+// readMember adds what the member serving its admin endpoints at addr
+// says to sample: its connections (a node's) and its runtime figures. A
+// member whose /state does not answer is down; one whose /metrics does not
+// answer is left out of the runtime figures.
+func readMember(ctx context.Context, sample *Sample, name, addr string) {
+	connections, err := connectionsAt(ctx, addr)
+	if err != nil {
+		sample.Up[name] = false
+		return
+	}
+	if name != balancerName {
+		sample.Connections[name] = connections
+	}
+	if figures, err := readRuntime(ctx, addr, name); err == nil {
+		sample.Runtime = append(sample.Runtime, figures)
+	}
 }
 
 // connectionsAt reads the connection count from the /state of the member

@@ -18,7 +18,10 @@ type pageView struct {
 	Throughput  template.HTML
 	Latency     template.HTML
 	Connections template.HTML
-	ChecksMet   int
+	// RuntimeCharts are the processes' goroutines, heap and open file
+	// descriptors over time (real runs only).
+	RuntimeCharts []template.HTML
+	ChecksMet     int
 	// Failed are the checks that did not meet their expectation, with their
 	// examples; Noted are the met ones that still carry examples (a break
 	// that was seen, with the messages that show it).
@@ -93,7 +96,10 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 {{.Throughput}}
 {{.Latency}}
 {{.Connections}}
-
+{{if .RuntimeCharts}}<h3>Processes</h3>
+<p class="muted">Each node's and the balancer's goroutines, heap in use and open file descriptors, read from their admin listener's /metrics about once a second; a line breaks while its process is down and goes on with the restarted process. Settled samples, taken after the clients left and just after a garbage collection, close the run: the no-leak check compares them with each process's first sample.</p>
+{{range .RuntimeCharts}}{{.}}
+{{end}}{{end}}
 <h2>Checks</h2>
 <table><tr><th>check</th><th>expected to</th><th>result</th><th class="number">violations</th><th>detail</th></tr>
 {{range .Checks}}<tr{{if not .OK}} class="failed"{{end}}><td>{{.Name}}</td><td>{{.Expect}}</td><td>{{if .OK}}<span class="badge ok">met</span>{{else}}<span class="badge fail">not met</span>{{end}}</td><td class="number">{{.Violations}}</td><td>{{.Detail}}</td></tr>
@@ -146,6 +152,7 @@ func renderPage(r *Report) ([]byte, error) {
 	view.Latency = chart{title: "Delivery latency", unit: "ms", windows: r.FaultWindows, faults: r.Faults, endMs: endMs, lines: latency}.html()
 	view.Connections = chart{title: "Connections per node", unit: "connections", windows: r.FaultWindows, faults: r.Faults, endMs: endMs,
 		lines: connectionLines(r.Series)}.html()
+	view.RuntimeCharts = runtimeCharts(r, endMs)
 	for _, check := range r.Checks {
 		switch {
 		case check.OK:
@@ -181,7 +188,49 @@ func runEndMs(r *Report) int64 {
 	for _, fault := range r.Faults {
 		end = max(end, fault.AtMs)
 	}
+	if n := len(r.Runtime); n > 0 {
+		end = max(end, r.Runtime[n-1].AtMs)
+	}
 	return end
+}
+
+// runtimeCharts draws the processes' figures, one line per member (sorted
+// by name); none without runtime samples.
+func runtimeCharts(r *Report, endMs int64) []template.HTML {
+	if len(r.Runtime) == 0 {
+		return nil
+	}
+	var members []string
+	for _, s := range r.Runtime {
+		if !slices.Contains(members, s.Member) {
+			members = append(members, s.Member)
+		}
+	}
+	slices.Sort(members)
+	figures := []struct {
+		title, unit string
+		value       func(RuntimeSample) float64
+	}{
+		{"Goroutines", "goroutines", func(s RuntimeSample) float64 { return float64(s.Goroutines) }},
+		{"Heap in use", "MiB", func(s RuntimeSample) float64 { return float64(s.HeapBytes) / (1 << 20) }},
+		{"Open file descriptors", "descriptors", func(s RuntimeSample) float64 { return float64(s.OpenFDs) }},
+	}
+	charts := make([]template.HTML, 0, len(figures))
+	for _, figure := range figures {
+		lines := make([]line, 0, len(members))
+		for _, member := range members {
+			l := line{label: member}
+			for _, s := range r.Runtime {
+				if s.Member == member {
+					l.points = append(l.points, point{s.AtMs, figure.value(s)})
+				}
+			}
+			lines = append(lines, l)
+		}
+		charts = append(charts, chart{title: figure.title, unit: figure.unit, windows: r.FaultWindows, faults: r.Faults,
+			endMs: endMs, lines: lines}.html())
+	}
+	return charts
 }
 
 // rightHand puts l on the right-hand axis.

@@ -77,6 +77,10 @@ type Report struct {
 	// file porcupine wrote; Write copies it into the run directory and
 	// sets this to its name there.
 	Porcupine string `json:"porcupine,omitempty"`
+	// Runtime are the node and balancer processes' runtime figures over
+	// the run, about once a second (real targets; none on sim), in time
+	// order: what the no-leak check judges and the page charts.
+	Runtime []RuntimeSample `json:"runtime"`
 	// ShrunkFrom is set on the run of a shrunk scenario (chatlab chaos
 	// --shrink, chatlab hunt): what it was shrunk from and how.
 	ShrunkFrom *ShrunkFrom `json:"shrunk_from,omitempty"`
@@ -187,6 +191,24 @@ type Bucket struct {
 	Connections map[string]int `json:"connections"`
 }
 
+// RuntimeSample is one node's or the balancer's process figures at one
+// moment, from its admin listener's /metrics.
+type RuntimeSample struct {
+	AtMs   int64  `json:"at_ms"`
+	Member string `json:"member"`
+	// StartedMs is the process's start on the run's clock: a new value
+	// for a member is a restart.
+	StartedMs  int64 `json:"started_ms"`
+	Goroutines int   `json:"goroutines"`
+	// HeapBytes is the heap in use (go_memstats_heap_inuse_bytes).
+	HeapBytes int64 `json:"heap_bytes"`
+	OpenFDs   int   `json:"open_fds"`
+	// Settled marks a sample taken after the clients left, just after a
+	// garbage collection: what the no-leak check compares with the
+	// process's first sample.
+	Settled bool `json:"settled,omitempty"`
+}
+
 // Window is a span of the run, [FromMs, ToMs), labelled.
 type Window struct {
 	FromMs int64  `json:"from_ms"`
@@ -239,6 +261,9 @@ func (r *Report) normalized() *Report {
 	}
 	if copied.Series == nil {
 		copied.Series = []Bucket{}
+	}
+	if copied.Runtime == nil {
+		copied.Runtime = []RuntimeSample{}
 	}
 	if copied.FaultWindows == nil {
 		copied.FaultWindows = []Window{}

@@ -123,7 +123,7 @@ func TestEmptyListsAreArraysNotNull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"faults": []`, `"series": []`, `"fault_windows": []`, `"hold": []`} {
+	for _, want := range []string{`"faults": []`, `"series": []`, `"fault_windows": []`, `"hold": []`, `"runtime": []`} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("report.json lacks %s", want)
 		}
@@ -220,6 +220,29 @@ func TestPage(t *testing.T) {
 	}
 	if r.Porcupine != PorcupineFile {
 		t.Errorf("Porcupine = %q, want %q", r.Porcupine, PorcupineFile)
+	}
+}
+
+// A real run's page charts each process's goroutines, heap and open file
+// descriptors, one line per member; a simulated run's has no such charts.
+func TestPageChartsRuntimeFigures(t *testing.T) {
+	r := sample()
+	r.Target = "local"
+	r.Runtime = []RuntimeSample{
+		{AtMs: 0, Member: "n1", StartedMs: -900, Goroutines: 14, HeapBytes: 3 << 20, OpenFDs: 13},
+		{AtMs: 0, Member: "balancer", StartedMs: -400, Goroutines: 11, HeapBytes: 2 << 20, OpenFDs: 12},
+		{AtMs: 1000, Member: "n1", StartedMs: -900, Goroutines: 75, HeapBytes: 6 << 20, OpenFDs: 44},
+		{AtMs: 12000, Member: "n1", StartedMs: -900, Goroutines: 15, HeapBytes: 3 << 20, OpenFDs: 14, Settled: true},
+	}
+	page := writePage(t, r)
+	for _, want := range []string{"<h3>Processes</h3>", "Goroutines", "Heap in use", "Open file descriptors",
+		`{"label":"balancer"`, `{"label":"n1"`, `"x":[0,1000,12000]`, `"values":[14,75,15]`, `"values":[3,6,3]`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if page := writePage(t, sample()); strings.Contains(page, "Open file descriptors") {
+		t.Error("a run without runtime samples got process charts")
 	}
 }
 

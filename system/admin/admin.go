@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -59,6 +60,17 @@ func (s *Server) Close() {
 		s.http.Close()
 	}
 	<-s.done
+}
+
+// ServeProfiles adds Go's profiles (CPU, heap, goroutines, mutex...) under
+// /debug/pprof/ to an admin mux: go tool pprof http://ADMIN/debug/pprof/profile.
+// The heap profile with ?gc=1 collects garbage first, which the lab asks
+// for before it reads a process's heap at the end of a soak.
+func ServeProfiles(mux *http.ServeMux) {
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 // CheckToken says what is wrong with an admin token, if anything.

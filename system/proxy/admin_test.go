@@ -79,7 +79,7 @@ func TestOperatorEndpointsAreOffThePublicPort(t *testing.T) {
 			t.Errorf("public POST %s = %d", path, status)
 		}
 	}
-	for _, path := range []string{"/state", "/metrics"} {
+	for _, path := range []string{"/state", "/metrics", "/debug/pprof/heap?gc=1"} {
 		if status := call(t, http.MethodGet, "http://"+p.Addr()+path, nil, ""); status != http.StatusNotFound {
 			t.Errorf("public GET %s = %d, want 404", path, status)
 		}

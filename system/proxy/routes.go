@@ -32,6 +32,7 @@ func (p *Proxy) adminRoutes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(p.metrics.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("POST /backends/{name}/drain", guard.Action("drain", p.serveDrainBackend))
 	mux.HandleFunc("POST /backends/{name}/undrain", guard.Action("undrain", p.serveUndrainBackend))
+	admin.ServeProfiles(mux)
 	return mux
 }
 

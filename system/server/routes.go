@@ -3,12 +3,12 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/pprof"
 	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"chatlab/system/admin"
 	"chatlab/system/node"
 	"chatlab/system/socket"
 )
@@ -31,12 +31,8 @@ func (s *Server) adminRoutes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.HandleFunc("GET /state", s.serveState)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
-	// Go's profiles (CPU, heap, goroutines, mutex...), for finding where a
-	// loaded node spends its time: go tool pprof http://ADMIN/debug/pprof/profile.
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	// Go's profiles, for finding where a loaded node spends its time.
+	admin.ServeProfiles(mux)
 	return mux
 }
 
