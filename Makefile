@@ -15,9 +15,9 @@ build: ## the static chatlab binary in bin/
 chaos: build ## run SCENARIO on TARGET with SEED (or a sweep with SEEDS=A-B given explicitly)
 	bin/chatlab chaos --scenario $(SCENARIO) --target $(TARGET) $(if $(filter command line,$(origin SEEDS)),--seeds $(SEEDS),--seed $(SEED))
 
-sweep: build ## every scenario on sim for every seed in SEEDS; fails on any failing seed, ends with one summary line
-	@total=0; failed=""; for file in scenarios/*.yaml; do \
-		name=$$(basename $$file .yaml); total=$$((total + 1)); \
+sweep: build ## every scenario the simulator runs, for every seed in SEEDS; fails on any failing seed, ends with one summary line
+	@total=0; failed=""; for name in $$(bin/chatlab scenarios --names --target sim); do \
+		total=$$((total + 1)); \
 		bin/chatlab chaos --scenario $$name --seeds $(SEEDS) || failed="$$failed $$name"; \
 	done; \
 	if [ -z "$$failed" ]; then echo "sweep: all $$total scenarios passed every seed in $(SEEDS)"; \

@@ -56,6 +56,17 @@ type RedisDescriber interface {
 	RedisDescription() string
 }
 
+// Settler is a Cluster whose nodes and balancer are processes of their
+// own (the real targets): it can let every client go and wait for the
+// processes to let go of them, for the no-leak check.
+type Settler interface {
+	// Settle disconnects every client, waits until each process's
+	// goroutines and descriptors are back within tolerance of its first
+	// sample (or settleWaitMax passes), has each collect its garbage and
+	// takes the settled samples that end Samples.
+	Settle(ctx context.Context, tolerance check.LeakTolerance) error
+}
+
 // RefusedError is a target declining a scenario or an option it cannot
 // carry out (a fault it has no means for, a mutation of a binary it runs
 // as built): the request is at fault, not the run, so the command exits 2

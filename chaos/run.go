@@ -92,6 +92,12 @@ func (r *Result) Passed() bool { return r.Verdict == "pass" }
 // could not be carried out (the target failed), not that a check failed.
 func Run(ctx context.Context, options RunOptions) (*Result, error) {
 	sc, cluster := options.Scenario, options.Cluster
+	settler, settles := cluster.(Settler)
+	if property := sc.ProcessProperty(); property != "" && !settles {
+		return nil, Refused("scenario %s expects %s, which judges the goroutines, heap and open file descriptors of the node and "+
+			"balancer processes; the %s target runs its nodes as state machines inside one process, with none of their own: "+
+			"run it with --target local or --target docker", sc.Name, property, cluster.Target())
+	}
 	wallStart := time.Now()
 	announce(options, PhaseStarting, 0)
 	if err := cluster.Start(ctx); err != nil {
@@ -132,14 +138,24 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("converge: %w", err)
 	}
+	result.History = cluster.History()
+	if sc.ProcessProperty() != "" {
+		announce(options, PhaseSettling, cluster.Now())
+		if err := settler.Settle(ctx, check.LeakToleranceDefault); err != nil {
+			return nil, fmt.Errorf("settle: %w", err)
+		}
+	}
 	announce(options, PhaseChecking, cluster.Now())
-	result.History, result.Samples = cluster.History(), cluster.Samples()
+	result.Samples = cluster.Samples()
 	result.Windows = Windows(sc.Faults, sc.Workload.Duration)
 	result.TraceHash = cluster.TraceHash()
 	checks, stats, linearization := check.CheckHistoryLinearized(result.History, check.CheckOptions{Delivery: string(options.Delivery),
 		LatencyP99MaxMs: float64(sc.Expect.LatencyP99MaxMs), LinearizabilityTimeout: options.LinearizabilityTimeout,
 		LatencyExcludedSenders: []string{FloodClientPrefix}, HistoryLenMax: HistoryLenMax(sc.Topology)})
 	checks = append(checks, check.CheckFacts(result.History, runFacts(sc, cluster.Decisions(), cluster.Target() != "sim"))...)
+	if sc.ProcessProperty() != "" {
+		checks = append(checks, check.JudgeLeaks(runtimeOf(result.Samples), check.LeakToleranceDefault))
+	}
 	liveness := check.Check{Name: CheckLiveness, OK: converged, Detail: "every client converged within " + limit.String()}
 	if !converged {
 		liveness.Violations, liveness.Detail = 1, "not converged within "+limit.String()+": "+detail
@@ -184,6 +200,16 @@ var propertyChecks = map[scenarios.Property]string{
 	scenarios.CutOff:       check.CheckCutOff,
 	scenarios.Recovered:    check.CheckRecovery,
 	scenarios.DeliveryLag:  check.CheckDeliveryLag,
+	scenarios.NoLeak:       check.CheckNoLeak,
+}
+
+// runtimeOf are the runtime figures of every sample.
+func runtimeOf(samples []Sample) []check.RuntimeSample {
+	var out []check.RuntimeSample
+	for _, s := range samples {
+		out = append(out, s.Runtime...)
+	}
+	return out
 }
 
 // judge compares the checks with the scenario's expectations: every held

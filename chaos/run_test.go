@@ -2,7 +2,9 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"chatlab/chaos/check"
@@ -36,6 +38,9 @@ func TestEveryScenarioMeetsItsExpectationsOnSim(t *testing.T) {
 		seeds = seeds[:1]
 	}
 	for _, sc := range scenarios.All() {
+		if sc.ProcessProperty() != "" {
+			continue // real targets only: TestSimRefusesProcessProperties
+		}
 		for _, seed := range seeds {
 			t.Run(fmt.Sprintf("%s/seed%d", sc.Name, seed), func(t *testing.T) {
 				result := runSim(t, sc.Name, seed, "", "")
@@ -47,6 +52,17 @@ func TestEveryScenarioMeetsItsExpectationsOnSim(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A scenario judged on the processes themselves is refused by the
+// simulator, whose nodes are no processes, before anything runs.
+func TestSimRefusesProcessProperties(t *testing.T) {
+	sc := parseScenario(t, shortRestart, "DELIVERY", "recover", "EXPECT", "hold: [no-loss, no-leak]")
+	_, err := Run(context.Background(), RunOptions{Scenario: sc, Seed: 1, Cluster: NewSimCluster(sc, SimOptions{Seed: 1})})
+	var refused *RefusedError
+	if !errors.As(err, &refused) || !strings.Contains(err.Error(), "no-leak") {
+		t.Fatalf("soak on sim: %v; want a refusal naming no-leak", err)
 	}
 }
 

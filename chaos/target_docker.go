@@ -366,6 +366,23 @@ func (s *dockerSystem) sample(ctx context.Context) Sample {
 	return sample
 }
 
+// adminAddrs are the admin endpoints of the nodes and the balancer whose
+// containers are neither down nor paused.
+func (s *dockerSystem) adminAddrs(ctx context.Context) map[string]string {
+	s.calls.Lock()
+	defer s.calls.Unlock()
+	addrs := map[string]string{}
+	for _, name := range append(s.cluster.Nodes(), balancerName) {
+		if s.is(s.down, name) || s.is(s.paused, name) {
+			continue
+		}
+		if addr, err := s.cluster.AdminEndpoint(ctx, name); err == nil {
+			addrs[name] = addr
+		}
+	}
+	return addrs
+}
+
 // heads is nil: the docker cluster does not publish Redis's port, so the
 // clients' agreement on each room decides convergence.
 func (s *dockerSystem) heads(context.Context, []string) (map[string]roomHead, error) {

@@ -303,6 +303,21 @@ func (s *localSystem) sample(ctx context.Context) Sample {
 	return sample
 }
 
+// adminAddrs are the admin endpoints of the nodes and the balancer that
+// are neither down nor frozen.
+func (s *localSystem) adminAddrs(context.Context) map[string]string {
+	addrs := map[string]string{}
+	for _, name := range append(s.cluster.Nodes(), balancerName) {
+		s.mu.Lock()
+		running := !s.down[name] && !s.paused[name]
+		s.mu.Unlock()
+		if addr, err := s.cluster.AdminAddr(name); running && err == nil {
+			addrs[name] = addr
+		}
+	}
+	return addrs
+}
+
 // heads reads each room's seq and epoch from Redis itself, not through
 // any fault proxy.
 func (s *localSystem) heads(ctx context.Context, rooms []string) (map[string]roomHead, error) {

@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -45,6 +46,11 @@ const (
 	// each closes its connection and returns at once, so reaching it means
 	// one is stuck.
 	clientsStopWait = 10 * time.Second
+	// settleWaitMax bounds the wait, after the clients left, for the
+	// processes to let go of what they held for them: a connection's
+	// goroutines end once its close handshake is over (closeWait, 2 s) or
+	// the balancer's CloseWait passes.
+	settleWaitMax = 30 * time.Second
 	// labSocketBufferBytes caps the kernel buffers of every socket of a
 	// real run: nodes, balancer and clients. The kernel's own grow to
 	// megabytes on loopback and would swallow a whole slow-consumer window.
@@ -112,6 +118,10 @@ type realSystem interface {
 	// sample is the system's state now (AtMs left to the caller). It may
 	// run while a fault is applied, from another goroutine.
 	sample(ctx context.Context) Sample
+	// adminAddrs are the admin endpoints (host:port) of the nodes and the
+	// balancer running now, by name; a member it cannot reach now is left
+	// out.
+	adminAddrs(ctx context.Context) map[string]string
 	// heads are the rooms' heads as Redis has them, or nil when the target
 	// cannot read Redis (the clients' agreement decides then).
 	heads(ctx context.Context, rooms []string) (map[string]roomHead, error)
@@ -205,6 +215,8 @@ func (r *realCluster) Start(ctx context.Context) error {
 	}
 	r.startedAt, r.entryURLs = time.Now(), urls
 	r.decisions.startedAt = r.startedAt
+	// The processes as they are before any client: each one's baseline.
+	r.sampleNow(ctx)
 	r.clientsCtx, r.clientsStop = context.WithCancel(context.Background())
 	w := r.scenario.Workload
 	r.workload = r.startClients(r.clientsCtx, workloadSpec{prefix: "c", clients: w.Clients, roomsPerClient: roomsPerClient,
@@ -334,6 +346,9 @@ func (r *realCluster) Apply(ctx context.Context, step Step) error {
 	if err := r.system.fault(ctx, step); err != nil {
 		return err
 	}
+	// A process the step started is sampled as soon as it is ready, before
+	// the balancer sends it clients: its own baseline.
+	r.sampleNow(ctx)
 	return r.refreshEntry(ctx)
 }
 
@@ -539,10 +554,23 @@ func (r *realCluster) History() check.History {
 	return history
 }
 
+// Samples are the samples so far, in time order (the sampler's and those
+// taken at once, by a fault step or the settling, interleave).
 func (r *realCluster) Samples() []Sample {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.samples)
+	samples := slices.Clone(r.samples)
+	r.mu.Unlock()
+	sort.SliceStable(samples, func(i, j int) bool { return samples[i].AtMs < samples[j].AtMs })
+	return samples
+}
+
+// sampleNow takes one sample at once, besides the sampler's.
+func (r *realCluster) sampleNow(ctx context.Context) {
+	sample := r.system.sample(ctx)
+	r.stampRuntime(&sample)
+	r.mu.Lock()
+	r.samples = append(r.samples, sample)
+	r.mu.Unlock()
 }
 
 // sampleEvery samples the system once a second until ctx ends.
@@ -551,11 +579,7 @@ func (r *realCluster) sampleEvery(ctx context.Context) {
 	tick := time.NewTicker(sampleInterval)
 	defer tick.Stop()
 	for {
-		sample := r.system.sample(ctx)
-		r.stampRuntime(&sample)
-		r.mu.Lock()
-		r.samples = append(r.samples, sample)
-		r.mu.Unlock()
+		r.sampleNow(ctx)
 		r.readDecisions(ctx)
 		select {
 		case <-ctx.Done():
@@ -617,6 +641,82 @@ func (r *realCluster) stopClients() {
 	case <-stopped:
 	case <-time.After(clientsStopWait):
 	}
+}
+
+// Settle lets every client go, then waits, sampling as ever, until every
+// process's goroutines and open descriptors are back within tolerance of
+// its first sample, or settleWaitMax has passed; then each process
+// collects its garbage and the settled sample is taken.
+func (r *realCluster) Settle(ctx context.Context, tolerance check.LeakTolerance) error {
+	r.stopClients()
+	leftMs := r.Now().Milliseconds()
+	ctx, cancel := context.WithTimeout(ctx, settleWaitMax)
+	defer cancel()
+	poll := time.NewTicker(sampleInterval)
+	defer poll.Stop()
+	for !r.settled(tolerance, leftMs) && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-poll.C:
+		}
+	}
+	if err := ctx.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	addrs := r.system.adminAddrs(context.Background())
+	names := make([]string, 0, len(addrs))
+	for name := range addrs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		// Twice: what sync.Pool held at the first collection is freed at
+		// the second.
+		for range 2 {
+			if err := collectGarbage(context.Background(), addrs[name]); err != nil {
+				return fmt.Errorf("collect %s's garbage: %w", name, err)
+			}
+		}
+	}
+	sample := r.system.sample(context.Background())
+	r.stampRuntime(&sample)
+	for i := range sample.Runtime {
+		sample.Runtime[i].Settled = true
+	}
+	if len(sample.Runtime) == 0 {
+		return errors.New("no process answered the settled sample")
+	}
+	r.mu.Lock()
+	r.samples = append(r.samples, sample)
+	r.mu.Unlock()
+	return nil
+}
+
+// settled says whether the latest sample, taken after leftMs, finds each
+// process's goroutines and descriptors within tolerance of its first
+// sample (the heap is judged after the collection that follows).
+func (r *realCluster) settled(tolerance check.LeakTolerance, leftMs int64) bool {
+	samples := r.Samples()
+	if len(samples) == 0 || samples[len(samples)-1].AtMs <= leftMs {
+		return false
+	}
+	baseline := map[string]check.RuntimeSample{} // each member's latest process's first sample
+	for _, p := range check.RuntimeProcesses(runtimeOf(samples)) {
+		baseline[p.Member] = p.First
+	}
+	last := samples[len(samples)-1]
+	for _, now := range last.Runtime {
+		first := baseline[now.Member]
+		if first.StartedMs != now.StartedMs {
+			return false
+		}
+		for _, figure := range tolerance.LeakOver(first, now) {
+			if figure != "heap" {
+				return false
+			}
+		}
+	}
+	return len(last.Runtime) > 0
 }
 
 // Stop ends the clients and the sampler and tears the system down.

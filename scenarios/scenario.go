@@ -288,10 +288,26 @@ const (
 	// clients' sends are acked and delivered within their latency bound,
 	// their connections are not refused, and no healthy node is marked down.
 	NoHarm Property = "no-harm"
+	// NoLeak: after the workload ends and the clients leave, every node's
+	// and the balancer's goroutines, heap and open file descriptors come
+	// back near what the process started with. Real targets only.
+	NoLeak Property = "no-leak"
 )
 
 // Properties lists every property, in the order reports show them.
-var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag}
+var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag, NoLeak}
+
+// ProcessProperty is the first property of the scenario's expectations
+// that is judged on the processes themselves (NoLeak: goroutines, heap,
+// file descriptors), which only the real targets have; "" when none.
+func (s *Scenario) ProcessProperty() Property {
+	for _, p := range append(append([]Property(nil), s.Expect.Hold...), s.Expect.Break...) {
+		if p == NoLeak {
+			return p
+		}
+	}
+	return ""
+}
 
 // Expectations are what the run must show.
 type Expectations struct {

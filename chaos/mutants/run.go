@@ -34,6 +34,13 @@ type Options struct {
 	WorkDir string
 	// Scenarios are every scenario name of the sweep.
 	Scenarios []string
+	// SimScenarios are those of the sim sweep: the ones the simulator runs
+	// (it refuses those judged on processes, such as soak); empty means
+	// Scenarios.
+	SimScenarios []string
+	// LocalDurationMax, when set, caps each local run's workload
+	// (--duration-max), so that a long scenario (a soak) fits its timeout.
+	LocalDurationMax time.Duration
 	// LocalScenarios, when set, limits the local sweep to these scenarios
 	// (after each mutant's own); empty means every scenario.
 	LocalScenarios []string
@@ -127,7 +134,11 @@ func Run(ctx context.Context, m Mutant, o Options) (out Outcome) {
 		}
 		return out
 	}
-	sweeps := []sweep{{"sim", o.SimSeeds, o.Scenarios, o.SimRunTimeout}}
+	simScenarios := o.Scenarios
+	if len(o.SimScenarios) > 0 {
+		simScenarios = o.SimScenarios
+	}
+	sweeps := []sweep{{"sim", o.SimSeeds, simScenarios, o.SimRunTimeout}}
 	if m.Sweep == SweepLocal {
 		local := o.Scenarios
 		if len(o.LocalScenarios) > 0 {
@@ -145,7 +156,11 @@ func Run(ctx context.Context, m Mutant, o Options) (out Outcome) {
 					return out
 				}
 				out.Runs++
-				verdict := runScenario(ctx, binary, filepath.Join(dir, "reports"), sweep.target, scenario, seed, sweep.timeout)
+				var extra []string
+				if sweep.target == "local" && o.LocalDurationMax > 0 {
+					extra = []string{"--duration-max", o.LocalDurationMax.String()}
+				}
+				verdict := runScenario(ctx, binary, filepath.Join(dir, "reports"), sweep.target, scenario, seed, sweep.timeout, extra...)
 				if o.Log != nil {
 					fmt.Fprintf(o.Log, "  %s: %s on %s seed %d: %s\n", m.Name, scenario, sweep.target, seed, verdict.summary())
 				}
@@ -209,11 +224,11 @@ func (v verdict) summary() string {
 
 // runScenario runs one scenario with the mutant's binary and reads which
 // checks failed from its report.
-func runScenario(ctx context.Context, binary, out, target, scenario string, seed int, timeout time.Duration) verdict {
+func runScenario(ctx context.Context, binary, out, target, scenario string, seed int, timeout time.Duration, extra ...string) verdict {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "chaos", "--scenario", scenario, "--target", target,
-		"--seed", strconv.Itoa(seed), "--out", out)
+	cmd := exec.CommandContext(ctx, binary, append([]string{"chaos", "--scenario", scenario, "--target", target,
+		"--seed", strconv.Itoa(seed), "--out", out}, extra...)...)
 	// A hung run is killed with its children (the local target's nodes).
 	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr bytes.Buffer

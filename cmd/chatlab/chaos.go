@@ -44,6 +44,9 @@ type chaosOptions struct {
 	// shrink: a failing simulated run is shrunk, within shrinkBudget.
 	shrink       bool
 	shrinkBudget time.Duration
+	// duration is the workload's length given by --duration or
+	// --duration-max (0: the scenario's own).
+	duration time.Duration
 }
 
 func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -65,11 +68,14 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	shard := flags.String("shard", "", "with --seeds: run part `I/N` of the range only (seeds at positions p with p mod N = I-1), for N machines")
 	shrink := flags.Bool("shrink", false, "when the run fails (sim only), shrink it to the smallest scenario that still fails the same check and write it as a scenario file")
 	shrinkBudget := flags.Duration("shrink-budget", shrinkBudgetDefault, "with --shrink: the longest the shrink may take")
+	duration := flags.Duration("duration", 0, "run the workload this `long` instead of the scenario's duration (a soak's length); every fault must lie within it")
+	durationMax := flags.Duration("duration-max", 0, "run a scenario whose workload is longer for this `long` only (as --duration); shorter ones as they are")
 	if code, done := flags.parse(args); done {
 		return code
 	}
 	options, code := checkChaosFlags(flags, chaosFlags{name: *name, file: *file, target: *target, seed: *seed, seeds: *seeds,
-		delivery: *delivery, mutation: *mutation, redis: *redis, out: *out, dashboard: *dashboard, pace: *pace, hold: *hold})
+		delivery: *delivery, mutation: *mutation, redis: *redis, out: *out, dashboard: *dashboard, pace: *pace, hold: *hold,
+		duration: *duration, durationMax: *durationMax})
 	if code != 0 {
 		return code
 	}
@@ -92,6 +98,7 @@ type chaosFlags struct {
 	name, file, target, seed, seeds, delivery, mutation, redis, out, dashboard string
 	pace                                                                       float64
 	hold                                                                       bool
+	duration, durationMax                                                      time.Duration
 }
 
 func checkChaosFlags(flags *flagSet, f chaosFlags) (chaosOptions, int) {
@@ -115,8 +122,18 @@ func checkChaosFlags(flags *flagSet, f chaosFlags) (chaosOptions, int) {
 		}
 		return options, flags.usageError("%s", err)
 	}
+	if options.scenario, options.duration, err = withDuration(options.scenario, f.duration, f.durationMax); err != nil {
+		return options, flags.usageError("%s", err)
+	}
 	switch f.target {
 	case "sim":
+		if property := options.scenario.ProcessProperty(); property != "" {
+			fmt.Fprintf(flags.stderr, "chatlab chaos: scenario %s expects %s, which judges the goroutines, heap and open file descriptors "+
+				"of the node and balancer processes after the clients leave; the simulator runs every node as a state machine inside "+
+				"one process, with no goroutines, heap or descriptors of its own to measure: run it with --target local or --target docker\n",
+				options.scenario.Name, property)
+			return options, 2
+		}
 	case "local", "docker":
 		if chaosTargets[f.target] == nil {
 			return options, flags.usageError("--target %s is not built into this chatlab yet; use --target sim", f.target)
@@ -165,6 +182,27 @@ func checkChaosFlags(flags *flagSet, f chaosFlags) (chaosOptions, int) {
 	return options, 0
 }
 
+// withDuration applies --duration (d) or --duration-max (most) to the
+// scenario, returning the workload length given (0: the scenario's own).
+func withDuration(sc *scenarios.Scenario, d, most time.Duration) (*scenarios.Scenario, time.Duration, error) {
+	switch {
+	case d < 0 || most < 0:
+		return sc, 0, fmt.Errorf("--duration and --duration-max take a positive duration, like 60s")
+	case d > 0 && most > 0:
+		return sc, 0, fmt.Errorf("--duration and --duration-max exclude each other")
+	case most > 0 && sc.Workload.Duration > most:
+		d = most
+	}
+	if d == 0 {
+		return sc, 0, nil
+	}
+	changed, err := sc.WithDuration(d)
+	if err != nil {
+		return sc, 0, err
+	}
+	return changed, d, nil
+}
+
 // parseSeedRange reads "A-B" with A <= B.
 func parseSeedRange(text string) (uint64, uint64, error) {
 	first, last, found := strings.Cut(text, "-")
@@ -208,6 +246,9 @@ func replayCommand(options chaosOptions, seed uint64) string {
 		parts = append(parts, "--scenario", options.scenario.Name)
 	}
 	parts = append(parts, "--target", options.target, "--seed", strconv.FormatUint(seed, 10))
+	if options.duration > 0 {
+		parts = append(parts, "--duration", options.duration.String())
+	}
 	if options.delivery != options.scenario.Topology.Delivery {
 		parts = append(parts, "--delivery", string(options.delivery))
 	}

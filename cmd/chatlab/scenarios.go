@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"chatlab/chaos"
 	"chatlab/scenarios"
 )
 
@@ -20,10 +21,24 @@ func runScenarios(_ context.Context, args []string, stdout, stderr io.Writer) in
 		"instead: exit 0 when it is sound, 2 with file:line: problem when not.", stdout, stderr)
 	asJSON := flags.Bool("json", false, "print JSON for machines instead of the aligned list")
 	check := flags.String("check", "", "parse this scenario `file` and report its first problem")
+	target := flags.String("target", "", "list only the scenarios this `target` (sim, local, docker) runs rather than refuses")
+	names := flags.Bool("names", false, "print the names only, one a line (for scripts: for name in $(chatlab scenarios --names --target sim))")
 	if code, done := flags.parse(args); done {
 		return code
 	}
 	list := scenarios.All()
+	if *target != "" {
+		var err error
+		if list, err = scenariosFor(*target, list); err != nil {
+			return flags.usageError("%s", err)
+		}
+	}
+	if *names {
+		for _, s := range list {
+			fmt.Fprintln(stdout, s.Name)
+		}
+		return 0
+	}
 	if *check != "" {
 		s, err := scenarios.LoadFile(*check)
 		var parseError *scenarios.ParseError
@@ -46,6 +61,30 @@ func runScenarios(_ context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	printScenarioList(stdout, list)
 	return 0
+}
+
+// scenariosFor keeps the scenarios target runs: the simulator refuses
+// those judged on the processes themselves (no-leak), the docker target
+// those with faults Docker cannot carry out.
+func scenariosFor(target string, list []*scenarios.Scenario) ([]*scenarios.Scenario, error) {
+	var kept []*scenarios.Scenario
+	for _, s := range list {
+		switch target {
+		case "sim":
+			if s.ProcessProperty() != "" {
+				continue
+			}
+		case "local":
+		case "docker":
+			if _, err := chaos.NewDockerCluster(s, chaos.DockerOptions{}); err != nil {
+				continue
+			}
+		default:
+			return nil, fmt.Errorf("--target %q: want sim, local or docker", target)
+		}
+		kept = append(kept, s)
+	}
+	return kept, nil
 }
 
 // printScenarioList prints each name, then its description wrapped and

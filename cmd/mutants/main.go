@@ -77,7 +77,8 @@ func run() int {
 	} else {
 		fmt.Fprintln(os.Stderr, "mutants: work directory", work)
 	}
-	options := mutants.Options{Root: root, WorkDir: work, Scenarios: scenarios.Names(), LocalScenarios: split(*localScenarios),
+	options := mutants.Options{Root: root, WorkDir: work, Scenarios: scenarios.Names(), SimScenarios: simScenarios(),
+		LocalScenarios: split(*localScenarios), LocalDurationMax: localDurationMax,
 		SimSeeds: *simSeeds, LocalSeeds: *localSeeds, SimRunTimeout: 2 * time.Minute, LocalRunTimeout: 4 * time.Minute,
 		Tests: *tests, TestTimeout: 5 * time.Minute, Hunt: *huntFor, NoSweep: !*sweep, Log: os.Stderr}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -135,6 +136,22 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// localDurationMax caps a local run's workload: a soak (ten minutes as
+// written) is run for a minute, well within LocalRunTimeout.
+const localDurationMax = time.Minute
+
+// simScenarios are the scenarios the simulator runs: not those judged on
+// the processes themselves (a soak's no-leak), which it refuses.
+func simScenarios() []string {
+	var names []string
+	for _, s := range scenarios.All() {
+		if s.ProcessProperty() == "" {
+			names = append(names, s.Name)
+		}
+	}
+	return names
 }
 
 // choose picks the mutants to run; simOnly keeps those of code the
