@@ -45,10 +45,16 @@ type ClientConfig struct {
 	URLs []string
 	// Token, when set, is sent as Authorization: Bearer; otherwise the user
 	// goes in ?user= (nodes under --auth off).
-	Token    string
-	Record   Recorder
-	Epoch    time.Time // the origin of the clock handed to the machine (default: the Unix epoch, so every process agrees)
-	ReadSize int       // read buffer bytes (default 1024)
+	Token string
+	// TokenSource, when set, gives a fresh token: for the first dial when
+	// Token is empty, when the machine asks for one (a node closed the
+	// connection because its token expired) and after a dial refused with
+	// 401. It is called on a dialing goroutine and may block until its
+	// dial's timeout; an error fails that dial.
+	TokenSource func(ctx context.Context) (string, error)
+	Record      Recorder
+	Epoch       time.Time // the origin of the clock handed to the machine (default: the Unix epoch, so every process agrees)
+	ReadSize    int       // read buffer bytes (default 1024)
 	// SocketBufferBytes, when set, caps the socket's kernel buffers. The
 	// kernel's own grow to megabytes while a client reads, and a client
 	// that then stops reading would hide a long backlog in them.
@@ -73,6 +79,10 @@ type Client struct {
 	// offline is set while the client is off the network: dials fail at
 	// once and a connection that opens anyway is closed.
 	offline atomic.Bool
+	// token is the bearer token dials carry (the loop's); tokenStale asks
+	// the next dial to take a fresh one from cfg.TokenSource.
+	token      string
+	tokenStale bool
 }
 
 // NewClient returns a client; Run starts it.
@@ -87,7 +97,8 @@ func NewClient(cfg ClientConfig) *Client {
 	if cfg.ReadSize == 0 {
 		cfg.ReadSize = 1024
 	}
-	return &Client{cfg: cfg, machine: client.New(cfg.Machine), inputs: make(chan func(), inputQueueLenMax), done: make(chan struct{})}
+	return &Client{cfg: cfg, machine: client.New(cfg.Machine), inputs: make(chan func(), inputQueueLenMax), done: make(chan struct{}),
+		token: cfg.Token, tokenStale: cfg.Token == "" && cfg.TokenSource != nil}
 }
 
 // Name is the client's instance name.
@@ -261,7 +272,8 @@ func (c *Client) turn() {
 			_ = c.conn.Close()
 		}
 		if rd.Dial {
-			go c.dial(c.cfg.URLs[c.urlNext%len(c.cfg.URLs)])
+			fresh := c.cfg.TokenSource != nil && (rd.FreshToken || c.tokenStale)
+			go c.dial(c.cfg.URLs[c.urlNext%len(c.cfg.URLs)], c.token, fresh)
 			c.urlNext++
 		}
 		if len(rd.Events) == 0 && len(rd.Frames) == 0 && !rd.Close && !rd.Dial {
@@ -286,18 +298,32 @@ func (c *Client) write(frames [][]byte) {
 	}
 }
 
-// dial connects in its own goroutine and reports back through the loop.
-func (c *Client) dial(rawURL string) {
+// dial connects in its own goroutine with token (a fresh one from the
+// token source when fresh is set) and reports back through the loop.
+func (c *Client) dial(rawURL, token string, fresh bool) {
 	if c.offline.Load() {
 		c.enqueue(func() { c.machine.DialFailed() })
 		return
 	}
-	target, header := c.target(rawURL)
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 	defer cancel()
+	if fresh {
+		var err error
+		if token, err = c.cfg.TokenSource(ctx); err != nil {
+			c.enqueue(func() { c.machine.DialFailed() })
+			return
+		}
+		c.enqueue(func() { c.token, c.tokenStale = token, false })
+	}
+	target, header := c.target(rawURL, token)
 	dialer := websocket.Dialer{HandshakeTimeout: dialTimeout, ReadBufferSize: c.cfg.ReadSize, WriteBufferSize: 1024,
 		NetDialContext: c.netDial}
-	conn, _, err := dialer.DialContext(ctx, target, header)
+	conn, response, err := dialer.DialContext(ctx, target, header)
+	if err != nil && response != nil && response.StatusCode == http.StatusUnauthorized {
+		// The token was refused (expired while the client was away, say):
+		// the next dial takes a fresh one.
+		c.enqueue(func() { c.tokenStale = true })
+	}
 	c.enqueue(func() {
 		// Checked in the loop: SetOffline's drop runs after this unless
 		// offline was set first.
@@ -315,14 +341,14 @@ func (c *Client) dial(rawURL string) {
 	})
 }
 
-func (c *Client) target(rawURL string) (string, http.Header) {
+func (c *Client) target(rawURL, token string) (string, http.Header) {
 	header := http.Header{}
 	parsed, err := url.Parse(rawURL)
 	if err != nil {
 		return rawURL, header
 	}
-	if c.cfg.Token != "" {
-		header.Set("Authorization", "Bearer "+c.cfg.Token)
+	if token != "" {
+		header.Set("Authorization", "Bearer "+token)
 	} else {
 		query := parsed.Query()
 		query.Set("user", c.cfg.Machine.User)

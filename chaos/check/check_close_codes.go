@@ -22,8 +22,10 @@ import (
 //	its node dies, pauses, or its balancer link fails  1006 (a reset), 4000 (the real balancer's "backend gone: reconnect")
 //	the balancer restarts or pauses                    1006, 4000 (a balancer stopping drains with 4000)
 //
-// protocol.ClosePolicy (4008) answers abuse, which no node sends today:
-// like any code no cause explains, it is a violation.
+// protocol.ClosePolicy (4008) answers abuse, which no node sends today,
+// and protocol.CloseTokenExpired (4001) a token that expired, which the
+// lab's clients never carry (its nodes run under --auth off): like any
+// code no cause explains, each is a violation.
 const (
 	closeNormal   = 1000
 	closeAbnormal = 1006

@@ -44,6 +44,10 @@ type Ready struct {
 	// Dial asks the host to open a transport, then to call Connected or
 	// DialFailed.
 	Dial bool
+	// FreshToken, with Dial, asks the host to dial with a fresh token from
+	// its token source: the node closed the last connection because its
+	// token expired (protocol.CloseTokenExpired).
+	FreshToken bool
 	// Close asks the host to close the transport (after writing Frames),
 	// then to call Disconnected.
 	Close bool
@@ -69,8 +73,11 @@ type Client struct {
 	// draining; sends are held until the next connection.
 	draining       bool
 	drainCloseAtMs int64
-	node           string
-	connections    int
+	// tokenExpired is set when a node closed the connection because its
+	// token expired; the next dial asks for a fresh one.
+	tokenExpired bool
+	node         string
+	connections  int
 
 	rooms     map[string]*room
 	roomNames []string // sorted, so that joins go out in the same order every run
@@ -164,7 +171,10 @@ func (c *Client) Disconnected(code int) {
 func (c *Client) DisconnectedBecause(code int, reason string) {
 	c.expectState("Disconnected", stateConnected, stateClosing)
 	c.event(Event{Kind: KindDisconnected, CloseCode: code, CloseReason: reason, Node: c.node})
-	asked := c.draining || (code == protocol.CloseReconnect && c.welcomed)
+	asked := c.draining || (code == protocol.CloseReconnect && c.welcomed) || code == protocol.CloseTokenExpired
+	if code == protocol.CloseTokenExpired {
+		c.tokenExpired = true
+	}
 	c.state = stateWaiting
 	c.welcomed, c.draining, c.node = false, false, ""
 	for _, name := range c.roomNames {
@@ -193,6 +203,9 @@ func (c *Client) DialFailed() {
 func (c *Client) dial() {
 	c.state = stateDialing
 	c.ready.Dial = true
+	if c.tokenExpired {
+		c.ready.FreshToken, c.tokenExpired = true, false
+	}
 }
 
 func (c *Client) expectState(input string, allowed ...state) {

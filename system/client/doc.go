@@ -12,7 +12,7 @@
 //		c.Tick(nowMs)          // first, so that events carry the current time
 //		c.Receive(frame)       // or Connected, Disconnected, DialFailed, Send, Join, Leave
 //		rd := c.Ready()
-//		if rd.Dial  { dial; later call Connected() or DialFailed() }
+//		if rd.Dial  { dial (with a fresh token if rd.FreshToken); later call Connected() or DialFailed() }
 //		write rd.Frames in order (do not modify them)
 //		if rd.Close { close the transport; later call Disconnected(code) }
 //		record rd.Events
@@ -41,7 +41,11 @@
 // Reconnects: a close with protocol.CloseReconnect after a welcome (the node
 // shed us: slow consumer, drain, rebalance), or a draining node, is redialed
 // after a short jittered delay; any other loss backs off exponentially with
-// full jitter, capped at BackoffMaxMs, until a connection gets a welcome.
+// full jitter, capped at BackoffMaxMs, until a connection gets a welcome. A
+// close with protocol.CloseTokenExpired is redialed after the same short
+// delay, and that dial's Ready sets FreshToken: the host takes a new token
+// from its token source before dialing. The rooms resume with since, so
+// nothing is lost across the refresh.
 //
 // The client never reads the wall clock, takes randomness only from
 // Config.Random, starts no goroutines and lists rooms in name order and

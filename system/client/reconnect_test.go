@@ -162,3 +162,42 @@ func TestCloseReconnectJitterIsSpread(t *testing.T) {
 		t.Fatalf("only %d distinct fast-redial delays in 50: jitter is not spreading", len(seen))
 	}
 }
+
+// A close for an expired token redials soon, asks the host for a fresh
+// token on that dial only, and resumes every room with since.
+func TestTokenExpiredRedialsWithAFreshToken(t *testing.T) {
+	c := newClient(t, Config{Random: fixedRandom, ReconnectJitterMs: 250, BackoffBaseMs: 1000, BackoffMaxMs: 60000})
+	if rd := connect(t, c, 0); rd.FreshToken {
+		t.Fatal("the first dial asked for a fresh token")
+	}
+	if err := c.Join("r"); err != nil {
+		t.Fatal(err)
+	}
+	c.Ready()
+	c.Receive(joinedFrame("r", 4, "e1"))
+	c.Receive(msgFrame("r", 5, "x-1"))
+	c.Ready()
+	c.Tick(100)
+	c.Disconnected(protocol.CloseTokenExpired)
+	next, ok := c.Deadline()
+	if want := 100 + fixedJitterMs(250); !ok || next != want {
+		t.Fatalf("redial at %d, want %d (the short reconnect delay)", next, want)
+	}
+	c.Tick(next)
+	rd := c.Ready()
+	if !rd.Dial || !rd.FreshToken {
+		t.Fatalf("redial after 4001: %+v; want Dial with FreshToken", rd)
+	}
+	c.Connected()
+	joins := inbound(t, c.Ready().Frames)
+	if len(joins) != 1 || joins[0].Room != "r" || !joins[0].HasSince || joins[0].Since != 5 || joins[0].Epoch != "e1" {
+		t.Fatalf("rejoin %+v; want r since 5 in e1", joins)
+	}
+	// A later ordinary drop keeps the token.
+	c.Disconnected(1006)
+	at, _ := c.Deadline()
+	c.Tick(at)
+	if rd := c.Ready(); !rd.Dial || rd.FreshToken {
+		t.Fatalf("redial after a drop: %+v; want Dial without FreshToken", rd)
+	}
+}

@@ -51,3 +51,42 @@ func TestNoGrantJoinsNothingAndAnyRoomJoinsAll(t *testing.T) {
 		t.Fatalf("Open grants every room: %+v", frames)
 	}
 }
+
+func TestExpiredCredentialsCloseTheConnectionWith4001(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.n.Tick(1000)
+	h.n.OpenAccess(1, Access{User: "alice", AnyRoom: true, ExpiresAtMs: 3000})
+	h.n.OpenAccess(2, Access{User: "bob", AnyRoom: true, ExpiresAtMs: 5000})
+	h.open(3, "carol") // no expiry
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.n.Tick(2999)
+	h.collect()
+	if len(h.closes) != 0 {
+		t.Fatalf("closed before expiry: %v", h.closes)
+	}
+	h.n.Tick(3000)
+	h.collect()
+	if code, closed := h.closes[1]; !closed || code != protocol.CloseTokenExpired || len(h.closes) != 1 {
+		t.Fatalf("at alice's expiry: closes %v; want only alice's, with %d", h.closes, protocol.CloseTokenExpired)
+	}
+	if h.subscribed["r"] {
+		t.Fatal("the expired connection's room is still followed")
+	}
+	h.n.Tick(5000)
+	h.collect()
+	if code := h.closes[2]; code != protocol.CloseTokenExpired || len(h.closes) != 2 {
+		t.Fatalf("at bob's expiry: closes %v", h.closes)
+	}
+	// Credentials already expired on arrival are refused at once.
+	h.n.OpenAccess(4, Access{User: "dave", AnyRoom: true, ExpiresAtMs: 4000})
+	h.collect()
+	if code := h.closes[4]; code != protocol.CloseTokenExpired {
+		t.Fatalf("open with expired credentials: close %d", code)
+	}
+	h.n.Tick(1 << 40)
+	h.collect()
+	if _, closed := h.closes[3]; closed {
+		t.Fatal("a connection without an expiry was closed")
+	}
+}

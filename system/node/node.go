@@ -101,6 +101,9 @@ type Node struct {
 	// brokerCalls counts each user's broker calls in flight (looked up,
 	// never iterated).
 	brokerCalls map[string]int
+	// expiryNextMs is the earliest credential expiry of an open session
+	// (0: none due), so that Tick looks for expired sessions only then.
+	expiryNextMs int64
 }
 
 // New returns a node with no connections. The broker link starts down: the
@@ -180,11 +183,12 @@ func (n *Node) Advance(rd Ready) {
 }
 
 // Tick advances the node's clock (milliseconds, from any fixed origin) and
-// runs what is due: history polls and fetch retries.
+// runs what is due: credential expiries, history polls and fetch retries.
 func (n *Node) Tick(nowMs int64) {
 	if nowMs > n.nowMs {
 		n.nowMs = nowMs
 	}
+	n.expireSessions()
 	if n.cfg.Delivery != Recover || !n.brokerUp {
 		return
 	}

@@ -40,6 +40,11 @@ type Access struct {
 	// grant, and a join of another is refused with forbidden.
 	AnyRoom bool
 	Rooms   []string
+	// ExpiresAtMs is when the credentials expire, on the node's clock (the
+	// host's Tick time); 0: never. At that time the connection is closed
+	// with protocol.CloseTokenExpired: the client reconnects with a fresh
+	// token and resumes.
+	ExpiresAtMs int64
 }
 
 // mayJoin reports whether the access grants room.
@@ -75,6 +80,15 @@ func (n *Node) OpenAccess(conn ConnID, access Access) {
 	if n.draining {
 		n.closeSession(s, protocol.CloseReconnect, "draining: reconnect elsewhere")
 		return
+	}
+	if access.ExpiresAtMs != 0 {
+		if access.ExpiresAtMs <= n.nowMs {
+			n.closeSession(s, protocol.CloseTokenExpired, reasonTokenExpired)
+			return
+		}
+		if n.expiryNextMs == 0 || access.ExpiresAtMs < n.expiryNextMs {
+			n.expiryNextMs = access.ExpiresAtMs
+		}
 	}
 	n.send(conn, protocol.Welcome{Type: protocol.TypeWelcome, Node: n.cfg.ID, User: user})
 }
@@ -115,6 +129,32 @@ func (n *Node) Receive(conn ConnID, data []byte) {
 	n.caller = nil
 	if s.refusedInARow == refused {
 		s.refusedInARow = 0
+	}
+}
+
+const reasonTokenExpired = "token expired: reconnect with a fresh token and resume"
+
+// expireSessions closes, with protocol.CloseTokenExpired, every session
+// whose credentials expired by now. It looks only when the earliest expiry
+// is due, and then finds the next one.
+func (n *Node) expireSessions() {
+	if n.expiryNextMs == 0 || n.nowMs < n.expiryNextMs {
+		return
+	}
+	var expired []ConnID
+	n.expiryNextMs = 0
+	for conn, s := range n.sessions { // map order: expired is sorted below, the minimum needs no order
+		switch at := s.access.ExpiresAtMs; {
+		case at == 0:
+		case at <= n.nowMs:
+			expired = append(expired, conn)
+		case n.expiryNextMs == 0 || at < n.expiryNextMs:
+			n.expiryNextMs = at
+		}
+	}
+	sort.Slice(expired, func(i, j int) bool { return expired[i] < expired[j] })
+	for _, conn := range expired {
+		n.closeSession(n.sessions[conn], protocol.CloseTokenExpired, reasonTokenExpired)
 	}
 }
 

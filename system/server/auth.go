@@ -171,8 +171,10 @@ func (s *Server) authenticate(r *http.Request) (node.Access, error) {
 	if err != nil {
 		return node.Access{}, errors.New("bad token")
 	}
+	// The node's clock is Unix milliseconds (the loop ticks with them).
+	access := node.Access{User: claims.User, Rooms: claims.Rooms, ExpiresAtMs: claims.ExpiresAt.UnixMilli()}
 	if claims.Rooms == nil {
-		return node.Access{User: claims.User, AnyRoom: *s.cfg.RoomsOpen}, nil
+		access.AnyRoom = *s.cfg.RoomsOpen
 	}
-	return node.Access{User: claims.User, Rooms: claims.Rooms}, nil
+	return access, nil
 }

@@ -197,3 +197,23 @@ func TestRoomsOpen(t *testing.T) {
 		t.Fatalf("claim on an open node: %+v; want forbidden", refused)
 	}
 }
+
+// A connection is closed with 4001 when its token expires.
+func TestExpiredTokenClosesWith4001(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", nil)
+	// Expiry has a resolution of one second: this token lasts one to two.
+	short, err := MintToken(testSecret, "alice", []string{"*"}, 2*time.Second, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, srv, "token="+short)
+	c.join("lobby")
+	if code := c.closeCode(); code != protocol.CloseTokenExpired {
+		t.Fatalf("close %d; want %d", code, protocol.CloseTokenExpired)
+	}
+	long := dial(t, srv, "token="+token(t, "bob"))
+	long.join("lobby")
+	long.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "b-1", Body: "still here"})
+	long.nextOf(protocol.TypeAck)
+}
