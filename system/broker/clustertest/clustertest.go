@@ -1,0 +1,366 @@
+// Package clustertest starts a real Redis Cluster of redis-server processes
+// on loopback ports, for tests and the lab: masters and their replicas,
+// created with `redis-cli --cluster create`, ready once every node says
+// cluster_state:ok and agrees on who serves every slot.
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Config shapes a cluster. Zero values take the defaults.
+type Config struct {
+	// Masters is how many shards the slots are spread over (default 3;
+	// redis-cli wants at least 3).
+	Masters int
+	// ReplicasPerMaster (default 1; -1: none).
+	ReplicasPerMaster int
+	// NodeTimeoutMs is cluster-node-timeout: how long a master may be
+	// unreachable before its replica takes over (default 1000).
+	NodeTimeoutMs int
+	// Dir holds each node's config, data and log (required).
+	Dir string
+	// Server and CLI are the binaries (default redis-server, redis-cli on
+	// PATH).
+	Server, CLI string
+}
+
+// readyWait bounds how long the cluster may take to form.
+const readyWait = 60 * time.Second
+
+// pollInterval paces the polls of a forming cluster.
+const pollInterval = 50 * time.Millisecond
+
+// Node is one redis-server of the cluster.
+type Node struct {
+	// Addr is its client address, 127.0.0.1:PORT.
+	Addr    string
+	dir     string
+	command *exec.Cmd
+	exited  chan struct{}
+	args    []string
+	server  string
+}
+
+// Cluster is a running Redis Cluster.
+type Cluster struct {
+	Nodes []*Node
+	mu    sync.Mutex
+}
+
+// ErrNoBinaries: redis-server or redis-cli is not installed.
+var ErrNoBinaries = errors.New("redis-server and redis-cli are needed for a Redis Cluster (apt-get install -y redis-server)")
+
+// Start starts the nodes, creates the cluster and waits until it serves
+// every slot. On failure nothing it started is left running.
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
+	cfg = withDefaults(cfg)
+	server, errServer := exec.LookPath(cfg.Server)
+	cli, errCLI := exec.LookPath(cfg.CLI)
+	if errServer != nil || errCLI != nil {
+		return nil, ErrNoBinaries
+	}
+	if cfg.Dir == "" {
+		return nil, errors.New("cluster: Config.Dir is required")
+	}
+	replicas := max(cfg.ReplicasPerMaster, 0)
+	count := cfg.Masters * (1 + replicas)
+	c := &Cluster{}
+	for i := range count {
+		node, err := startNode(server, filepath.Join(cfg.Dir, "node"+strconv.Itoa(i)), cfg.NodeTimeoutMs)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.Nodes = append(c.Nodes, node)
+	}
+	if err := c.create(ctx, cli, replicas); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// StartT starts a cluster for a test, skips the test when the binaries are
+// missing and stops the cluster when the test ends.
+func StartT(t testing.TB, cfg Config) *Cluster {
+	t.Helper()
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readyWait)
+	defer cancel()
+	c, err := Start(ctx, cfg)
+	if errors.Is(err, ErrNoBinaries) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatalf("start redis cluster: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Masters == 0 {
+		cfg.Masters = 3
+	}
+	if cfg.ReplicasPerMaster == 0 {
+		cfg.ReplicasPerMaster = 1
+	}
+	if cfg.NodeTimeoutMs == 0 {
+		cfg.NodeTimeoutMs = 1000
+	}
+	if cfg.Server == "" {
+		cfg.Server = "redis-server"
+	}
+	if cfg.CLI == "" {
+		cfg.CLI = "redis-cli"
+	}
+	return cfg
+}
+
+// startNode starts one cluster-enabled redis-server without persistence on
+// free ports (client and cluster bus).
+func startNode(server, dir string, nodeTimeoutMs int) (*Node, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	busPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	node := &Node{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir, server: server,
+		args: []string{"--port", strconv.Itoa(port), "--cluster-port", strconv.Itoa(busPort), "--bind", "127.0.0.1",
+			"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"),
+			"--cluster-node-timeout", strconv.Itoa(nodeTimeoutMs), "--dir", dir,
+			"--save", "", "--appendonly", "no", "--logfile", filepath.Join(dir, "redis.log")}}
+	return node, node.start()
+}
+
+func (n *Node) start() error {
+	n.command = exec.Command(n.server, n.args...)
+	if err := n.command.Start(); err != nil {
+		return fmt.Errorf("start redis-server %s: %w", n.Addr, err)
+	}
+	n.exited = make(chan struct{})
+	command, exited := n.command, n.exited
+	go func() {
+		_ = command.Wait() // killed or stopped: the log says why
+		close(exited)
+	}()
+	return nil
+}
+
+// Kill stops the node at once (SIGKILL), as a crash does.
+func (n *Node) Kill() {
+	if n.command == nil {
+		return
+	}
+	_ = n.command.Process.Kill() // already gone is as good
+	<-n.exited
+	n.command = nil
+}
+
+// Log is the node's log so far, for a failure's message.
+func (n *Node) Log() string {
+	data, err := os.ReadFile(filepath.Join(n.dir, "redis.log"))
+	if err != nil {
+		return err.Error()
+	}
+	return string(data)
+}
+
+// Addrs are the client addresses of every node.
+func (c *Cluster) Addrs() []string {
+	addrs := make([]string, len(c.Nodes))
+	for i, node := range c.Nodes {
+		addrs[i] = node.Addr
+	}
+	return addrs
+}
+
+// Close kills every node.
+func (c *Cluster) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, node := range c.Nodes {
+		node.Kill()
+	}
+}
+
+func (c *Cluster) create(ctx context.Context, cli string, replicas int) error {
+	for _, node := range c.Nodes {
+		if err := waitPing(ctx, node); err != nil {
+			return err
+		}
+	}
+	args := append([]string{"--cluster", "create"}, c.Addrs()...)
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
+	var output bytes.Buffer
+	command := exec.CommandContext(ctx, cli, args...)
+	command.Stdout, command.Stderr = &output, &output
+	if err := command.Run(); err != nil {
+		return fmt.Errorf("redis-cli --cluster create: %w\n%s", err, output.String())
+	}
+	return c.WaitReady(ctx)
+}
+
+// WaitReady waits until every live node says cluster_state:ok and every
+// one maps each slot to the same master.
+func (c *Cluster) WaitReady(ctx context.Context) error {
+	var last string
+	for {
+		ok, why := c.ready(ctx)
+		if ok {
+			return nil
+		}
+		last = why
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("redis cluster not ready: %s", last)
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+func (c *Cluster) ready(ctx context.Context) (bool, string) {
+	var reference string
+	for _, node := range c.Nodes {
+		if node.command == nil {
+			continue
+		}
+		client := node.client()
+		info, err := client.ClusterInfo(ctx).Result()
+		if err != nil {
+			client.Close()
+			return false, fmt.Sprintf("%s: %v", node.Addr, err)
+		}
+		if !strings.Contains(info, "cluster_state:ok") {
+			client.Close()
+			return false, node.Addr + " says the cluster is not ok"
+		}
+		slots, err := client.ClusterSlots(ctx).Result()
+		client.Close()
+		if err != nil {
+			return false, fmt.Sprintf("%s: %v", node.Addr, err)
+		}
+		view := describeSlots(slots)
+		if reference == "" {
+			reference = view
+		} else if view != reference {
+			return false, node.Addr + " maps slots differently from the others"
+		}
+	}
+	return true, ""
+}
+
+// describeSlots is a slot map as text: each range and its master, sorted.
+func describeSlots(slots []redis.ClusterSlot) string {
+	lines := make([]string, 0, len(slots))
+	for _, slot := range slots {
+		master := ""
+		if len(slot.Nodes) > 0 {
+			master = slot.Nodes[0].Addr
+		}
+		lines = append(lines, fmt.Sprintf("%05d-%05d %s", slot.Start, slot.End, master))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// Master is the node serving key's slot as master, by asking the cluster.
+func (c *Cluster) Master(ctx context.Context, key string) (*Node, error) {
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.liveAddrs(), DisableIdentity: true})
+	defer client.Close()
+	master, err := client.MasterForKey(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	addr := master.Options().Addr
+	for _, node := range c.Nodes {
+		if node.Addr == addr {
+			return node, nil
+		}
+	}
+	return nil, fmt.Errorf("master %s of key %q is not one of the cluster's nodes", addr, key)
+}
+
+func (c *Cluster) liveAddrs() []string {
+	var addrs []string
+	for _, node := range c.Nodes {
+		if node.command != nil {
+			addrs = append(addrs, node.Addr)
+		}
+	}
+	return addrs
+}
+
+// ForEachMaster runs f on a client of every master that is alive.
+func (c *Cluster) ForEachMaster(ctx context.Context, f func(client *redis.Client) error) error {
+	for _, node := range c.Nodes {
+		if node.command == nil {
+			continue
+		}
+		client := node.client()
+		role, err := client.Do(ctx, "ROLE").Slice()
+		if err == nil && len(role) > 0 && role[0] == "master" {
+			err = f(client)
+		}
+		client.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", node.Addr, err)
+		}
+	}
+	return nil
+}
+
+func (n *Node) client() *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: n.Addr, DisableIdentity: true, MaxRetries: -1})
+}
+
+func waitPing(ctx context.Context, node *Node) error {
+	client := node.client()
+	defer client.Close()
+	for {
+		err := client.Ping(ctx).Err()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-node.exited:
+			return fmt.Errorf("redis-server %s exited: %s", node.Addr, node.Log())
+		case <-ctx.Done():
+			return fmt.Errorf("redis-server %s does not answer: %w", node.Addr, err)
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+func freePort() (int, error) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer listener.Close()
+	return listener.Addr().(*net.TCPAddr).Port, nil
+}

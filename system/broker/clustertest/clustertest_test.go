@@ -1,0 +1,53 @@
+package clustertest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// TestClusterServesEverySlot starts a cluster and writes to keys of many
+// slots through a cluster client.
+func TestClusterServesEverySlot(t *testing.T) {
+	c := StartT(t, Config{})
+	if len(c.Nodes) != 6 {
+		t.Fatalf("%d nodes; want 3 masters and 3 replicas", len(c.Nodes))
+	}
+	ctx := context.Background()
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs(), DisableIdentity: true})
+	defer client.Close()
+	masters := map[string]bool{}
+	for _, key := range []string{"{a}", "{b}", "{c}", "{d}", "{e}", "{f}", "{g}", "{h}"} {
+		if err := client.Set(ctx, key, "v", 0).Err(); err != nil {
+			t.Fatalf("set %s: %v", key, err)
+		}
+		master, err := c.Master(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		masters[master.Addr] = true
+	}
+	if len(masters) < 2 {
+		t.Errorf("8 keys landed on %d master(s); the slots are not spread", len(masters))
+	}
+	var roles []string
+	if err := c.ForEachMaster(ctx, func(client *redis.Client) error {
+		roles = append(roles, client.Options().Addr)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(roles) != 3 {
+		t.Errorf("%d masters: %v; want 3", len(roles), roles)
+	}
+	// A script's SPUBLISH must name a shard channel in its keys' slot: the
+	// reason a room's channel carries the room's hash tag on Redis Cluster.
+	script := "return redis.call('SPUBLISH', ARGV[1], 'x')"
+	if err := client.Eval(ctx, script, []string{"{room1}:k"}, "{room1}:channel").Err(); err != nil {
+		t.Errorf("SPUBLISH on the keys' own hash tag: %v", err)
+	}
+	if err := client.Eval(ctx, script, []string{"{room1}:k"}, "{room2}:channel").Err(); err == nil {
+		t.Error("SPUBLISH on another slot's channel ran; Redis Cluster must refuse it")
+	}
+}
