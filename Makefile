@@ -76,8 +76,12 @@ mutants-ci: ## the catalogue's ci subset, each of which must be killed
 COMPOSE      ?= docker-compose
 LOAD_ARGS    ?= --url ws://127.0.0.1:8080/ws --clients 100 --rate 1/s --duration 20s
 IDLE_CLIENTS ?= 10000
+# The balancer holds two sockets per connection (client and node), so its
+# connections are bounded by half the open-files hard limit (ulimit -Hn):
+# 9,000 fits a hard limit of 20,000; 10,000 needs 20,200.
+IDLE_BALANCER_CLIENTS ?= 9000
 
-.PHONY: images up down load bench-idle
+.PHONY: images up down load bench-idle bench-idle-balancer
 
 images: build ## chatlab:dev (scratch + static binary) and chatlab-redis:dev (offline Redis)
 	docker build -q -f docker/chatlab.Dockerfile -t chatlab:dev bin
@@ -93,8 +97,11 @@ down: ## stop and remove the compose cluster and its Redis volume
 load: build ## chatlab load against LOAD_ARGS (default: the balancer of make up)
 	bin/chatlab load $(LOAD_ARGS)
 
-bench-idle: build ## bytes of node memory per idle connection (IDLE_CLIENTS against one chatlab node; needs an open-files hard limit above it)
+bench-idle: build ## bytes of node memory per idle connection (IDLE_CLIENTS against one chatlab node; needs an open-files hard limit above it): RSS and Go heap+stacks
 	ulimit -n $$(ulimit -Hn) && IDLE_CLIENTS=$(IDLE_CLIENTS) $(GO) test -count=1 -run '^$$' -bench BenchmarkIdleConnectionMemory -benchtime 1x -timeout 10m ./chaos/local
+
+bench-idle-balancer: build ## bytes of balancer memory per idle proxied connection (IDLE_BALANCER_CLIENTS through a chatlab balancer to one node; needs an open-files hard limit above twice it): RSS and Go heap+stacks
+	ulimit -n $$(ulimit -Hn) && IDLE_CLIENTS=$(IDLE_BALANCER_CLIENTS) $(GO) test -count=1 -run '^$$' -bench BenchmarkIdleBalancerMemory -benchtime 1x -timeout 10m ./chaos/local
 
 # The dashboard (dashboard/): Node 20 and npm. `make dashboard` builds the
 # app into dashboard/dist/app, which `make build` then embeds; without it

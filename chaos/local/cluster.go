@@ -70,6 +70,10 @@ type Config struct {
 	// DirectRedis connects the nodes to Redis without a fault proxy in
 	// between (a benchmark's cluster: faults on Redis links are refused).
 	DirectRedis bool
+	// DirectBackends has the balancer dial the nodes without a fault proxy
+	// in between (a benchmark's cluster: faults on balancer links are
+	// refused).
+	DirectBackends bool
 	// Dashboard, when set, runs `chatlab dashboard` on this address,
 	// watching the nodes and the balancer.
 	Dashboard string
@@ -188,6 +192,10 @@ func (c *Cluster) start(ctx context.Context) error {
 			process: &process{name: name, path: c.cfg.Binary, args: args, logPath: filepath.Join(c.cfg.RunDir, name+".log")}}
 		if err := c.startMember(ctx, c.nodes[name]); err != nil {
 			return err
+		}
+		if c.cfg.DirectBackends {
+			backends = append(backends, name+"="+addr)
+			continue
 		}
 		if c.balancerLinks[name], err = NewFaultProxy(addr, c.cfg.Seed+uint64(2*i+1)); err != nil {
 			return err

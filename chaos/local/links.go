@@ -29,6 +29,9 @@ func (c *Cluster) link(a, b string) (proxy *FaultProxy, aDials bool, err error) 
 			if c.router == nil {
 				return nil, false, fmt.Errorf("local: no balancer, so no link %s-%s", a, b)
 			}
+			if c.cfg.DirectBackends {
+				return nil, false, fmt.Errorf("local: the balancer reaches the nodes directly, so no fault on %s-%s", a, b)
+			}
 			return c.balancerLinks[pair.node], !pair.aIsNode, nil
 		}
 	}

@@ -154,7 +154,7 @@ func TestMetricsAndState(t *testing.T) {
 func TestOperatorEndpointsAreOffThePublicPort(t *testing.T) {
 	m := miniredis.RunT(t)
 	srv := startNode(t, m, "a", nil)
-	for _, path := range []string{"/state", "/metrics"} {
+	for _, path := range []string{"/state", "/metrics", "/debug/pprof/heap"} {
 		if status, _ := get(t, srv, path); status != http.StatusNotFound {
 			t.Errorf("public %s = %d, want 404", path, status)
 		}
