@@ -14,9 +14,16 @@ import (
 // simulator's virtual time never does.
 const deliveryLagMaxRealMs = 3000
 
+// harmLatencyMaxRealMs is the least no-harm latency bound of a real
+// target: clean local runs of the abuse scenarios on a loaded two-core
+// machine, where the abusers share the cores with the cluster and the
+// clients, show a p99 up to about 650 ms.
+const harmLatencyMaxRealMs = 2000
+
 // runFacts gathers what the fact checks read from a run: the scenario's
 // fault timeline and bounds, and the balancer's decision log. A real
-// target holds delivery lag to at least deliveryLagMaxRealMs.
+// target holds delivery lag to at least deliveryLagMaxRealMs and the
+// well-behaved clients' latency during an abuse to harmLatencyMaxRealMs.
 func runFacts(sc *scenarios.Scenario, decisions []balance.Decision, real bool) check.Facts {
 	facts := check.Facts{
 		Faults:                 faultSpans(sc.Faults),
@@ -24,12 +31,14 @@ func runFacts(sc *scenarios.Scenario, decisions []balance.Decision, real bool) c
 		RecoveryLatencyMaxMs:   float64(cmp.Or(sc.Expect.RecoveryLatencyMaxMs, sc.Expect.LatencyP99MaxMs)),
 		CutOffWithinMs:         sc.Expect.CutOffWithin.Milliseconds(),
 		DeliveryLagMaxMs:       float64(sc.Expect.DeliveryLagMaxMs),
+		HarmLatencyMaxMs:       float64(cmp.Or(sc.Expect.HarmLatencyMaxMs, sc.Expect.LatencyP99MaxMs)),
 		LatencyExcludedSenders: []string{FloodClientPrefix},
 		Decisions:              make([]check.BalancerDecision, len(decisions)),
 	}
 	if real {
 		facts.HostsMayLag = true
 		facts.DeliveryLagMaxMs = max(cmp.Or(facts.DeliveryLagMaxMs, check.DeliveryLagMaxDefault), deliveryLagMaxRealMs)
+		facts.HarmLatencyMaxMs = max(cmp.Or(facts.HarmLatencyMaxMs, check.HarmLatencyMaxDefault), harmLatencyMaxRealMs)
 	}
 	for i, d := range decisions {
 		facts.Decisions[i] = check.BalancerDecision{Kind: string(d.Kind), AtMs: d.AtMs, Backend: d.Backend, Conn: uint64(d.Conn),

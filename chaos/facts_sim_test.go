@@ -2,6 +2,8 @@ package chaos
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
 	"chatlab/chaos/check"
@@ -38,5 +40,40 @@ func TestSlowConsumerCutsOffEveryStalledClientOnSim(t *testing.T) {
 	c := checkNamed(result.Checks, check.CheckCutOff)
 	if !c.OK || c.Detail[:len("3 of 3")] != "3 of 3" {
 		t.Fatalf("cut-off: ok=%v %s %+v", c.OK, c.Detail, c.Examples)
+	}
+}
+
+// A balancer that lets one address spend the new-connection allowance
+// every client shares lets abuse-connflood's flooder starve the
+// well-behaved clients' reconnects: the no-harm check fails; with the
+// per-address limit it holds.
+func TestTheNoHarmCheckCatchesABalancerWithoutItsPerAddressLimit(t *testing.T) {
+	sc, err := scenarios.Load("abuse-connflood")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mutation := range []balance.Mutation{balance.MutationNone, balance.MutationIgnoreSourceLimit} {
+		result, err := Run(context.Background(), RunOptions{Scenario: sc, Seed: 1, Delivery: sc.Topology.Delivery,
+			Cluster: NewSimCluster(sc, SimOptions{Seed: 1, BalanceMutation: mutation})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := checkNamed(result.Checks, check.CheckNoHarm)
+		if c.OK != (mutation == balance.MutationNone) || (c.OK && !strings.Contains(c.Detail, "0 dials refused")) {
+			t.Fatalf("balancer mutation %q: no-harm ok=%v: %s %+v", mutation, c.OK, c.Detail, c.Examples)
+		}
+	}
+}
+
+// The check knows every abuse the scenario format has.
+func TestTheNoHarmCheckKnowsEveryAbuse(t *testing.T) {
+	var abuses []string
+	for _, action := range scenarios.Actions() {
+		if action.Abuse() {
+			abuses = append(abuses, string(action))
+		}
+	}
+	if !slices.Equal(abuses, check.AbuseActions) {
+		t.Errorf("scenario abuses %v, the no-harm check's %v", abuses, check.AbuseActions)
 	}
 }

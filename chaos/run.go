@@ -200,6 +200,7 @@ var propertyChecks = map[scenarios.Property]string{
 	scenarios.CutOff:       check.CheckCutOff,
 	scenarios.Recovered:    check.CheckRecovery,
 	scenarios.DeliveryLag:  check.CheckDeliveryLag,
+	scenarios.NoHarm:       check.CheckNoHarm,
 	scenarios.NoLeak:       check.CheckNoLeak,
 }
 

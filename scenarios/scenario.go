@@ -295,7 +295,7 @@ const (
 )
 
 // Properties lists every property, in the order reports show them.
-var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag, NoLeak}
+var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag, NoHarm, NoLeak}
 
 // ProcessProperty is the first property of the scenario's expectations
 // that is judged on the processes themselves (NoLeak: goroutines, heap,

@@ -137,6 +137,10 @@ type Facts struct {
 	// the simulator a client reads at once unless a fault stalls it, so
 	// there such a cut of a reading client stays a violation.
 	HostsMayLag bool
+	// HarmLatencyMaxMs bounds the p99 delivery latency of the
+	// well-behaved clients' sends during an abuse (default
+	// HarmLatencyMaxDefault).
+	HarmLatencyMaxMs float64
 	// LatencyExcludedSenders are client name prefixes whose messages the
 	// recovery and delivery-lag checks leave out (flooding clients).
 	LatencyExcludedSenders []string
@@ -155,17 +159,20 @@ func (f Facts) withDefaults() Facts {
 	if f.DeliveryLagMaxMs <= 0 {
 		f.DeliveryLagMaxMs = DeliveryLagMaxDefault
 	}
+	if f.HarmLatencyMaxMs <= 0 {
+		f.HarmLatencyMaxMs = HarmLatencyMaxDefault
+	}
 	return f
 }
 
 // CheckFacts runs the checks that hold the history against the run's
 // facts, in a fixed order: close-codes, balancer, cut-off, recovery,
-// delivery-lag.
+// delivery-lag, no-harm.
 func CheckFacts(h History, facts Facts) []Check {
 	facts = facts.withDefaults()
 	clients := byClient(h)
 	return []Check{checkCloseCodes(clients, facts), checkBalancer(h, facts), checkCutOff(clients, facts), checkRecovery(h, facts),
-		checkDeliveryLag(h, facts)}
+		checkDeliveryLag(h, facts), checkNoHarm(h, facts)}
 }
 
 // clientRecords is a history split into each client's records, clients in

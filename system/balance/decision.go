@@ -10,6 +10,9 @@ const (
 	MutationNone Mutation = ""
 	// MutationIgnoreHealth picks backends the balancer knows are down.
 	MutationIgnoreHealth Mutation = "ignore-health"
+	// MutationIgnoreSourceLimit admits every client address at once: one
+	// address may spend the new-connection allowance every client shares.
+	MutationIgnoreSourceLimit Mutation = "ignore-source-limit"
 )
 
 // DecisionKind names one entry of the balancer's decision log.

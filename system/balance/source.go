@@ -12,6 +12,9 @@ const sourcesMax = 1 << 16
 // runtime asks before a client's first Pick; a refusal is
 // RefusedSourceRateLimited.
 func (b *Balancer) AdmitSource(source string) (ok bool, refusal Refusal) {
+	if b.config.Mutation == MutationIgnoreSourceLimit {
+		return true, ""
+	}
 	bucket, known := b.sources[source]
 	if !known {
 		if len(b.sources) >= sourcesMax {
