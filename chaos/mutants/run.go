@@ -140,10 +140,7 @@ func Run(ctx context.Context, m Mutant, o Options) (out Outcome) {
 	}
 	sweeps := []sweep{{"sim", o.SimSeeds, simScenarios, o.SimRunTimeout}}
 	if m.Sweep == SweepLocal {
-		local := o.Scenarios
-		if len(o.LocalScenarios) > 0 {
-			local = o.LocalScenarios
-		}
+		local := within(m.Scenarios, o.LocalScenarios, o.Scenarios)
 		sweeps = append(sweeps, sweep{"local", o.LocalSeeds, local, o.LocalRunTimeout})
 	}
 	for _, sweep := range sweeps {
@@ -202,6 +199,22 @@ func ordered(first, all []string) []string {
 		}
 	}
 	return order
+}
+
+// within is a sweep limited to chosen scenarios (every one of all when
+// none are chosen) that still tries the mutant's own: they name the
+// scenarios that reach its code, whatever else the sweep leaves out.
+func within(own, chosen, all []string) []string {
+	if len(chosen) == 0 {
+		return all
+	}
+	pool := slices.Clone(chosen)
+	for _, name := range own {
+		if slices.Contains(all, name) && !slices.Contains(pool, name) {
+			pool = append(pool, name)
+		}
+	}
+	return pool
 }
 
 // verdict is one run's result: failed checks (a kill), a reason the run

@@ -91,3 +91,16 @@ func TestHuntMutantReadsTheFirstFailure(t *testing.T) {
 		t.Errorf("exit 2: outcome %+v", h)
 	}
 }
+
+// A local sweep limited to some scenarios still runs each mutant's own
+// first: a mutant of code only drain-burst reaches is judged by it.
+func TestALimitedSweepKeepsAMutantsScenarios(t *testing.T) {
+	all := []string{"a", "b", "c", "d"}
+	got := ordered([]string{"d", "nope"}, within([]string{"d", "nope"}, []string{"b", "c"}, all))
+	if !slices.Equal(got, []string{"d", "b", "c"}) {
+		t.Errorf("limited sweep %v", got)
+	}
+	if got := within([]string{"d"}, nil, all); !slices.Equal(got, all) {
+		t.Errorf("unlimited sweep %v", got)
+	}
+}
