@@ -6,6 +6,7 @@ import (
 	"chatlab/chaos/check"
 	"chatlab/scenarios"
 	"chatlab/system/balance"
+	"chatlab/system/node"
 )
 
 // deliveryLagMaxRealMs is the least delivery-lag bound of a real target:
@@ -33,7 +34,11 @@ func runFacts(sc *scenarios.Scenario, decisions []balance.Decision, real bool) c
 		DeliveryLagMaxMs:       float64(sc.Expect.DeliveryLagMaxMs),
 		HarmLatencyMaxMs:       float64(cmp.Or(sc.Expect.HarmLatencyMaxMs, sc.Expect.LatencyP99MaxMs)),
 		LatencyExcludedSenders: []string{FloodClientPrefix},
-		Decisions:              make([]check.BalancerDecision, len(decisions)),
+		// No scenario sets the nodes' send allowance: every target runs
+		// the default.
+		SendBurst:         node.RateBurstDefault,
+		SendRatePerSecond: node.RatePerSecondDefault,
+		Decisions:         make([]check.BalancerDecision, len(decisions)),
 	}
 	if real {
 		facts.HostsMayLag = true

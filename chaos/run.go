@@ -202,6 +202,7 @@ var propertyChecks = map[scenarios.Property]string{
 	scenarios.DeliveryLag:  check.CheckDeliveryLag,
 	scenarios.NoHarm:       check.CheckNoHarm,
 	scenarios.NoLeak:       check.CheckNoLeak,
+	scenarios.RateLimited:  check.CheckRateLimit,
 }
 
 // runtimeOf are the runtime figures of every sample.

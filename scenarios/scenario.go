@@ -292,10 +292,13 @@ const (
 	// and the balancer's goroutines, heap and open file descriptors come
 	// back near what the process started with. Real targets only.
 	NoLeak Property = "no-leak"
+	// RateLimited: no connection had more sends accepted than the nodes'
+	// send allowance admits (sends at once, and a refill a second).
+	RateLimited Property = "rate-limit"
 )
 
 // Properties lists every property, in the order reports show them.
-var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag, NoHarm, NoLeak}
+var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag, NoHarm, NoLeak, RateLimited}
 
 // ProcessProperty is the first property of the scenario's expectations
 // that is judged on the processes themselves (NoLeak: goroutines, heap,

@@ -11,7 +11,10 @@
 // close-codes (every close carries the code its cause requires; the table
 // is in check_close_codes.go), balancer (no pick of a backend marked down
 // or draining), cut-off (a stalled client is cut off with 4000 and
-// resumes) and recovery (latency back within its bound after each fault).
+// resumes), recovery (latency back within its bound after each fault),
+// delivery-lag (a settled receiver is never far behind a message's
+// appearance) and rate-limit (no connection had more sends accepted than
+// the nodes' send allowance admits).
 //
 // It depends only on system/client (the events), system/protocol (codes),
 // porcupine and the standard library, so that a history is checked the same way wherever it

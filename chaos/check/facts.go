@@ -16,6 +16,9 @@ const (
 	// CheckDeliveryLag: every delivery to a settled receiver, away from
 	// faults, comes within DeliveryLagMaxMs of the message's appearance.
 	CheckDeliveryLag = "delivery-lag"
+	// CheckRateLimit: no connection had more sends accepted than the
+	// nodes' send allowance admits.
+	CheckRateLimit = "rate-limit"
 )
 
 // Defaults of the facts' bounds.
@@ -144,6 +147,11 @@ type Facts struct {
 	// LatencyExcludedSenders are client name prefixes whose messages the
 	// recovery and delivery-lag checks leave out (flooding clients).
 	LatencyExcludedSenders []string
+	// SendBurst and SendRatePerSecond are the nodes' send allowance per
+	// connection (node --rate-burst and --rate-per-second); 0 when unknown,
+	// which leaves the rate-limit check nothing to judge.
+	SendBurst         int
+	SendRatePerSecond int
 }
 
 func (f Facts) withDefaults() Facts {
@@ -167,12 +175,12 @@ func (f Facts) withDefaults() Facts {
 
 // CheckFacts runs the checks that hold the history against the run's
 // facts, in a fixed order: close-codes, balancer, cut-off, recovery,
-// delivery-lag, no-harm.
+// delivery-lag, no-harm, rate-limit.
 func CheckFacts(h History, facts Facts) []Check {
 	facts = facts.withDefaults()
 	clients := byClient(h)
 	return []Check{checkCloseCodes(clients, facts), checkBalancer(h, facts), checkCutOff(clients, facts), checkRecovery(h, facts),
-		checkDeliveryLag(h, facts), checkNoHarm(h, facts)}
+		checkDeliveryLag(h, facts), checkNoHarm(h, facts), checkRateLimit(clients, facts)}
 }
 
 // clientRecords is a history split into each client's records, clients in

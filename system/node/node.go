@@ -11,11 +11,17 @@ import (
 // for members that resume (Config.RecentLenMax), unless configured.
 const RecentLenMaxDefault = 1024
 
+// RateBurstDefault and RatePerSecondDefault are a connection's send
+// allowance (Config.RateBurst, Config.RatePerSecond), unless configured:
+// sends at once, and sends a second the allowance refills by.
+const (
+	RateBurstDefault     = 20
+	RatePerSecondDefault = 10
+)
+
 // Defaults for Config's limits.
 const (
 	sendQueueLenMaxDefault  = 256
-	rateBurstDefault        = 20
-	ratePerSecondDefault    = 10
 	fetchLimitDefault       = 256
 	roomPollIntervalDefault = 2000
 	fetchRetryDefault       = 500
@@ -116,8 +122,8 @@ func New(cfg Config) *Node {
 		cfg.Delivery = Recover
 	}
 	setDefault(&cfg.SendQueueLenMax, sendQueueLenMaxDefault)
-	setDefault(&cfg.RateBurst, rateBurstDefault)
-	setDefault(&cfg.RatePerSecond, ratePerSecondDefault)
+	setDefault(&cfg.RateBurst, RateBurstDefault)
+	setDefault(&cfg.RatePerSecond, RatePerSecondDefault)
 	setDefault(&cfg.FetchLimit, fetchLimitDefault)
 	// Every send is a frame: the frame allowance is never below the send
 	// allowance, with room for joins and leaves besides.
