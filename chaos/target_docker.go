@@ -93,13 +93,12 @@ type dockerSystem struct {
 	// calls serializes calls on the cluster's containers: the sampler
 	// skips a sample rather than wait for a container start.
 	calls sync.Mutex
-	// mu guards down and paused.
+	// mu guards down, paused and lastConnections.
 	mu     sync.Mutex
 	down   map[string]bool
 	paused map[string]bool
 	// lastConnections are the nodes' connections as last read, shown again
-	// by a sample taken while a container call is under way (the
-	// sampler's own).
+	// by a sample taken while a container call is under way.
 	lastConnections map[string]int
 }
 
@@ -339,9 +338,10 @@ func (s *dockerSystem) sample(ctx context.Context) Sample {
 			running = append(running, name)
 		}
 	}
+	last := s.lastConnections
 	s.mu.Unlock()
 	if !s.calls.TryLock() {
-		for name, connections := range s.lastConnections {
+		for name, connections := range last {
 			if sample.Up[name] {
 				sample.Connections[name] = connections
 			}
@@ -362,7 +362,11 @@ func (s *dockerSystem) sample(ctx context.Context) Sample {
 		}
 		readMember(ctx, &sample, name, addr)
 	}
+	// Samples are taken both on the sampler's tick and right after a fault
+	// (sampleNow): the last counts are shared between them.
+	s.mu.Lock()
 	s.lastConnections = sample.Connections
+	s.mu.Unlock()
 	return sample
 }
 
