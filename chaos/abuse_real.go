@@ -59,13 +59,9 @@ func (r *realCluster) startAbuse(ctx context.Context, step Step) error {
 		return nil
 	}
 	f := step.Fault
-	urls := r.entryURLs
-	if slices.Contains(r.scenario.Topology.Nodes, f.Target) {
-		target, err := r.system.memberURL(ctx, f.Target)
-		if err != nil {
-			return err
-		}
-		urls = []string{target}
+	urls, err := r.faultURLs(ctx, f)
+	if err != nil {
+		return err
 	}
 	if len(urls) == 0 {
 		return errors.New("no entry to abuse")

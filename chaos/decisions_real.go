@@ -3,9 +3,7 @@ package chaos
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -64,20 +62,8 @@ func (d *decisionReader) read(ctx context.Context, addr string) error {
 
 func getDecisions(ctx context.Context, address string) (proxy.Decisions, error) {
 	var answer proxy.Decisions
-	request, err := http.NewRequestWithContext(ctx, http.MethodGet, address, nil)
-	if err != nil {
-		return answer, err
-	}
-	response, err := http.DefaultClient.Do(request)
-	if err != nil {
-		return answer, err
-	}
-	defer response.Body.Close()
-	if response.StatusCode != http.StatusOK {
-		return answer, fmt.Errorf("%s: %s", address, response.Status)
-	}
-	if err := json.NewDecoder(io.LimitReader(response.Body, stateBytesMax)).Decode(&answer); err != nil {
-		return answer, fmt.Errorf("%s: %w", address, err)
-	}
-	return answer, nil
+	err := getAdmin(ctx, address, "", stateBytesMax, func(body io.Reader) error {
+		return json.NewDecoder(body).Decode(&answer)
+	})
+	return answer, err
 }

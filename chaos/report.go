@@ -173,10 +173,8 @@ func series(result *Result) []reports.Bucket {
 // time order.
 func runtimeSamples(samples []Sample) []reports.RuntimeSample {
 	var out []reports.RuntimeSample
-	for _, s := range samples {
-		for _, r := range s.Runtime {
-			out = append(out, reports.RuntimeSample(r))
-		}
+	for _, r := range runtimeOf(samples) {
+		out = append(out, reports.RuntimeSample(r))
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].AtMs < out[j].AtMs })
 	return out

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -41,21 +40,14 @@ const (
 func readRuntime(ctx context.Context, addr, member string) (check.RuntimeSample, error) {
 	ctx, cancel := context.WithTimeout(ctx, runtimeReadWait)
 	defer cancel()
-	request, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
-	if err != nil {
-		return check.RuntimeSample{}, err
-	}
+	var sample check.RuntimeSample
 	// The text format, which the parser reads.
-	request.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
-	response, err := http.DefaultClient.Do(request)
-	if err != nil {
-		return check.RuntimeSample{}, err
-	}
-	defer response.Body.Close()
-	if response.StatusCode != http.StatusOK {
-		return check.RuntimeSample{}, fmt.Errorf("%s/metrics: %s", addr, response.Status)
-	}
-	return parseRuntime(io.LimitReader(response.Body, metricsBytesMax), member)
+	err := getAdmin(ctx, "http://"+addr+"/metrics", string(expfmt.NewFormat(expfmt.TypeTextPlain)), metricsBytesMax,
+		func(body io.Reader) (err error) {
+			sample, err = parseRuntime(body, member)
+			return err
+		})
+	return sample, err
 }
 
 // parseRuntime reads a runtime sample from a Prometheus text exposition.
@@ -91,20 +83,8 @@ func gaugeValue(family *dto.MetricFamily) (float64, bool) {
 func collectGarbage(ctx context.Context, addr string) error {
 	ctx, cancel := context.WithTimeout(ctx, runtimeReadWait)
 	defer cancel()
-	request, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/heap?gc=1", nil)
-	if err != nil {
+	return getAdmin(ctx, "http://"+addr+"/debug/pprof/heap?gc=1", "", metricsBytesMax, func(body io.Reader) error {
+		_, err := io.Copy(io.Discard, body)
 		return err
-	}
-	response, err := http.DefaultClient.Do(request)
-	if err != nil {
-		return err
-	}
-	defer response.Body.Close()
-	if _, err := io.Copy(io.Discard, io.LimitReader(response.Body, metricsBytesMax)); err != nil {
-		return err
-	}
-	if response.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s/debug/pprof/heap: %s", addr, response.Status)
-	}
-	return nil
+	})
 }

@@ -352,6 +352,20 @@ func (r *realCluster) Apply(ctx context.Context, step Step) error {
 	return r.refreshEntry(ctx)
 }
 
+// faultURLs are where the connections of a fault that acts through
+// clients (a flood, an abuse) go: the node it names, or the entry every
+// client dials.
+func (r *realCluster) faultURLs(ctx context.Context, f scenarios.Fault) ([]string, error) {
+	if !slices.Contains(r.scenario.Topology.Nodes, f.Target) {
+		return r.entryURLs, nil
+	}
+	url, err := r.system.memberURL(ctx, f.Target)
+	if err != nil {
+		return nil, err
+	}
+	return []string{url}, nil
+}
+
 // flood starts a flood fault's clients (named as the simulator names them,
 // so the latency check leaves them out), or stops their sending at the
 // window's end.
@@ -364,13 +378,9 @@ func (r *realCluster) flood(ctx context.Context, step Step) error {
 		return nil
 	}
 	f := step.Fault
-	urls := r.entryURLs
-	if slices.Contains(r.scenario.Topology.Nodes, f.Target) {
-		url, err := r.system.memberURL(ctx, f.Target)
-		if err != nil {
-			return err
-		}
-		urls = []string{url}
+	urls, err := r.faultURLs(ctx, f)
+	if err != nil {
+		return err
 	}
 	stop := r.scenario.Workload.Duration
 	if f.Duration > 0 {
@@ -753,27 +763,40 @@ func readMember(ctx context.Context, sample *Sample, name, addr string) {
 func connectionsAt(ctx context.Context, addr string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, sampleStateWait)
 	defer cancel()
-	request, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/state", nil)
-	if err != nil {
-		return 0, err
-	}
-	response, err := http.DefaultClient.Do(request)
-	if err != nil {
-		return 0, err
-	}
-	defer response.Body.Close()
-	if response.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("%s/state: %s", addr, response.Status)
-	}
 	var state struct {
 		Node struct {
 			Connections int `json:"connections"`
 		} `json:"node"`
 	}
-	if err := json.NewDecoder(io.LimitReader(response.Body, stateBytesMax)).Decode(&state); err != nil {
-		return 0, fmt.Errorf("%s/state: %w", addr, err)
+	err := getAdmin(ctx, "http://"+addr+"/state", "", stateBytesMax, func(body io.Reader) error {
+		return json.NewDecoder(body).Decode(&state)
+	})
+	return state.Node.Connections, err
+}
+
+// getAdmin GETs url, one of a member's operator endpoints, and hands its
+// body, cut at limit bytes, to read; an answer other than 200 is an error.
+// accept, when set, is the Accept header. Errors name the url.
+func getAdmin(ctx context.Context, url, accept string, limit int64, read func(io.Reader) error) error {
+	request, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
 	}
-	return state.Node.Connections, nil
+	if accept != "" {
+		request.Header.Set("Accept", accept)
+	}
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return err
+	}
+	defer response.Body.Close()
+	if response.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, response.Status)
+	}
+	if err := read(io.LimitReader(response.Body, limit)); err != nil {
+		return fmt.Errorf("%s: %w", url, err)
+	}
+	return nil
 }
 
 // never is a schedule's "no such event".

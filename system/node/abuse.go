@@ -63,7 +63,7 @@ func (n *Node) admitFrame(s *session) bool {
 // so that one cannot fill it for everybody. Over its share the client is
 // told to slow down.
 func (n *Node) admitBrokerCall(s *session, ref string) bool {
-	calls := n.brokerCalls[s.user]
+	calls := n.brokerCalls[s.access.User]
 	if calls < n.cfg.BrokerCallsPerUserMax {
 		return true
 	}

@@ -45,7 +45,7 @@ func (n *Node) fetchMember(r *room, m *member) {
 
 func (n *Node) requestFetch(p pendingFetch, limit int) {
 	if n.caller != nil {
-		p.owner = n.caller.user
+		p.owner = n.caller.access.User
 		n.startBrokerCall(p.owner)
 	}
 	request := n.nextRequest()

@@ -64,23 +64,23 @@ func (s *script) run(d *datadriven.TestData) (string, error) {
 	if d.Cmd != "new" && s.node == nil {
 		return "", errors.New("no node: start the script with new")
 	}
-	if d.Cmd == "new" {
+	switch d.Cmd {
+	case "new":
 		return s.new(d)
+	case "snapshot":
+		data, err := json.MarshalIndent(s.node.Snapshot(), "", "  ")
+		return string(data) + "\n", err
 	}
 	input, err := s.input(d)
 	if err != nil {
 		return "", err
-	}
-	if input == nil {
-		data, err := json.MarshalIndent(s.node.Snapshot(), "", "  ")
-		return string(data) + "\n", err
 	}
 	input()
 	return s.ready(), nil
 }
 
 // input reads a command into the node input it stands for, without
-// feeding it; nil is the snapshot command, which feeds nothing.
+// feeding it, so that a bad argument feeds nothing.
 func (s *script) input(d *datadriven.TestData) (func(), error) {
 	a := &args{d: d}
 	n := s.node
@@ -137,8 +137,6 @@ func (s *script) input(d *datadriven.TestData) (func(), error) {
 	case "fetch-fail":
 		request := RequestID(a.int("req"))
 		feed = func() { n.Fetched(request, FetchReply{}, errors.New("broker: fetch failed")) }
-	case "snapshot":
-		return nil, nil
 	default:
 		return nil, fmt.Errorf("unknown command %q", d.Cmd)
 	}

@@ -37,12 +37,12 @@ func (n *Node) sendMessage(s *session, in protocol.Inbound) {
 		refuse(protocol.CodeRateLimited, fmt.Sprintf("more than %d sends per second: resend the same id later", n.cfg.RatePerSecond))
 	case !n.admitBrokerCall(s, in.ID):
 	default:
-		n.startBrokerCall(s.user)
+		n.startBrokerCall(s.access.User)
 		request := n.nextRequest()
-		n.publishes[request] = pendingPublish{conn: s.conn, room: in.Room, id: in.ID, from: s.user, body: in.Body, ts: n.nowMs}
+		n.publishes[request] = pendingPublish{conn: s.conn, room: in.Room, id: in.ID, from: s.access.User, body: in.Body, ts: n.nowMs}
 		n.counters.Publishes++
 		n.ready.Publishes = append(n.ready.Publishes, PublishRequest{Request: request, Room: in.Room, ID: in.ID,
-			From: s.user, Body: in.Body, TS: n.nowMs, EpochCandidate: n.epochCandidate()})
+			From: s.access.User, Body: in.Body, TS: n.nowMs, EpochCandidate: n.epochCandidate()})
 	}
 }
 

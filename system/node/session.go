@@ -10,7 +10,6 @@ import (
 // session is one client connection.
 type session struct {
 	conn  ConnID
-	user  string
 	rooms []string // the rooms joined, in join order; at most RoomsPerConnectionMax
 	// unflushed counts frames handed to the runtime but not yet written.
 	unflushed int
@@ -27,7 +26,8 @@ type session struct {
 	// counts the frames refused since the last one handled.
 	frames        tokenBucket
 	refusedInARow int
-	// access is what the connection's credentials allow.
+	// access is what the connection's credentials allow, its user among
+	// them.
 	access Access
 }
 
@@ -72,8 +72,7 @@ func (n *Node) OpenAccess(conn ConnID, access Access) {
 	if _, exists := n.sessions[conn]; exists {
 		panic(fmt.Sprintf("node: connection %d opened twice", conn))
 	}
-	user := access.User
-	s := &session{conn: conn, user: user, access: access,
+	s := &session{conn: conn, access: access,
 		sends:  newTokenBucket(n.cfg.RateBurst, n.nowMs),
 		frames: newTokenBucket(n.cfg.FrameBurst, n.nowMs)}
 	n.sessions[conn] = s
@@ -90,7 +89,7 @@ func (n *Node) OpenAccess(conn ConnID, access Access) {
 			n.expiryNextMs = access.ExpiresAtMs
 		}
 	}
-	n.send(conn, protocol.Welcome{Type: protocol.TypeWelcome, Node: n.cfg.ID, User: user})
+	n.send(conn, protocol.Welcome{Type: protocol.TypeWelcome, Node: n.cfg.ID, User: access.User})
 }
 
 // Receive handles one text frame from a connection. A malformed frame gets

@@ -29,8 +29,7 @@ const (
 // loop closes it.
 type conn struct {
 	id     node.ConnID
-	user   string
-	access node.Access // what its credentials allow, handed to the node
+	access node.Access // its user and what its credentials allow, handed to the node
 	ws     *websocket.Conn
 
 	queue   []outbound // frames not yet handed to a writer
@@ -91,7 +90,7 @@ func (l *loop) read(c *conn) {
 		kind, data, err := c.ws.ReadMessage()
 		if err != nil {
 			// Over the read limit gorilla has already sent close 1009.
-			l.server.log.Debug("connection read ended", "conn", c.id, "user", c.user, "err", err)
+			l.server.log.Debug("connection read ended", "conn", c.id, "user", c.access.User, "err", err)
 			break
 		}
 		var in input

@@ -63,7 +63,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	socket.CapBuffers(ws.NetConn(), s.cfg.SocketBufferBytes)
-	c := &conn{id: node.ConnID(s.nextConn.Add(1)), user: user, access: access, ws: ws}
+	c := &conn{id: node.ConnID(s.nextConn.Add(1)), access: access, ws: ws}
 	reader := func() {
 		defer s.caps.release(user, ip)
 		s.loop.read(c)

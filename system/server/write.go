@@ -126,7 +126,7 @@ func (l *loop) writeDone(c *conn, batch writeBatch, result writeResult) {
 		l.node.Flushed(c.id, result.counted)
 	}
 	if result.err != nil {
-		l.server.log.Debug("connection write failed", "conn", c.id, "user", c.user, "err", result.err)
+		l.server.log.Debug("connection write failed", "conn", c.id, "user", c.access.User, "err", result.err)
 		c.closed = true
 		c.ws.Close()
 	}
