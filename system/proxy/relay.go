@@ -9,6 +9,7 @@ import (
 
 	"chatlab/system/balance"
 	"chatlab/system/protocol"
+	"chatlab/system/socket"
 )
 
 // relayBufferBytes is the buffer one direction borrows while bytes flow.
@@ -16,7 +17,7 @@ import (
 const relayBufferBytes = 16 * 1024
 
 // relayBuffers lends buffers only while data moves: an idle connection holds
-// none (see waitReadable).
+// none (see socket.WaitReadable).
 var relayBuffers = sync.Pool{New: func() any {
 	buffer := make([]byte, relayBufferBytes)
 	return &buffer
@@ -122,7 +123,7 @@ func (l *link) pump(src net.Conn, dst *side, fromBackend bool) {
 	var err error
 	// Each pass moves one read's worth; the loop ends with the connection.
 	for err == nil {
-		if err = waitReadable(raw); err != nil {
+		if err = socket.WaitReadable(raw); err != nil {
 			break
 		}
 		buffer := relayBuffers.Get().(*[]byte)

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bufio"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +33,9 @@ type conn struct {
 	id     node.ConnID
 	access node.Access // its user and what its credentials allow, handed to the node
 	ws     *websocket.Conn
+	// reader is ws's read buffer (see hijackedReader): while it is empty
+	// between frames, the reader goroutine waits on the socket itself.
+	reader *bufio.Reader
 
 	queue   []outbound // frames not yet handed to a writer
 	pingDue bool
@@ -71,27 +76,50 @@ func (l *loop) open(c *conn) {
 	l.node.OpenAccess(c.id, c.access)
 }
 
-// read is the connection's one reader goroutine: it turns frames into
-// inputs until the socket fails or closes.
+// read is the connection's reader. It waits for the socket on a shallow
+// stack (awaitFrame) and hands each arrival to a short-lived goroutine that
+// reads the frames with gorilla (readFrames): gorilla's read path needs a
+// grown stack, and a parked goroutine's grown stack is never shrunk, so the
+// one goroutine an idle connection keeps never runs it. It turns frames
+// into inputs until the socket fails or closes.
 func (l *loop) read(c *conn) {
 	c.ws.SetReadLimit(protocol.FrameBytesMax)
-	pongWait := l.server.cfg.PongWait
-	c.ws.SetReadDeadline(time.Now().Add(pongWait))
+	c.ws.SetReadDeadline(time.Now().Add(l.server.cfg.PongWait))
 	c.ws.SetPongHandler(func(string) error {
-		c.ws.SetReadDeadline(time.Now().Add(pongWait))
-		// Checked after extending, and the writer sets closeSent before its
-		// own deadline, so that a pong racing the close cannot undo it.
-		if c.closeSent.Load() {
-			c.ws.SetReadDeadline(time.Now().Add(closeWait))
-		}
+		l.ponged(c)
 		return nil
 	})
+	done := make(chan error)
 	for {
-		kind, data, err := c.ws.ReadMessage()
+		err := l.awaitFrame(c)
+		if err == nil {
+			go l.readFrames(c, done)
+			err = <-done
+		}
+		if err == errLoopGone {
+			break
+		}
 		if err != nil {
 			// Over the read limit gorilla has already sent close 1009.
 			l.server.log.Debug("connection read ended", "conn", c.id, "user", c.access.User, "err", err)
 			break
+		}
+	}
+	l.submit(func(l *loop) { l.readerDone(c) })
+}
+
+// errLoopGone ends a reader whose loop no longer takes inputs.
+var errLoopGone = errors.New("the loop has stopped")
+
+// readFrames reads one message and then those already in the read buffer,
+// submits each to the loop and tells done how it ended (nil: the buffer
+// is empty between frames, so the reader may wait on the socket again).
+func (l *loop) readFrames(c *conn, done chan<- error) {
+	for {
+		kind, data, err := c.ws.ReadMessage()
+		if err != nil {
+			done <- err
+			return
 		}
 		var in input
 		if kind == websocket.TextMessage {
@@ -100,10 +128,25 @@ func (l *loop) read(c *conn) {
 			in = func(l *loop) { l.rejectBinary(c) }
 		}
 		if !l.submit(in) {
-			break
+			done <- errLoopGone
+			return
+		}
+		if c.reader == nil || c.reader.Buffered() == 0 {
+			done <- nil
+			return
 		}
 	}
-	l.submit(func(l *loop) { l.readerDone(c) })
+}
+
+// ponged extends c's read deadline by a pong wait. It runs on c's reader
+// goroutine, for a pong gorilla read or one awaitFrame took.
+func (l *loop) ponged(c *conn) {
+	c.ws.SetReadDeadline(time.Now().Add(l.server.cfg.PongWait))
+	// Checked after extending, and the writer sets closeSent before its
+	// own deadline, so that a pong racing the close cannot undo it.
+	if c.closeSent.Load() {
+		c.ws.SetReadDeadline(time.Now().Add(closeWait))
+	}
 }
 
 // rejectBinary answers a binary frame. The node only sees text frames, so

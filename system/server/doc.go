@@ -19,9 +19,15 @@
 //   - The broker forwarder (loop.brokerEvents): turns broker.Events into
 //     inputs (node.Message, BrokerUp on LinkUp, BrokerDown on LinkDown).
 //   - One reader per connection (loop.read), started when the upgrade
-//     succeeds: it reads frames with the read limit and pong deadline, and
-//     submits each as an input; when the socket ends it submits readerDone,
-//     which tells the node Closed.
+//     succeeds. Between frames, with its read buffer empty, it waits for the
+//     socket on a shallow stack (awaitFrame, socket.WaitReadable) and takes
+//     pongs itself; anything else it hands to a short-lived goroutine
+//     (readFrames) that reads frames with gorilla, the read limit and the
+//     pong deadline, and submits each as an input. gorilla's read path grows
+//     a stack that a parked goroutine never gives back, so the goroutine an
+//     idle connection keeps never runs it: that is what holds an idle
+//     connection to a 2 KiB stack (make bench-idle). When the socket ends
+//     the reader submits readerDone, which tells the node Closed.
 //   - Short-lived writers (startWriter): at most one per connection at a
 //     time, only while it has something to write. A writer takes a batch
 //     (at most writeBatchFrames frames, then a due ping, then a close frame),

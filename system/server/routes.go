@@ -55,7 +55,8 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many connections: "+err.Error(), http.StatusTooManyRequests)
 		return
 	}
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	hijack := &hijackedReader{ResponseWriter: w}
+	ws, err := s.upgrader.Upgrade(hijack, r, nil)
 	if err != nil {
 		// The upgrader has answered with the HTTP error.
 		s.log.Debug("upgrade failed", "err", err, "remote", r.RemoteAddr)
@@ -63,7 +64,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	socket.CapBuffers(ws.NetConn(), s.cfg.SocketBufferBytes)
-	c := &conn{id: node.ConnID(s.nextConn.Add(1)), access: access, ws: ws}
+	c := &conn{id: node.ConnID(s.nextConn.Add(1)), access: access, ws: ws, reader: hijack.reader}
 	reader := func() {
 		defer s.caps.release(user, ip)
 		s.loop.read(c)

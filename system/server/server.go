@@ -20,8 +20,9 @@ import (
 	"chatlab/system/socket"
 )
 
-// Socket buffers. A small read buffer and pooled write buffers keep an idle
-// connection's memory to the socket, its reader goroutine and little else.
+// Socket buffers. A small read buffer (handed to gorilla by hijackedReader)
+// and pooled write buffers keep an idle connection's memory to the socket,
+// its reader goroutine's minimum stack and little else.
 const (
 	readBufferBytes  = 512
 	writeBufferBytes = 4096
@@ -79,7 +80,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		serveDone: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:   readBufferBytes,
+		// 0: the read buffer is the one hijackedReader hands over.
+		ReadBufferSize:   0,
 		WriteBufferSize:  writeBufferBytes,
 		WriteBufferPool:  &sync.Pool{},
 		HandshakeTimeout: socket.HTTPHeaderWait,
