@@ -67,6 +67,42 @@ func TestGapIsDeliveredAsItIs(t *testing.T) {
 	}
 }
 
+// A client that leaves a room and joins it again while the node's frames
+// of the old membership are still on their way (a stalled reader whose
+// workload left and rejoined, found by the soak scenario): those frames
+// come before the new membership's joined and belong to the old one. Taken
+// as the new one's, seq 92 set where the room stood, the joined head (96)
+// was kept below it, and 97 followed 92 with no reset: 93 to 96 lost to the
+// app. They are strays; the new membership starts at its joined head, and
+// a resume asks from the last seq of the new membership.
+func TestFramesOfALeftMembershipDoNotReachTheRejoinedRoom(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	c.Receive(joinedFrame("lobby", 90, "e1"))
+	c.Receive(msgFrame("lobby", 91, "a"))
+	c.Leave("lobby")
+	c.Join("lobby")
+	c.Ready()
+	c.Receive(msgFrame("lobby", 92, "b")) // sent before the node saw the leave
+	c.Receive(resetFrame("lobby", 92, "e1"))
+	c.Receive(joinedFrame("lobby", 96, "e1"))
+	c.Receive(msgFrame("lobby", 97, "c"))
+	rd := c.Ready()
+	sameKinds(t, rd.Events, KindJoined, KindDelivered)
+	if rd.Events[1].Seq != 97 || rd.Events[1].Duplicate {
+		t.Fatalf("events %+v", rd.Events)
+	}
+	s := c.Snapshot()
+	if s.Counters.StrayFrames != 2 || s.Rooms[0].LastSeq != 97 {
+		t.Fatalf("snapshot = %+v", s)
+	}
+	c.Disconnected(1006)
+	if joins := inbound(t, connect(t, c, 60000).Frames); len(joins) != 1 || !joins[0].HasSince || joins[0].Since != 97 {
+		t.Fatalf("resume wrote %+v", joins)
+	}
+}
+
 func TestPubSubSeqZeroIsDeliveredEveryTime(t *testing.T) {
 	c := newClient(t, Config{})
 	c.Join("lobby")
@@ -162,9 +198,10 @@ func TestBadFrameIsReportedAndSkipped(t *testing.T) {
 	connect(t, c, 0)
 	c.Receive([]byte(`{"type":"msg","room":`))
 	c.Receive([]byte(`{"type":"bogus"}`))
+	c.Receive(joinedFrame("lobby", 0, "e1"))
 	c.Receive(msgFrame("lobby", 1, "x"))
 	rd := c.Ready()
-	sameKinds(t, rd.Events, KindError, KindError, KindDelivered)
+	sameKinds(t, rd.Events, KindError, KindError, KindJoined, KindDelivered)
 	if s := c.Snapshot(); s.Counters.BadFrames != 2 || !s.Connected {
 		t.Fatalf("snapshot = %+v", s)
 	}

@@ -30,11 +30,11 @@ func (c *Client) ReceiveDecoded(frame protocol.Outbound, err error) {
 			c.joinedRoom(r, frame.Head, frame.Epoch)
 		}
 	case protocol.TypeMsg:
-		if r := c.roomOf(frame); r != nil {
+		if r := c.memberOf(frame); r != nil {
 			c.deliver(r, frame)
 		}
 	case protocol.TypeReset:
-		if r := c.roomOf(frame); r != nil {
+		if r := c.memberOf(frame); r != nil {
 			c.resetRoom(r, frame.FromSeq, frame.Epoch)
 		}
 	case protocol.TypeAck:
@@ -56,6 +56,24 @@ func (c *Client) roomOf(frame protocol.Outbound) *room {
 	r := c.rooms[frame.Room]
 	if r == nil {
 		c.counters.StrayFrames++
+	}
+	return r
+}
+
+// memberOf is roomOf for a frame of the room's stream (msg, reset): it
+// belongs to the membership the connection's joined began. The node sends
+// a membership's joined before anything of it, so such a frame ahead of
+// the joined comes from an earlier membership: one the app left and joined
+// again while the node's frames of the old one were on their way (a leave
+// and a join written behind a backlog the client had not read). Taken as
+// the new membership's, its seqs would set where the room stands, and the
+// new membership, which the node starts at its joined head, would skip
+// what lies between with no reset; it is counted and dropped instead.
+func (c *Client) memberOf(frame protocol.Outbound) *room {
+	r := c.roomOf(frame)
+	if r != nil && !r.joined {
+		c.counters.StrayFrames++
+		return nil
 	}
 	return r
 }
