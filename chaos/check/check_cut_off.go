@@ -20,6 +20,7 @@ type stallCase struct {
 	client        string
 	fromMs, toMs  int64 // toMs: reading again, or -1 for never
 	online        bool  // connected at some point of the stall
+	dropped       bool  // the client dropped its connection itself before any cut-off
 	cut           *client.Event
 	positions     map[string]roomPosition // at the cut
 	resumedRooms  map[string]bool         // rooms whose first delivery or reset after the cut was judged
@@ -32,15 +33,17 @@ type stallCase struct {
 // node owes it: its connection is cut off with 4000 (reconnect) at the
 // latest CutOffWithinMs after it reads again, and it then reconnects,
 // joins each of its rooms again and goes on from the seq after the last
-// one it had, or a reset, losing nothing.
+// one it had, or a reset, losing nothing. A stall during which the client
+// dropped its connection itself (the workload's reconnects) is not judged:
+// that connection ended by the client's hand, not the node's.
 func checkCutOff(clients clientRecords, facts Facts) Check {
 	v := newVerdict(CheckCutOff)
 	names, records := clients.names, clients.records
 	stalls, cut := 0, 0
 	for _, name := range names {
 		for _, s := range stallsOf(name, records[name]) {
-			if !s.online {
-				continue
+			if !s.online || s.dropped {
+				continue // offline throughout, or its connection ended by its own hand
 			}
 			stalls++
 			if judgeStall(v, s, facts.CutOffWithinMs) {
@@ -78,6 +81,10 @@ func stallsOf(name string, records []Record) []*stallCase {
 			}
 			if current != nil && current.cut != nil && current.reconnectedMs < 0 {
 				current.reconnectedMs = r.AtMs
+			}
+		case client.KindDropped:
+			if current != nil && current.cut == nil && (current.toMs < 0 || r.AtMs <= current.toMs) {
+				current.dropped = true
 			}
 		case client.KindDisconnected:
 			online = false

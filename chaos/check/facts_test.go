@@ -182,6 +182,20 @@ func TestTheCutOffCheckCatchesACutOffLateOrWithTheWrongCode(t *testing.T) {
 	expectViolations(t, checkCutOff(byClient(b.h), Facts{}.withDefaults()), 1, "cut-off-late")
 }
 
+// A stalled client that drops its connection itself (the workload's
+// reconnects) ends it with 1006 when it reads again: its own doing, not
+// the node's, so not judged; one that dropped only after reading again is.
+func TestTheCutOffCheckLeavesOutAStallTheClientEndedItself(t *testing.T) {
+	b := newHistory().greeted("dan", "n1").join("dan", "r", 0, "e1").
+		at(1000).own("dan", client.KindStalled).at(3000).own("dan", client.KindDropped).
+		at(5000).own("dan", client.KindReading).closed("dan", "n1", closeAbnormal)
+	expectViolations(t, checkCutOff(byClient(b.h), Facts{}.withDefaults()), 0, "")
+	b = newHistory().greeted("dan", "n1").join("dan", "r", 0, "e1").
+		at(1000).own("dan", client.KindStalled).at(5000).own("dan", client.KindReading).
+		at(6000).own("dan", client.KindDropped).closed("dan", "n1", closeAbnormal)
+	expectViolations(t, checkCutOff(byClient(b.h), Facts{}.withDefaults()), 1, "cut-off-code")
+}
+
 func TestTheCutOffCheckCatchesAResumeThatLosesMessages(t *testing.T) {
 	expectViolations(t, checkCutOff(byClient(stalledRun(protocol.CloseReconnect, 5).h), Facts{}.withDefaults()), 1, "resume-gap")
 }

@@ -68,7 +68,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	shard := flags.String("shard", "", "with --seeds: run part `I/N` of the range only (seeds at positions p with p mod N = I-1), for N machines")
 	shrink := flags.Bool("shrink", false, "when the run fails (sim only), shrink it to the smallest scenario that still fails the same check and write it as a scenario file")
 	shrinkBudget := flags.Duration("shrink-budget", shrinkBudgetDefault, "with --shrink: the longest the shrink may take")
-	duration := flags.Duration("duration", 0, "run the workload this `long` instead of the scenario's duration (a soak's length); every fault must lie within it")
+	duration := flags.Duration("duration", 0, "run the workload this `long` instead of the scenario's duration (a soak's length); shorter keeps the faults that begin within it, each of which must end within it")
 	durationMax := flags.Duration("duration-max", 0, "run a scenario whose workload is longer for this `long` only (as --duration); shorter ones as they are")
 	if code, done := flags.parse(args); done {
 		return code
