@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -31,6 +32,9 @@ const (
 type nodeOptions struct {
 	server   server.Config
 	redisURL string
+	// redisCluster, when set, are Redis Cluster nodes to use instead of
+	// redisURL.
+	redisCluster []string
 	// historyLenMax is how many messages each room's Redis stream keeps.
 	historyLenMax int
 	// roomIdleTTLSeconds is how long an idle room's keys last (-1: for ever).
@@ -43,8 +47,16 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	logger := options.server.Logger
-	b, err := broker.NewRedis(broker.RedisConfig{URL: options.redisURL, Delivery: options.server.Delivery,
-		HistoryLenMax: options.historyLenMax, RoomIdleTTLSeconds: options.roomIdleTTLSeconds})
+	cfg := broker.RedisConfig{URL: options.redisURL, Delivery: options.server.Delivery,
+		HistoryLenMax: options.historyLenMax, RoomIdleTTLSeconds: options.roomIdleTTLSeconds}
+	var b *broker.Redis
+	var err error
+	if len(options.redisCluster) > 0 {
+		cfg.URL = ""
+		b, err = broker.NewRedisCluster(options.redisCluster, cfg)
+	} else {
+		b, err = broker.NewRedis(cfg)
+	}
 	if err != nil {
 		logger.Error("broker failed", "err", err)
 		return 1
@@ -80,6 +92,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	listen := flags.String("listen", ":8080", "address to serve clients on, host:port")
 	adminListen := flags.String("admin-listen", adminListenDefault, "address to serve /metrics and /state on, host:port (port 0: a free one, logged)")
 	redisURL := flags.String("redis", "redis://127.0.0.1:6379/0", "Redis URL")
+	redisCluster := flags.String("redis-cluster", "", "comma-separated HOST:PORT of Redis Cluster nodes (some are enough) to use instead of --redis: rooms spread over the shards by hash slot, sharded pub/sub")
 	delivery := flags.String("delivery", string(node.Recover), "delivery mode: recover or pubsub")
 	auth := flags.String("auth", "on", "require a signed token on /ws: on, or off (lab runs only: the user comes from ?user=)")
 	secretFile := flags.String("secret-file", "", "file holding the HS256 token secret (default $"+secretEnv+")")
@@ -122,6 +135,15 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	}
 	if _, err := redis.ParseURL(*redisURL); err != nil {
 		return fail("--redis %q: %s", *redisURL, err)
+	}
+	var clusterAddrs []string
+	if *redisCluster != "" {
+		clusterAddrs = strings.Split(*redisCluster, ",")
+		for _, addr := range clusterAddrs {
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				return fail("--redis-cluster %q: %s", addr, err)
+			}
+		}
 	}
 	mode, ok := node.ParseDelivery(*delivery)
 	if !ok {
@@ -199,6 +221,6 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 			RatePerSecond: *ratePerSecond, FramesPerSecond: *framesPerSecond, FrameBurst: *frameBurst,
 			PongWait: *pongWait, WriteTimeout: *writeTimeout,
 			BrokerCallsPerUserMax: *brokerCallsMax, ConnectionsPerUserMax: *connectionsPerUser, ConnectionsPerIPMax: *connectionsPerIP, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, Logger: logger},
-		redisURL: *redisURL, historyLenMax: *historyLenMax, roomIdleTTLSeconds: idleSeconds,
+		redisURL: *redisURL, redisCluster: clusterAddrs, historyLenMax: *historyLenMax, roomIdleTTLSeconds: idleSeconds,
 	}, 0, false
 }

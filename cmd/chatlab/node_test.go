@@ -71,3 +71,22 @@ func TestNodeRoomsOpenFlag(t *testing.T) {
 		t.Fatalf("--rooms-open yes: done %v, exit %d; want a usage error (2)", done, code)
 	}
 }
+
+// --redis-cluster names the cluster's nodes; an address without a port is
+// refused.
+func TestNodeRedisClusterFlag(t *testing.T) {
+	base := []string{"--id", "n1", "--auth", "off"}
+	options, code, done := parseNodeFlags(append(base, "--redis-cluster", "127.0.0.1:7000,127.0.0.1:7001"), io.Discard, io.Discard)
+	if done {
+		t.Fatalf("parse refused the flag (exit %d)", code)
+	}
+	if len(options.redisCluster) != 2 || options.redisCluster[1] != "127.0.0.1:7001" {
+		t.Fatalf("cluster nodes %v; want the two given", options.redisCluster)
+	}
+	if options, _, _ := parseNodeFlags(base, io.Discard, io.Discard); options.redisCluster != nil {
+		t.Fatalf("cluster nodes %v without the flag; want one Redis", options.redisCluster)
+	}
+	if _, code, done := parseNodeFlags(append(base, "--redis-cluster", "127.0.0.1"), io.Discard, io.Discard); !done || code != 2 {
+		t.Errorf("an address without a port: done %v, exit %d; want a usage error (2)", done, code)
+	}
+}

@@ -52,15 +52,28 @@ const (
 )
 
 // Redis is the Broker on Redis (or miniredis): one Lua script per publish
-// and per fetch, one pub/sub connection for every subscribed room.
+// and per fetch, one pub/sub connection for every subscribed room. On Redis
+// Cluster (NewRedisCluster) the scripts run on their room's slot and each
+// room's messages go by sharded pub/sub (broker_cluster.go).
 type Redis struct {
-	client           *redis.Client
+	client redis.UniversalClient
+	// sharded: on Redis Cluster, publish on the room's shard channel.
+	sharded          bool
 	delivery         node.Delivery
 	historyLenMax    int
 	dedupeTTLSeconds int
 	// roomIdleTTLSeconds: 0 keeps a room's keys for ever.
 	roomIdleTTLSeconds int
-	link               *link
+	link               subscriptions
+	events             <-chan Event
+}
+
+// subscriptions is the subscription link: link on one Redis, clusterLink on
+// Redis Cluster.
+type subscriptions interface {
+	subscribe(ctx context.Context, room string) error
+	unsubscribe(ctx context.Context, room string) error
+	close()
 }
 
 var _ Broker = (*Redis)(nil)
@@ -89,18 +102,29 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 		options.DialTimeout = linkTimeout
 	}
 	client := redis.NewClient(options)
+	r := newRedis(client, cfg)
+	link := startLink(client, timingOf(cfg), cfg.EventsLenMax)
+	r.link, r.events = link, link.events
+	return r, nil
+}
+
+// newRedis is a broker on client without its link.
+func newRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
 	return &Redis{
 		client:             client,
 		delivery:           cfg.Delivery,
 		historyLenMax:      cfg.HistoryLenMax,
 		dedupeTTLSeconds:   cfg.DedupeTTLSeconds,
 		roomIdleTTLSeconds: max(cfg.RoomIdleTTLSeconds, 0),
-		link: startLink(client, linkTiming{
-			pingInterval:      time.Duration(cfg.PingIntervalMs) * time.Millisecond,
-			linkTimeout:       linkTimeout,
-			reconnectDelayMax: time.Duration(cfg.ReconnectDelayMaxMs) * time.Millisecond,
-		}, cfg.EventsLenMax),
-	}, nil
+	}
+}
+
+func timingOf(cfg RedisConfig) linkTiming {
+	return linkTiming{
+		pingInterval:      time.Duration(cfg.PingIntervalMs) * time.Millisecond,
+		linkTimeout:       time.Duration(cfg.LinkTimeoutMs) * time.Millisecond,
+		reconnectDelayMax: time.Duration(cfg.ReconnectDelayMaxMs) * time.Millisecond,
+	}
 }
 
 func withDefaults(cfg RedisConfig) (RedisConfig, error) {
@@ -152,7 +176,10 @@ func (r *Redis) Publish(ctx context.Context, req node.PublishRequest) (node.Publ
 	if err != nil {
 		return node.PublishReply{}, fmt.Errorf("publish: %w", err)
 	}
-	result, err := runScript(ctx, r.client, publishScript, call).Slice()
+	if r.sharded {
+		call = redisscript.Sharded(call, req.Room)
+	}
+	result, err := r.run(ctx, publishScript, call).Slice()
 	if err != nil {
 		return node.PublishReply{}, fmt.Errorf("publish to room %q: %w", req.Room, err)
 	}
@@ -168,7 +195,11 @@ func (r *Redis) publishOnly(ctx context.Context, req node.PublishRequest) (node.
 	if err != nil {
 		return node.PublishReply{}, fmt.Errorf("publish: %w", err)
 	}
-	if err := r.client.Publish(ctx, channel, message).Err(); err != nil {
+	publish := r.client.Publish
+	if r.sharded {
+		channel, publish = redisscript.ShardChannel(req.Room), r.client.SPublish
+	}
+	if err := publish(ctx, channel, message).Err(); err != nil {
 		return node.PublishReply{}, fmt.Errorf("publish to room %q: %w", req.Room, err)
 	}
 	return node.PublishReply{}, nil
@@ -188,7 +219,7 @@ func (r *Redis) Fetch(ctx context.Context, req node.FetchRequest) (node.FetchRep
 	if err != nil {
 		return node.FetchReply{}, fmt.Errorf("fetch: %w", err)
 	}
-	result, err := runScript(ctx, r.client, fetchScript, call).Slice()
+	result, err := r.run(ctx, fetchScript, call).Slice()
 	if err != nil {
 		return node.FetchReply{}, fmt.Errorf("fetch room %q: %w", req.Room, err)
 	}
@@ -224,11 +255,17 @@ func (r *Redis) Unsubscribe(ctx context.Context, room string) error {
 // stalling Redis reads or growing memory; the consumer then gets a LinkDown
 // and a LinkUp, before any further message, and catches up from history.
 func (r *Redis) Events() <-chan Event {
-	return r.link.events
+	return r.events
 }
 
-// Ping checks that Redis answers commands.
+// Ping checks that Redis (on Redis Cluster: every master) answers commands.
 func (r *Redis) Ping(ctx context.Context) error {
+	if cluster, ok := r.client.(*redis.ClusterClient); ok {
+		if err := pingMasters(ctx, cluster); err != nil {
+			return fmt.Errorf("ping redis cluster: %w", err)
+		}
+		return nil
+	}
 	if err := r.client.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("ping redis: %w", err)
 	}

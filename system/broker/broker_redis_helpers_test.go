@@ -162,9 +162,15 @@ func testConfig(url string) RedisConfig {
 // first LinkUp.
 func openBroker(t testing.TB, cfg RedisConfig) *Redis {
 	t.Helper()
-	broker, err := NewRedis(cfg)
+	return openWith(t, func() (*Redis, error) { return NewRedis(cfg) })
+}
+
+// openWith is openBroker with the broker built by open.
+func openWith(t testing.TB, open func() (*Redis, error)) *Redis {
+	t.Helper()
+	broker, err := open()
 	if err != nil {
-		t.Fatalf("NewRedis: %v", err)
+		t.Fatalf("open broker: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := broker.Close(); err != nil {

@@ -71,12 +71,16 @@ func startLink(client *redis.Client, timing linkTiming, eventsLenMax int) *link 
 	return l
 }
 
-func (l *link) run() {
+func (l *link) run() { l.runSessions(l.serve, func() {}) }
+
+// runSessions runs serve's sessions one after another, with a backoff, until
+// the link is closed; failed runs after each failed session.
+func (l *link) runSessions(serve func() (bool, error), failed func()) {
 	defer close(l.done)
 	defer close(l.events)
 	delay := time.Duration(0)
 	for {
-		cameUp, err := l.serve()
+		cameUp, err := serve()
 		if cameUp {
 			delay = reconnectDelayMin
 		} else {
@@ -92,6 +96,7 @@ func (l *link) run() {
 		l.owe(err)
 		l.up = false
 		l.report()
+		failed()
 		timer := time.NewTimer(delay)
 		select {
 		case <-l.stop:

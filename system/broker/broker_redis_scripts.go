@@ -22,7 +22,7 @@ const channelPrefix = redisscript.ChannelPrefix
 func channelOf(room string) string { return redisscript.Channel(room) }
 
 // runScript sends one script call.
-func runScript(ctx context.Context, client *redis.Client, script *redis.Script, call redisscript.Call) *redis.Cmd {
+func runScript(ctx context.Context, client redis.Scripter, script *redis.Script, call redisscript.Call) *redis.Cmd {
 	args := make([]any, len(call.Args))
 	for i, arg := range call.Args {
 		args[i] = arg

@@ -153,7 +153,10 @@ func startNode(server, dir string, nodeTimeoutMs int) (*Node, error) {
 		args: []string{"--port", strconv.Itoa(port), "--cluster-port", strconv.Itoa(busPort), "--bind", "127.0.0.1",
 			"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"),
 			"--cluster-node-timeout", strconv.Itoa(nodeTimeoutMs), "--dir", dir,
-			"--save", "", "--appendonly", "no", "--logfile", filepath.Join(dir, "redis.log")}}
+			"--save", "", "--appendonly", "no", "--logfile", filepath.Join(dir, "redis.log"),
+			// A replica syncs at once rather than 5 s later: until it has,
+			// it cannot take over from its master.
+			"--repl-diskless-sync-delay", "0"}}
 	return node, node.start()
 }
 
@@ -225,8 +228,9 @@ func (c *Cluster) create(ctx context.Context, cli string, replicas int) error {
 	return c.WaitReady(ctx)
 }
 
-// WaitReady waits until every live node says cluster_state:ok and every
-// one maps each slot to the same master.
+// WaitReady waits until every live node says cluster_state:ok, every one
+// maps each slot to the same master, and every replica is in sync with its
+// master (so that it can take over).
 func (c *Cluster) WaitReady(ctx context.Context) error {
 	var last string
 	for {
@@ -258,6 +262,16 @@ func (c *Cluster) ready(ctx context.Context) (bool, string) {
 		if !strings.Contains(info, "cluster_state:ok") {
 			client.Close()
 			return false, node.Addr + " says the cluster is not ok"
+		}
+		replication, err := client.Info(ctx, "replication").Result()
+		if err != nil {
+			client.Close()
+			return false, fmt.Sprintf("%s: %v", node.Addr, err)
+		}
+		if strings.Contains(replication, "role:slave") && !strings.Contains(replication, "master_link_status:up") {
+			// A replica that never synced cannot be promoted.
+			client.Close()
+			return false, node.Addr + " is a replica not yet in sync with its master"
 		}
 		slots, err := client.ClusterSlots(ctx).Result()
 		client.Close()

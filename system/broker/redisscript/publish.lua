@@ -3,7 +3,9 @@
 -- ARGV: 1 epoch candidate, 2 history length max, 3 dedupe TTL in seconds,
 --       4 channel, 5 the message JSON without seq and epoch, and without
 --       its opening brace (the script prepends them), 6 the body's digest,
---       7 seconds an idle room's keys last (0: for ever)
+--       7 seconds an idle room's keys last (0: for ever), 8 the command that
+--       publishes: PUBLISH, or SPUBLISH on Redis Cluster (whose shard channel
+--       carries the room's hash tag, so it stays in the keys' slot)
 -- Returns {seq, epoch, duplicate (0, 1, or 2: the id came with another body)}.
 local seen = redis.call('GET', KEYS[4])
 if seen then
@@ -44,5 +46,5 @@ if tonumber(ARGV[7]) > 0 then
   redis.call('EXPIRE', KEYS[2], ARGV[7])
   redis.call('EXPIRE', KEYS[3], ARGV[7])
 end
-redis.call('PUBLISH', ARGV[4], message)
+redis.call(ARGV[8], ARGV[4], message)
 return {seq, epoch, 0}

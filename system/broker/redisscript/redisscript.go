@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -90,6 +91,24 @@ func DedupeKey(room, from, id string) string {
 // Channel is the pub/sub channel of a room.
 func Channel(room string) string { return ChannelPrefix + room }
 
+// ShardChannel is the sharded pub/sub channel of a room on Redis Cluster
+// (SPUBLISH, SSUBSCRIBE): it carries the room as its hash tag, so that it
+// lives in the slot of the room's keys, where the publish script runs.
+func ShardChannel(room string) string { return KeyPrefix + "{" + room + "}:channel" }
+
+// RoomOfShardChannel is the room whose shard channel this is, if it is one.
+func RoomOfShardChannel(channel string) (string, bool) {
+	rest, ok := strings.CutPrefix(channel, KeyPrefix+"{")
+	if !ok {
+		return "", false
+	}
+	room, ok := strings.CutSuffix(rest, "}:channel")
+	if !ok || strings.ContainsAny(room, "{}") {
+		return "", false
+	}
+	return room, true
+}
+
 // RoomOfChannel is the room whose channel this is, if it is one.
 func RoomOfChannel(channel string) (string, bool) { return strings.CutPrefix(channel, ChannelPrefix) }
 
@@ -140,8 +159,18 @@ func PublishExpiring(req node.PublishRequest, historyLenMax, dedupeTTLSeconds, r
 		Source: PublishSource,
 		Keys:   []string{keys.Seq, keys.Log, keys.Epoch, DedupeKey(req.Room, req.From, req.ID)},
 		Args: []string{req.EpochCandidate, strconv.Itoa(historyLenMax), strconv.Itoa(dedupeTTLSeconds),
-			Channel(req.Room), string(fields[1:]), BodyDigest(req.Body), strconv.Itoa(roomIdleTTLSeconds)},
+			Channel(req.Room), string(fields[1:]), BodyDigest(req.Body), strconv.Itoa(roomIdleTTLSeconds), "PUBLISH"},
 	}, nil
+}
+
+// Sharded turns a publish call of room into its Redis Cluster form: the
+// script SPUBLISHes on the room's shard channel instead of PUBLISHing on
+// its channel, which Redis Cluster would broadcast to every node.
+func Sharded(call Call, room string) Call {
+	args := slices.Clone(call.Args)
+	args[3], args[7] = ShardChannel(room), "SPUBLISH"
+	call.Args = args
+	return call
 }
 
 // PublishReply reads the publish script's reply, as go-redis returns it.

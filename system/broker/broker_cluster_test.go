@@ -1,0 +1,216 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"chatlab/system/broker/clustertest"
+	"chatlab/system/broker/redisscript"
+	"chatlab/system/broker/storetest"
+	"chatlab/system/node"
+)
+
+// clusterBackend is a real Redis Cluster (3 masters, 3 replicas) as a
+// backend: losing data flushes every master, time passes on every master.
+func clusterBackend(t *testing.T) (*clustertest.Cluster, backend) {
+	cluster := clustertest.StartT(t, clustertest.Config{})
+	onMasters := func(t testing.TB, f func(client *redis.Client) error) {
+		if err := cluster.ForEachMaster(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cluster, backend{
+		loseData: func(t testing.TB) {
+			onMasters(t, func(client *redis.Client) error { return client.FlushAll(context.Background()).Err() })
+		},
+		advance: func(t testing.TB, d time.Duration) {
+			onMasters(t, func(client *redis.Client) error {
+				shortenTTLs(t, client, d)
+				return nil
+			})
+		},
+	}
+}
+
+// openClusterBroker is openBroker on Redis Cluster.
+func openClusterBroker(t testing.TB, cluster *clustertest.Cluster, cfg RedisConfig) *Redis {
+	t.Helper()
+	cfg.URL = ""
+	return openWith(t, func() (*Redis, error) { return NewRedisCluster(cluster.Addrs(), cfg) })
+}
+
+// roomsOnEveryMaster finds a room on each master of the cluster.
+func roomsOnEveryMaster(t *testing.T, cluster *clustertest.Cluster) []string {
+	t.Helper()
+	byMaster := map[string]string{}
+	var rooms []string
+	for i := 0; len(rooms) < 3 && i < 1000; i++ {
+		room := fmt.Sprint("room", i)
+		master, err := cluster.Master(context.Background(), redisscript.KeysOf(room).Seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := byMaster[master.Addr]; !ok {
+			byMaster[master.Addr] = room
+			rooms = append(rooms, room)
+		}
+	}
+	if len(rooms) < 3 {
+		t.Fatalf("rooms on %d masters; want 3", len(rooms))
+	}
+	return rooms
+}
+
+// TestRedisClusterMeetsTheStoreContract replays the store contract through
+// the adapter on a real Redis Cluster: the scripts run on the room's slot.
+func TestRedisClusterMeetsTheStoreContract(t *testing.T) {
+	cluster, b := clusterBackend(t)
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		b.loseData(t)
+		cfg := testConfig("")
+		cfg.HistoryLenMax = storetest.Config.HistoryLenMax
+		cfg.DedupeTTLSeconds = int(storetest.Config.DedupeTTL / time.Second)
+		return contractBroker{broker: openClusterBroker(t, cluster, cfg), backend: b}
+	}, nil)
+}
+
+// Rooms of every shard are delivered by sharded pub/sub, each on its own
+// master's connection; an unsubscribed room is no longer delivered.
+func TestRedisClusterDeliversEveryShard(t *testing.T) {
+	cluster, _ := clusterBackend(t)
+	publisher := openClusterBroker(t, cluster, testConfig(""))
+	subscriber := openClusterBroker(t, cluster, testConfig(""))
+	rooms := roomsOnEveryMaster(t, cluster)
+	for _, room := range rooms {
+		subscribe(t, subscriber, room)
+	}
+	for _, room := range rooms {
+		publish(t, publisher, room, "ann", "x-"+room, "e1")
+		expectMsg(t, subscriber, room, 1, "x-"+room)
+	}
+	if err := subscriber.Unsubscribe(context.Background(), rooms[0]); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, publisher, rooms[0], "ann", "gone", "e1")
+	expectNothingBefore(t, publisher, subscriber, rooms[1])
+	// The cluster's confirmation of that unsubscribe is no slot move: the
+	// session holds, and the room can come back.
+	subscribe(t, subscriber, rooms[0])
+	publish(t, publisher, rooms[0], "ann", "back", "e1")
+	expectMsg(t, subscriber, rooms[0], 3, "back")
+	if err := subscriber.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// When a master dies, its replica takes over: the link reports LinkDown,
+// then LinkUp once every room is subscribed again on the new master, and
+// the room's history is served there.
+func TestRedisClusterLinkSurvivesFailover(t *testing.T) {
+	cluster, _ := clusterBackend(t)
+	publisher := openClusterBroker(t, cluster, testConfig(""))
+	subscriber := openClusterBroker(t, cluster, testConfig(""))
+	rooms := roomsOnEveryMaster(t, cluster)
+	for _, room := range rooms {
+		subscribe(t, subscriber, room)
+	}
+	publish(t, publisher, rooms[0], "ann", "before", "e1")
+	expectMsg(t, subscriber, rooms[0], 1, "before")
+	master, err := cluster.Master(context.Background(), redisscript.KeysOf(rooms[0]).Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master.Kill()
+	expectLink(t, subscriber, LinkDown)
+	expectLink(t, subscriber, LinkUp)
+	publishUntilAccepted(t, publisher, publishRequest(rooms[0], "ann", "after", "e1"))
+	event := nextEvent(t, subscriber)
+	if event.Msg == nil || event.Msg.ID != "after" {
+		t.Fatalf("event = %s; want the message published after the failover", describe(event))
+	}
+	if got := fetch(t, publisher, rooms[0], 0, 10, "e1"); got.Epoch != "e1" || len(got.Messages) == 0 {
+		t.Fatalf("history after the failover = %+v", got)
+	}
+}
+
+// When a room's slot moves to another master, the old master unsubscribes
+// its shard channel: the link starts a new session, subscribed on the new
+// master, and the consumer catches up.
+func TestRedisClusterLinkFollowsAMovedSlot(t *testing.T) {
+	cluster, _ := clusterBackend(t)
+	publisher := openClusterBroker(t, cluster, testConfig(""))
+	subscriber := openClusterBroker(t, cluster, testConfig(""))
+	rooms := roomsOnEveryMaster(t, cluster)
+	room := rooms[0]
+	subscribe(t, subscriber, room)
+	ctx := context.Background()
+	from, err := cluster.Master(ctx, redisscript.KeysOf(room).Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := cluster.Master(ctx, redisscript.KeysOf(rooms[1]).Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moveEmptySlot(t, cluster, redisscript.KeysOf(room).Seq, from.Addr, to.Addr)
+	expectLink(t, subscriber, LinkDown)
+	expectLink(t, subscriber, LinkUp)
+	publishUntilAccepted(t, publisher, publishRequest(room, "ann", "moved", "e1"))
+	event := nextEvent(t, subscriber)
+	if event.Msg == nil || event.Msg.ID != "moved" {
+		t.Fatalf("event = %s; want the message published after the move", describe(event))
+	}
+}
+
+// moveEmptySlot gives key's slot, which holds no key, from one master to
+// another and tells every node.
+func moveEmptySlot(t *testing.T, cluster *clustertest.Cluster, key, from, to string) {
+	t.Helper()
+	ctx := context.Background()
+	client := func(addr string) *redis.Client {
+		c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	source, target := client(from), client(to)
+	slot, err := source.ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	targetID, err := target.Do(ctx, "CLUSTER", "MYID").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.ForEachMaster(ctx, func(master *redis.Client) error {
+		return master.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", targetID).Err()
+	}); err != nil {
+		t.Fatalf("setslot: %v", err)
+	}
+}
+
+// publishUntilAccepted publishes until the cluster accepts: the publisher
+// may still be learning the new slot map. It retries as a node does, with
+// the same send id.
+func publishUntilAccepted(t testing.TB, publisher *Redis, req node.PublishRequest) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+	for {
+		_, err := publisher.Publish(ctx, req)
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("publish %s to %s: %v", req.ID, req.Room, err)
+		}
+	}
+}
+
+func publishRequest(room, from, id, epoch string) node.PublishRequest {
+	return node.PublishRequest{Room: room, ID: id, From: from, Body: "body of " + id, TS: 1700000000123,
+		EpochCandidate: epoch}
+}
