@@ -52,6 +52,11 @@ type Mutant struct {
 	Scenarios []string `yaml:"scenarios,omitempty"`
 	// CI marks the small subset CI runs.
 	CI bool `yaml:"ci,omitempty"`
+	// Note explains a mutant the sweep is known not to kill: why no run
+	// reaches the mutated code, or why what it changes cannot be told
+	// from the original by anything a client sees. It is printed with
+	// the mutant's survival; a killed mutant's note is stale.
+	Note string `yaml:"note,omitempty"`
 }
 
 // Catalogue is the list of mutants, in file order.

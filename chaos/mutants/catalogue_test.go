@@ -113,3 +113,30 @@ func TestScoreCountsEachSweepAndSkipsBroken(t *testing.T) {
 		t.Errorf("score %+v", s)
 	}
 }
+
+// A known survivor's note reaches its outcome line, so that the score's
+// reader sees why it survived; a killed mutant's line does not carry it.
+func TestSurvivorLineCarriesItsNote(t *testing.T) {
+	c, err := Parse("inline", []byte(`mutants:
+  - name: unreachable-one
+    file: system/node/node.go
+    original: "a"
+    replacement: "b"
+    description: something no run reaches
+    sweep: sim
+    note: only a frame the node never writes reaches it
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Mutants[0]
+	survived := Outcome{Name: m.Name, Description: m.Description, Note: m.Note, Sweep: m.Sweep, Status: Survived}
+	if line := survived.Line(); !strings.Contains(line, "known survivor: only a frame the node never writes reaches it") {
+		t.Errorf("survivor line %q lacks the note", line)
+	}
+	killed := survived
+	killed.Status, killed.Scenario, killed.Target, killed.Seed = Killed, "node-restart", "sim", 1
+	if line := killed.Line(); strings.Contains(line, "known survivor") {
+		t.Errorf("killed line %q carries the note", line)
+	}
+}

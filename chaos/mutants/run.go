@@ -72,8 +72,10 @@ type Outcome struct {
 	Name        string `json:"name"`
 	File        string `json:"file"`
 	Description string `json:"description"`
-	Sweep       string `json:"sweep"`
-	Status      string `json:"status"`
+	// Note is the catalogue's explanation of a known survivor.
+	Note   string `json:"note,omitempty"`
+	Sweep  string `json:"sweep"`
+	Status string `json:"status"`
 	// Target, Scenario and Seed name the run that killed it.
 	Target   string `json:"target,omitempty"`
 	Scenario string `json:"scenario,omitempty"`
@@ -98,7 +100,7 @@ type Outcome struct {
 // code only the real targets run, and go test when asked.
 func Run(ctx context.Context, m Mutant, o Options) (out Outcome) {
 	started := time.Now()
-	out = Outcome{Name: m.Name, File: m.File, Description: m.Description, Sweep: m.Sweep}
+	out = Outcome{Name: m.Name, File: m.File, Description: m.Description, Note: m.Note, Sweep: m.Sweep}
 	defer func() { out.Seconds = time.Since(started).Seconds() }()
 	dir := filepath.Join(o.WorkDir, m.Name)
 	overlay, err := m.Apply(o.Root, dir)

@@ -73,6 +73,9 @@ func (o Outcome) Line() string {
 			strings.Join(o.Checks, ", "), o.Runs, o.Seconds)
 	case o.Status == Survived:
 		fmt.Fprintf(&b, "SURVIVED  %-34s %d runs, %d seeds (%.0f s): %s", o.Name, o.Runs, o.SeedsTried, o.Seconds, o.Description)
+		if o.Note != "" {
+			fmt.Fprintf(&b, " (known survivor: %s)", o.Note)
+		}
 	default:
 		fmt.Fprintf(&b, "BROKEN    %-34s %s", o.Name, o.Detail)
 	}

@@ -26,6 +26,9 @@ func FuzzDecodeOutboundFast(f *testing.F) {
 		`{"type":"msg","ts":9223372036854775808}`, `{"type":"msg","ts":-0}`, `{"TYPE":"msg"}`,
 		`{"type":"msg","from":"a","from":7}`, `{"type":"msg","body":null}`, `{"type":"msg"} x`,
 		`{"type":"msg","extra":{"a":1}}`, "{\"type\":\"msg\",\"body\":\"\xff\"}", `{"type":"msg",}`,
+		// Frames cut off after a field, or with junk between fields: a whole
+		// frame of the node's ends each field with ',' or '}'.
+		`{"type":"msg"`, `{"type":"msg","seq":7`, `{"type":"msg","room":"r" "seq":7}`,
 	} {
 		f.Add([]byte(text))
 	}
