@@ -24,8 +24,9 @@ type LocalOptions struct {
 	Delivery node.Delivery
 	// Binary is the chatlab binary the nodes and the balancer run.
 	Binary string
-	// Redis is local.RedisEmbedded, local.RedisServer or a redis:// URL;
-	// empty takes local.DefaultRedis: redis-server when installed.
+	// Redis is local.RedisEmbedded, local.RedisServer, local.RedisCluster
+	// or a redis:// URL; empty takes local.DefaultRedis: redis-server when
+	// installed.
 	Redis string
 	// RunDir receives the processes' logs (default: a new temporary
 	// directory, kept so that a failed run can be read).
@@ -44,16 +45,28 @@ func NewLocalCluster(scenario *scenarios.Scenario, options LocalOptions) (Cluste
 	if options.Redis == "" {
 		options.Redis = local.DefaultRedis("")
 	}
-	if local.IsRedisURL(options.Redis) {
+	if why := oneRedisFaultsRefused(options.Redis); why != nil {
 		for _, f := range scenario.Faults {
-			if f.Action == scenarios.RedisRestart || f.Target == redisName {
+			if f.Action == scenarios.RedisRestart || f.Target == redisName || f.Link[0] == redisName || f.Link[1] == redisName {
 				return nil, Refused("scenario %s has a %s fault on Redis: %s; run it with --redis server or embedded",
-					scenario.Name, f.Action, local.ErrRedisNotOurs)
+					scenario.Name, f.Action, why)
 			}
 		}
 	}
 	system := &localSystem{scenario: scenario, options: options, down: map[string]bool{}, paused: map[string]bool{}}
 	return newRealCluster("local", scenario, options.Seed, system), nil
+}
+
+// oneRedisFaultsRefused says why faults on the one Redis (restart, pause,
+// a node's link to it) cannot run on this Redis, or nil when they can.
+func oneRedisFaultsRefused(redis string) error {
+	switch {
+	case local.IsRedisURL(redis):
+		return local.ErrRedisNotOurs
+	case redis == local.RedisCluster:
+		return local.ErrRedisCluster
+	}
+	return nil
 }
 
 // localSystem carries out a scenario's topology and faults with
@@ -63,7 +76,7 @@ type localSystem struct {
 	scenario *scenarios.Scenario
 	options  LocalOptions
 	cluster  *local.Cluster
-	redis    *goredis.Client
+	redis    goredis.UniversalClient
 
 	// mu guards down and paused, which the sampler reads while a fault is
 	// applied.
@@ -83,6 +96,10 @@ func (s *localSystem) start(ctx context.Context) error {
 		return err
 	}
 	s.cluster = cluster
+	if addrs := cluster.RedisClusterAddrs(); addrs != nil {
+		s.redis = goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs, DisableIdentity: true})
+		return nil
+	}
 	redisOptions, err := goredis.ParseURL(cluster.RedisURL())
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"chatlab/chaos/local"
 	"chatlab/scenarios"
 	"chatlab/system/client"
 )
@@ -72,9 +74,16 @@ func parseScenario(t *testing.T, text string, replacements ...string) *scenarios
 
 func runLocal(t *testing.T, sc *scenarios.Scenario, seed uint64) *Result {
 	t.Helper()
+	return runLocalOn(t, sc, seed, "")
+}
+
+// runLocalOn is runLocal on the given Redis (LocalOptions.Redis).
+func runLocalOn(t *testing.T, sc *scenarios.Scenario, seed uint64, redis string) *Result {
+	t.Helper()
 	binary := buildChatlab(t)
 	runDir := t.TempDir()
-	cluster, err := NewLocalCluster(sc, LocalOptions{Seed: seed, Delivery: sc.Topology.Delivery, Binary: binary, RunDir: runDir})
+	cluster, err := NewLocalCluster(sc, LocalOptions{Seed: seed, Delivery: sc.Topology.Delivery, Binary: binary, RunDir: runDir,
+		Redis: redis})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +181,29 @@ func TestLocalNodeRestartPasses(t *testing.T) {
 	}
 	if restarted := starts["n1"][1]; restarted < 4000 || restarted > 7000 {
 		t.Fatalf("n1's second process started at %d ms, outside its restart window", restarted)
+	}
+}
+
+// node-restart on a real Redis Cluster (3 masters, 3 replicas): the nodes
+// run on --redis-cluster with sharded pub/sub, and nothing is lost. Faults
+// on the one Redis are refused there.
+func TestLocalNodeRestartPassesOnRedisCluster(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not on PATH: a Redis Cluster needs it")
+	}
+	sc := parseScenario(t, shortRestart, "DELIVERY", "recover", "EXPECT", "hold: [no-loss, no-duplicates, order, resume, liveness]")
+	result := runLocalOn(t, sc, 1, local.RedisCluster)
+	if !result.Passed() {
+		t.Fatalf("verdict %s: %v", result.Verdict, result.Failures)
+	}
+	if !strings.Contains(result.Redis, "Redis Cluster") || result.Stats.Sent < 100 || result.Stats.Lost != 0 {
+		t.Fatalf("ran on %q: sent %d, lost %d; want a Redis Cluster, steady traffic, nothing lost",
+			result.Redis, result.Stats.Sent, result.Stats.Lost)
+	}
+	restart := parseScenario(t, shortRestart, "DELIVERY", "recover", "EXPECT", "hold: [no-loss]",
+		"action: restart\n    target: n1", "action: redis-restart")
+	if _, err := NewLocalCluster(restart, LocalOptions{Binary: "chatlab", Redis: local.RedisCluster}); !errors.As(err, new(*RefusedError)) {
+		t.Fatalf("a redis-restart on a Redis Cluster: %v; want it refused", err)
 	}
 }
 

@@ -45,8 +45,9 @@ type Config struct {
 	Nodes    []string
 	Delivery node.Delivery  // default recover
 	Policy   balance.Policy // default least-conn
-	// Redis is RedisEmbedded (default), RedisServer, or the redis:// URL
-	// of a Redis the cluster does not run (its database is flushed at
+	// Redis is RedisEmbedded (default), RedisServer, RedisCluster (3
+	// masters, 3 replicas; the nodes reach it directly), or the redis://
+	// URL of a Redis the cluster does not run (its database is flushed at
 	// start; faults on Redis are refused).
 	Redis string
 	// RedisBinary is the redis-server to run (default: redis-server on PATH).
@@ -149,6 +150,11 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Redis == "" {
 		cfg.Redis = RedisEmbedded
 	}
+	if cfg.Redis == RedisCluster {
+		// The nodes learn the cluster's addresses from the cluster: a
+		// proxy in front of one node would be bypassed.
+		cfg.DirectRedis = true
+	}
 	if cfg.RedisBinary == "" {
 		cfg.RedisBinary = "redis-server"
 	}
@@ -186,8 +192,12 @@ func (c *Cluster) start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		args := append([]string{"node", "--id", name, "--listen", addr, "--admin-listen", admin, "--redis", c.redis.nodeURL(redisAddr),
-			"--delivery", string(c.cfg.Delivery), "--auth", "off"}, c.cfg.NodeArgs...)
+		redisArgs := []string{"--redis", c.redis.nodeURL(redisAddr)}
+		if c.redis.cluster != nil {
+			redisArgs = []string{"--redis-cluster", strings.Join(c.redis.cluster.Addrs(), ",")}
+		}
+		args := append(append([]string{"node", "--id", name, "--listen", addr, "--admin-listen", admin}, redisArgs...),
+			append([]string{"--delivery", string(c.cfg.Delivery), "--auth", "off"}, c.cfg.NodeArgs...)...)
 		c.nodes[name] = &member{addr: addr, admin: admin, ready: "/readyz",
 			process: &process{name: name, path: c.cfg.Binary, args: args, logPath: filepath.Join(c.cfg.RunDir, name+".log")}}
 		if err := c.startMember(ctx, c.nodes[name]); err != nil {
@@ -318,6 +328,15 @@ func (c *Cluster) RedisAddr() string { return c.redis.addr }
 // RedisURL is the URL a client outside the fault proxies reaches Redis at
 // (with an external Redis's credentials and database).
 func (c *Cluster) RedisURL() string { return c.redis.nodeURL(c.redis.addr) }
+
+// RedisClusterAddrs are the Redis Cluster's node addresses, or nil on one
+// Redis.
+func (c *Cluster) RedisClusterAddrs() []string {
+	if c.redis.cluster == nil {
+		return nil
+	}
+	return c.redis.cluster.Addrs()
+}
 
 // RedisDescription says which Redis runs: "redis-server 7.0.15",
 // "miniredis v2 (embedded; ...)" or an external one.

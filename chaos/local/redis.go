@@ -17,6 +17,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
+
+	"chatlab/system/broker/clustertest"
 )
 
 // Redis kinds.
@@ -27,6 +29,11 @@ const (
 	// RedisServer is a redis-server child with AOF (appendfsync always), so
 	// that a kill -9 keeps every acknowledged write when asked to.
 	RedisServer = "redis-server"
+	// RedisCluster is a Redis Cluster of redis-server children, 3 masters
+	// and 3 replicas without persistence (clustertest, as the broker's
+	// tests start it); the nodes run with --redis-cluster and reach it
+	// directly, and faults name its masters (KillRedisMaster).
+	RedisCluster = "cluster"
 )
 
 // DefaultRedis is the Redis a lab run uses when none is asked for: the
@@ -48,6 +55,13 @@ func IsRedisURL(kind string) bool {
 	return strings.HasPrefix(kind, "redis://") || strings.HasPrefix(kind, "rediss://")
 }
 
+// ErrRedisCluster is returned by the faults of the one Redis on a Redis
+// Cluster: its faults name a master (KillRedisMaster).
+var ErrRedisCluster = errors.New("a Redis Cluster has no one Redis to stop, restart or pause: kill a master instead (redis-master)")
+
+// redisClusterReadyWait bounds how long a Redis Cluster may take to form.
+const redisClusterReadyWait = 90 * time.Second
+
 // ErrRedisNotOurs is returned by faults on an external Redis: the lab does
 // not kill, restart or pause a Redis it did not start.
 var ErrRedisNotOurs = errors.New("the Redis at a URL is not the lab's to stop, restart or pause")
@@ -61,10 +75,13 @@ const embeddedClockTick = 100 * time.Millisecond
 // answer PING.
 const redisReadyWait = 10 * time.Second
 
-// redis is the cluster's one Redis: embedded, a child, or external.
+// redis is the cluster's one Redis: embedded, a child, or external; or a
+// Redis Cluster of children.
 type redis struct {
-	kind     string
-	addr     string
+	kind string
+	addr string
+	// cluster is the Redis Cluster, when kind is RedisCluster.
+	cluster  *clustertest.Cluster
 	embedded *miniredis.Miniredis
 	server   *process
 	dataDir  string
@@ -91,6 +108,16 @@ func startRedis(kind, binary, runDir string) (*redis, error) {
 		return r, nil
 	case IsRedisURL(kind):
 		return r, r.startExternal(kind)
+	case kind == RedisCluster:
+		ctx, cancel := context.WithTimeout(context.Background(), redisClusterReadyWait)
+		defer cancel()
+		cluster, err := clustertest.Start(ctx, clustertest.Config{Dir: filepath.Join(runDir, "redis-cluster"), Server: binary})
+		if err != nil {
+			return nil, fmt.Errorf("redis cluster: %w", err)
+		}
+		r.cluster, r.addr = cluster, cluster.Nodes[0].Addr
+		r.describe = "Redis Cluster of 3 masters and 3 replicas, " + serverVersion(binary)
+		return r, nil
 	case kind == RedisServer:
 		port, err := freePort()
 		if err != nil {
@@ -107,7 +134,7 @@ func startRedis(kind, binary, runDir string) (*redis, error) {
 		r.describe = serverVersion(binary)
 		return r, r.start()
 	}
-	return nil, fmt.Errorf("redis %q: want %s, %s or a redis:// URL", kind, RedisEmbedded, RedisServer)
+	return nil, fmt.Errorf("redis %q: want %s, %s, %s or a redis:// URL", kind, RedisEmbedded, RedisServer, RedisCluster)
 }
 
 // miniredisVersion is the embedded Redis's module version, for reports.
@@ -202,6 +229,9 @@ func (r *redis) start() error {
 	if r.external != nil {
 		return ErrRedisNotOurs
 	}
+	if r.cluster != nil {
+		return ErrRedisCluster
+	}
 	if r.embedded != nil {
 		return r.embedded.Restart()
 	}
@@ -218,6 +248,9 @@ func (r *redis) start() error {
 func (r *redis) stop(persist bool) error {
 	if r.external != nil {
 		return ErrRedisNotOurs
+	}
+	if r.cluster != nil {
+		return ErrRedisCluster
 	}
 	if r.embedded != nil {
 		if !persist {
@@ -247,11 +280,18 @@ func (r *redis) stop(persist bool) error {
 // pause stops or continues a redis-server child; the embedded and an
 // external Redis have no process of ours, so the cluster blocks their
 // links instead.
-func (r *redis) pause(on bool) error { return r.server.pause(on) }
+func (r *redis) pause(on bool) error {
+	if r.cluster != nil {
+		return ErrRedisCluster
+	}
+	return r.server.pause(on)
+}
 
 func (r *redis) close() {
 	switch {
 	case r.external != nil:
+	case r.cluster != nil:
+		r.cluster.Close()
 	case r.embedded != nil:
 		if r.stopClock != nil { // close may be called again
 			close(r.stopClock)

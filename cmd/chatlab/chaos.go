@@ -60,7 +60,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	seeds := flags.String("seeds", "", "sweep a `range` of seeds, e.g. 1-200; reports are written for failing seeds")
 	delivery := flags.String("delivery", "", "override the scenario's delivery mode: recover or pubsub")
 	mutation := flags.String("mutation", "", "break every node on purpose (drop, duplicate, swap, ignore-since), to see the checkers fire")
-	redis := flags.String("redis", "", "the local target's Redis: server (redis-server, the default when installed), embedded (miniredis, the fallback) or a redis:// `URL` (its database is flushed)")
+	redis := flags.String("redis", "", "the local target's Redis: server (redis-server, the default when installed), embedded (miniredis, the fallback), cluster (a Redis Cluster of 3 masters and 3 replicas, nodes on --redis-cluster) or a redis:// `URL` (its database is flushed)")
 	out := flags.String("out", "reports", "the reports `directory`")
 	dashboard := flags.String("dashboard", "", "serve the live dashboard on this `address` during the run")
 	pace := flags.Float64("pace", 0, "run the simulator at this multiple of real time (1: real time); 0 is full speed")

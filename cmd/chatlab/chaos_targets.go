@@ -40,10 +40,10 @@ func checkRedisChoice(choice, target string) (string, error) {
 		return "", nil
 	case target != "local":
 		return "", fmt.Errorf("--redis chooses the local target's Redis; --target %s has its own", target)
-	case choice == "server", choice == local.RedisEmbedded, local.IsRedisURL(choice):
+	case choice == "server", choice == local.RedisEmbedded, choice == local.RedisCluster, local.IsRedisURL(choice):
 		return choice, nil
 	}
-	return "", fmt.Errorf("--redis %q: want server, embedded or a redis:// URL", choice)
+	return "", fmt.Errorf("--redis %q: want server, embedded, cluster or a redis:// URL", choice)
 }
 
 func newDockerTarget(sc *scenarios.Scenario, options chaosOptions, seed uint64) (chaos.Cluster, error) {
