@@ -4,9 +4,13 @@
 // over the client's socket and relays bytes both ways.
 //
 // The relay copies raw bytes (frames pass through untouched, close codes
-// included) with one goroutine per direction. A direction waits for its
-// socket to be readable before it borrows a buffer from a pool, so an idle
-// connection holds two parked goroutines and two sockets, not two buffers.
+// included). On Linux an idle direction has no goroutine: the process's
+// socket poller (socket.SharedPoller, epoll) runs a pass when its socket is
+// readable, which borrows a buffer from a pool for one read and arms the
+// socket again; an idle connection holds two sockets, no goroutine and no
+// buffer. Elsewhere each direction has a goroutine that waits for its
+// socket on a shallow stack. Sockets are shut down, not closed, to end a
+// link early (a closed socket would leave its poller wait hanging).
 // It tracks frame boundaries, so that the proxy's own close frames (shed,
 // drain, a backend that died) never land inside a relayed frame.
 //
@@ -269,7 +273,7 @@ func (p *Proxy) Close() {
 		<-p.ticksDone
 		p.mu.Lock()
 		for _, l := range p.links {
-			l.closeSockets()
+			l.abortSockets()
 		}
 		p.mu.Unlock()
 		p.log.Info("balancer closed")

@@ -110,10 +110,43 @@ func (s *side) write(data []byte) error {
 	return err
 }
 
-// start runs the two pumps.
+// start relays both directions. Where the process has a socket poller
+// (socket.SharedPoller), an idle direction has no goroutine: the poller
+// runs a pass when its socket is readable. Elsewhere each direction has a
+// pump goroutine that waits for its socket.
 func (l *link) start() {
-	go l.pump(l.toServer.conn, &l.toClient, true)
-	go l.pump(l.toClient.conn, &l.toServer, false)
+	directions := []struct {
+		src         net.Conn
+		dst         *side
+		fromBackend bool
+	}{{l.toServer.conn, &l.toClient, true}, {l.toClient.conn, &l.toServer, false}}
+	poller, pollerErr := socket.SharedPoller()
+	for _, d := range directions {
+		if pollerErr == nil && l.watch(poller, d.src, d.dst, d.fromBackend) == nil {
+			continue
+		}
+		go l.pump(d.src, d.dst, d.fromBackend)
+	}
+}
+
+// watch relays src to dst in passes the poller runs, one per readable
+// moment: each reads once, relays what it read and arms src again.
+func (l *link) watch(poller *socket.Poller, src net.Conn, dst *side, fromBackend bool) error {
+	raw, ok := src.(syscall.Conn)
+	if !ok {
+		return errors.New("not a socket")
+	}
+	_, err := poller.Watch(raw, func(watch *socket.Watch) {
+		err := relayOnce(src, dst)
+		if err == nil {
+			err = watch.Arm()
+		}
+		if err != nil {
+			watch.Release()
+			l.pumpEnded(fromBackend, err)
+		}
+	})
+	return err
 }
 
 // pump copies from src to dst until either fails or ends. It waits for src
@@ -126,17 +159,23 @@ func (l *link) pump(src net.Conn, dst *side, fromBackend bool) {
 		if err = socket.WaitReadable(raw); err != nil {
 			break
 		}
-		buffer := relayBuffers.Get().(*[]byte)
-		var n int
-		n, err = src.Read(*buffer)
-		if n > 0 {
-			if writeErr := dst.relay((*buffer)[:n]); writeErr != nil && err == nil {
-				err = writeErr
-			}
-		}
-		relayBuffers.Put(buffer)
+		err = relayOnce(src, dst)
 	}
 	l.pumpEnded(fromBackend, err)
+}
+
+// relayOnce moves one read's worth from src to dst, in a buffer borrowed
+// for that read. The error is the read's, or else the write's.
+func relayOnce(src net.Conn, dst *side) error {
+	buffer := relayBuffers.Get().(*[]byte)
+	defer relayBuffers.Put(buffer)
+	n, err := src.Read(*buffer)
+	if n > 0 {
+		if writeErr := dst.relay((*buffer)[:n]); writeErr != nil && err == nil {
+			err = writeErr
+		}
+	}
+	return err
 }
 
 // pumpEnded closes the link cleanly from the side that ended: the other
@@ -184,10 +223,33 @@ func (l *link) armHardClose() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.hardClose == nil && l.pumpsLeft > 0 {
-		l.hardClose = time.AfterFunc(l.proxy.config.CloseWait, l.closeSockets)
+		l.hardClose = time.AfterFunc(l.proxy.config.CloseWait, l.abortSockets)
 	}
 }
 
+// abortSockets ends both directions whatever the peers do: each socket is
+// shut down, which wakes its pump or poller wait to an end (a closed
+// socket would drop a poller wait without a word); finish closes them.
+func (l *link) abortSockets() {
+	shutdown(l.toClient.conn)
+	shutdown(l.toServer.conn)
+}
+
+// shutdown ends both directions of conn without closing it.
+func shutdown(conn net.Conn) {
+	tcp, ok := conn.(interface {
+		CloseRead() error
+		CloseWrite() error
+	})
+	if !ok {
+		conn.Close()
+		return
+	}
+	tcp.CloseRead()
+	tcp.CloseWrite()
+}
+
+// closeSockets closes both sockets once nothing waits on them.
 func (l *link) closeSockets() {
 	l.toClient.conn.Close()
 	l.toServer.conn.Close()

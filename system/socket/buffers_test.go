@@ -7,18 +7,9 @@ import (
 )
 
 func TestCapBuffersSetsBothWays(t *testing.T) {
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer listener.Close()
-	conn, err := net.Dial("tcp", listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn, _ := tcpPair(t)
 	CapBuffers(conn, 16*1024)
-	raw, err := conn.(*net.TCPConn).SyscallConn()
+	raw, err := conn.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,4 +22,24 @@ func TestCapBuffersSetsBothWays(t *testing.T) {
 	if send > 64*1024 || receive > 64*1024 || send == 0 || receive == 0 {
 		t.Fatalf("SO_SNDBUF %d, SO_RCVBUF %d after capping at 16 KiB", send, receive)
 	}
+}
+
+// tcpPair is two ends of a loopback TCP connection, closed when the test ends.
+func tcpPair(t *testing.T) (*net.TCPConn, *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dialed, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dialed.Close(); accepted.Close() })
+	return dialed.(*net.TCPConn), accepted.(*net.TCPConn)
 }
