@@ -81,7 +81,7 @@ IDLE_CLIENTS ?= 10000
 # 9,000 fits a hard limit of 20,000; 10,000 needs 20,200.
 IDLE_BALANCER_CLIENTS ?= 9000
 
-.PHONY: images up down load bench-idle bench-idle-balancer
+.PHONY: images up down load bench-idle bench-idle-balancer bench-goals
 
 images: build ## chatlab:dev (scratch + static binary) and chatlab-redis:dev (offline Redis)
 	docker build -q -f docker/chatlab.Dockerfile -t chatlab:dev bin
@@ -123,6 +123,11 @@ dashboard-e2e: dashboard build ## end-to-end tests in headless Chromium (apt-get
 # FANOUT_CONNS, FANOUT_BINARY and FANOUT_PROFILE=DIR tune it
 # (chaos/local/fanout_bench_test.go).
 .PHONY: bench-fanout
+
+bench-goals: build ## issue figures against their goals: simulator speed, node and balancer memory per idle connection (make bench-fanout prints the fanout goals)
+	$(GO) test -count=1 -run '^$$' -bench NodeRestartStory -benchtime 10x ./sim | grep -E 'goal|sim-s'
+	$(MAKE) -s bench-idle | grep -E 'goal|over'
+	$(MAKE) -s bench-idle-balancer | grep -E 'goal|over'
 
 bench-fanout: ## deliveries/s and p50/p99 send-to-delivery latency per offered rate, and the saturation rate, for each shape
 	ulimit -n $$(ulimit -Hn) && $(GO) test -count=1 -run '^$$' -bench BenchmarkFanout -benchtime 1x -timeout 30m ./chaos/local

@@ -23,4 +23,17 @@ func BenchmarkNodeRestartStory(b *testing.B) {
 	b.ReportMetric(simulated.Seconds()/wall.Seconds(), "sim-s/wall-s")
 	b.ReportMetric(float64(events)/wall.Seconds(), "events/s")
 	b.ReportMetric(float64(events)/float64(b.N), "events/run")
+	speed := simulated.Seconds() / wall.Seconds()
+	b.Logf("goal: at least %d sim-s/wall-s on a quiet 2-core machine: %.0f, %s", simSpeedGoal, speed, goalVerdict(speed >= simSpeedGoal))
+}
+
+// simSpeedGoal is how many times faster than real time the simulator
+// should run the node-restart story.
+const simSpeedGoal = 1000
+
+func goalVerdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "NOT met"
 }

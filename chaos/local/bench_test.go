@@ -122,6 +122,12 @@ func measureIdle(b *testing.B, c *Cluster, member string, urls []string, clients
 	b.ReportMetric(each(before.heap+before.stack, after.heap+after.stack), "go-bytes/conn")
 	b.ReportMetric(each(before.heap, after.heap), "heap-bytes/conn")
 	b.ReportMetric(each(before.stack, after.stack), "stack-bytes/conn")
+	rss := each(before.rss, after.rss)
+	verdict := "met"
+	if rss > idleBytesGoal {
+		verdict = "NOT met"
+	}
+	b.Logf("goal: at most %d RSS bytes per idle connection: %.0f, %s", idleBytesGoal, rss, verdict)
 	b.Logf("%s over %d idle connections: RSS %d -> %d bytes (%.0f each); Go heap in use %d -> %d (%.0f each), stacks %d -> %d (%.0f each)",
 		member, clients, before.rss, after.rss, each(before.rss, after.rss), before.heap, after.heap, each(before.heap, after.heap),
 		before.stack, after.stack, each(before.stack, after.stack))
@@ -129,6 +135,10 @@ func measureIdle(b *testing.B, c *Cluster, member string, urls []string, clients
 
 // idleConnectsPerSecond paces the idle benchmarks' clients.
 const idleConnectsPerSecond = 2000
+
+// idleBytesGoal is the most an idle connection should cost a node or the
+// balancer, in resident bytes.
+const idleBytesGoal = 8 * 1024
 
 // idleSettleWait lets the member finish the joins before its memory is read.
 const idleSettleWait = 3 * time.Second

@@ -208,8 +208,35 @@ func runFanoutShape(b *testing.B, redisBinary string, settings fanoutSettings, s
 		}
 	}
 	fmt.Printf("saturation %s: %.0f deliveries/s (at %g msgs/s offered)\n", shape.name, best, bestRate)
+	if shape.name == fanoutGoalShape {
+		met := func(ok bool) string {
+			if ok {
+				return "met"
+			}
+			return "NOT met"
+		}
+		fmt.Printf("goal: saturation at least %.0f deliveries/s (1.5x the %.0f measured before the fanout work): %.0f, %s\n",
+			fanoutSaturationGoal, fanoutSaturationBefore, best, met(best >= fanoutSaturationGoal))
+		for i, rate := range shape.rates {
+			if rate == fanoutP99GoalRate {
+				p99 := summaries[i].Latency.P99
+				fmt.Printf("goal: p99 at most %d ms at %g msgs/s: %d ms, %s\n", fanoutP99GoalMs, rate, p99, met(p99 <= fanoutP99GoalMs))
+			}
+		}
+	}
 	b.ReportMetric(best, "deliveries/s")
 }
+
+// The fanout goals, for the one-room shape (the workload compared with
+// Centrifugo): saturation at least 1.5 times what chatlab reached before
+// the fanout work, and p99 latency within 50 ms at 100 messages/s.
+const (
+	fanoutGoalShape        = "one-room"
+	fanoutSaturationBefore = 113322.0
+	fanoutSaturationGoal   = 1.5 * fanoutSaturationBefore
+	fanoutP99GoalRate      = 100.0
+	fanoutP99GoalMs        = 50
+)
 
 // startBenchRedis runs redis-server without persistence on a free port,
 // as a benchmark's Redis; stop kills it and waits for it.
