@@ -88,7 +88,7 @@ func feedSamples(modes []RunMode) []Event {
 			Component{TMs: 8500, Name: "n2", State: StatePaused},
 			Component{TMs: 9000, Name: "n2", State: StateDraining, PartitionedFrom: []string{"redis"}},
 			Stats{TMs: 9000, SendsPerS: 18, DeliveriesPerS: 900, Connections: map[string]int{"n2": 60}},
-			Check{Name: "no-loss", OK: true},
+			Check{Name: "no-loss", Pending: true, Detail: "judged once the run is quiet"},
 			Check{Name: "order", OK: false, Violations: 2, Detail: "2 messages out of order"},
 			Log{TMs: 9500, Text: "n1 restarted"},
 			Component{TMs: 12000, Name: "n1", State: StateUp},

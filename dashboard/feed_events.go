@@ -133,6 +133,9 @@ type Check struct {
 	OK         bool   `json:"ok"`
 	Violations int    `json:"violations"`
 	Detail     string `json:"detail,omitempty"`
+	// Pending: not judged yet (OK means nothing): a check judged only once
+	// the run is quiet or over.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // Log is one line for the event log.

@@ -211,20 +211,34 @@ func (o *Observer) publishStats(nowMs int64, sample chaos.Sample, history check.
 }
 
 // publishRunningChecks checks the history so far. Loss (of seqs and of
-// acked messages) and liveness can only be judged once the run is quiet:
-// they wait for the end.
+// acked messages) can only be judged once the run is quiet, and the
+// scenario's other checks (liveness, close codes, recovery, ...) need the
+// whole run: they show as pending until the end.
 func (o *Observer) publishRunningChecks(history check.History) {
 	options := check.CheckOptions{Delivery: o.delivery, LatencyExcludedSenders: []string{chaos.FloodClientPrefix}}
 	if o.scenario != nil {
 		options.HistoryLenMax = chaos.HistoryLenMax(o.scenario.Topology)
 	}
 	checks, _ := check.CheckHistory(history, options)
+	running := map[string]bool{}
 	for _, c := range checks {
+		running[c.Name] = true
 		if c.Name == check.CheckNoLoss || c.Name == check.CheckAcks {
-			o.feed.Publish(dashboard.Check{Name: c.Name, OK: true, Detail: "judged once the run is quiet"})
+			o.feed.Publish(dashboard.Check{Name: c.Name, Pending: true, Detail: "judged once the run is quiet"})
 			continue
 		}
 		o.feed.Publish(dashboard.Check{Name: c.Name, OK: c.OK, Violations: c.Violations, Detail: "so far: " + c.Detail})
+	}
+	if o.scenario == nil {
+		return
+	}
+	for _, expected := range [][]scenarios.Property{o.scenario.Expect.Hold, o.scenario.Expect.Break} {
+		for _, property := range expected {
+			if name := string(property); !running[name] {
+				running[name] = true
+				o.feed.Publish(dashboard.Check{Name: name, Pending: true, Detail: "judged when the run ends"})
+			}
+		}
 	}
 }
 

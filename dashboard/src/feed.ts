@@ -57,6 +57,8 @@ export interface Check {
   ok: boolean;
   violations: number;
   detail?: string;
+  // not judged yet (ok means nothing): judged once the run is quiet or over
+  pending?: boolean;
 }
 
 export interface Log {

@@ -21,6 +21,26 @@ describe('CheckerPanel', () => {
     expect(screen.getByTestId('run-verdict')).toHaveTextContent('Run failed');
   });
 
+  it('shows a check not yet judged as pending, then its verdict', () => {
+    const pending: FeedEvent[] = [
+      { kind: 'run', data: { mode: 'sim', scenario: 'node-restart', state: 'running' } },
+      { kind: 'check', data: { name: 'no-loss', ok: false, violations: 0, pending: true, detail: 'judged once the run is quiet' } },
+      { kind: 'check', data: { name: 'liveness', ok: false, violations: 0, pending: true, detail: 'judged when the run ends' } },
+    ];
+    const { rerender } = render(<CheckerPanel feed={pending.reduce(applyEvent, emptyFeed)} />);
+    for (const name of ['no-loss', 'liveness']) {
+      const row = screen.getByTestId(`check-${name}`);
+      expect(row).toHaveTextContent('… pending');
+      expect(row).not.toHaveTextContent('holds');
+      expect(row).not.toHaveTextContent('violated');
+      expect(row).toHaveClass('pending');
+    }
+    const judged = [...pending, { kind: 'check', data: { name: 'no-loss', ok: true, violations: 0 } } as FeedEvent];
+    rerender(<CheckerPanel feed={judged.reduce(applyEvent, emptyFeed)} />);
+    expect(screen.getByTestId('check-no-loss')).toHaveTextContent('✓ holds');
+    expect(screen.getByTestId('check-liveness')).toHaveTextContent('… pending');
+  });
+
   it('says when no checker has reported', () => {
     render(<CheckerPanel feed={emptyFeed} />);
     expect(screen.getByText(/no checker has reported/i)).toBeInTheDocument();

@@ -1,4 +1,4 @@
-import type { FeedState } from '../feed';
+import type { Check, FeedState } from '../feed';
 
 // CheckerPanel shows each checker's running verdict and, once the run is
 // done, the run's.
@@ -27,10 +27,10 @@ export function CheckerPanel({ feed }: { feed: FeedState }) {
           </thead>
           <tbody>
             {checks.map((check) => (
-              <tr key={check.name} className={check.ok ? 'ok' : 'failed'} data-testid={`check-${check.name}`}>
+              <tr key={check.name} className={verdictClass(check)} data-testid={`check-${check.name}`}>
                 <td>{check.name}</td>
-                <td>{check.ok ? '✓ holds' : '✗ violated'}</td>
-                <td>{check.violations}</td>
+                <td>{check.pending ? '… pending' : check.ok ? '✓ holds' : '✗ violated'}</td>
+                <td>{check.pending ? '' : check.violations}</td>
                 <td>{check.detail ?? ''}</td>
               </tr>
             ))}
@@ -39,4 +39,11 @@ export function CheckerPanel({ feed }: { feed: FeedState }) {
       )}
     </section>
   );
+}
+
+function verdictClass(check: Check): string {
+  if (check.pending) {
+    return 'pending';
+  }
+  return check.ok ? 'ok' : 'failed';
 }
