@@ -163,7 +163,9 @@ func (h *BalancerHost) flush() {
 
 // check probes a node's health endpoint: it answers after a round trip
 // when the node is reachable, running and not draining; otherwise the
-// probe times out.
+// probe times out. A node whose broker link is down answers unready, as
+// the real node's /readyz does, so that the balancer has taken it out of
+// rotation by the time it moves its clients (Config.BrokerLostGraceMs).
 func (h *BalancerHost) check(name string) {
 	target := h.cluster.nodeByName[name]
 	network := h.cluster.network
@@ -172,7 +174,7 @@ func (h *BalancerHost) check(name string) {
 	delay := healthTimeout
 	if healthy {
 		delay = network.link(h.host, target.host).sample(network.random) + network.link(target.host, h.host).sample(network.random)
-		healthy = !target.node.Draining()
+		healthy = !target.node.Draining() && target.node.BrokerIsUp()
 	}
 	h.cluster.world.on(h.host, delay, "health", digest([]byte(name)), func() {
 		h.advance()

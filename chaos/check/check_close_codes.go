@@ -21,6 +21,8 @@ import (
 //	its node drains; the balancer sheds it             4000
 //	its node dies, pauses, or its balancer link fails  1006 (a reset), 4000 (the real balancer's "backend gone: reconnect")
 //	the balancer restarts or pauses                    1006, 4000 (a balancer stopping drains with 4000)
+//	its node's Redis link fails (a partition, delay or  4000 (the node moves its clients once the link
+//	  loss of nX-redis; Redis paused or restarted)          has been down longer than its grace)
 //
 // protocol.ClosePolicy (4008) answers abuse, which no node sends today,
 // and protocol.CloseTokenExpired (4001) a token that expired, which the
@@ -125,6 +127,21 @@ func judgeClose(v *verdict, name string, e client.Event, causes []closeCause) {
 			strings.Join(whats, "; "), strings.Join(allowedText, " or "))})
 }
 
+// redisLinkOf reports whether a fault cuts or troubles node's link to
+// Redis: one on the link nX-redis, or on Redis itself (every node's). A
+// client its node had not greeted may have been on any node.
+func (f FaultSpan) redisLinkOf(node string) bool {
+	switch f.Action {
+	case "partition", "delay", "loss":
+		return f.Target == node+"-"+redisMember || node == "" && strings.HasSuffix(f.Target, "-"+redisMember)
+	case "pause":
+		return f.Target == redisMember
+	case "redis-restart":
+		return true
+	}
+	return false
+}
+
 func nodeText(node string) string {
 	if node == "" {
 		return "a node that had not greeted it"
@@ -198,6 +215,9 @@ func closeCauses(name string, e client.Event, conn connectionFacts, readingAt in
 			if seen(f.FromMs, f.FromMs) {
 				causes = append(causes, closeCause{f.String(), lost})
 			}
+		}
+		if f.redisLinkOf(e.Node) && seen(f.FromMs, toMs) {
+			causes = append(causes, closeCause{f.String() + " (its node lost Redis beyond its grace)", []int{protocol.CloseReconnect}})
 		}
 	}
 	return causes

@@ -78,6 +78,23 @@ func TestCloseCodesExplainASlowReaderCutOnRealHostsOnly(t *testing.T) {
 	expectViolations(t, checkCloseCodes(byClient(cut("draining: reconnect elsewhere").h), real.withDefaults()), 1, "unexplained-close")
 }
 
+// A node whose Redis link is down beyond its grace moves its clients with
+// 4000: explained on that node while its link (or Redis itself) is
+// faulted; on another node, or with another code, it is not.
+func TestCloseCodesExplainAMoveOffANodeThatLostRedis(t *testing.T) {
+	moved := func(node string, code int) *historyBuilder {
+		return newHistory().greeted("ann", node).at(9000).closed("ann", node, code)
+	}
+	partition := Facts{Faults: []FaultSpan{{Action: "partition", Target: "n1-redis", FromMs: 6000, ToMs: 14000}}}
+	restart := Facts{Faults: []FaultSpan{{Action: "redis-restart", Target: "redis", FromMs: 6000, ToMs: 10000}}}
+	expectViolations(t, checkCloseCodes(byClient(moved("n1", protocol.CloseReconnect).h), partition.withDefaults()), 0, "")
+	expectViolations(t, checkCloseCodes(byClient(moved("n2", protocol.CloseReconnect).h), restart.withDefaults()), 0, "")
+	expectViolations(t, checkCloseCodes(byClient(moved("n2", protocol.CloseReconnect).h), partition.withDefaults()), 1, "unexplained-close")
+	expectViolations(t, checkCloseCodes(byClient(moved("n1", protocol.ClosePolicy).h), partition.withDefaults()), 1, "wrong-close-code")
+	late := newHistory().greeted("ann", "n1").at(30000).closed("ann", "n1", protocol.CloseReconnect)
+	expectViolations(t, checkCloseCodes(byClient(late.h), partition.withDefaults()), 1, "unexplained-close")
+}
+
 func TestCloseCodesCatchAStalledClientCutOffWithTheWrongCode(t *testing.T) {
 	b := newHistory().greeted("dan", "n3").at(1000).own("dan", client.KindStalled).
 		at(5000).own("dan", client.KindReading).closed("dan", "n3", protocol.ClosePolicy)

@@ -110,6 +110,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	roomIdleTTL := flags.Duration("room-idle-ttl", redisscript.RoomIdleTTLSecondsDefault*time.Second, "how long a room's Redis keys (seq, history, epoch) last after its last message; 0: for ever (a client back later is told its history is gone)")
 	historyLenMax := flags.Int("history-len-max", redisscript.HistoryLenMaxDefault, "messages each room's Redis stream keeps (beyond them a resuming client gets a reset)")
 	socketBuffer := flags.Int("socket-buffer", 0, "cap each client socket's kernel buffers at this many `bytes` (0: the kernel's own, which grow to megabytes and hide a slow consumer longer)")
+	brokerLostGrace := flags.Duration("broker-lost-grace", node.BrokerLostGraceMsDefault*time.Millisecond, "how long the Redis link may be down before the node closes its clients with 4000 (they resume on other nodes) and refuses new ones until it is back; 0: keep them through any outage")
 	drainTimeout := flags.Duration("drain-timeout", 5*time.Second, "how long a drain waits for clients to go; a drain that overruns it makes the node exit 1")
 	pongWait := flags.Duration("pong-wait", 60*time.Second, "how long a client may stay silent, pongs included, before it is dropped (pings go out at 9/10 of it)")
 	writeTimeout := flags.Duration("write-timeout", 10*time.Second, "how long one batch of writes to a client may take before the client is cut off")
@@ -211,6 +212,13 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 			return fail("--%s %s: want more than 0 and at most %s", bound.name, bound.value, drainTimeoutFlagMax)
 		}
 	}
+	if *brokerLostGrace < 0 || *brokerLostGrace > drainTimeoutFlagMax {
+		return fail("--broker-lost-grace %s: want 0 (never) to %s", *brokerLostGrace, drainTimeoutFlagMax)
+	}
+	grace := *brokerLostGrace
+	if grace == 0 {
+		grace = -1 // never, in the server's terms
+	}
 	logger, err := newLogger(*logFormat, *logLevel, stderr)
 	if err != nil {
 		return fail("%s", err)
@@ -220,7 +228,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 			AllowedOrigins: originList, SendQueueLenMax: *sendQueueLenMax, RateBurst: *rateBurst,
 			RatePerSecond: *ratePerSecond, FramesPerSecond: *framesPerSecond, FrameBurst: *frameBurst,
 			PongWait: *pongWait, WriteTimeout: *writeTimeout,
-			BrokerCallsPerUserMax: *brokerCallsMax, ConnectionsPerUserMax: *connectionsPerUser, ConnectionsPerIPMax: *connectionsPerIP, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, Logger: logger},
+			BrokerCallsPerUserMax: *brokerCallsMax, ConnectionsPerUserMax: *connectionsPerUser, ConnectionsPerIPMax: *connectionsPerIP, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, BrokerLostGrace: grace, Logger: logger},
 		redisURL: *redisURL, redisCluster: clusterAddrs, historyLenMax: *historyLenMax, roomIdleTTLSeconds: idleSeconds,
 	}, 0, false
 }

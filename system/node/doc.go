@@ -37,11 +37,14 @@
 //	Fetched(req, reply, err)    the broker's answer to Ready().Fetches[i]; a failed fetch is retried
 //	                            after Config.FetchRetryMs.
 //	BrokerUp() / BrokerDown()   the broker link came up with every subscription confirmed / was lost.
+//	                            Down longer than Config.BrokerLostGraceMs (a new node: from its
+//	                            first Tick), the node closes every connection with 4000
+//	                            (protocol.ReasonBrokerLost) and refuses new ones so until BrokerUp.
 //	Tick(nowMs)                 the clock, in milliseconds from any fixed origin: it runs history
-//	                            polls (Config.RoomPollIntervalMs) and fetch retries, and rate
-//	                            limits refill by it.
+//	                            polls (Config.RoomPollIntervalMs), fetch retries and the
+//	                            broker-lost grace, and rate limits refill by it.
 //
-// Snapshot, Counters, NowMs, Draining and BrokerIsUp are reads, not inputs.
+// Snapshot, Counters, NowMs, Draining, BrokerIsUp and BrokerLost are reads, not inputs.
 //
 // # What the host must do
 //

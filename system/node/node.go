@@ -24,7 +24,10 @@ const (
 	sendQueueLenMaxDefault  = 256
 	fetchLimitDefault       = 256
 	roomPollIntervalDefault = 2000
-	fetchRetryDefault       = 500
+	// BrokerLostGraceMsDefault is Config.BrokerLostGraceMs unless
+	// configured.
+	BrokerLostGraceMsDefault = 2000
+	fetchRetryDefault        = 500
 	// pendingLenMax bounds the out-of-order messages a room holds while it
 	// fills a gap; beyond it arrivals are dropped and the fetch brings them.
 	pendingLenMax = 1024
@@ -60,6 +63,13 @@ type Config struct {
 	FramesPerSecond       int
 	FrameBurst            int
 	BrokerCallsPerUserMax int
+	// BrokerLostGraceMs is how long the broker link may be down before the
+	// node gives up on serving its clients: it then closes every
+	// connection with 4000 (protocol.ReasonBrokerLost), so that they resume
+	// on nodes that can deliver to them, and refuses new ones the same way
+	// until BrokerUp. Zero takes BrokerLostGraceMsDefault; below zero the
+	// node keeps its clients through any outage.
+	BrokerLostGraceMs int64
 	// Random is the node's injected source of randomness (epoch candidates).
 	Random func() uint64
 	// Mutation breaks the node on purpose, for checker tests only.
@@ -83,13 +93,19 @@ type Counters struct {
 
 // Node is one chat node's state.
 type Node struct {
-	cfg       Config
-	nowMs     int64
-	draining  bool
-	brokerUp  bool
-	sessions  map[ConnID]*session
-	rooms     map[string]*room
-	roomNames []string // sorted, so that ticks visit rooms in a fixed order
+	cfg      Config
+	nowMs    int64
+	draining bool
+	brokerUp bool
+	// brokerDownAtMs is when the broker link went down (valid while it is
+	// down and brokerDownKnown: a new node learns it at its first Tick);
+	// brokerLost is set once it has been down BrokerLostGraceMs.
+	brokerDownAtMs  int64
+	brokerDownKnown bool
+	brokerLost      bool
+	sessions        map[ConnID]*session
+	rooms           map[string]*room
+	roomNames       []string // sorted, so that ticks visit rooms in a fixed order
 
 	requestLast    RequestID
 	publishes      map[RequestID]pendingPublish
@@ -136,6 +152,9 @@ func New(cfg Config) *Node {
 	}
 	if cfg.FetchRetryMs <= 0 {
 		cfg.FetchRetryMs = fetchRetryDefault
+	}
+	if cfg.BrokerLostGraceMs == 0 {
+		cfg.BrokerLostGraceMs = BrokerLostGraceMsDefault
 	}
 	return &Node{
 		cfg:         cfg,
@@ -189,12 +208,16 @@ func (n *Node) Advance(rd Ready) {
 }
 
 // Tick advances the node's clock (milliseconds, from any fixed origin) and
-// runs what is due: credential expiries, history polls and fetch retries.
+// runs what is due: credential expiries, the broker-lost grace, history
+// polls and fetch retries.
 func (n *Node) Tick(nowMs int64) {
 	if nowMs > n.nowMs {
 		n.nowMs = nowMs
 	}
 	n.expireSessions()
+	if !n.brokerUp {
+		n.brokerDownTick()
+	}
 	if n.cfg.Delivery != Recover || !n.brokerUp {
 		return
 	}

@@ -683,3 +683,74 @@ func TestAdvanceReusesListsWithoutMixingReadies(t *testing.T) {
 		t.Fatalf("frames %v, want the welcome of conn 3", third.Frames)
 	}
 }
+
+// closesOf carries out one Ready and returns its closes.
+func (h *harness) closesOf() []CloseConn {
+	h.t.Helper()
+	rd := h.n.Ready()
+	closes := append([]CloseConn(nil), rd.Closes...)
+	h.n.Advance(rd)
+	return closes
+}
+
+// A node cut off from its broker longer than its grace moves its clients
+// (4000, so that they resume on a node that can deliver to them) and
+// refuses new ones until the broker is back; a shorter outage keeps them.
+func TestBrokerLostBeyondTheGraceMovesClientsAndRefusesNewOnes(t *testing.T) {
+	h := newHarness(t, Config{BrokerLostGraceMs: 2000})
+	h.n.Tick(1000)
+	h.open(1, "alice")
+	h.open(2, "bob")
+	h.n.BrokerDown()
+	h.n.Tick(2500)
+	h.n.BrokerUp() // back within the grace: nobody moves
+	h.n.Tick(9000)
+	if closes := h.closesOf(); len(closes) != 0 {
+		t.Fatalf("an outage of 1.5 s closed %+v", closes)
+	}
+	h.n.BrokerDown()
+	h.n.Tick(10999)
+	if closes := h.closesOf(); len(closes) != 0 || h.n.BrokerLost() {
+		t.Fatalf("within the grace: closes %+v", closes)
+	}
+	h.n.Tick(11000)
+	closes := h.closesOf()
+	want := []CloseConn{{Conn: 1, Code: protocol.CloseReconnect, Reason: protocol.ReasonBrokerLost},
+		{Conn: 2, Code: protocol.CloseReconnect, Reason: protocol.ReasonBrokerLost}}
+	if !reflect.DeepEqual(closes, want) || !h.n.BrokerLost() {
+		t.Fatalf("after the grace: closes %+v, want %+v", closes, want)
+	}
+	h.n.Open(3, "carol")
+	if closes := h.closesOf(); len(closes) != 1 || closes[0].Conn != 3 || closes[0].Reason != protocol.ReasonBrokerLost {
+		t.Fatalf("a new connection while the broker is lost: closes %+v", closes)
+	}
+	h.n.BrokerUp()
+	h.open(4, "dan")
+	if got := h.types(4); !reflect.DeepEqual(got, []string{"welcome"}) || len(h.closes) != 0 || h.n.BrokerLost() {
+		t.Fatalf("after the broker is back: %v, closes %v", got, h.closes)
+	}
+}
+
+// A node that never reaches its broker counts the grace from its first
+// Tick; a negative grace keeps clients through any outage.
+func TestBrokerLostGraceFromTheStartAndOff(t *testing.T) {
+	counter := uint64(0)
+	n := New(Config{ID: "n1", Random: func() uint64 { counter++; return counter }})
+	n.Tick(50_000)
+	n.Open(1, "alice")
+	n.Tick(51_999)
+	if rd := n.Ready(); len(rd.Closes) != 0 {
+		t.Fatalf("within the default grace: %+v", rd.Closes)
+	}
+	n.Tick(52_000)
+	if rd := n.Ready(); len(rd.Closes) != 1 || rd.Closes[0].Reason != protocol.ReasonBrokerLost {
+		t.Fatalf("after the default grace: %+v", rd.Closes)
+	}
+	off := New(Config{ID: "n2", BrokerLostGraceMs: -1, Random: func() uint64 { counter++; return counter }})
+	off.Tick(1)
+	off.Open(1, "alice")
+	off.Tick(1_000_000)
+	if rd := off.Ready(); len(rd.Closes) != 0 || off.BrokerLost() {
+		t.Fatalf("grace off: %+v", rd.Closes)
+	}
+}

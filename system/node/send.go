@@ -92,7 +92,7 @@ func (n *Node) Published(request RequestID, reply PublishReply, err error) {
 // BrokerUp reports the broker link (re)established with every subscription
 // in place: each room catches up on what pub/sub lost meanwhile.
 func (n *Node) BrokerUp() {
-	n.brokerUp = true
+	n.brokerUp, n.brokerDownKnown, n.brokerLost = true, false, false
 	if n.cfg.Delivery != Recover {
 		return
 	}
@@ -102,8 +102,33 @@ func (n *Node) BrokerUp() {
 }
 
 // BrokerDown reports the broker link lost: sends are refused as unavailable
-// until BrokerUp.
-func (n *Node) BrokerDown() { n.brokerUp = false }
+// until BrokerUp, and once it has been down Config.BrokerLostGraceMs
+// (counted by Tick) every connection is closed with 4000 and new ones are
+// refused so.
+func (n *Node) BrokerDown() {
+	if n.brokerUp {
+		n.brokerDownAtMs, n.brokerDownKnown = n.nowMs, true
+	}
+	n.brokerUp = false
+}
+
+// BrokerLost reports whether the broker link has been down longer than
+// Config.BrokerLostGraceMs: the node serves no clients until BrokerUp.
+func (n *Node) BrokerLost() bool { return n.brokerLost }
+
+// brokerDownTick runs the broker-lost grace while the link is down: once
+// it has passed, every connection is closed with 4000 (reconnect) so that
+// its client resumes on a node that can deliver to it.
+func (n *Node) brokerDownTick() {
+	if !n.brokerDownKnown {
+		n.brokerDownAtMs, n.brokerDownKnown = n.nowMs, true // a new node: down from its first Tick
+	}
+	if n.brokerLost || n.cfg.BrokerLostGraceMs < 0 || n.nowMs-n.brokerDownAtMs < n.cfg.BrokerLostGraceMs {
+		return
+	}
+	n.brokerLost = true
+	n.closeAll(protocol.CloseReconnect, protocol.ReasonBrokerLost)
+}
 
 // BrokerIsUp reports the broker link state as last told.
 func (n *Node) BrokerIsUp() bool { return n.brokerUp }

@@ -67,7 +67,8 @@ func (n *Node) Open(conn ConnID, user string) {
 }
 
 // OpenAccess accepts a connection with what its credentials allow and
-// greets it. A draining node refuses it with the reconnect close code.
+// greets it. A draining node, and one whose broker has been lost longer
+// than its grace, refuses it with the reconnect close code.
 func (n *Node) OpenAccess(conn ConnID, access Access) {
 	if _, exists := n.sessions[conn]; exists {
 		panic(fmt.Sprintf("node: connection %d opened twice", conn))
@@ -76,8 +77,12 @@ func (n *Node) OpenAccess(conn ConnID, access Access) {
 		sends:  newTokenBucket(n.cfg.RateBurst, n.nowMs),
 		frames: newTokenBucket(n.cfg.FrameBurst, n.nowMs)}
 	n.sessions[conn] = s
-	if n.draining {
-		n.closeSession(s, protocol.CloseReconnect, "draining: reconnect elsewhere")
+	switch {
+	case n.draining:
+		n.closeSession(s, protocol.CloseReconnect, reasonDraining)
+		return
+	case n.brokerLost:
+		n.closeSession(s, protocol.CloseReconnect, protocol.ReasonBrokerLost)
 		return
 	}
 	if access.ExpiresAtMs != 0 {
@@ -181,13 +186,20 @@ func (n *Node) Flushed(conn ConnID, frames int) {
 // new ones: the node is going away and its clients should resume elsewhere.
 func (n *Node) Drain() {
 	n.draining = true
+	n.closeAll(protocol.CloseReconnect, reasonDraining)
+}
+
+const reasonDraining = "draining: reconnect elsewhere"
+
+// closeAll closes every session, in connection order.
+func (n *Node) closeAll(code int, reason string) {
 	conns := make([]ConnID, 0, len(n.sessions))
 	for conn := range n.sessions { // map order: sorted below
 		conns = append(conns, conn)
 	}
 	sort.Slice(conns, func(i, j int) bool { return conns[i] < conns[j] })
 	for _, conn := range conns {
-		n.closeSession(n.sessions[conn], protocol.CloseReconnect, "draining: reconnect elsewhere")
+		n.closeSession(n.sessions[conn], code, reason)
 	}
 }
 

@@ -35,3 +35,8 @@ const (
 // ReasonSlowConsumer is the close reason of a CloseReconnect that cuts off
 // a client that did not read its frames fast enough.
 const ReasonSlowConsumer = "slow consumer: reconnect and resume"
+
+// ReasonBrokerLost is the close reason of a CloseReconnect from a node that
+// lost its broker (Redis) for longer than its grace: it moves its clients
+// to nodes that can serve them, and takes none until the broker is back.
+const ReasonBrokerLost = "broker lost: reconnect elsewhere and resume"

@@ -52,6 +52,11 @@ type Config struct {
 	FramesPerSecond       int
 	FrameBurst            int
 	BrokerCallsPerUserMax int
+	// BrokerLostGrace is how long the broker link may be down before the
+	// node closes its clients with 4000 and refuses new ones until it is
+	// back (node.Config.BrokerLostGraceMs; zero takes the node's default,
+	// below zero never).
+	BrokerLostGrace time.Duration
 	// RecentLenMax is how many of each room's last messages the node keeps
 	// for resuming members (zero takes the node's default).
 	RecentLenMax int

@@ -235,9 +235,26 @@ func (c *client) closeCode() int {
 	return code
 }
 
+// closeCodeReason reads until the connection closes and returns the close
+// code and reason, skipping the frames before it.
+func (c *client) closeCodeReason() (int, string) {
+	c.t.Helper()
+	code, reason, err := c.readCloseReason()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return code, reason
+}
+
 // readClose reads (on any goroutine) until the connection closes and
 // returns the close code, or an error if it ended without a close frame.
 func (c *client) readClose() (int, error) {
+	code, _, err := c.readCloseReason()
+	return code, err
+}
+
+// readCloseReason is readClose with the close frame's reason.
+func (c *client) readCloseReason() (int, string, error) {
 	c.ws.SetReadDeadline(time.Now().Add(testWait))
 	for {
 		_, _, err := c.ws.ReadMessage()
@@ -246,8 +263,8 @@ func (c *client) readClose() (int, error) {
 		}
 		closeErr, ok := err.(*websocket.CloseError)
 		if !ok {
-			return 0, fmt.Errorf("connection ended with %v, not a close frame", err)
+			return 0, "", fmt.Errorf("connection ended with %v, not a close frame", err)
 		}
-		return closeErr.Code, nil
+		return closeErr.Code, closeErr.Text, nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/gorilla/websocket"
@@ -17,10 +18,10 @@ import (
 
 // /readyz follows the broker link: 503 while Redis is gone, 200 once back.
 // Meanwhile sends are refused as unavailable, and the retry with the same
-// id lands once Redis is back.
+// id lands once Redis is back. (The node keeps its clients here: no grace.)
 func TestReadyFollowsRedis(t *testing.T) {
 	m := miniredis.RunT(t)
-	srv := startNode(t, m, "a", nil)
+	srv := startNode(t, m, "a", func(cfg *Config) { cfg.BrokerLostGrace = -1 })
 	alice := dial(t, srv, "token="+token(t, "alice"))
 	alice.join("lobby")
 	if status, _ := get(t, srv, "/healthz"); status != http.StatusOK {
@@ -43,6 +44,39 @@ func TestReadyFollowsRedis(t *testing.T) {
 	alice.write(send)
 	if ack := alice.nextOf(protocol.TypeAck); ack.ID != send.ID || ack.Seq != 1 {
 		t.Fatalf("retry after the outage got %+v; want the ack of %s with seq 1", ack, send.ID)
+	}
+}
+
+// A node that has lost Redis longer than its grace moves its clients: each
+// connection is closed with 4000 and the reason "broker lost", so that the
+// client resumes on another node; a new connection is closed the same way
+// until Redis is back, when the node greets clients again.
+func TestANodeThatLostRedisMovesItsClients(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", func(cfg *Config) { cfg.BrokerLostGrace = 300 * time.Millisecond })
+	alice := dial(t, srv, "token="+token(t, "alice"))
+	alice.join("lobby")
+	m.Close()
+	code, reason := alice.closeCodeReason()
+	if code != protocol.CloseReconnect || reason != protocol.ReasonBrokerLost {
+		t.Fatalf("alice's connection closed with %d %q; want %d %q", code, reason, protocol.CloseReconnect, protocol.ReasonBrokerLost)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr()+"/ws?token="+token(t, "bob"), nil)
+	if err != nil {
+		t.Fatalf("dial while Redis is lost: %v", err)
+	}
+	bob := &client{t: t, ws: ws}
+	t.Cleanup(func() { ws.Close() })
+	if code, reason := bob.closeCodeReason(); code != protocol.CloseReconnect || reason != protocol.ReasonBrokerLost {
+		t.Fatalf("a new connection while Redis is lost closed with %d %q", code, reason)
+	}
+	if err := m.Restart(); err != nil {
+		t.Fatalf("restart miniredis: %v", err)
+	}
+	waitStatus(t, srv, "/readyz", http.StatusOK)
+	carol := dial(t, srv, "token="+token(t, "carol"))
+	if joined := carol.join("lobby"); joined.Room != "lobby" {
+		t.Fatalf("carol after Redis is back: %+v", joined)
 	}
 }
 

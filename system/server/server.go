@@ -99,6 +99,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		FrameBurst:            cfg.FrameBurst,
 		BrokerCallsPerUserMax: cfg.BrokerCallsPerUserMax,
 		RecentLenMax:          cfg.RecentLenMax,
+		BrokerLostGraceMs:     cfg.BrokerLostGrace.Milliseconds(),
 		Random:                newRandom(),
 	}), cfg.Broker, cfg.SendQueueLenMax)
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: socket.HTTPHeaderWait, IdleTimeout: socket.HTTPIdleWait,
