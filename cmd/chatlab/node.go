@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -98,22 +99,22 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	secretFile := flags.String("secret-file", "", "file holding the HS256 token secret (default $"+secretEnv+")")
 	roomsOpen := flags.String("rooms-open", "", "whether a connection whose token has no rooms claim (chatlab token --rooms), or any under --auth off, may join every room: on, or off (it may join none: error forbidden); default off with --auth on, on with --auth off")
 	origins := flags.String("allowed-origins", "", "comma-separated browser origins allowed to connect, scheme://host[:port]; empty: same host only; *: any")
-	sendQueueLenMax := flags.Int("send-queue-len-max", 256, "frames a connection may have unwritten before it is cut off as a slow consumer")
+	sendQueueLenMax := flags.Int("send-queue-len-max", node.SendQueueLenMaxDefault, "frames a connection may have unwritten before it is cut off as a slow consumer")
 	rateBurst := flags.Int("rate-burst", node.RateBurstDefault, "sends a connection may make at once")
 	ratePerSecond := flags.Int("rate-per-second", node.RatePerSecondDefault, "sends per second a connection's allowance refills by")
-	framesPerSecond := flags.Int("frames-per-second", 0, "frames of any type per second a connection's allowance refills by (over it: rate_limited; refused --frame-burst times in a row: closed 4008); 0: 100, or twice --rate-per-second if more")
-	connectionsPerUser := flags.Int("connections-per-user-max", 100, "open connections one user may have (over it: HTTP 429)")
+	framesPerSecond := flags.Int("frames-per-second", 0, fmt.Sprintf("frames of any type per second a connection's allowance refills by (over it: rate_limited; refused --frame-burst times in a row: closed 4008); 0: %d, or twice --rate-per-second if more", node.FramesPerSecondDefault))
+	connectionsPerUser := flags.Int("connections-per-user-max", server.ConnectionsPerUserMaxDefault, "open connections one user may have (over it: HTTP 429)")
 	connectionsPerIP := flags.Int("connections-per-ip-max", 0, "open connections from one client address (over it: HTTP 429); 0: no cap (behind a balancer every client has its address)")
-	frameBurst := flags.Int("frame-burst", 0, "frames of any type a connection may send at once; 0: 200, or twice --rate-burst if more")
-	brokerCallsMax := flags.Int("broker-calls-per-user-max", 64, "broker calls (publishes, fetches for joins) one user's connections may have in flight together: its share of the node's queue")
+	frameBurst := flags.Int("frame-burst", 0, fmt.Sprintf("frames of any type a connection may send at once; 0: %d, or twice --rate-burst if more", node.FrameBurstDefault))
+	brokerCallsMax := flags.Int("broker-calls-per-user-max", node.BrokerCallsPerUserMaxDefault, "broker calls (publishes, fetches for joins) one user's connections may have in flight together: its share of the node's queue")
 	recentLenMax := flags.Int("recent-len-max", node.RecentLenMaxDefault, "messages of each room the node keeps in memory for clients that resume (beyond them it reads Redis)")
 	roomIdleTTL := flags.Duration("room-idle-ttl", redisscript.RoomIdleTTLSecondsDefault*time.Second, "how long a room's Redis keys (seq, history, epoch) last after its last message; 0: for ever (a client back later is told its history is gone)")
 	historyLenMax := flags.Int("history-len-max", redisscript.HistoryLenMaxDefault, "messages each room's Redis stream keeps (beyond them a resuming client gets a reset)")
 	socketBuffer := flags.Int("socket-buffer", 0, "cap each client socket's kernel buffers at this many `bytes` (0: the kernel's own, which grow to megabytes and hide a slow consumer longer)")
 	brokerLostGrace := flags.Duration("broker-lost-grace", node.BrokerLostGraceMsDefault*time.Millisecond, "how long the Redis link may be down before the node closes its clients with 4000 (they resume on other nodes) and refuses new ones until it is back; 0: keep them through any outage")
-	drainTimeout := flags.Duration("drain-timeout", 5*time.Second, "how long a drain waits for clients to go; a drain that overruns it makes the node exit 1")
-	pongWait := flags.Duration("pong-wait", 60*time.Second, "how long a client may stay silent, pongs included, before it is dropped (pings go out at 9/10 of it)")
-	writeTimeout := flags.Duration("write-timeout", 10*time.Second, "how long one batch of writes to a client may take before the client is cut off")
+	drainTimeout := flags.Duration("drain-timeout", server.DrainTimeoutDefault, "how long a drain waits for clients to go; a drain that overruns it makes the node exit 1")
+	pongWait := flags.Duration("pong-wait", server.PongWaitDefault, "how long a client may stay silent, pongs included, before it is dropped (pings go out at 9/10 of it)")
+	writeTimeout := flags.Duration("write-timeout", server.WriteTimeoutDefault, "how long one batch of writes to a client may take before the client is cut off")
 	logFormat := flags.String("log-format", "text", "log format: text or json")
 	logLevel := flags.String("log-level", "info", "log level: debug, info, warn or error")
 	if code, done := flags.parse(args); done {

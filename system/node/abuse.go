@@ -10,11 +10,11 @@ import (
 const (
 	// A person, or a client resuming every room it had, stays far below
 	// 100 frames a second; a script flooding joins and leaves does not.
-	framesPerSecondDefault = 100
-	frameBurstDefault      = 200
+	FramesPerSecondDefault = 100
+	FrameBurstDefault      = 200
 	// 64 broker calls in flight per user: 64 users at their share fill the
 	// runtime's queue of 4096, one cannot.
-	brokerCallsPerUserMaxDefault = 64
+	BrokerCallsPerUserMaxDefault = 64
 )
 
 // tokenBucket is an allowance in thousandths of a token, refilled from the

@@ -21,7 +21,7 @@ const (
 
 // Defaults for Config's limits.
 const (
-	sendQueueLenMaxDefault  = 256
+	SendQueueLenMaxDefault  = 256
 	fetchLimitDefault       = 256
 	roomPollIntervalDefault = 2000
 	// BrokerLostGraceMsDefault is Config.BrokerLostGraceMs unless
@@ -137,15 +137,15 @@ func New(cfg Config) *Node {
 	if cfg.Delivery == "" {
 		cfg.Delivery = Recover
 	}
-	setDefault(&cfg.SendQueueLenMax, sendQueueLenMaxDefault)
+	setDefault(&cfg.SendQueueLenMax, SendQueueLenMaxDefault)
 	setDefault(&cfg.RateBurst, RateBurstDefault)
 	setDefault(&cfg.RatePerSecond, RatePerSecondDefault)
 	setDefault(&cfg.FetchLimit, fetchLimitDefault)
 	// Every send is a frame: the frame allowance is never below the send
 	// allowance, with room for joins and leaves besides.
-	setDefault(&cfg.FramesPerSecond, max(framesPerSecondDefault, 2*cfg.RatePerSecond))
-	setDefault(&cfg.FrameBurst, max(frameBurstDefault, 2*cfg.RateBurst))
-	setDefault(&cfg.BrokerCallsPerUserMax, brokerCallsPerUserMaxDefault)
+	setDefault(&cfg.FramesPerSecond, max(FramesPerSecondDefault, 2*cfg.RatePerSecond))
+	setDefault(&cfg.FrameBurst, max(FrameBurstDefault, 2*cfg.RateBurst))
+	setDefault(&cfg.BrokerCallsPerUserMax, BrokerCallsPerUserMaxDefault)
 	setDefault(&cfg.RecentLenMax, RecentLenMaxDefault)
 	if cfg.RoomPollIntervalMs <= 0 {
 		cfg.RoomPollIntervalMs = roomPollIntervalDefault

@@ -5,9 +5,9 @@ import (
 	"sync"
 )
 
-// connectionsPerUserMaxDefault: a person with many tabs and devices stays
+// ConnectionsPerUserMaxDefault: a person with many tabs and devices stays
 // far below it; one token opening thousands of sockets does not.
-const connectionsPerUserMaxDefault = 100
+const ConnectionsPerUserMaxDefault = 100
 
 // connectionCaps counts open connections per user and per client address,
 // so that one user (or one address) cannot take every socket of the node.

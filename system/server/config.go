@@ -89,7 +89,7 @@ const (
 	// adminListenDefault keeps the operator endpoints off every network
 	// interface but loopback unless the operator says otherwise.
 	adminListenDefault  = "127.0.0.1:0"
-	drainTimeoutDefault = 5 * time.Second
+	DrainTimeoutDefault = 5 * time.Second
 	// sendQueueLenMaxDefault is the node's own default, named here because
 	// the runtime sizes its write batches from it.
 	sendQueueLenMaxDefault = 256
@@ -121,19 +121,19 @@ func (cfg *Config) check() error {
 		cfg.AdminListen = adminListenDefault
 	}
 	if cfg.ConnectionsPerUserMax <= 0 {
-		cfg.ConnectionsPerUserMax = connectionsPerUserMaxDefault
+		cfg.ConnectionsPerUserMax = ConnectionsPerUserMaxDefault
 	}
 	if cfg.DrainTimeout <= 0 {
-		cfg.DrainTimeout = drainTimeoutDefault
+		cfg.DrainTimeout = DrainTimeoutDefault
 	}
 	if cfg.SendQueueLenMax <= 0 {
 		cfg.SendQueueLenMax = sendQueueLenMaxDefault
 	}
 	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = writeTimeoutDefault
+		cfg.WriteTimeout = WriteTimeoutDefault
 	}
 	if cfg.PongWait <= 0 {
-		cfg.PongWait = pongWaitDefault
+		cfg.PongWait = PongWaitDefault
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

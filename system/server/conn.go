@@ -14,9 +14,9 @@ import (
 
 // Connection limits and timings (gorilla's chat example).
 const (
-	// pongWaitDefault is how long a connection may stay silent, pongs
+	// PongWaitDefault is how long a connection may stay silent, pongs
 	// included, before its reader gives up on it.
-	pongWaitDefault = 60 * time.Second
+	PongWaitDefault = 60 * time.Second
 	// closeWait is how long the reader waits for the peer's answer to our
 	// close frame before dropping the socket.
 	closeWait = 2 * time.Second

@@ -11,9 +11,9 @@ import (
 
 // Write limits.
 const (
-	// writeTimeoutDefault bounds one batch of writes (and a close): a
+	// WriteTimeoutDefault bounds one batch of writes (and a close): a
 	// client that stops reading is cut off within it.
-	writeTimeoutDefault = 10 * time.Second
+	WriteTimeoutDefault = 10 * time.Second
 	// writeBatchFramesMax bounds the frames one writer goroutine takes, so
 	// Flushed reports arrive while a long queue drains. A batch is also at
 	// most a quarter of the node's send queue limit: frames in a batch count
