@@ -8,7 +8,10 @@ import (
 	"testing"
 )
 
-const cataloguePath = "testdata/catalogue.yaml"
+const (
+	cataloguePath = "testdata/catalogue.yaml"
+	holdoutPath   = "testdata/holdout.yaml"
+)
 
 // Every mutant of the catalogue still plants its bug: its snippet occurs
 // exactly once in today's code. A failure here means the code moved under
@@ -35,6 +38,31 @@ func TestCatalogueAppliesToTheTree(t *testing.T) {
 	}
 	if sweeps[SweepSim] == 0 || sweeps[SweepLocal] == 0 {
 		t.Errorf("the catalogue covers sweeps %v; it needs both sim and local", sweeps)
+	}
+}
+
+// The holdout mutants still plant their bugs too, and none is a catalogue
+// mutant again (one may change the same line another way).
+func TestHoldoutAppliesToTheTree(t *testing.T) {
+	holdout, err := Load(holdoutPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(cataloguePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planted := map[string]string{}
+	for _, m := range c.Mutants {
+		planted[m.File+"\x00"+m.Original+"\x00"+m.Replacement] = m.Name
+	}
+	for _, m := range holdout.Mutants {
+		if _, err := m.Apply("../..", t.TempDir()); err != nil {
+			t.Errorf("%v", err)
+		}
+		if name, ok := planted[m.File+"\x00"+m.Original+"\x00"+m.Replacement]; ok {
+			t.Errorf("holdout mutant %s is catalogue mutant %s again", m.Name, name)
+		}
 	}
 }
 
