@@ -67,6 +67,15 @@ type Settler interface {
 	Settle(ctx context.Context, tolerance check.LeakTolerance) error
 }
 
+// Leaver is a Cluster whose clients can all go at once, for the
+// no-ghosts check: each closes its socket without a close frame (a real
+// client's connection closes; a simulated one's resets), and the nodes'
+// session counts are read until every node holds none or a while past
+// within.
+type Leaver interface {
+	Leave(ctx context.Context, within time.Duration) (check.Leaving, error)
+}
+
 // RefusedError is a target declining a scenario or an option it cannot
 // carry out (a fault it has no means for, a mutation of a binary it runs
 // as built): the request is at fault, not the run, so the command exits 2

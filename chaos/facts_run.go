@@ -2,6 +2,8 @@ package chaos
 
 import (
 	"cmp"
+	"slices"
+	"time"
 
 	"chatlab/chaos/check"
 	"chatlab/scenarios"
@@ -39,6 +41,10 @@ func runFacts(sc *scenarios.Scenario, decisions []balance.Decision, real bool) c
 		SendBurst:         node.RateBurstDefault,
 		SendRatePerSecond: node.RatePerSecondDefault,
 		Decisions:         make([]check.BalancerDecision, len(decisions)),
+	}
+	if giveUps := slices.DeleteFunc([]time.Duration{sc.Topology.WriteTimeout, sc.Topology.BalancerWriteWait},
+		func(d time.Duration) bool { return d <= 0 }); len(giveUps) > 0 {
+		facts.WriteGiveUpMs = slices.Min(giveUps).Milliseconds()
 	}
 	if real {
 		facts.HostsMayLag = true

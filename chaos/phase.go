@@ -10,6 +10,7 @@ const (
 	PhaseStarting   Phase = "starting"   // the cluster is being brought up
 	PhaseRunning    Phase = "running"    // the workload and the fault timeline
 	PhaseConverging Phase = "converging" // the liveness phase: clients catch up
+	PhaseLeaving    Phase = "leaving"    // every client goes at once; the nodes let go of their sessions (no-ghosts)
 	PhaseSettling   Phase = "settling"   // the clients leave; the processes let go of them (no-leak)
 	PhaseChecking   Phase = "checking"   // the checkers read the history
 )

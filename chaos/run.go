@@ -139,6 +139,20 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 		return nil, fmt.Errorf("converge: %w", err)
 	}
 	result.History = cluster.History()
+	var ghosts *check.Check
+	if sc.Expects(scenarios.NoGhosts) {
+		leaver, leaves := cluster.(Leaver)
+		if !leaves {
+			return nil, fmt.Errorf("the %s target cannot let its clients go for %s", cluster.Target(), scenarios.NoGhosts)
+		}
+		announce(options, PhaseLeaving, cluster.Now())
+		leaving, err := leaver.Leave(ctx, time.Duration(check.GhostsWithinDefault)*time.Millisecond)
+		if err != nil {
+			return nil, fmt.Errorf("leave: %w", err)
+		}
+		judged := check.JudgeGhosts(leaving)
+		ghosts = &judged
+	}
 	if sc.ProcessProperty() != "" {
 		announce(options, PhaseSettling, cluster.Now())
 		if err := settler.Settle(ctx, check.LeakToleranceDefault); err != nil {
@@ -153,6 +167,9 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 		LatencyP99MaxMs: float64(sc.Expect.LatencyP99MaxMs), LinearizabilityTimeout: options.LinearizabilityTimeout,
 		LatencyExcludedSenders: []string{FloodClientPrefix}, HistoryLenMax: HistoryLenMax(sc.Topology)})
 	checks = append(checks, check.CheckFacts(result.History, runFacts(sc, cluster.Decisions(), cluster.Target() != "sim"))...)
+	if ghosts != nil {
+		checks = append(checks, *ghosts)
+	}
 	if sc.ProcessProperty() != "" {
 		checks = append(checks, check.JudgeLeaks(runtimeOf(result.Samples), check.LeakToleranceDefault))
 	}
@@ -203,6 +220,7 @@ var propertyChecks = map[scenarios.Property]string{
 	scenarios.NoHarm:       check.CheckNoHarm,
 	scenarios.NoLeak:       check.CheckNoLeak,
 	scenarios.RateLimited:  check.CheckRateLimit,
+	scenarios.NoGhosts:     check.CheckNoGhosts,
 }
 
 // runtimeOf are the runtime figures of every sample.

@@ -72,6 +72,9 @@ func nodeArgs(topology scenarios.Topology) []string {
 // balancerArgs are the flags the real targets give the balancer: the
 // lab's own and the scenario's drain and write timers.
 func balancerArgs(topology scenarios.Topology) []string {
+	if topology.BalancerWriteWait > 0 {
+		topology.WriteTimeout = topology.BalancerWriteWait
+	}
 	return append(slices.Clone(labArgs), timerArgs(topology, "", "--drain-timeout", "--write-wait")...)
 }
 
@@ -891,4 +894,50 @@ func body(name string, count, size int) string {
 		text += strings.Repeat(".", size-len(text))
 	}
 	return text
+}
+
+// leavingReadInterval is how often Leave reads the nodes' sessions;
+// leavingReadPast is how long past the allowed time it goes on reading a
+// node that still holds some, to tell how long the ghosts last.
+const (
+	leavingReadInterval = 100 * time.Millisecond
+	leavingReadPast     = 500 * time.Millisecond
+)
+
+// Leave lets every client go at once: each closes its socket without a
+// close frame, as a client whose process exits does. Then it reads each
+// running node's sessions (its /state's connections) until every node
+// holds none or within and a while have passed since the last client
+// closed its socket.
+func (r *realCluster) Leave(ctx context.Context, within time.Duration) (check.Leaving, error) {
+	r.stopClients()
+	left := r.Now()
+	leaving := check.Leaving{LeftMs: left.Milliseconds(), WithinMs: within.Milliseconds()}
+	for {
+		addrs := r.system.adminAddrs(ctx)
+		names := make([]string, 0, len(addrs))
+		for name := range addrs {
+			if name != balancerName {
+				names = append(names, name)
+			}
+		}
+		sort.Strings(names)
+		clear := true
+		for _, name := range names {
+			sessions, err := connectionsAt(ctx, addrs[name])
+			if err != nil {
+				continue // a node that does not answer is not judged
+			}
+			leaving.Readings = append(leaving.Readings, check.SessionReading{AtMs: r.Now().Milliseconds(), Node: name, Sessions: sessions})
+			clear = clear && sessions == 0
+		}
+		if clear && len(leaving.Readings) > 0 || r.Now()-left > within+leavingReadPast {
+			return leaving, nil
+		}
+		select {
+		case <-ctx.Done():
+			return leaving, ctx.Err()
+		case <-time.After(leavingReadInterval):
+		}
+	}
 }

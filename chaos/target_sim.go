@@ -373,3 +373,29 @@ func (s *simCluster) Stop() error { return nil }
 
 // Sim exposes the simulated cluster (for the dashboard feed and tests).
 func (s *simCluster) Sim() *sim.Cluster { return s.cluster }
+
+// Leave takes every workload client off the network at once (its
+// connection resets, as a phone's does when it loses its signal) and
+// reads each running node's sessions every leavingReadInterval of virtual
+// time until every node holds none or within and a while have passed.
+func (s *simCluster) Leave(_ context.Context, within time.Duration) (check.Leaving, error) {
+	for _, h := range s.cluster.Clients() {
+		h.SetOffline(true)
+	}
+	left := s.cluster.Now()
+	leaving := check.Leaving{LeftMs: left.Milliseconds(), WithinMs: within.Milliseconds()}
+	for at := left; ; at += leavingReadInterval {
+		s.cluster.RunUntil(at)
+		clear := true
+		for _, n := range s.cluster.Snapshot().Nodes {
+			if n.Node == nil || !n.Up || n.Paused {
+				continue
+			}
+			leaving.Readings = append(leaving.Readings, check.SessionReading{AtMs: at.Milliseconds(), Node: n.Name, Sessions: n.Node.Connections})
+			clear = clear && n.Node.Connections == 0
+		}
+		if clear && len(leaving.Readings) > 0 || at-left > within+leavingReadPast {
+			return leaving, nil
+		}
+	}
+}

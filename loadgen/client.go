@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -367,11 +368,7 @@ func (c *Client) read(conn *websocket.Conn) {
 		}
 		_, data, err := conn.ReadMessage()
 		if err != nil {
-			code, reason := websocket.CloseAbnormalClosure, ""
-			var closeErr *websocket.CloseError
-			if errors.As(err, &closeErr) {
-				code, reason = closeErr.Code, closeErr.Text
-			}
+			code, reason := closeOf(err)
 			_ = conn.Close()
 			c.enqueue(func() {
 				if c.conn == conn {
@@ -383,6 +380,21 @@ func (c *Client) read(conn *websocket.Conn) {
 		}
 		c.enqueue(func() { c.machine.Receive(data) })
 	}
+}
+
+// closeOf is the close code and reason a read error means: the peer's close
+// frame's, 1002 when the stream broke the WebSocket framing (gorilla has
+// then sent close 1002 itself: a frame cut short or spliced, a bad opcode,
+// reserved bits), and 1006 when the connection just ended.
+func closeOf(err error) (int, string) {
+	var closeErr *websocket.CloseError
+	switch {
+	case errors.As(err, &closeErr):
+		return closeErr.Code, closeErr.Text
+	case strings.HasPrefix(err.Error(), "websocket: ") && !errors.Is(err, websocket.ErrReadLimit):
+		return websocket.CloseProtocolError, err.Error()
+	}
+	return websocket.CloseAbnormalClosure, ""
 }
 
 func (c *Client) enqueue(fn func()) { c.loop(fn) }

@@ -79,7 +79,7 @@ func encodeTopology(t Topology) *yaml.Node {
 		key   string
 		value time.Duration
 	}{{"pong_wait", t.PongWait}, {"drain_timeout", t.DrainTimeout}, {"write_timeout", t.WriteTimeout},
-		{"pubsub_break_every", t.PubSubBreakEvery}} {
+		{"pubsub_break_every", t.PubSubBreakEvery}, {"balancer_write_wait", t.BalancerWriteWait}} {
 		if timer.value != 0 {
 			add(m, timer.key, duration(timer.value))
 		}

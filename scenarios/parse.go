@@ -57,7 +57,7 @@ const (
 var (
 	topLevelKeys = []string{"name", "description", "topology", "workload", "faults", "expect"}
 	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence", "recent_len_max", "history_len_max",
-		"pong_wait", "drain_timeout", "write_timeout", "pubsub_break_every"}
+		"pong_wait", "drain_timeout", "write_timeout", "pubsub_break_every", "balancer_write_wait"}
 	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects",
 		"send_burst", "listeners"}
 	expectKeys = []string{"hold", "break", "latency_p99_max", "converge_within", "recover_within", "recovery_latency_max", "cutoff_within", "delivery_lag_max", "harm_latency_max"}
@@ -219,7 +219,8 @@ func (p *parser) topology(tree *yaml.Node) (Topology, error) {
 	for _, timer := range []struct {
 		key     string
 		setting *time.Duration
-	}{{"pong_wait", &t.PongWait}, {"drain_timeout", &t.DrainTimeout}, {"write_timeout", &t.WriteTimeout}} {
+	}{{"pong_wait", &t.PongWait}, {"drain_timeout", &t.DrainTimeout}, {"write_timeout", &t.WriteTimeout},
+		{"balancer_write_wait", &t.BalancerWriteWait}} {
 		key, setting := timer.key, timer.setting
 		value, ok := f.values[key]
 		if !ok {

@@ -7,6 +7,7 @@
 package scenarios
 
 import (
+	"slices"
 	"time"
 
 	"chatlab/system/balance"
@@ -53,6 +54,12 @@ type Topology struct {
 	PongWait     time.Duration
 	DrainTimeout time.Duration
 	WriteTimeout time.Duration
+	// BalancerWriteWait is the balancer's --write-wait when it should not
+	// be WriteTimeout (zero: it is), so that a run can have the node's
+	// write timeout give up first (a longer wait) or the balancer's (a
+	// shorter one) when a client stops reading: each path is reached only
+	// when its side gives up first.
+	BalancerWriteWait time.Duration
 	// PubSubBreakEvery is the mean time between breaks of each node's
 	// pub/sub connection to Redis (0: none but the faults'). Pub/sub is
 	// fire and forget: what is published while a subscriber's connection
@@ -295,10 +302,19 @@ const (
 	// RateLimited: no connection had more sends accepted than the nodes'
 	// send allowance admits (sends at once, and a refill a second).
 	RateLimited Property = "rate-limit"
+	// NoGhosts: once every client has gone (each closing its socket
+	// without a close frame), every node holds no session within a few
+	// seconds: nothing keeps a session whose client is gone.
+	NoGhosts Property = "no-ghosts"
 )
 
 // Properties lists every property, in the order reports show them.
-var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag, NoHarm, NoLeak, RateLimited}
+var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag, NoHarm, NoLeak, RateLimited, NoGhosts}
+
+// Expects reports whether the scenario holds or breaks property p.
+func (s *Scenario) Expects(p Property) bool {
+	return slices.Contains(s.Expect.Hold, p) || slices.Contains(s.Expect.Break, p)
+}
 
 // ProcessProperty is the first property of the scenario's expectations
 // that is judged on the processes themselves (NoLeak: goroutines, heap,

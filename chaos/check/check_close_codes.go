@@ -24,6 +24,12 @@ import (
 //	its node's Redis link fails (a partition, delay or  4000 (the node moves its clients once the link
 //	  loss of nX-redis; Redis paused or restarted)          has been down longer than its grace)
 //
+// 1002 (protocol error) is the client's own close when the stream broke
+// the WebSocket framing, and a frame that is not a protocol frame at all
+// (bad JSON) a stream cut or spliced on its way: a node that gives up a
+// write halfway and goes on writing, a balancer that drops what it failed
+// to relay. No cause explains either.
+//
 // protocol.ClosePolicy (4008) answers abuse, which no node sends today,
 // and protocol.CloseTokenExpired (4001) a token that expired, which the
 // lab's clients never carry (its nodes run under --auth off): like any
@@ -51,6 +57,9 @@ type connectionFacts struct {
 	selfClose bool // told "draining": the client closes it after a while
 	tooBig    bool
 	stalled   bool
+	corrupt   bool // a frame failed to decode: reported once
+	// stalledMs is when the client's last stall began.
+	stalledMs int64
 }
 
 // checkCloseCodes holds every close a client saw against its causes: the
@@ -65,20 +74,29 @@ func checkCloseCodes(clients clientRecords, facts Facts) Check {
 	for _, name := range names {
 		var conn connectionFacts
 		var stalled bool
-		var readingAt int64 = -1
+		var readingAt, stalledAt int64 = -1, -1
 		bodies := map[string]int{}
 		for _, r := range records[name] {
 			switch r.Kind {
 			case client.KindConnected:
-				conn = connectionFacts{fromMs: r.AtMs, stalled: stalled}
+				conn = connectionFacts{fromMs: r.AtMs, stalled: stalled, stalledMs: stalledAt}
 			case client.KindStalled:
 				stalled, conn.stalled = true, true
+				stalledAt, conn.stalledMs = r.AtMs, r.AtMs
 			case client.KindReading:
 				stalled, readingAt = false, r.AtMs
 			case client.KindDropped:
 				conn.dropped = true
 			case client.KindError:
 				conn.selfClose = conn.selfClose || r.Code == protocol.CodeDraining
+				if r.Code == protocol.CodeBadJSON && !conn.corrupt {
+					// The lab's clients send only well-formed frames, and a
+					// node sends only whole ones: a frame that fails to
+					// decode is the stream cut or spliced on its way.
+					conn.corrupt = true
+					v.add(Violation{Kind: "corrupt-stream", Client: name, AtMs: r.AtMs,
+						Message: fmt.Sprintf("%s got a frame it could not decode (%s): frames were cut or dropped on its connection", name, r.Message)})
+				}
 			case client.KindSent:
 				bodies[r.ID] = len(r.Body)
 				conn.tooBig = conn.tooBig || len(r.Body)+frameOverheadBytesMin > protocol.FrameBytesMax
@@ -166,6 +184,14 @@ func closeCauses(name string, e client.Event, conn connectionFacts, readingAt in
 	}
 	if conn.stalled {
 		causes = append(causes, closeCause{"it stopped reading (slow consumer)", []int{protocol.CloseReconnect}})
+		stallMs := e.AtMs - conn.stalledMs
+		if readingAt >= conn.stalledMs {
+			stallMs = readingAt - conn.stalledMs
+		}
+		if facts.WriteGiveUpMs > 0 && stallMs >= facts.WriteGiveUpMs {
+			causes = append(causes, closeCause{fmt.Sprintf("it stopped reading for %d ms, longer than a write may block (%d ms)", stallMs, facts.WriteGiveUpMs),
+				[]int{closeAbnormal, protocol.CloseReconnect}})
+		}
 	}
 	if facts.HostsMayLag && e.CloseReason == protocol.ReasonSlowConsumer {
 		causes = append(causes, closeCause{"its node cut it off as a slow reader, and a real host's reader can lag", []int{protocol.CloseReconnect}})

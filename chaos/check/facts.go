@@ -140,6 +140,13 @@ type Facts struct {
 	// the simulator a client reads at once unless a fault stalls it, so
 	// there such a cut of a reading client stays a violation.
 	HostsMayLag bool
+	// WriteGiveUpMs is the shortest time a write to a client that stopped
+	// reading may block before the node (its write timeout) or the
+	// balancer (its write wait) gives up and ends the connection without
+	// a close frame (0: the scenario sets neither, and no stall reaches
+	// them). A stall at least that long then explains a 1006, or the
+	// balancer's 4000 for the backend link the node ended.
+	WriteGiveUpMs int64
 	// HarmLatencyMaxMs bounds the p99 delivery latency of the
 	// well-behaved clients' sends during an abuse (default
 	// HarmLatencyMaxDefault).
