@@ -66,7 +66,7 @@ func runFacts(sc *scenarios.Scenario, decisions []balance.Decision, real bool) c
 }
 
 // faultSpans turns a timeline into spans: a fault with a window heals at
-// its end; a restart is over at once; a heal or a resume ends the faults
+// its end; a restart or a pub/sub kill is over at once; a heal or a resume ends the faults
 // it names; anything else lasts to the end of the run.
 func faultSpans(faults []scenarios.Fault) []check.FaultSpan {
 	spans := make([]check.FaultSpan, 0, len(faults))
@@ -89,7 +89,8 @@ func faultSpans(faults []scenarios.Fault) []check.FaultSpan {
 		switch {
 		case f.Duration > 0:
 			span.ToMs = f.End().Milliseconds()
-		case f.Action == scenarios.Restart || f.Action == scenarios.RedisRestart || f.Action == scenarios.BalancerRestart:
+		case f.Action == scenarios.Restart || f.Action == scenarios.RedisRestart || f.Action == scenarios.BalancerRestart ||
+			f.Action == scenarios.PubSubKill:
 			span.ToMs = span.FromMs
 		}
 		spans = append(spans, span)

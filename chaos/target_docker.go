@@ -221,6 +221,11 @@ func (s *dockerSystem) fault(ctx context.Context, step Step) error {
 			return s.cluster.HealAll(ctx)
 		}
 		return s.cluster.Heal(ctx, a, b)
+	case scenarios.PubSubKill:
+		if s.is(s.down, redisName) {
+			return nil // no pub/sub connection to kill
+		}
+		return s.cluster.KillPubSub(ctx)
 	}
 	return fmt.Errorf("docker: no fault %q", f.Action)
 }

@@ -216,6 +216,11 @@ func (s *localSystem) fault(ctx context.Context, step Step) error {
 		return s.cluster.Delay(a, b, f.Latency, f.Jitter)
 	case scenarios.Loss:
 		return s.cluster.Loss(a, b, int(math.Round(f.Percent)))
+	case scenarios.PubSubKill:
+		if s.isDown(redisName) {
+			return nil // no pub/sub connection to kill
+		}
+		return s.cluster.KillPubSub(ctx)
 	}
 	return fmt.Errorf("local: no fault %q", f.Action)
 }

@@ -61,11 +61,17 @@ const (
 var labArgs = []string{"--socket-buffer", strconv.Itoa(labSocketBufferBytes)}
 
 // nodeArgs are the flags the real targets give every node: the lab's own
-// and the scenario's retention, which the simulator's nodes and Redis get
-// too.
+// and the scenario's retention and room poll, which the simulator's nodes
+// and Redis get too, and its pub/sub buffer, which only real nodes have.
 func nodeArgs(topology scenarios.Topology) []string {
 	args := append(slices.Clone(labArgs), "--recent-len-max", strconv.Itoa(topology.RecentLenMax),
 		"--history-len-max", strconv.Itoa(topology.HistoryLenMax))
+	if topology.RoomPollInterval > 0 {
+		args = append(args, "--room-poll-interval", topology.RoomPollInterval.String())
+	}
+	if topology.PubSubBuffer > 0 {
+		args = append(args, "--pubsub-buffer", strconv.Itoa(topology.PubSubBuffer))
+	}
 	return append(args, timerArgs(topology, "--pong-wait", "--drain-timeout", "--write-timeout")...)
 }
 

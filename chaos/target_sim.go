@@ -78,10 +78,11 @@ func (s *simCluster) Start(context.Context) error {
 		delivery = s.options.Delivery
 	}
 	topology := sim.Topology{
-		Nodes:             sc.Topology.Nodes,
-		Delivery:          delivery,
-		Balance:           balance.Config{Policy: sc.Topology.Policy, Mutation: s.options.BalanceMutation},
-		Node:              node.Config{Mutation: s.options.Mutation, RecentLenMax: sc.Topology.RecentLenMax},
+		Nodes:    sc.Topology.Nodes,
+		Delivery: delivery,
+		Balance:  balance.Config{Policy: sc.Topology.Policy, Mutation: s.options.BalanceMutation},
+		Node: node.Config{Mutation: s.options.Mutation, RecentLenMax: sc.Topology.RecentLenMax,
+			RoomPollIntervalMs: sc.Topology.RoomPollInterval.Milliseconds()},
 		RedisStreamLenMax: sc.Topology.HistoryLenMax,
 		Redis:             sim.RedisSpec{PubSubBreakEvery: sc.Topology.PubSubBreakEvery},
 		Link:              s.link,
@@ -242,6 +243,8 @@ func (s *simCluster) faults(step Step) []sim.Fault {
 		return s.reading(f.Clients, sim.StopReading)
 	case scenarios.Away:
 		return s.clientFaults(awayClients(s.workload, f.Clients), sim.GoOffline)
+	case scenarios.PubSubKill:
+		return []sim.Fault{{Action: sim.KillPubSub, Target: sim.RedisName}}
 	}
 	return nil // a flood's clients were scheduled at Start
 }

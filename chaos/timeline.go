@@ -67,8 +67,8 @@ type Window struct {
 }
 
 // Windows are the fault windows of a timeline. A fault without a window
-// lasts to end, but for a restart, which is over at once, and a heal or a
-// resume, which end other faults.
+// lasts to end, but for a restart or a pub/sub kill, which are over at
+// once, and a heal or a resume, which end other faults.
 func Windows(faults []scenarios.Fault, end time.Duration) []Window {
 	windows := make([]Window, 0, len(faults))
 	for _, f := range faults {
@@ -77,7 +77,7 @@ func Windows(faults []scenarios.Fault, end time.Duration) []Window {
 			switch f.Action {
 			case scenarios.Heal, scenarios.Resume:
 				continue
-			case scenarios.Restart, scenarios.RedisRestart, scenarios.BalancerRestart:
+			case scenarios.Restart, scenarios.RedisRestart, scenarios.BalancerRestart, scenarios.PubSubKill:
 			default:
 				to = end
 			}

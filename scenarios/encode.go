@@ -79,10 +79,14 @@ func encodeTopology(t Topology) *yaml.Node {
 		key   string
 		value time.Duration
 	}{{"pong_wait", t.PongWait}, {"drain_timeout", t.DrainTimeout}, {"write_timeout", t.WriteTimeout},
-		{"pubsub_break_every", t.PubSubBreakEvery}, {"balancer_write_wait", t.BalancerWriteWait}} {
+		{"pubsub_break_every", t.PubSubBreakEvery}, {"balancer_write_wait", t.BalancerWriteWait},
+		{"room_poll_interval", t.RoomPollInterval}} {
 		if timer.value != 0 {
 			add(m, timer.key, duration(timer.value))
 		}
+	}
+	if t.PubSubBuffer != 0 {
+		add(m, "pubsub_buffer", integer(t.PubSubBuffer))
 	}
 	return m
 }

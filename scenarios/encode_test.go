@@ -31,7 +31,8 @@ func TestEncodeRoundTripsOddValues(t *testing.T) {
 	s, err := Parse("odd.yaml", []byte(`name: odd
 description: odd values
 topology: {nodes: [alpha, beta], policy: hash-user, delivery: pubsub, redis_persistence: aof, recent_len_max: 7,
-  history_len_max: 9, pong_wait: 1500ms, drain_timeout: 2s, write_timeout: 250ms, pubsub_break_every: 100ms}
+  history_len_max: 9, pong_wait: 1500ms, drain_timeout: 2s, write_timeout: 250ms, pubsub_break_every: 100ms,
+  room_poll_interval: 90s, pubsub_buffer: 5}
 workload: {clients: 9, rooms: 2, send_rate: 0.3/s, message_bytes: 10, duration: 30s, join_leave: 7/min, reconnects: 1/h,
   send_burst: 4, listeners: 3}
 faults:

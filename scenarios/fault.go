@@ -70,6 +70,7 @@ var actionSpecs = map[Action]actionSpec{
 	ConnFlood:       {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
 	UpgradeAborts:   {targetBalancer | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer (or nothing)"},
 	Garbage:         {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
+	PubSubKill:      {targetRedis | targetNone, nil, nil, "redis (or nothing): every node's pub/sub connection"},
 }
 
 var (
@@ -189,7 +190,7 @@ func (p *parser) target(f fields, what string, spec actionSpec, topology Topolog
 			return p.errorf(f.node, "%s: missing 'target' (%s)", what, spec.targetsText)
 		}
 		switch fault.Action {
-		case RedisRestart:
+		case RedisRestart, PubSubKill:
 			fault.Target = redisTarget
 		case BalancerRestart, Flood, JoinFlood, ConnFlood, UpgradeAborts, Garbage:
 			fault.Target = balancerTarget

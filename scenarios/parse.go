@@ -35,10 +35,16 @@ const (
 	// pubSubBreakEveryMin is the shortest mean time between pub/sub
 	// connection breaks: a few link round trips and pings.
 	pubSubBreakEveryMin = 100 * time.Millisecond
-	nameBytesMax        = 64
-	percentMax          = 100
-	latencyMax          = time.Minute
-	latencyP99BoundMax  = time.Hour
+	// roomPollIntervalMin is the shortest room poll: shorter would have
+	// every room fetch all the time.
+	roomPollIntervalMin = 100 * time.Millisecond
+	// pubSubBufferMax bounds the broker link's event buffer as `chatlab
+	// node --pubsub-buffer` does.
+	pubSubBufferMax    = 1 << 20
+	nameBytesMax       = 64
+	percentMax         = 100
+	latencyMax         = time.Minute
+	latencyP99BoundMax = time.Hour
 	// recentLenMax and historyLenMax bound the retention settings as
 	// `chatlab node` bounds its flags.
 	recentLenMax  = 1 << 20
@@ -57,7 +63,8 @@ const (
 var (
 	topLevelKeys = []string{"name", "description", "topology", "workload", "faults", "expect"}
 	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence", "recent_len_max", "history_len_max",
-		"pong_wait", "drain_timeout", "write_timeout", "pubsub_break_every", "balancer_write_wait"}
+		"pong_wait", "drain_timeout", "write_timeout", "pubsub_break_every", "balancer_write_wait", "room_poll_interval",
+		"pubsub_buffer"}
 	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects",
 		"send_burst", "listeners"}
 	expectKeys = []string{"hold", "break", "latency_p99_max", "converge_within", "recover_within", "recovery_latency_max", "cutoff_within", "delivery_lag_max", "harm_latency_max"}
@@ -240,6 +247,19 @@ func (p *parser) topology(tree *yaml.Node) (Topology, error) {
 		if t.PubSubBreakEvery > 0 && t.PubSubBreakEvery < pubSubBreakEveryMin {
 			return t, p.errorf(value, "topology.pubsub_break_every: %s is too short; want 0s (never) or at least %s, "+
 				"so that a pub/sub connection lives long enough to come up", t.PubSubBreakEvery, pubSubBreakEveryMin)
+		}
+	}
+	if value, ok := f.values["room_poll_interval"]; ok {
+		if t.RoomPollInterval, err = p.duration(value, "topology.room_poll_interval", timerMax); err != nil {
+			return t, err
+		}
+		if t.RoomPollInterval < roomPollIntervalMin {
+			return t, p.errorf(value, "topology.room_poll_interval: %s is too short; want at least %s", t.RoomPollInterval, roomPollIntervalMin)
+		}
+	}
+	if value, ok := f.values["pubsub_buffer"]; ok {
+		if t.PubSubBuffer, err = p.integer(value, "topology.pubsub_buffer", 1, pubSubBufferMax); err != nil {
+			return t, err
 		}
 	}
 	return t, nil

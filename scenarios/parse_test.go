@@ -158,6 +158,32 @@ func TestParsePubSubBreaks(t *testing.T) {
 	}
 }
 
+func TestParseLinkKnobs(t *testing.T) {
+	data := strings.Replace(valid, "  redis_persistence: aof\n", "  redis_persistence: aof\n  room_poll_interval: 45s\n  pubsub_buffer: 3\n", 1)
+	s, err := Parse("demo.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Topology.RoomPollInterval != 45*time.Second || s.Topology.PubSubBuffer != 3 {
+		t.Errorf("room poll %v, pub/sub buffer %d; want 45s and 3", s.Topology.RoomPollInterval, s.Topology.PubSubBuffer)
+	}
+	if s, err = Parse("demo.yaml", []byte(valid)); err != nil || s.Topology.RoomPollInterval != 0 || s.Topology.PubSubBuffer != 0 {
+		t.Errorf("defaults: room poll %v, pub/sub buffer %d (%v); want 0 and 0 (each target's own)", s.Topology.RoomPollInterval,
+			s.Topology.PubSubBuffer, err)
+	}
+}
+
+func TestParsePubSubKill(t *testing.T) {
+	data := strings.Replace(valid, "faults:\n", "faults:\n  - at: 1s\n    action: pubsub-kill\n", 1)
+	s, err := Parse("demo.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := s.Faults[0]; f.Action != PubSubKill || f.Target != "redis" || f.Duration != 0 {
+		t.Errorf("fault %+v; want pubsub-kill of redis, over at once", f)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -192,6 +218,10 @@ func TestParseErrors(t *testing.T) {
 		{"history not a count", "  redis_persistence: aof", "  redis_persistence: aof\n  history_len_max: 1k", 8, "topology.history_len_max: '1k' is not a whole number"},
 		{"pub/sub breaks too often", "  redis_persistence: aof", "  redis_persistence: aof\n  pubsub_break_every: 10ms", 8, "topology.pubsub_break_every: 10ms is too short; want 0s (never) or at least 100ms"},
 		{"pub/sub breaks without a unit", "  redis_persistence: aof", "  redis_persistence: aof\n  pubsub_break_every: 2", 8, "topology.pubsub_break_every: bad duration '2'"},
+		{"room poll too short", "  redis_persistence: aof", "  redis_persistence: aof\n  room_poll_interval: 10ms", 8, "topology.room_poll_interval: 10ms is too short; want at least 100ms"},
+		{"empty pub/sub buffer", "  redis_persistence: aof", "  redis_persistence: aof\n  pubsub_buffer: 0", 8, "topology.pubsub_buffer: 0 is out of range; want 1 to 1048576"},
+		{"pub/sub kill of a node", "    action: partition\n    target: n1-redis\n    duration: 3s\n", "    action: pubsub-kill\n    target: n1\n", 16, "pubsub-kill cannot target 'n1': it takes redis (or nothing)"},
+		{"pub/sub kill with a window", "    action: partition\n    target: n1-redis\n", "    action: pubsub-kill\n", 16, "key 'duration' does not apply to pubsub-kill"},
 		{"too many nodes", "nodes: 3", "nodes: 99", 4, "99 is out of range; want 1 to 16"},
 		{"reserved node name", "nodes: 3", "nodes: [n1, redis]", 4, "'redis' is reserved"},
 		{"node name with a dash", "nodes: 3", "nodes: [n1, n-2]", 4, "'n-2': want a lowercase letter"},

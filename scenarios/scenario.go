@@ -67,6 +67,19 @@ type Topology struct {
 	// history. The simulator models it; the real targets' pub/sub links
 	// break only under the scenario's faults.
 	PubSubBreakEvery time.Duration
+	// RoomPollInterval is how often each room with members asks Redis for
+	// anything the node missed (the nodes' --room-poll-interval,
+	// node.Config.RoomPollIntervalMs; zero keeps the default, 2 s). The
+	// poll is a safety net that also hides a node deaf to a room for up to
+	// one interval; set it longer than the run so that only the broker
+	// link's own catch-ups fill what pub/sub lost.
+	RoomPollInterval time.Duration `json:",omitempty"`
+	// PubSubBuffer is how many pub/sub events a node's broker link holds
+	// for the node before it drops one and owes the node a catch-up (the
+	// nodes' --pubsub-buffer, broker.RedisConfig.EventsLenMax; zero keeps
+	// the default, 1024). Real targets only: set small, a burst overflows
+	// it. The simulator has no such buffer and ignores it.
+	PubSubBuffer int `json:",omitempty"`
 }
 
 // Persistence is what Redis writes to disk.
@@ -180,6 +193,12 @@ const (
 	// that are not JSON at Rate per second each, for Duration or to the
 	// end. A connection the node closes comes back shortly after.
 	Garbage Action = "garbage"
+	// PubSubKill closes every node's pub/sub connection at Redis (CLIENT
+	// KILL TYPE pubsub) while Redis and the nodes' command connections
+	// stay up: each node's broker link must notice, subscribe every room
+	// again on a new connection and catch up on what was published
+	// meanwhile. Over at once.
+	PubSubKill Action = "pubsub-kill"
 )
 
 // Abuse reports whether the action is a client abusing the system (a send

@@ -43,6 +43,10 @@ const (
 	// its dials fail until GoOnline.
 	GoOffline Action = "go-offline"
 	GoOnline  Action = "go-online"
+	// KillPubSub has Redis close every pub/sub connection (CLIENT KILL
+	// TYPE pubsub); Redis and the command connections stay up. Target is
+	// "redis".
+	KillPubSub Action = "kill-pubsub"
 )
 
 // Fault is one fault, as data.
@@ -105,6 +109,10 @@ func (c *Cluster) check(fault Fault) error {
 			return err
 		}
 		return known(fault.Peer)
+	case KillPubSub:
+		if fault.Target != RedisName {
+			return fmt.Errorf("sim: fault %s: target %q is not redis", fault.Action, fault.Target)
+		}
 	case StopReading, ResumeReading, GoOffline, GoOnline:
 		if c.client(fault.Target) == nil {
 			return fmt.Errorf("sim: fault %s: %q is not a client", fault.Action, fault.Target)
@@ -168,6 +176,8 @@ func (c *Cluster) Apply(fault Fault) {
 		c.client(fault.Target).SetOffline(true)
 	case GoOnline:
 		c.client(fault.Target).SetOffline(false)
+	case KillPubSub:
+		c.redis.KillPubSub()
 	}
 }
 

@@ -94,6 +94,9 @@ type RedisHost struct {
 	breaking map[*Conn]bool
 	// breaks counts the pub/sub connections broken by PubSubBreakEvery.
 	breaks int
+	// pubsub are the open pub/sub connections (those that subscribed or
+	// pinged), in the order they first did.
+	pubsub []*Conn
 	// callsArrived numbers calls as they arrive; answeredLast is the number
 	// of the last call answered; overtaken counts answers that left after
 	// the answer of a call that arrived later.
@@ -131,6 +134,7 @@ func (r *RedisHost) flushed(*Conn, int) {}
 func (r *RedisHost) ignoresFlushes()    {}
 
 func (r *RedisHost) closed(c *Conn, _ int) {
+	r.pubsub = slices.DeleteFunc(r.pubsub, func(s *Conn) bool { return s == c })
 	r.dropSubscriber(c)
 	delete(r.breaking, c)
 }
@@ -142,6 +146,7 @@ func (r *RedisHost) receive(c *Conn, payload any) {
 		arrived := r.callsArrived
 		r.later(func() { r.run(c, command, arrived) })
 	case redisSubscribe:
+		r.markPubSub(c)
 		r.scheduleBreak(c)
 		for _, channel := range command.channels {
 			if !slices.Contains(r.channels[c], channel) {
@@ -153,6 +158,7 @@ func (r *RedisHost) receive(c *Conn, payload any) {
 	case redisUnsubscribe:
 		r.unsubscribe(c, command.channel)
 	case redisPing:
+		r.markPubSub(c)
 		r.scheduleBreak(c)
 		r.write(c, redisPong{}, redisOverheadBytes, 0)
 	default:
@@ -222,6 +228,27 @@ func (r *RedisHost) publish(channel, payload string) int {
 	return len(subscribers)
 }
 
+// markPubSub notes a connection that speaks pub/sub.
+func (r *RedisHost) markPubSub(c *Conn) {
+	if !slices.Contains(r.pubsub, c) {
+		r.pubsub = append(r.pubsub, c)
+	}
+}
+
+// KillPubSub closes every pub/sub connection, as CLIENT KILL TYPE pubsub
+// does: each subscriber loses its subscriptions and whatever is published
+// until it has subscribed again on a new connection.
+func (r *RedisHost) KillPubSub() {
+	for _, c := range slices.Clone(r.pubsub) {
+		if c.Open() {
+			r.network.Reset(c)
+		}
+		r.dropSubscriber(c)
+		delete(r.breaking, c)
+	}
+	r.pubsub = r.pubsub[:0]
+}
+
 // scheduleBreak plans the break of a pub/sub connection, once.
 func (r *RedisHost) scheduleBreak(c *Conn) {
 	if r.spec.PubSubBreakEvery <= 0 || r.breaking[c] {
@@ -268,6 +295,7 @@ func (r *RedisHost) Crash(world *World, keepData bool) {
 	clear(r.subscribers)
 	clear(r.channels)
 	clear(r.breaking)
+	r.pubsub = r.pubsub[:0]
 	if !keepData {
 		r.store.Flush()
 	}

@@ -474,6 +474,18 @@ func (c *Cluster) RestartRedis(ctx context.Context, persist bool) error {
 	return c.Restart(ctx, RedisName)
 }
 
+// KillPubSub has Redis close every pub/sub connection (CLIENT KILL TYPE
+// pubsub): the nodes' broker links lose their subscriptions while Redis
+// and their command connections stay up.
+func (c *Cluster) KillPubSub(ctx context.Context) error {
+	rdb := goredis.NewClient(c.redisOpts)
+	defer rdb.Close()
+	if err := rdb.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
+		return fmt.Errorf("docker: client kill type pubsub: %w", err)
+	}
+	return nil
+}
+
 // State is a node's or the balancer's GET /state, as JSON.
 func (c *Cluster) State(ctx context.Context, name string) (json.RawMessage, error) {
 	endpoint, err := c.AdminEndpoint(ctx, name)

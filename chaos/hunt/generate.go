@@ -151,6 +151,9 @@ var faultMakers = map[scenarios.Action]faultMaker{
 	scenarios.Garbage: func(r *rand.Rand, at time.Duration, s *scenarios.Scenario) scenarios.Fault {
 		return abuseFault(r, at, s, scenarios.Garbage, 1+r.IntN(4), scenarios.Rate(10+r.IntN(2000)))
 	},
+	scenarios.PubSubKill: func(_ *rand.Rand, at time.Duration, _ *scenarios.Scenario) scenarios.Fault {
+		return scenarios.Fault{At: at, Action: scenarios.PubSubKill, Target: "redis"}
+	},
 }
 
 // abuseFault is an abuse through the balancer or, now and then, at one node.

@@ -465,6 +465,11 @@ func (c *Cluster) balancerCall(ctx context.Context, backend, action string) erro
 // when StartRedis brings it back.
 func (c *Cluster) StopRedis(persist bool) error { return c.redis.stop(persist) }
 
+// KillPubSub closes every pub/sub connection at Redis (CLIENT KILL TYPE
+// pubsub): the nodes' broker links lose their subscriptions while Redis
+// and their command connections stay up.
+func (c *Cluster) KillPubSub(ctx context.Context) error { return c.redis.killPubSub(ctx) }
+
 // StartRedis brings Redis back on its old port.
 func (c *Cluster) StartRedis() error { return c.redis.start() }
 

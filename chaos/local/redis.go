@@ -277,6 +277,26 @@ func (r *redis) stop(persist bool) error {
 	return nil
 }
 
+// ErrNoClientKill is returned by a pub/sub kill on the embedded Redis,
+// which has no CLIENT KILL.
+var ErrNoClientKill = errors.New("the embedded Redis (miniredis) has no CLIENT KILL: run redis-server (--redis server)")
+
+// killPubSub has Redis close every pub/sub connection.
+func (r *redis) killPubSub(ctx context.Context) error {
+	switch {
+	case r.external != nil:
+		return ErrRedisNotOurs
+	case r.embedded != nil:
+		return ErrNoClientKill
+	}
+	client := goredis.NewClient(&goredis.Options{Addr: r.addr, DisableIdentity: true, MaxRetries: -1})
+	defer client.Close()
+	if err := client.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
+		return fmt.Errorf("client kill type pubsub: %w", err)
+	}
+	return nil
+}
+
 // pause stops or continues a redis-server child; the embedded and an
 // external Redis have no process of ours, so the cluster blocks their
 // links instead.

@@ -87,3 +87,55 @@ func TestExternalRedis(t *testing.T) {
 		t.Errorf("start: %v; want ErrRedisNotOurs", err)
 	}
 }
+
+// A pub/sub kill closes the subscribers' connections only: a subscriber
+// reads an error while a command connection goes on answering. The
+// embedded Redis, which has no CLIENT KILL, and an external one refuse it.
+func TestKillPubSubClosesOnlySubscribers(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not on PATH: CLIENT KILL needs the real one")
+	}
+	server, err := startRedis(RedisServer, "redis-server", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.close()
+	ctx := context.Background()
+	commands := goredis.NewClient(&goredis.Options{Addr: server.addr, DisableIdentity: true, MaxRetries: -1})
+	defer commands.Close()
+	if err := commands.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	subscriber := goredis.NewClient(&goredis.Options{Addr: server.addr, DisableIdentity: true})
+	defer subscriber.Close()
+	pubsub := subscriber.Subscribe(ctx, "room")
+	defer pubsub.Close()
+	if _, err := pubsub.ReceiveTimeout(ctx, 10*time.Second); err != nil {
+		t.Fatalf("subscribe confirmation: %v", err)
+	}
+	if err := server.killPubSub(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if message, err := pubsub.ReceiveTimeout(ctx, 10*time.Second); err == nil {
+		t.Fatalf("the subscriber read %v after the kill; want its connection closed", message)
+	}
+	if err := commands.Ping(ctx).Err(); err != nil {
+		t.Errorf("the command connection failed after the kill: %v", err)
+	}
+	embedded, err := startRedis(RedisEmbedded, "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer embedded.close()
+	if err := embedded.killPubSub(ctx); !errors.Is(err, ErrNoClientKill) {
+		t.Errorf("embedded: %v; want ErrNoClientKill", err)
+	}
+	external, err := startRedis("redis://"+server.addr+"/3", "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer external.close()
+	if err := external.killPubSub(ctx); !errors.Is(err, ErrRedisNotOurs) {
+		t.Errorf("external: %v; want ErrRedisNotOurs", err)
+	}
+}

@@ -64,6 +64,8 @@ func TestBadFlags(t *testing.T) {
 		{"huge history", append(node, "--history-len-max", "99999999"), "chatlab node: --history-len-max 99999999: want 1 to 16777216"},
 		{"tiny socket buffer", append(node, "--socket-buffer", "100"), "chatlab node: --socket-buffer 100: want 0 (the kernel's default) or 4096 to 16777216 bytes"},
 		{"zero drain", append(node, "--drain-timeout", "0s"), "chatlab node: --drain-timeout 0s: want more than 0"},
+		{"zero room poll", append(node, "--room-poll-interval", "0s"), "chatlab node: --room-poll-interval 0s: want more than 0"},
+		{"zero pub/sub buffer", append(node, "--pubsub-buffer", "0"), "chatlab node: --pubsub-buffer 0: want 1 to 1048576"},
 		{"bad log format", append(node, "--log-format", "xml"), `chatlab node: --log-format "xml": want text or json`},
 		{"bad log level", append(node, "--log-level", "loud"), `chatlab node: --log-level "loud": want debug, info, warn or error`},
 		{"token without user", []string{"token"}, "chatlab token: --user is required"},

@@ -25,6 +25,7 @@ const (
 	roomIdleTTLFlagMax   = 10 * 365 * 24 * time.Hour
 	recentLenFlagMax     = 1 << 20
 	historyLenFlagMax    = 1 << 24
+	pubSubBufferFlagMax  = 1 << 20
 	drainTimeoutFlagMax  = 10 * time.Minute
 	nodeStartTimeoutWait = 10 * time.Second
 )
@@ -40,6 +41,9 @@ type nodeOptions struct {
 	historyLenMax int
 	// roomIdleTTLSeconds is how long an idle room's keys last (-1: for ever).
 	roomIdleTTLSeconds int
+	// pubSubBuffer is how many pub/sub events the broker link holds for
+	// the node (broker.RedisConfig.EventsLenMax).
+	pubSubBuffer int
 }
 
 func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -49,7 +53,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger := options.server.Logger
 	cfg := broker.RedisConfig{URL: options.redisURL, Delivery: options.server.Delivery,
-		HistoryLenMax: options.historyLenMax, RoomIdleTTLSeconds: options.roomIdleTTLSeconds}
+		HistoryLenMax: options.historyLenMax, RoomIdleTTLSeconds: options.roomIdleTTLSeconds,
+		EventsLenMax: options.pubSubBuffer}
 	var b *broker.Redis
 	var err error
 	if len(options.redisCluster) > 0 {
@@ -110,6 +115,8 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	recentLenMax := flags.Int("recent-len-max", node.RecentLenMaxDefault, "messages of each room the node keeps in memory for clients that resume (beyond them it reads Redis)")
 	roomIdleTTL := flags.Duration("room-idle-ttl", redisscript.RoomIdleTTLSecondsDefault*time.Second, "how long a room's Redis keys (seq, history, epoch) last after its last message; 0: for ever (a client back later is told its history is gone)")
 	historyLenMax := flags.Int("history-len-max", redisscript.HistoryLenMaxDefault, "messages each room's Redis stream keeps (beyond them a resuming client gets a reset)")
+	roomPollInterval := flags.Duration("room-poll-interval", 2*time.Second, "how often each room with members asks Redis for messages the node missed (the safety net behind pub/sub's gap detection)")
+	pubSubBuffer := flags.Int("pubsub-buffer", 1024, "pub/sub events the broker link holds for the node; when they are full it drops messages and has the node catch up from history")
 	socketBuffer := flags.Int("socket-buffer", 0, "cap each client socket's kernel buffers at this many `bytes` (0: the kernel's own, which grow to megabytes and hide a slow consumer longer)")
 	brokerLostGrace := flags.Duration("broker-lost-grace", node.BrokerLostGraceMsDefault*time.Millisecond, "how long the Redis link may be down before the node closes its clients with 4000 (they resume on other nodes) and refuses new ones until it is back; 0: keep them through any outage")
 	drainTimeout := flags.Duration("drain-timeout", server.DrainTimeoutDefault, "how long a drain waits for clients to go; a drain that overruns it makes the node exit 1")
@@ -182,7 +189,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 		{"rate-per-second", *ratePerSecond, rateFlagMax}, {"recent-len-max", *recentLenMax, recentLenFlagMax},
 		{"broker-calls-per-user-max", *brokerCallsMax, brokerCallsFlagMax},
 		{"connections-per-user-max", *connectionsPerUser, rateFlagMax},
-		{"history-len-max", *historyLenMax, historyLenFlagMax}} {
+		{"history-len-max", *historyLenMax, historyLenFlagMax}, {"pubsub-buffer", *pubSubBuffer, pubSubBufferFlagMax}} {
 		if bound.value < 1 || bound.value > bound.max {
 			return fail("--%s %d: want 1 to %d", bound.name, bound.value, bound.max)
 		}
@@ -208,7 +215,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	for _, bound := range []struct {
 		name  string
 		value time.Duration
-	}{{"drain-timeout", *drainTimeout}, {"pong-wait", *pongWait}, {"write-timeout", *writeTimeout}} {
+	}{{"drain-timeout", *drainTimeout}, {"pong-wait", *pongWait}, {"write-timeout", *writeTimeout}, {"room-poll-interval", *roomPollInterval}} {
 		if bound.value <= 0 || bound.value > drainTimeoutFlagMax {
 			return fail("--%s %s: want more than 0 and at most %s", bound.name, bound.value, drainTimeoutFlagMax)
 		}
@@ -228,8 +235,8 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 		server: server.Config{ID: *id, Listen: *listen, AdminListen: *adminListen, Delivery: mode, Auth: authOn, Secret: secret, RoomsOpen: &roomsOpenOn,
 			AllowedOrigins: originList, SendQueueLenMax: *sendQueueLenMax, RateBurst: *rateBurst,
 			RatePerSecond: *ratePerSecond, FramesPerSecond: *framesPerSecond, FrameBurst: *frameBurst,
-			PongWait: *pongWait, WriteTimeout: *writeTimeout,
+			PongWait: *pongWait, WriteTimeout: *writeTimeout, RoomPollInterval: *roomPollInterval,
 			BrokerCallsPerUserMax: *brokerCallsMax, ConnectionsPerUserMax: *connectionsPerUser, ConnectionsPerIPMax: *connectionsPerIP, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, BrokerLostGrace: grace, Logger: logger},
-		redisURL: *redisURL, redisCluster: clusterAddrs, historyLenMax: *historyLenMax, roomIdleTTLSeconds: idleSeconds,
+		redisURL: *redisURL, redisCluster: clusterAddrs, historyLenMax: *historyLenMax, roomIdleTTLSeconds: idleSeconds, pubSubBuffer: *pubSubBuffer,
 	}, 0, false
 }

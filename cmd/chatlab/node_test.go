@@ -90,3 +90,20 @@ func TestNodeRedisClusterFlag(t *testing.T) {
 		t.Errorf("an address without a port: done %v, exit %d; want a usage error (2)", done, code)
 	}
 }
+
+// The room poll and the broker link's buffer are settings a lab run can
+// change: they reach the server's and the broker's config.
+func TestNodeLinkFlagsReachTheConfig(t *testing.T) {
+	base := []string{"--id", "n1", "--auth", "off"}
+	options, code, done := parseNodeFlags(append(base, "--room-poll-interval", "45s", "--pubsub-buffer", "3"), io.Discard, io.Discard)
+	if done {
+		t.Fatalf("parse refused the flags (exit %d)", code)
+	}
+	if options.server.RoomPollInterval != 45*time.Second || options.pubSubBuffer != 3 {
+		t.Fatalf("room poll %s, pub/sub buffer %d; want 45s and 3", options.server.RoomPollInterval, options.pubSubBuffer)
+	}
+	options, _, _ = parseNodeFlags(base, io.Discard, io.Discard)
+	if options.server.RoomPollInterval != 2*time.Second || options.pubSubBuffer != 1024 {
+		t.Fatalf("defaults: room poll %s, pub/sub buffer %d; want 2s and 1024", options.server.RoomPollInterval, options.pubSubBuffer)
+	}
+}

@@ -60,6 +60,9 @@ type Config struct {
 	// RecentLenMax is how many of each room's last messages the node keeps
 	// for resuming members (zero takes the node's default).
 	RecentLenMax int
+	// RoomPollInterval is how often each room with members asks the broker
+	// for anything the node missed (zero takes the node's default, 2 s).
+	RoomPollInterval time.Duration
 	// ConnectionsPerUserMax bounds one user's open connections (default
 	// 100); ConnectionsPerIPMax bounds those from one client address (0,
 	// the default: no bound, since behind a balancer every client has the

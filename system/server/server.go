@@ -98,6 +98,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		FramesPerSecond:       cfg.FramesPerSecond,
 		FrameBurst:            cfg.FrameBurst,
 		BrokerCallsPerUserMax: cfg.BrokerCallsPerUserMax,
+		RoomPollIntervalMs:    cfg.RoomPollInterval.Milliseconds(),
 		RecentLenMax:          cfg.RecentLenMax,
 		BrokerLostGraceMs:     cfg.BrokerLostGrace.Milliseconds(),
 		Random:                newRandom(),
