@@ -107,7 +107,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	sendQueueLenMax := flags.Int("send-queue-len-max", node.SendQueueLenMaxDefault, "frames a connection may have unwritten before it is cut off as a slow consumer")
 	rateBurst := flags.Int("rate-burst", node.RateBurstDefault, "sends a connection may make at once")
 	ratePerSecond := flags.Int("rate-per-second", node.RatePerSecondDefault, "sends per second a connection's allowance refills by")
-	framesPerSecond := flags.Int("frames-per-second", 0, fmt.Sprintf("frames of any type per second a connection's allowance refills by (over it: rate_limited; refused --frame-burst times in a row: closed 4008); 0: %d, or twice --rate-per-second if more", node.FramesPerSecondDefault))
+	framesPerSecond := flags.Int("frames-per-second", 0, fmt.Sprintf("frames of any type per second a connection's allowance refills by (over it: rate_limited; --frame-burst refusals beyond what it earns back at a tenth of this rate: closed 4008); 0: %d, or twice --rate-per-second if more", node.FramesPerSecondDefault))
 	connectionsPerUser := flags.Int("connections-per-user-max", server.ConnectionsPerUserMaxDefault, "open connections one user may have (over it: HTTP 429)")
 	connectionsPerIP := flags.Int("connections-per-ip-max", 0, "open connections from one client address (over it: HTTP 429); 0: no cap (behind a balancer every client has its address)")
 	frameBurst := flags.Int("frame-burst", 0, fmt.Sprintf("frames of any type a connection may send at once; 0: %d, or twice --rate-burst if more", node.FrameBurstDefault))

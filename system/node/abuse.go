@@ -76,18 +76,28 @@ func (n *Node) admitBrokerCall(s *session, ref string) bool {
 // with rate_limited (ref names the send or room); the rest are dropped
 // unanswered, so that a flood cannot fill its own send queue with refusals
 // and be cut off as a slow consumer instead (a dropped send is resent by
-// the client's own timer). A session refused FrameBurst times in a row is
-// not slowing down: it is closed with 4008.
+// the client's own timer). Each refusal also spends the session's
+// patience: FrameBurst refusals, earned back at a tenth of the frame rate.
+// A session out of patience is not slowing down, whether it floods in one
+// burst or steadily above its allowance (its refusals are then not in a
+// row): it is closed with 4008.
 func (n *Node) refuseAbuse(s *session, ref, message string) {
 	s.refusedInARow++
+	s.patience.take(n.nowMs, n.cfg.FrameBurst, patienceRefill(n.cfg))
 	switch {
-	case s.refusedInARow >= n.cfg.FrameBurst:
+	case s.patience.tokensMilli < 1000:
 		n.counters.PolicyCloses++
 		n.closeSession(s, protocol.ClosePolicy, "too many frames refused: slow down before reconnecting")
 	case s.refusedInARow == 1:
 		n.send(s.conn, protocol.Error{Type: protocol.TypeError, Code: protocol.CodeRateLimited, Message: message, Ref: ref})
 	}
 }
+
+// patienceRefill is how many refusals a second a session earns back: a
+// tenth of its frame rate, so that a client that keeps sending at twice
+// its allowance is closed within a few seconds, and one refused now and
+// then never is.
+func patienceRefill(cfg Config) int { return max(1, cfg.FramesPerSecond/10) }
 
 // startBrokerCall and endBrokerCall keep the count of broker calls each
 // user has in flight; endBrokerCall takes the user a reply is for ("" for

@@ -54,6 +54,44 @@ func TestAConnectionThatKeepsOnIsClosedWith4008(t *testing.T) {
 	}
 }
 
+// A client that keeps sending above its allowance, with frames handled in
+// between (so its refusals never come FrameBurst in a row), runs out of
+// patience and is closed with 4008; one that keeps to its allowance, or
+// goes over it now and then, never is.
+func TestASteadyFloodIsClosedWith4008(t *testing.T) {
+	const perSecond = 100
+	h := newHarness(t, Config{FrameBurst: 200, FramesPerSecond: perSecond})
+	h.open(1, "mallory") // twice the allowance, for 20 s
+	h.open(2, "alice")   // at the allowance, with a burst over it each 5 s
+	closedAtMs := int64(-1)
+	for ms := int64(0); ms < 20_000; ms += 5 {
+		h.n.Tick(ms)
+		if _, closed := h.closes[1]; !closed {
+			h.frame(1, `{"type":"leave","room":"r"}`)
+			if _, closed := h.closes[1]; closed {
+				closedAtMs = ms
+			}
+		}
+		if ms%(1000/perSecond) == 0 {
+			h.frame(2, `{"type":"leave","room":"r"}`)
+		}
+		if ms%5000 == 0 {
+			for range 30 {
+				h.frame(2, `{"type":"leave","room":"r"}`)
+			}
+		}
+	}
+	if code := h.closes[1]; code != protocol.ClosePolicy {
+		t.Fatalf("the steady flood: close %d, want %d", code, protocol.ClosePolicy)
+	}
+	if closedAtMs > 5000 {
+		t.Errorf("the steady flood was closed at %d ms; want within 5 s", closedAtMs)
+	}
+	if code, closed := h.closes[2]; closed {
+		t.Fatalf("the client at its allowance was closed with %d", code)
+	}
+}
+
 func TestOneUserHasItsShareOfBrokerCalls(t *testing.T) {
 	h := newHarness(t, Config{BrokerCallsPerUserMax: 2})
 	h.open(1, "mallory")

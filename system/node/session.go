@@ -23,9 +23,11 @@ type session struct {
 	// send rather than on every tick.
 	sends tokenBucket
 	// frames is the allowance for frames of every type; refusedInARow
-	// counts the frames refused since the last one handled.
+	// counts the frames refused since the last one handled; patience is
+	// how many more refusals the session may earn before it is closed.
 	frames        tokenBucket
 	refusedInARow int
+	patience      tokenBucket
 	// access is what the connection's credentials allow, its user among
 	// them.
 	access Access
@@ -75,7 +77,7 @@ func (n *Node) OpenAccess(conn ConnID, access Access) {
 	}
 	s := &session{conn: conn, access: access,
 		sends:  newTokenBucket(n.cfg.RateBurst, n.nowMs),
-		frames: newTokenBucket(n.cfg.FrameBurst, n.nowMs)}
+		frames: newTokenBucket(n.cfg.FrameBurst, n.nowMs), patience: newTokenBucket(n.cfg.FrameBurst, n.nowMs)}
 	n.sessions[conn] = s
 	switch {
 	case n.draining:
