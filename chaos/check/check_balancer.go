@@ -23,7 +23,9 @@ type backendView struct {
 // connection to a backend the balancer had marked down or draining, by
 // the log's replay or by the state the pick itself reports. Every other
 // pick must be the one the process's policy (its start names it) had to
-// make given the backends' loads and states the pick records.
+// make given the backends' loads and states the pick records, from the
+// cursor its previous pick left (round-robin and least-conn resume after
+// the backend they last picked; a process starts at the first backend).
 func checkBalancer(_ History, facts Facts) Check {
 	v := newVerdict(CheckBalancer)
 	if len(facts.Decisions) == 0 {
@@ -39,12 +41,15 @@ func checkBalancer(_ History, facts Facts) Check {
 	picks, changes, starts, judged := 0, 0, 0, 0
 	perBackend := map[string]int{}
 	var config BalancerDecision // the process's start
+	// cursor is where the process's next round-robin or least-conn pick
+	// must start, as its previous pick left it.
+	cursor := 0
 	for _, d := range facts.Decisions {
 		switch d.Kind {
 		case "start":
 			starts++
 			clear(views)
-			config = d
+			config, cursor = d, 0
 		case "down", "up":
 			changes++
 			b := view(d.Backend)
@@ -65,17 +70,37 @@ func checkBalancer(_ History, facts Facts) Check {
 				v.add(Violation{Kind: "pick-ineligible", Client: d.User, AtMs: d.AtMs,
 					Message: fmt.Sprintf("connection %d of %s went to %s, which the balancer had marked %s at %.3fs (%s)",
 						d.Conn, d.User, d.Backend, state, float64(b.sinceMs)/1000, b.why)})
+				cursor = -1
 			case !d.Up || d.Draining:
 				v.add(Violation{Kind: "pick-ineligible", Client: d.User, AtMs: d.AtMs,
 					Message: fmt.Sprintf("connection %d of %s went to %s, which the balancer itself held up=%v draining=%v",
 						d.Conn, d.User, d.Backend, d.Up, d.Draining)})
+				cursor = -1
 			case config.Policy != "" && len(d.Backends) > 0:
 				judged++
-				if why := policyViolation(config, d); why != "" {
+				why := policyViolation(config, d)
+				if why != "" {
 					v.add(Violation{Kind: "pick-not-policy", Client: d.User, AtMs: d.AtMs,
 						Message: fmt.Sprintf("connection %d of %s went to %s, but %s (%s)",
 							d.Conn, d.User, d.Backend, why, statesText(d.Backends))})
 				}
+				if config.Policy != "round-robin" && config.Policy != "least-conn" {
+					break
+				}
+				count := len(d.Backends)
+				if at := ((d.Cursor % count) + count) % count; cursor >= 0 && at != cursor%count {
+					v.add(Violation{Kind: "pick-cursor", Client: d.User, AtMs: d.AtMs,
+						Message: fmt.Sprintf("connection %d of %s was picked from %s, but %s's previous pick left the cursor at %s",
+							d.Conn, d.User, d.Backends[at].Name, config.Policy, d.Backends[cursor%count].Name)})
+				}
+				// After a pick against the policy the cursor is not judged
+				// again until the next pick that keeps to it.
+				cursor = -1
+				if why == "" {
+					cursor = (pickedIndex(d) + 1) % count
+				}
+			default:
+				cursor = -1 // a pick without its backends' states: the cursor is not known
 			}
 		}
 	}
@@ -87,6 +112,17 @@ func checkBalancer(_ History, facts Facts) Check {
 		}
 	}
 	return v.done(detail)
+}
+
+// pickedIndex is the place of the picked backend among the pick's
+// recorded backends (0 when it is missing, which policyViolation reports).
+func pickedIndex(d BalancerDecision) int {
+	for i, b := range d.Backends {
+		if b.Name == d.Backend {
+			return i
+		}
+	}
+	return 0
 }
 
 // policyViolation says why a pick is not the backend config's policy had

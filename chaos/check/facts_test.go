@@ -171,6 +171,27 @@ func TestTheBalancerCheckCatchesAPickThePolicyWouldNotMake(t *testing.T) {
 	expectViolations(t, checkBalancer(nil, Facts{Decisions: log}), 1, "pick-not-policy")
 }
 
+// A pick must start from where the previous pick left the cursor: a
+// round-robin or least-conn balancer whose cursor never moves sends every
+// connection to one backend, each pick the right one for the cursor it
+// reports.
+func TestTheBalancerCheckCatchesACursorThatDoesNotMove(t *testing.T) {
+	up := func(name string) PickState { return PickState{Name: name, Up: true} }
+	backends := []PickState{up("n1"), up("n2"), up("n3")}
+	for _, policy := range []string{"round-robin", "least-conn"} {
+		stuck := []BalancerDecision{{Kind: "start", Policy: policy}}
+		moving := []BalancerDecision{{Kind: "start", Policy: policy}}
+		for i := range 4 {
+			stuck = append(stuck, BalancerDecision{Kind: "pick", AtMs: int64(i), Backend: "n1", Conn: uint64(i + 1), User: "u", Up: true,
+				Backends: backends, Cursor: 0})
+			moving = append(moving, BalancerDecision{Kind: "pick", AtMs: int64(i), Backend: backends[i%3].Name, Conn: uint64(i + 1), User: "u",
+				Up: true, Backends: backends, Cursor: i % 3})
+		}
+		expectViolations(t, checkBalancer(nil, Facts{Decisions: stuck}), 3, "pick-cursor")
+		expectViolations(t, checkBalancer(nil, Facts{Decisions: moving}), 0, "")
+	}
+}
+
 // stalledRun: dan is stalled from 1s to 5s in a room at seq 2, cut off,
 // reconnects and gets seq 3 on.
 func stalledRun(code int, nextSeq uint64) *historyBuilder {
