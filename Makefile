@@ -81,7 +81,7 @@ IDLE_CLIENTS ?= 10000
 # 9,000 fits a hard limit of 20,000; 10,000 needs 20,200.
 IDLE_BALANCER_CLIENTS ?= 9000
 
-.PHONY: images up down load bench-idle bench-idle-balancer bench-goals
+.PHONY: images up down load bench-idle bench-idle-balancer bench-goals bench-joinflood
 
 images: build ## chatlab:dev (scratch + static binary) and chatlab-redis:dev (offline Redis)
 	docker build -q -f docker/chatlab.Dockerfile -t chatlab:dev bin
@@ -102,6 +102,18 @@ bench-idle: build ## bytes of node memory per idle connection (IDLE_CLIENTS agai
 
 bench-idle-balancer: build ## bytes of balancer memory per idle proxied connection (IDLE_BALANCER_CLIENTS through a chatlab balancer to one node; needs an open-files hard limit above twice it): RSS and Go heap+stacks
 	ulimit -n $$(ulimit -Hn) && IDLE_CLIENTS=$(IDLE_BALANCER_CLIENTS) $(GO) test -count=1 -run '^$$' -bench BenchmarkIdleBalancerMemory -benchtime 1x -timeout 10m ./chaos/local
+
+# bench-joinflood: one connection floods joins and leaves at full speed
+# (each join a new room) against one node on redis-server while
+# JOINFLOOD_CLIENTS other users send once a second: the node's RSS and the
+# others' send success and latency. JOINFLOOD_LIMITS=off runs the node with
+# its abuse limits lifted, to see what they prevent.
+JOINFLOOD_DURATION ?= 30s
+JOINFLOOD_CLIENTS  ?= 50
+JOINFLOOD_LIMITS   ?= on
+
+bench-joinflood: build ## node RSS and other users' send success while one connection floods join/leave at full speed for JOINFLOOD_DURATION (needs redis-server)
+	JOINFLOOD_DURATION=$(JOINFLOOD_DURATION) JOINFLOOD_CLIENTS=$(JOINFLOOD_CLIENTS) JOINFLOOD_LIMITS=$(JOINFLOOD_LIMITS) $(GO) test -count=1 -run '^$$' -bench BenchmarkJoinFlood -benchtime 1x -timeout 10m -v ./chaos/local | grep -E 'join flood|Benchmark|ok|FAIL'
 
 # The dashboard (dashboard/): Node 20 and npm. `make dashboard` builds the
 # app into dashboard/dist/app, which `make build` then embeds; without it

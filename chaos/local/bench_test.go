@@ -61,6 +61,20 @@ func BenchmarkIdleBalancerMemory(b *testing.B) {
 	}
 }
 
+// envCount is the positive number the environment variable name gives, or
+// fallback when it is unset.
+func envCount(b *testing.B, name string, fallback int) int {
+	value := os.Getenv(name)
+	if value == "" {
+		return fallback
+	}
+	parsed, err := strconv.Atoi(value)
+	if err != nil || parsed < 1 {
+		b.Fatalf("%s=%q: want a positive number", name, value)
+	}
+	return parsed
+}
+
 // idleFilesSpare is what a measured process needs besides its clients'
 // sockets: listeners, Redis links, logs.
 const idleFilesSpare = 200
@@ -69,14 +83,7 @@ const idleFilesSpare = 200
 // clear message when the measured process, holding socketsEach sockets per
 // client, would run out of open files.
 func idleClients(b *testing.B, socketsEach int) int {
-	clients := idleClientsDefault
-	if value := os.Getenv("IDLE_CLIENTS"); value != "" {
-		parsed, err := strconv.Atoi(value)
-		if err != nil || parsed < 1 {
-			b.Fatalf("IDLE_CLIENTS=%q: want a positive number", value)
-		}
-		clients = parsed
-	}
+	clients := envCount(b, "IDLE_CLIENTS", idleClientsDefault)
 	var limit syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &limit); err == nil {
 		if need := uint64(clients*socketsEach + idleFilesSpare); limit.Max < need {
