@@ -62,7 +62,7 @@ func TestLoadUnknownNameListsTheKnown(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"unknown scenario 'node-restrat'", "(did you mean 'node-restart'?)", "known scenarios: abuse-connflood, abuse-joinflood, abuse-upgrade-aborts, away, balancer-restart,"} {
+	for _, want := range []string{"unknown scenario 'node-restrat'", "(did you mean 'node-restart'?)", "known scenarios: abuse-connflood, abuse-garbage, abuse-joinflood, abuse-upgrade-aborts, away, balancer-restart,"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q lacks %q", err.Error(), want)
 		}

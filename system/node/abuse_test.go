@@ -126,3 +126,36 @@ func TestOneUserHasItsShareOfBrokerCalls(t *testing.T) {
 		t.Fatalf("after the replies: %+v", frames)
 	}
 }
+
+// A node given no limits has the abuse limits on, at their defaults: a
+// join/leave flood of one connection is refused past the frame burst and
+// closed with 4008, and one user's joins of new rooms stop at its share of
+// broker calls. (A default of "off" would leave every node started without
+// the flags open to issue 11's join flood.)
+func TestTheAbuseLimitsAreOnByDefault(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.open(1, "mallory")
+	h.take(1)
+	for i := range BrokerCallsPerUserMaxDefault + 1 { // within the frame burst
+		h.frame(1, `{"type":"join","room":"r%d"}`, i)
+		h.frame(1, `{"type":"leave","room":"r%d"}`, i)
+	}
+	var frames []protocol.Outbound
+	for _, f := range h.take(1) {
+		if f.Type == protocol.TypeError {
+			frames = append(frames, f)
+		}
+	}
+	if len(h.fetches) != BrokerCallsPerUserMaxDefault || len(frames) < 1 || frames[0].Code != protocol.CodeRateLimited {
+		t.Fatalf("fetches %d, frames %+v; want %d and one rate_limited", len(h.fetches), frames, BrokerCallsPerUserMaxDefault)
+	}
+	for range 2 * FrameBurstDefault {
+		if _, closed := h.closes[1]; closed {
+			break
+		}
+		h.frame(1, `{"type":"leave","room":"gone"}`)
+	}
+	if code := h.closes[1]; code != protocol.ClosePolicy {
+		t.Fatalf("a flood of %d frames at once: close %d, want %d", 2*FrameBurstDefault, code, protocol.ClosePolicy)
+	}
+}
