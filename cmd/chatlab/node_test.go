@@ -46,6 +46,27 @@ func TestNodeTimerFlagsReachTheConfig(t *testing.T) {
 	}
 }
 
+// --broker-lost-grace reaches the server (2 s by default; 0 means never,
+// which the server takes as a negative grace), and a negative or absurd
+// value is refused.
+func TestNodeBrokerLostGraceFlag(t *testing.T) {
+	base := []string{"--id", "n1", "--auth", "off"}
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{{nil, 2 * time.Second}, {[]string{"--broker-lost-grace", "500ms"}, 500 * time.Millisecond}, {[]string{"--broker-lost-grace", "0s"}, -1}} {
+		options, code, done := parseNodeFlags(append(base, tc.args...), io.Discard, io.Discard)
+		if done || options.server.BrokerLostGrace != tc.want {
+			t.Errorf("%v: grace %s (done %v, exit %d); want %s", tc.args, options.server.BrokerLostGrace, done, code, tc.want)
+		}
+	}
+	for _, bad := range [][]string{{"--broker-lost-grace", "-1s"}, {"--broker-lost-grace", "11m"}} {
+		if _, code, done := parseNodeFlags(append(base, bad...), io.Discard, io.Discard); !done || code != 2 {
+			t.Errorf("%v: done %v, exit %d; want a usage error (2)", bad, done, code)
+		}
+	}
+}
+
 // --rooms-open defaults to off under auth and on without it, and takes an
 // explicit on or off either way.
 func TestNodeRoomsOpenFlag(t *testing.T) {
