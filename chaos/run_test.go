@@ -66,6 +66,23 @@ func TestSimRefusesProcessProperties(t *testing.T) {
 	}
 }
 
+// A scenario on a Redis Cluster is refused by the simulator and the docker
+// target, which start none.
+func TestRedisClusterScenariosAreLocalOnly(t *testing.T) {
+	sc, err := scenarios.Load("redis-failover-unsafe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), RunOptions{Scenario: sc, Seed: 1, Cluster: NewSimCluster(sc, SimOptions{Seed: 1})})
+	var refused *RefusedError
+	if !errors.As(err, &refused) || !strings.Contains(err.Error(), "Redis Cluster") {
+		t.Fatalf("on sim: %v; want a refusal naming the Redis Cluster", err)
+	}
+	if _, err := NewDockerCluster(sc, DockerOptions{}); !errors.As(err, &refused) {
+		t.Fatalf("on docker: %v; want a refusal", err)
+	}
+}
+
 func TestPubSubLosesIsCaughtLosing(t *testing.T) {
 	result := runSim(t, "pubsub-loses", 4, "", "")
 	if !result.Passed() || result.Stats.Lost == 0 {

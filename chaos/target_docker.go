@@ -68,6 +68,9 @@ func NewDockerCluster(scenario *scenarios.Scenario, options DockerOptions) (Clus
 
 // dockerCanRun refuses the faults the docker target cannot carry out.
 func dockerCanRun(scenario *scenarios.Scenario) error {
+	if scenario.Topology.Redis == scenarios.RedisCluster {
+		return Refused("scenario %s runs on a Redis Cluster (topology redis: cluster), which the docker target does not start; run it with --target local", scenario.Name)
+	}
 	for i, f := range scenario.Faults {
 		what := fmt.Sprintf("scenario %s, fault %d (%s %s at %s)", scenario.Name, i+1, f.Action, f.Target, f.At)
 		switch {

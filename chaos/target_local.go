@@ -42,6 +42,12 @@ func NewLocalCluster(scenario *scenarios.Scenario, options LocalOptions) (Cluste
 	if options.Delivery == "" {
 		options.Delivery = scenario.Topology.Delivery
 	}
+	if scenario.Topology.Redis == scenarios.RedisCluster {
+		if options.Redis != "" && options.Redis != local.RedisCluster {
+			return nil, Refused("scenario %s runs on a Redis Cluster (topology redis: cluster), not --redis %s", scenario.Name, options.Redis)
+		}
+		options.Redis = local.RedisCluster
+	}
 	if options.Redis == "" {
 		options.Redis = local.DefaultRedis("")
 	}
@@ -162,6 +168,8 @@ func (s *localSystem) fault(ctx context.Context, step Step) error {
 			return s.startMember(ctx, memberOf(f))
 		case scenarios.RedisRestart:
 			return s.startRedis()
+		case scenarios.RedisFailover:
+			return s.cluster.RestartRedisMasters()
 		case scenarios.Drain:
 			// A drained node comes back as a new process, in rotation again.
 			if err := s.cluster.Kill(f.Target); err != nil {
@@ -197,6 +205,8 @@ func (s *localSystem) fault(ctx context.Context, step Step) error {
 			return err
 		}
 		return s.startRedis()
+	case scenarios.RedisFailover:
+		return s.cluster.FailoverRedis(ctx, workloadRoom(f.Room), f.Lag)
 	case scenarios.Pause:
 		return s.pause(f.Target, true)
 	case scenarios.Resume:

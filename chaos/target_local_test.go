@@ -207,6 +207,23 @@ func TestLocalNodeRestartPassesOnRedisCluster(t *testing.T) {
 	}
 }
 
+// A failover without replica acks, on a real Redis Cluster, is caught: the
+// promoted replica never had the sends its master acked while cut off from
+// it, and hands their seqs to new messages.
+func TestLocalRedisFailoverUnsafeIsCaught(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not on PATH: a Redis Cluster needs it")
+	}
+	sc, err := scenarios.Load("redis-failover-unsafe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	result := runLocal(t, sc, 1)
+	if !result.Passed() {
+		t.Fatalf("verdict %s: %v", result.Verdict, result.Failures)
+	}
+}
+
 // The naive pubsub mode on real processes must be caught losing what was
 // published while n1's clients were away.
 func TestLocalPubSubCaughtLosing(t *testing.T) {

@@ -72,6 +72,9 @@ func nodeArgs(topology scenarios.Topology) []string {
 	if topology.PubSubBuffer > 0 {
 		args = append(args, "--pubsub-buffer", strconv.Itoa(topology.PubSubBuffer))
 	}
+	if topology.RedisReplicasAck > 0 {
+		args = append(args, "--redis-replicas-ack", strconv.Itoa(topology.RedisReplicasAck))
+	}
 	return append(args, timerArgs(topology, "--pong-wait", "--drain-timeout", "--write-timeout")...)
 }
 
@@ -277,7 +280,7 @@ func (r *realCluster) startClients(ctx context.Context, spec workloadSpec) []*lo
 			Record: r.record, Epoch: r.startedAt, SocketBufferBytes: labSocketBufferBytes})
 		var joined []string
 		for k := range min(spec.roomsPerClient, rooms) {
-			room := "room-" + strconv.Itoa((i+k)%rooms+1)
+			room := workloadRoom((i+k)%rooms + 1)
 			joined = append(joined, room)
 			c.Join(room)
 		}
@@ -947,3 +950,7 @@ func (r *realCluster) Leave(ctx context.Context, within time.Duration) (check.Le
 		}
 	}
 }
+
+// workloadRoom is the workload's name for room i (from 1), as the
+// simulator's (sim.RoomName).
+func workloadRoom(i int) string { return "room-" + strconv.Itoa(i) }

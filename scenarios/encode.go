@@ -88,6 +88,12 @@ func encodeTopology(t Topology) *yaml.Node {
 	if t.PubSubBuffer != 0 {
 		add(m, "pubsub_buffer", integer(t.PubSubBuffer))
 	}
+	if t.Redis != RedisSingle {
+		add(m, "redis", text(string(t.Redis)))
+	}
+	if t.RedisReplicasAck != 0 {
+		add(m, "redis_replicas_ack", integer(t.RedisReplicasAck))
+	}
 	return m
 }
 
@@ -145,6 +151,12 @@ func encodeFault(f Fault, t Topology) *yaml.Node {
 	}
 	if f.Action.Abuse() && f.Action != Flood && f.Rate != abuseRateDefaults[f.Action] {
 		add(m, "rate", rate(f.Rate))
+	}
+	if f.Action == RedisFailover {
+		add(m, "room", integer(f.Room))
+		if f.Lag != 0 {
+			add(m, "lag", duration(f.Lag))
+		}
 	}
 	if f.Duration != 0 {
 		add(m, "duration", duration(f.Duration))

@@ -71,10 +71,11 @@ var actionSpecs = map[Action]actionSpec{
 	UpgradeAborts:   {targetBalancer | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer (or nothing)"},
 	Garbage:         {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
 	PubSubKill:      {targetRedis | targetNone, nil, nil, "redis (or nothing): every node's pub/sub connection"},
+	RedisFailover:   {targetNone, []string{"room", "lag", "duration"}, nil, "nothing: room names the shard"},
 }
 
 var (
-	faultKeys   = []string{"at", "action", "target", "direction", "persist", "latency", "jitter", "percent", "clients", "send_rate", "rate", "duration"}
+	faultKeys   = []string{"at", "action", "target", "direction", "persist", "latency", "jitter", "percent", "clients", "send_rate", "rate", "room", "lag", "duration"}
 	actionNames = func() []string {
 		names := make([]string, 0, len(actionSpecs))
 		for action := range actionSpecs {
@@ -144,6 +145,12 @@ func (p *parser) fault(item *yaml.Node, what string, topology Topology, workload
 	}
 	if err := p.faultValues(f, what, topology, &fault); err != nil {
 		return fault, err
+	}
+	if fault.Action.NeedsRedisCluster() && topology.Redis != RedisCluster {
+		return fault, p.errorf(f.values["action"], "%s acts on a Redis Cluster: set topology.redis: cluster", what)
+	}
+	if fault.Room > workload.Rooms {
+		return fault, p.errorf(f.values["room"], "%s: room %d, but the workload has only %d", what, fault.Room, workload.Rooms)
 	}
 	if (fault.Action == SlowConsumer || fault.Action == Away) && fault.Clients > workload.Clients {
 		return fault, p.errorf(f.values["clients"], "%s: %d clients, but the workload has only %d", what, fault.Clients, workload.Clients)
@@ -318,6 +325,19 @@ func (p *parser) faultValues(f fields, what string, topology Topology, fault *Fa
 		}
 		if fault.Rate == 0 {
 			return p.errorf(value, "%s: rate must be more than 0", what)
+		}
+	}
+	if fault.Action == RedisFailover {
+		fault.Room = 1
+	}
+	if value, ok := f.values["room"]; ok {
+		if fault.Room, err = p.integer(value, what+" room", 1, roomsMax); err != nil {
+			return err
+		}
+	}
+	if value, ok := f.values["lag"]; ok {
+		if fault.Lag, err = p.duration(value, what+" lag", latencyMax); err != nil {
+			return err
 		}
 	}
 	if value, ok := f.values["duration"]; ok {

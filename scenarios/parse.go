@@ -49,6 +49,8 @@ const (
 	// `chatlab node` bounds its flags.
 	recentLenMax  = 1 << 20
 	historyLenMax = 1 << 24
+	// redisReplicasAckMax bounds topology.redis_replicas_ack: a cluster of the lab has one replica a master.
+	redisReplicasAckMax = 8
 	// timerMax bounds the timer settings as `chatlab node` bounds its
 	// flags.
 	timerMax = 10 * time.Minute
@@ -64,7 +66,7 @@ var (
 	topLevelKeys = []string{"name", "description", "topology", "workload", "faults", "expect"}
 	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence", "recent_len_max", "history_len_max",
 		"pong_wait", "drain_timeout", "write_timeout", "pubsub_break_every", "balancer_write_wait", "room_poll_interval",
-		"pubsub_buffer"}
+		"pubsub_buffer", "redis", "redis_replicas_ack"}
 	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects",
 		"send_burst", "listeners"}
 	expectKeys = []string{"hold", "break", "latency_p99_max", "converge_within", "recover_within", "recovery_latency_max", "cutoff_within", "delivery_lag_max", "harm_latency_max"}
@@ -72,6 +74,7 @@ var (
 	policies      = []string{string(balance.RoundRobin), string(balance.LeastConnections), string(balance.HashUser)}
 	deliveries    = []string{string(node.Recover), string(node.PubSub)}
 	persistences  = []string{string(PersistenceNone), string(PersistenceAOF)}
+	redisShapes   = []string{string(RedisSingle), string(RedisCluster)}
 	propertyNames = func() []string {
 		names := make([]string, len(Properties))
 		for i, property := range Properties {
@@ -179,7 +182,8 @@ func (p *parser) name(node *yaml.Node) (string, error) {
 
 func (p *parser) topology(tree *yaml.Node) (Topology, error) {
 	t := Topology{Nodes: defaultNodeNames(nodesDefault), Policy: balance.LeastConnections, Delivery: node.Recover,
-		RedisPersistence: PersistenceNone, RecentLenMax: node.RecentLenMaxDefault, HistoryLenMax: redisscript.HistoryLenMaxDefault}
+		RedisPersistence: PersistenceNone, RecentLenMax: node.RecentLenMaxDefault, HistoryLenMax: redisscript.HistoryLenMaxDefault,
+		Redis: RedisSingle}
 	if tree == nil {
 		return t, nil
 	}
@@ -238,6 +242,21 @@ func (p *parser) topology(tree *yaml.Node) (Topology, error) {
 		}
 		if *setting == 0 {
 			return t, p.errorf(value, "topology.%s: want more than 0", key)
+		}
+	}
+	if value, ok := f.values["redis"]; ok {
+		shape, err := p.word(value, "topology.redis", redisShapes)
+		if err != nil {
+			return t, err
+		}
+		t.Redis = RedisTopology(shape)
+	}
+	if value, ok := f.values["redis_replicas_ack"]; ok {
+		if t.RedisReplicasAck, err = p.integer(value, "topology.redis_replicas_ack", 0, redisReplicasAckMax); err != nil {
+			return t, err
+		}
+		if t.RedisReplicasAck > 0 && t.Redis != RedisCluster {
+			return t, p.errorf(value, "topology.redis_replicas_ack: replicas are a Redis Cluster's; set topology.redis: cluster")
 		}
 	}
 	if value, ok := f.values["pubsub_break_every"]; ok {

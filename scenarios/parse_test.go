@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -184,6 +185,34 @@ func TestParsePubSubKill(t *testing.T) {
 	}
 }
 
+// A failover names a room of the workload and its lag, on a Redis Cluster
+// with replica acks or without; the file reads back as written.
+func TestParseRedisFailover(t *testing.T) {
+	data := strings.Replace(valid, "  redis_persistence: aof\n", "  redis_persistence: aof\n  redis: cluster\n  redis_replicas_ack: 1\n", 1)
+	data = strings.Replace(data, "    action: partition\n    target: n1-redis\n", "    action: redis-failover\n    room: 2\n    lag: 1500ms\n", 1)
+	s, err := Parse("demo.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := s.Faults[0]
+	if s.Topology.Redis != RedisCluster || s.Topology.RedisReplicasAck != 1 || f.Action != RedisFailover || f.Room != 2 ||
+		f.Lag != 1500*time.Millisecond || f.Duration != 3*time.Second {
+		t.Fatalf("topology %+v, fault %+v", s.Topology, f)
+	}
+	back, err := Parse("back.yaml", s.Encode(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.File = s.File
+	if !reflect.DeepEqual(back, s) {
+		t.Fatalf("round trip changed the scenario:\n%s", s.Encode(""))
+	}
+	checkParseError(t, strings.Replace(data, "room: 2", "room: 3", 1), 18, "room 3, but the workload has only 2")
+	if s, err = Parse("demo.yaml", []byte(valid)); err != nil || s.Topology.Redis != RedisSingle {
+		t.Fatalf("default Redis %q (%v); want one Redis", s.Topology.Redis, err)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -231,6 +260,9 @@ func TestParseErrors(t *testing.T) {
 		{"empty burst", "  duration: 10s", "  duration: 10s\n  send_burst: 0", 13, "workload.send_burst: 0 is out of range; want 1 to 20"},
 		{"listeners not a count", "  duration: 10s", "  duration: 10s\n  listeners: some", 13, "workload.listeners: 'some' is not a whole number"},
 		{"too many listeners", "  duration: 10s", "  duration: 10s\n  listeners: 9995", 13, "workload.listeners: 9995 is out of range; want 0 to 9990"},
+		{"failover on one Redis", "    action: partition\n    target: n1-redis\n", "    action: redis-failover\n", 15, "(redis-failover) acts on a Redis Cluster: set topology.redis: cluster"},
+		{"replica acks on one Redis", "  redis_persistence: aof", "  redis_persistence: aof\n  redis_replicas_ack: 1", 8, "topology.redis_replicas_ack: replicas are a Redis Cluster's"},
+		{"unknown Redis shape", "  redis_persistence: aof", "  redis_persistence: aof\n  redis: sentinel", 8, "unknown value 'sentinel'"},
 		{"bad YAML", "  rooms: 2\n", "  rooms: 2: 3\n", 10, "bad YAML: mapping values are not allowed in this context"},
 		{"mapping expected", "workload:\n  clients: 10\n  rooms: 2\n  send_rate: 1/s\n  duration: 10s\n", "workload: 5\n", 8, "workload: want keys and values (a mapping), got '5'"},
 		{"second document", "  hold: [no-loss, order]\n", "  hold: [no-loss, order]\n---\nname: other\n", 20, "a second YAML document"},

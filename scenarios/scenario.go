@@ -80,7 +80,24 @@ type Topology struct {
 	// the default, 1024). Real targets only: set small, a burst overflows
 	// it. The simulator has no such buffer and ignores it.
 	PubSubBuffer int `json:",omitempty"`
+	// Redis is RedisSingle (one Redis, the default) or RedisCluster: a
+	// Redis Cluster of 3 masters with a replica each, the nodes on
+	// --redis-cluster. Only the local target runs a cluster.
+	Redis RedisTopology `json:",omitempty"`
+	// RedisReplicasAck is how many replicas must have a publish's write
+	// before the node acks it (--redis-replicas-ack; 0: none, Redis's
+	// asynchronous replication). Redis Cluster only.
+	RedisReplicasAck int `json:",omitempty"`
 }
+
+// RedisTopology is the shape of the system's Redis.
+type RedisTopology string
+
+// Redis topologies.
+const (
+	RedisSingle  RedisTopology = "single"
+	RedisCluster RedisTopology = "cluster"
+)
 
 // Persistence is what Redis writes to disk.
 type Persistence string
@@ -189,6 +206,11 @@ const (
 	// their own, each socket reset right after its request, for Duration or
 	// to the end.
 	UpgradeAborts Action = "upgrade-aborts"
+	// RedisFailover, on Redis Cluster, freezes the replica of the master
+	// that owns Room's slot for Lag, then kills that master (kill -9) and
+	// lets the replica go: the cluster promotes it. Duration later the old
+	// master starts again and rejoins as a replica.
+	RedisFailover Action = "redis-failover"
 	// Garbage adds Clients connections through the target that send frames
 	// that are not JSON at Rate per second each, for Duration or to the
 	// end. A connection the node closes comes back shortly after.
@@ -200,6 +222,10 @@ const (
 	// meanwhile. Over at once.
 	PubSubKill Action = "pubsub-kill"
 )
+
+// NeedsRedisCluster reports whether the action acts on a Redis Cluster
+// (topology redis: cluster) only.
+func (a Action) NeedsRedisCluster() bool { return a == RedisFailover }
 
 // Abuse reports whether the action is a client abusing the system (a send
 // flood included): the well-behaved clients must not feel it (the no-harm
@@ -254,6 +280,13 @@ type Fault struct {
 	// garbage), new connections per second (conn-flood), bursts per second
 	// (upgrade-aborts).
 	Rate Rate
+	// Room is the room (from 1, as room-1) whose shard a redis-failover
+	// strikes.
+	Room int
+	// Lag of a redis-failover: how long the shard's replica is frozen
+	// before its master is killed, so that the master acks writes its
+	// replica never gets.
+	Lag time.Duration
 	// Duration of the fault's window: 0 when the fault has none (a later
 	// fault ends it, or it lasts to the end).
 	Duration time.Duration

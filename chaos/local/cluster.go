@@ -473,6 +473,17 @@ func (c *Cluster) KillPubSub(ctx context.Context) error { return c.redis.killPub
 // StartRedis brings Redis back on its old port.
 func (c *Cluster) StartRedis() error { return c.redis.start() }
 
+// FailoverRedis, on a Redis Cluster, freezes the replicas of the master
+// that owns room's slot for lag, kills that master and lets the replicas
+// go, so that the cluster promotes one.
+func (c *Cluster) FailoverRedis(ctx context.Context, room string, lag time.Duration) error {
+	return c.redis.failover(ctx, room, lag)
+}
+
+// RestartRedisMasters starts the masters FailoverRedis killed again; each
+// rejoins as a replica.
+func (c *Cluster) RestartRedisMasters() error { return c.redis.restartKilled() }
+
 // RestartRedis is StopRedis then StartRedis.
 func (c *Cluster) RestartRedis(persist bool) error {
 	if err := c.StopRedis(persist); err != nil {

@@ -19,6 +19,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"chatlab/system/broker/clustertest"
+	"chatlab/system/broker/redisscript"
 )
 
 // Redis kinds.
@@ -81,7 +82,9 @@ type redis struct {
 	kind string
 	addr string
 	// cluster is the Redis Cluster, when kind is RedisCluster.
-	cluster  *clustertest.Cluster
+	cluster *clustertest.Cluster
+	// killed are the cluster's masters killed by failovers, to start again.
+	killed   []*clustertest.Node
 	embedded *miniredis.Miniredis
 	server   *process
 	dataDir  string
@@ -305,6 +308,61 @@ func (r *redis) pause(on bool) error {
 		return ErrRedisCluster
 	}
 	return r.server.pause(on)
+}
+
+// failover freezes the replicas of the master owning room's slot and cuts
+// them off for lag, kills that master, and lets the replicas go: the
+// cluster promotes one. Writes the master acked meanwhile are lost with it.
+func (r *redis) failover(ctx context.Context, room string, lag time.Duration) error {
+	if r.cluster == nil {
+		return errors.New("a failover needs a Redis Cluster (--redis cluster)")
+	}
+	master, err := r.cluster.Master(ctx, redisscript.KeysOf(room).Seq)
+	if err != nil {
+		return fmt.Errorf("the master of room %s: %w", room, err)
+	}
+	replicas, err := r.cluster.ReplicasOf(ctx, master)
+	if err != nil {
+		return err
+	}
+	if len(replicas) == 0 {
+		return fmt.Errorf("master %s of room %s has no replica to take over", master.Addr, room)
+	}
+	for _, replica := range replicas {
+		if err := replica.Pause(true); err != nil {
+			return err
+		}
+	}
+	// A frozen replica's socket would still take in what the master sends
+	// (the kernel buffers it) and apply it once continued: the master drops
+	// the connection, and the frozen replica cannot dial again.
+	if err := master.DropReplicas(ctx); err != nil {
+		return fmt.Errorf("cut master %s from its replicas: %w", master.Addr, err)
+	}
+	timer := time.NewTimer(lag)
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
+	}
+	timer.Stop()
+	master.Kill()
+	r.killed = append(r.killed, master)
+	var errs []error
+	for _, replica := range replicas {
+		errs = append(errs, replica.Pause(false))
+	}
+	return errors.Join(errs...)
+}
+
+// restartKilled starts the masters failovers killed again: each rejoins
+// as a replica.
+func (r *redis) restartKilled() error {
+	var errs []error
+	for _, node := range r.killed {
+		errs = append(errs, node.Restart())
+	}
+	r.killed = nil
+	return errors.Join(errs...)
 }
 
 func (r *redis) close() {

@@ -39,8 +39,13 @@ func TestScenarioNamesForATarget(t *testing.T) {
 		return strings.Fields(stdout)
 	}
 	sim, local, docker := names("sim"), names("local"), names("docker")
-	if !slices.Contains(sim, "node-restart") || slices.Contains(sim, "soak") || !slices.Contains(local, "soak") || len(sim) != len(local)-1 {
-		t.Errorf("sim: %v (local: %v); want every built-in scenario but soak (judged on processes alone)", sim, local)
+	if !slices.Contains(sim, "node-restart") || slices.Contains(sim, "soak") || !slices.Contains(local, "soak") ||
+		slices.Contains(sim, "redis-failover") || !slices.Contains(local, "redis-failover") || len(sim) != len(local)-3 {
+		t.Errorf("sim: %v (local: %v); want every built-in scenario but soak (judged on processes alone) and the two "+
+			"on a Redis Cluster", sim, local)
+	}
+	if slices.Contains(docker, "redis-failover-unsafe") {
+		t.Errorf("docker %v: want no scenario on a Redis Cluster", docker)
 	}
 	if !slices.Contains(local, "network-delay") || slices.Contains(docker, "network-delay") || !slices.Contains(docker, "node-restart") {
 		t.Errorf("local %v, docker %v", local, docker)

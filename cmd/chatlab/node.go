@@ -26,6 +26,7 @@ const (
 	recentLenFlagMax     = 1 << 20
 	historyLenFlagMax    = 1 << 24
 	pubSubBufferFlagMax  = 1 << 20
+	replicasAckFlagMax   = 16
 	drainTimeoutFlagMax  = 10 * time.Minute
 	nodeStartTimeoutWait = 10 * time.Second
 )
@@ -37,6 +38,9 @@ type nodeOptions struct {
 	// redisCluster, when set, are Redis Cluster nodes to use instead of
 	// redisURL.
 	redisCluster []string
+	// redisReplicasAck is how many replicas a write must reach before the
+	// node acks or shows it.
+	redisReplicasAck int
 	// historyLenMax is how many messages each room's Redis stream keeps.
 	historyLenMax int
 	// roomIdleTTLSeconds is how long an idle room's keys last (-1: for ever).
@@ -54,7 +58,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := options.server.Logger
 	cfg := broker.RedisConfig{URL: options.redisURL, Delivery: options.server.Delivery,
 		HistoryLenMax: options.historyLenMax, RoomIdleTTLSeconds: options.roomIdleTTLSeconds,
-		EventsLenMax: options.pubSubBuffer}
+		EventsLenMax: options.pubSubBuffer, ReplicasAck: options.redisReplicasAck}
 	var b *broker.Redis
 	var err error
 	if len(options.redisCluster) > 0 {
@@ -98,6 +102,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	listen := flags.String("listen", ":8080", "address to serve clients on, host:port")
 	adminListen := flags.String("admin-listen", adminListenDefault, "address to serve /metrics and /state on, host:port (port 0: a free one, logged)")
 	redisURL := flags.String("redis", "redis://127.0.0.1:6379/0", "Redis URL")
+	redisReplicasAck := flags.Int("redis-replicas-ack", 0, "with --redis-cluster: replicas that must have a publish's write (WAIT) before it is acked and published, and what a history read read before it answers; 0: none (Redis's asynchronous replication: a failover may lose acked messages)")
 	redisCluster := flags.String("redis-cluster", "", "comma-separated HOST:PORT of Redis Cluster nodes (some are enough) to use instead of --redis: rooms spread over the shards by hash slot, sharded pub/sub")
 	delivery := flags.String("delivery", string(node.Recover), "delivery mode: recover or pubsub")
 	auth := flags.String("auth", "on", "require a signed token on /ws: on, or off (lab runs only: the user comes from ?user=)")
@@ -153,6 +158,12 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 				return fail("--redis-cluster %q: %s", addr, err)
 			}
 		}
+	}
+	if *redisReplicasAck < 0 || *redisReplicasAck > replicasAckFlagMax {
+		return fail("--redis-replicas-ack %d: want 0 to %d", *redisReplicasAck, replicasAckFlagMax)
+	}
+	if *redisReplicasAck > 0 && clusterAddrs == nil {
+		return fail("--redis-replicas-ack needs --redis-cluster: the replicas are a Redis Cluster's")
 	}
 	mode, ok := node.ParseDelivery(*delivery)
 	if !ok {
@@ -237,6 +248,6 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 			RatePerSecond: *ratePerSecond, FramesPerSecond: *framesPerSecond, FrameBurst: *frameBurst,
 			PongWait: *pongWait, WriteTimeout: *writeTimeout, RoomPollInterval: *roomPollInterval,
 			BrokerCallsPerUserMax: *brokerCallsMax, ConnectionsPerUserMax: *connectionsPerUser, ConnectionsPerIPMax: *connectionsPerIP, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, BrokerLostGrace: grace, Logger: logger},
-		redisURL: *redisURL, redisCluster: clusterAddrs, historyLenMax: *historyLenMax, roomIdleTTLSeconds: idleSeconds, pubSubBuffer: *pubSubBuffer,
+		redisURL: *redisURL, redisCluster: clusterAddrs, redisReplicasAck: *redisReplicasAck, historyLenMax: *historyLenMax, roomIdleTTLSeconds: idleSeconds, pubSubBuffer: *pubSubBuffer,
 	}, 0, false
 }

@@ -110,6 +110,13 @@ func TestNodeRedisClusterFlag(t *testing.T) {
 	if _, code, done := parseNodeFlags(append(base, "--redis-cluster", "127.0.0.1"), io.Discard, io.Discard); !done || code != 2 {
 		t.Errorf("an address without a port: done %v, exit %d; want a usage error (2)", done, code)
 	}
+	options, _, done = parseNodeFlags(append(base, "--redis-cluster", "127.0.0.1:7000", "--redis-replicas-ack", "1"), io.Discard, io.Discard)
+	if done || options.redisReplicasAck != 1 {
+		t.Fatalf("--redis-replicas-ack 1: done %v, %d replicas", done, options.redisReplicasAck)
+	}
+	if _, code, done := parseNodeFlags(append(base, "--redis-replicas-ack", "1"), io.Discard, io.Discard); !done || code != 2 {
+		t.Errorf("replica acks on one Redis: done %v, exit %d; want a usage error (2)", done, code)
+	}
 }
 
 // The room poll and the broker link's buffer are settings a lab run can

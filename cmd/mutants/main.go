@@ -143,11 +143,12 @@ func run() int {
 const localDurationMax = time.Minute
 
 // simScenarios are the scenarios the simulator runs: not those judged on
-// the processes themselves (a soak's no-leak), which it refuses.
+// the processes themselves (a soak's no-leak), nor those on a Redis
+// Cluster, which it refuses.
 func simScenarios() []string {
 	var names []string
 	for _, s := range scenarios.All() {
-		if s.ProcessProperty() == "" {
+		if s.ProcessProperty() == "" && s.Topology.Redis != scenarios.RedisCluster {
 			names = append(names, s.Name)
 		}
 	}

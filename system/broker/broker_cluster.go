@@ -67,14 +67,7 @@ func pingMasters(ctx context.Context, cluster *redis.ClusterClient) error {
 	})
 }
 
-// run sends one script call. On Redis Cluster a failed call may mean the
-// slot map is stale: after a failover go-redis keeps sending to the dead
-// master, learning of the promoted replica only from a MOVED, which a dead
-// master never sends. The next call then asks the cluster again.
+// run sends one script call (runOn, on the broker's client).
 func (r *Redis) run(ctx context.Context, script *redis.Script, call redisscript.Call) *redis.Cmd {
-	cmd := runScript(ctx, r.client, script, call)
-	if cluster, ok := r.client.(*redis.ClusterClient); ok && cmd.Err() != nil {
-		cluster.ReloadState(ctx)
-	}
-	return cmd
+	return r.runOn(ctx, r.client, script, call)
 }

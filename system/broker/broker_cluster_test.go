@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -67,13 +68,16 @@ func roomsOnEveryMaster(t *testing.T, cluster *clustertest.Cluster) []string {
 
 // TestRedisClusterMeetsTheStoreContract replays the store contract through
 // the adapter on a real Redis Cluster: the scripts run on the room's slot.
-func TestRedisClusterMeetsTheStoreContract(t *testing.T) {
+func TestRedisClusterMeetsTheStoreContract(t *testing.T) { runClusterContract(t, 0) }
+
+func runClusterContract(t *testing.T, replicasAck int) {
 	cluster, b := clusterBackend(t)
 	storetest.Run(t, func(t *testing.T) storetest.Store {
 		b.loseData(t)
 		cfg := testConfig("")
 		cfg.HistoryLenMax = storetest.Config.HistoryLenMax
 		cfg.DedupeTTLSeconds = int(storetest.Config.DedupeTTL / time.Second)
+		cfg.ReplicasAck = replicasAck
 		return contractBroker{broker: openClusterBroker(t, cluster, cfg), backend: b}
 	}, nil)
 }
@@ -213,4 +217,64 @@ func publishUntilAccepted(t testing.TB, publisher *Redis, req node.PublishReques
 func publishRequest(room, from, id, epoch string) node.PublishRequest {
 	return node.PublishRequest{Room: room, ID: id, From: from, Body: "body of " + id, TS: 1700000000123,
 		EpochCandidate: epoch}
+}
+
+// The store contract holds with replica acks too: every publish and fetch
+// waits for the room's replica.
+func TestRedisClusterWithReplicaAcksMeetsTheStoreContract(t *testing.T) { runClusterContract(t, 1) }
+
+// With replica acks, a write the replica does not get is neither acked nor
+// seen, live or in history; the sender's retry, once the replica is back,
+// gets the first attempt's seq and publishes it.
+func TestReplicaAcksHideWhatTheReplicaDoesNotHave(t *testing.T) {
+	cluster, _ := clusterBackend(t)
+	cfg := testConfig("")
+	cfg.ReplicasAck, cfg.ReplicasAckTimeoutMs = 1, 300
+	publisher := openClusterBroker(t, cluster, cfg)
+	subscriber := openClusterBroker(t, cluster, testConfig(""))
+	rooms := roomsOnEveryMaster(t, cluster)
+	room, other := rooms[0], rooms[1]
+	subscribe(t, subscriber, room)
+	subscribe(t, subscriber, other)
+	ctx := context.Background()
+	master, err := cluster.Master(ctx, redisscript.KeysOf(room).Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas, err := cluster.ReplicasOf(ctx, master)
+	if err != nil || len(replicas) != 1 {
+		t.Fatalf("replicas of %s: %v (%v)", master.Addr, replicas, err)
+	}
+	if err := replicas[0].Pause(true); err != nil {
+		t.Fatal(err)
+	}
+	paused := true
+	defer func() {
+		if paused {
+			_ = replicas[0].Pause(false)
+		}
+	}()
+	if err := master.DropReplicas(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publisher.Publish(ctx, publishRequest(room, "ann", "x", "e1")); !errors.Is(err, ErrNotReplicated) {
+		t.Fatalf("publish while the replica is cut off: %v; want ErrNotReplicated", err)
+	}
+	if _, err := publisher.Fetch(ctx, node.FetchRequest{Room: room, Limit: 10, EpochCandidate: "e1"}); !errors.Is(err, ErrNotReplicated) {
+		t.Fatalf("fetch while the replica is cut off: %v; want ErrNotReplicated", err)
+	}
+	// Nothing of room was published: the next event is another room's.
+	publish(t, publisher, other, "ann", "marker", "e1")
+	if event := nextEvent(t, subscriber); event.Msg == nil || event.Msg.ID != "marker" {
+		t.Fatalf("event = %s; want the marker, nothing of the refused write", describe(event))
+	}
+	if err := replicas[0].Pause(false); err != nil {
+		t.Fatal(err)
+	}
+	paused = false
+	publishUntilAccepted(t, publisher, publishRequest(room, "ann", "x", "e1"))
+	expectMsg(t, subscriber, room, 1, "x")
+	if got := fetch(t, publisher, room, 0, 10, "e1"); len(got.Messages) != 1 || got.Head != 1 {
+		t.Fatalf("history = %+v; want the one message", got)
+	}
 }

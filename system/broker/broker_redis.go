@@ -40,15 +40,23 @@ type RedisConfig struct {
 	// ReconnectDelayMaxMs caps the backoff between failed reconnects
 	// (default 1000).
 	ReconnectDelayMaxMs int
+	// ReplicasAck is how many replicas must have a publish's write before
+	// it is acked or published, and what a fetch read before it answers
+	// (WAIT; 0, the default: none). See publishReplicated.
+	ReplicasAck int
+	// ReplicasAckTimeoutMs bounds each WAIT (default 1000): a write that
+	// reaches fewer replicas fails, and the node retries it.
+	ReplicasAckTimeoutMs int
 }
 
 const (
-	historyLenMaxDefault       = redisscript.HistoryLenMaxDefault
-	dedupeTTLSecondsDefault    = redisscript.DedupeTTLSecondsDefault
-	eventsLenMaxDefault        = 1024
-	pingIntervalMsDefault      = 500
-	linkTimeoutMsDefault       = 1500
-	reconnectDelayMaxMsDefault = 1000
+	historyLenMaxDefault        = redisscript.HistoryLenMaxDefault
+	dedupeTTLSecondsDefault     = redisscript.DedupeTTLSecondsDefault
+	eventsLenMaxDefault         = 1024
+	pingIntervalMsDefault       = 500
+	linkTimeoutMsDefault        = 1500
+	reconnectDelayMaxMsDefault  = 1000
+	replicasAckTimeoutMsDefault = 1000
 )
 
 // Redis is the Broker on Redis (or miniredis): one Lua script per publish
@@ -64,8 +72,11 @@ type Redis struct {
 	dedupeTTLSeconds int
 	// roomIdleTTLSeconds: 0 keeps a room's keys for ever.
 	roomIdleTTLSeconds int
-	link               subscriptions
-	events             <-chan Event
+	// replicasAck, replicasAckTimeoutMs: RedisConfig's.
+	replicasAck          int
+	replicasAckTimeoutMs int
+	link                 subscriptions
+	events               <-chan Event
 }
 
 // subscriptions is the subscription link: link on one Redis, clusterLink on
@@ -111,11 +122,13 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 // newRedis is a broker on client without its link.
 func newRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
 	return &Redis{
-		client:             client,
-		delivery:           cfg.Delivery,
-		historyLenMax:      cfg.HistoryLenMax,
-		dedupeTTLSeconds:   cfg.DedupeTTLSeconds,
-		roomIdleTTLSeconds: max(cfg.RoomIdleTTLSeconds, 0),
+		client:               client,
+		delivery:             cfg.Delivery,
+		historyLenMax:        cfg.HistoryLenMax,
+		dedupeTTLSeconds:     cfg.DedupeTTLSeconds,
+		roomIdleTTLSeconds:   max(cfg.RoomIdleTTLSeconds, 0),
+		replicasAck:          cfg.ReplicasAck,
+		replicasAckTimeoutMs: cfg.ReplicasAckTimeoutMs,
 	}
 }
 
@@ -145,6 +158,7 @@ func withDefaults(cfg RedisConfig) (RedisConfig, error) {
 		{"PingIntervalMs", &cfg.PingIntervalMs, pingIntervalMsDefault},
 		{"LinkTimeoutMs", &cfg.LinkTimeoutMs, linkTimeoutMsDefault},
 		{"ReconnectDelayMaxMs", &cfg.ReconnectDelayMaxMs, reconnectDelayMaxMsDefault},
+		{"ReplicasAckTimeoutMs", &cfg.ReplicasAckTimeoutMs, replicasAckTimeoutMsDefault},
 	}
 	for _, d := range defaults {
 		if *d.value < 0 {
@@ -159,6 +173,9 @@ func withDefaults(cfg RedisConfig) (RedisConfig, error) {
 		cfg.RoomIdleTTLSeconds = redisscript.RoomIdleTTLSecondsDefault
 	case cfg.RoomIdleTTLSeconds < -1:
 		return cfg, fmt.Errorf("RoomIdleTTLSeconds is %d; want -1 (for ever), 0 (the default) or more", cfg.RoomIdleTTLSeconds)
+	}
+	if cfg.ReplicasAck < 0 {
+		return cfg, fmt.Errorf("ReplicasAck is %d; it must not be negative", cfg.ReplicasAck)
 	}
 	if cfg.LinkTimeoutMs <= cfg.PingIntervalMs {
 		return cfg, fmt.Errorf("LinkTimeoutMs (%d) must exceed PingIntervalMs (%d), or a healthy link times out",
@@ -178,6 +195,9 @@ func (r *Redis) Publish(ctx context.Context, req node.PublishRequest) (node.Publ
 	}
 	if r.sharded {
 		call = redisscript.Sharded(call, req.Room)
+	}
+	if r.replicasAck > 0 {
+		return r.publishReplicated(ctx, req.Room, call)
 	}
 	result, err := r.run(ctx, publishScript, call).Slice()
 	if err != nil {
@@ -218,6 +238,9 @@ func (r *Redis) Fetch(ctx context.Context, req node.FetchRequest) (node.FetchRep
 	call, err := redisscript.Fetch(req)
 	if err != nil {
 		return node.FetchReply{}, fmt.Errorf("fetch: %w", err)
+	}
+	if r.replicasAck > 0 {
+		return r.fetchReplicated(ctx, req.Room, call)
 	}
 	result, err := r.run(ctx, fetchScript, call).Slice()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -184,6 +185,41 @@ func (n *Node) Kill() {
 	n.command = nil
 }
 
+// Pause freezes (SIGSTOP) or continues (SIGCONT) the node: frozen, it
+// neither answers nor replicates, yet its connections stay open.
+func (n *Node) Pause(on bool) error {
+	if n.command == nil {
+		return fmt.Errorf("redis-server %s is not running", n.Addr)
+	}
+	signal := syscall.SIGCONT
+	if on {
+		signal = syscall.SIGSTOP
+	}
+	return n.command.Process.Signal(signal)
+}
+
+// DropReplicas closes the node's connections to its replicas (CLIENT KILL
+// TYPE replica). A replica frozen by Pause cannot dial again, so until it
+// is continued the node's writes reach no replica.
+func (n *Node) DropReplicas(ctx context.Context) error {
+	client := n.client()
+	defer client.Close()
+	return client.ClientKillByFilter(ctx, "TYPE", "replica").Err()
+}
+
+// Restart starts a killed node again on its ports, with its cluster
+// config: it rejoins the cluster (a master whose replica took over comes
+// back as that replica's replica). A running node is left alone.
+func (n *Node) Restart() error {
+	if n.command != nil {
+		return nil
+	}
+	return n.start()
+}
+
+// Running reports whether the node's process is up.
+func (n *Node) Running() bool { return n.command != nil }
+
 // Log is the node's log so far, for a failure's message.
 func (n *Node) Log() string {
 	data, err := os.ReadFile(filepath.Join(n.dir, "redis.log"))
@@ -317,6 +353,39 @@ func (c *Cluster) Master(ctx context.Context, key string) (*Node, error) {
 		}
 	}
 	return nil, fmt.Errorf("master %s of key %q is not one of the cluster's nodes", addr, key)
+}
+
+// ReplicasOf are the nodes replicating master, as master says.
+func (c *Cluster) ReplicasOf(ctx context.Context, master *Node) ([]*Node, error) {
+	client := master.client()
+	defer client.Close()
+	info, err := client.Info(ctx, "replication").Result()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", master.Addr, err)
+	}
+	var replicas []*Node
+	for _, line := range strings.Split(info, "\n") {
+		// slave0:ip=127.0.0.1,port=40123,state=online,offset=...
+		if !strings.HasPrefix(line, "slave") || !strings.Contains(line, ":ip=") {
+			continue
+		}
+		var host, port string
+		for _, field := range strings.Split(strings.TrimSpace(line[strings.Index(line, ":")+1:]), ",") {
+			key, value, _ := strings.Cut(field, "=")
+			switch key {
+			case "ip":
+				host = value
+			case "port":
+				port = value
+			}
+		}
+		for _, node := range c.Nodes {
+			if node.Addr == net.JoinHostPort(host, port) {
+				replicas = append(replicas, node)
+			}
+		}
+	}
+	return replicas, nil
 }
 
 func (c *Cluster) liveAddrs() []string {

@@ -3,6 +3,7 @@ package clustertest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -49,5 +50,57 @@ func TestClusterServesEverySlot(t *testing.T) {
 	}
 	if err := client.Eval(ctx, script, []string{"{room1}:k"}, "{room2}:channel").Err(); err == nil {
 		t.Error("SPUBLISH on another slot's channel ran; Redis Cluster must refuse it")
+	}
+}
+
+// A killed master's replica takes over; the old master, started again,
+// rejoins as a replica.
+func TestReplicaTakesOverAKilledMaster(t *testing.T) {
+	c := StartT(t, Config{})
+	ctx := context.Background()
+	master, err := c.Master(ctx, "{room}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas, err := c.ReplicasOf(ctx, master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(replicas) != 1 || replicas[0] == master {
+		t.Fatalf("replicas of %s: %v; want one other node", master.Addr, replicas)
+	}
+	master.Kill()
+	waitCtx, cancel := context.WithTimeout(ctx, readyWait)
+	defer cancel()
+	// Until the others see the master fail, the cluster still names it.
+	var promoted *Node
+	for promoted == nil || promoted == master {
+		if err := c.WaitReady(waitCtx); err != nil {
+			t.Fatal(err)
+		}
+		if promoted, err = c.Master(ctx, "{room}"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-waitCtx.Done():
+			t.Fatalf("no replica took over from %s", master.Addr)
+		case <-time.After(pollInterval):
+		}
+	}
+	if promoted != replicas[0] {
+		t.Fatalf("the slot's master is %s; want the replica %s", promoted.Addr, replicas[0].Addr)
+	}
+	if err := master.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(waitCtx); err != nil {
+		t.Fatal(err)
+	}
+	back, err := c.ReplicasOf(ctx, promoted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != 1 || back[0] != master {
+		t.Fatalf("replicas of the promoted master: %v; want the old master back as one", back)
 	}
 }

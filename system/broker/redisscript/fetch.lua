@@ -1,7 +1,9 @@
 -- Read a room's history, head and epoch, atomically (recover mode).
 -- KEYS: 1 seq, 2 log (stream), 3 epoch
 -- ARGV: 1 epoch candidate, 2 first stream id wanted, 3 last stream id wanted,
---       4 seconds a provisional epoch lasts
+--       4 seconds a provisional epoch lasts, 5 '1' when the caller then waits
+--       for replicas (WAIT): the read becomes a write, so that the wait
+--       covers every write it read
 -- Returns {epoch, head, first, {message JSON, ...}}.
 if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'EX', ARGV[4]) then
   -- Same rule as the publish script: a new epoch starts an empty history.
@@ -14,6 +16,9 @@ elseif redis.call('EXISTS', KEYS[1]) == 0 and redis.call('PTTL', KEYS[3]) > 0 th
   redis.call('EXPIRE', KEYS[3], ARGV[4])
 end
 local epoch = redis.call('GET', KEYS[3])
+if ARGV[5] == '1' then
+  redis.call('SET', KEYS[3], epoch, 'KEEPTTL')
+end
 local head = tonumber(redis.call('GET', KEYS[1]) or '0')
 local first = head + 1
 local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)

@@ -5,8 +5,10 @@
 --       its opening brace (the script prepends them), 6 the body's digest,
 --       7 seconds an idle room's keys last (0: for ever), 8 the command that
 --       publishes: PUBLISH, or SPUBLISH on Redis Cluster (whose shard channel
---       carries the room's hash tag, so it stays in the keys' slot)
--- Returns {seq, epoch, duplicate (0, 1, or 2: the id came with another body)}.
+--       carries the room's hash tag, so it stays in the keys' slot), or ''
+--       when the caller publishes once replicas have the write (WAIT)
+-- Returns {seq, epoch, duplicate (0, 1, or 2: the id came with another body)},
+-- and, when ARGV[8] is '', the message to publish ('' if a retry's is gone).
 local seen = redis.call('GET', KEYS[4])
 if seen then
   -- A retry of a send that was already applied: answer as the first time,
@@ -21,6 +23,22 @@ if seen then
     if digest ~= ARGV[6] then
       return {seq, rest, 2}
     end
+  end
+  if ARGV[8] == '' then
+    -- The caller waits for replicas, then publishes: make this a write, so
+    -- that its WAIT covers the first attempt's write too, and hand back
+    -- the message, which that attempt may never have published.
+    -- (The dedupe key's expiry set again as it stands: the window is kept.)
+    local ttl = redis.call('PTTL', KEYS[4])
+    if ttl > 0 then
+      redis.call('PEXPIRE', KEYS[4], ttl)
+    end
+    local entry = redis.call('XRANGE', KEYS[2], seq .. '-0', seq .. '-0')
+    local held = ''
+    if #entry > 0 then
+      held = entry[1][2][2]
+    end
+    return {seq, rest, 1, held}
   end
   return {seq, rest, 1}
 end
@@ -45,6 +63,9 @@ if tonumber(ARGV[7]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[7])
   redis.call('EXPIRE', KEYS[2], ARGV[7])
   redis.call('EXPIRE', KEYS[3], ARGV[7])
+end
+if ARGV[8] == '' then
+  return {seq, epoch, 0, message}
 end
 redis.call(ARGV[8], ARGV[4], message)
 return {seq, epoch, 0}

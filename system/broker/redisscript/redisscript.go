@@ -173,6 +173,47 @@ func Sharded(call Call, room string) Call {
 	return call
 }
 
+// PublishAfterWait turns a publish call into one whose script publishes
+// nothing: its caller waits for replicas to have the write (WAIT), then
+// publishes the message the script hands back (PublishReplyHeld).
+func PublishAfterWait(call Call) Call {
+	args := slices.Clone(call.Args)
+	args[7] = ""
+	call.Args = args
+	return call
+}
+
+// PublishReplyHeld reads the reply of a PublishAfterWait call: the reply and
+// the message to publish once replicas have it ("" when a retry's message
+// was trimmed from history meanwhile; nothing to publish on a conflict).
+func PublishReplyHeld(result []any) (node.PublishReply, string, error) {
+	if len(result) == 3 {
+		// A conflict: nothing applied, nothing to publish.
+		reply, err := PublishReply(result)
+		if err == nil && !reply.Conflict {
+			err = fmt.Errorf("script replied %#v; want the message last", result)
+		}
+		return reply, "", err
+	}
+	if len(result) != 4 {
+		return node.PublishReply{}, "", fmt.Errorf("script replied %d values; want 4", len(result))
+	}
+	message, ok := result[3].(string)
+	if !ok {
+		return node.PublishReply{}, "", fmt.Errorf("script replied %#v; want the message last", result)
+	}
+	reply, err := PublishReply(result[:3])
+	return reply, message, err
+}
+
+// FetchBeforeWait turns a fetch call into one that writes (the room's epoch
+// again, as it is), so that a WAIT after it covers every write it read: its
+// caller answers only once replicas have what it read.
+func FetchBeforeWait(call Call) Call {
+	call.Args = append(slices.Clone(call.Args), "1")
+	return call
+}
+
 // PublishReply reads the publish script's reply, as go-redis returns it.
 func PublishReply(result []any) (node.PublishReply, error) {
 	if len(result) != 3 {
