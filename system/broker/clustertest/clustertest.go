@@ -83,7 +83,7 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	count := cfg.Masters * (1 + replicas)
 	c := &Cluster{}
 	for i := range count {
-		node, err := startNode(server, filepath.Join(cfg.Dir, "node"+strconv.Itoa(i)), cfg.NodeTimeoutMs)
+		node, err := startNodeWithRetries(ctx, server, filepath.Join(cfg.Dir, "node"+strconv.Itoa(i)), cfg.NodeTimeoutMs)
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -134,6 +134,30 @@ func withDefaults(cfg Config) Config {
 		cfg.CLI = "redis-cli"
 	}
 	return cfg
+}
+
+// startAttemptsMax bounds the tries to start a node: a free port found
+// for it may be taken by another process before redis-server binds it.
+const startAttemptsMax = 3
+
+// startNodeWithRetries starts a node and waits until it answers, on new
+// ports when it exits (its port taken meanwhile).
+func startNodeWithRetries(ctx context.Context, server, dir string, nodeTimeoutMs int) (*Node, error) {
+	var err error
+	for range startAttemptsMax {
+		var node *Node
+		if node, err = startNode(server, dir, nodeTimeoutMs); err != nil {
+			return nil, err
+		}
+		if err = waitPing(ctx, node); err == nil {
+			return node, nil
+		}
+		node.Kill()
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, err
 }
 
 // startNode starts one cluster-enabled redis-server without persistence on
@@ -248,11 +272,6 @@ func (c *Cluster) Close() {
 }
 
 func (c *Cluster) create(ctx context.Context, cli string, replicas int) error {
-	for _, node := range c.Nodes {
-		if err := waitPing(ctx, node); err != nil {
-			return err
-		}
-	}
 	args := append([]string{"--cluster", "create"}, c.Addrs()...)
 	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	var output bytes.Buffer
