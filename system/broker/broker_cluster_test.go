@@ -17,7 +17,7 @@ import (
 
 // clusterBackend is a real Redis Cluster (3 masters, 3 replicas) as a
 // backend: losing data flushes every master, time passes on every master.
-func clusterBackend(t *testing.T) (*clustertest.Cluster, backend) {
+func clusterBackend(t testing.TB) (*clustertest.Cluster, backend) {
 	cluster := clustertest.StartT(t, clustertest.Config{})
 	onMasters := func(t testing.TB, f func(client *redis.Client) error) {
 		if err := cluster.ForEachMaster(context.Background(), f); err != nil {

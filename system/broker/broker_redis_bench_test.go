@@ -4,6 +4,9 @@ import (
 	"context"
 	"strconv"
 	"testing"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"chatlab/system/node"
 )
@@ -80,5 +83,38 @@ func benchmarkFetch(b *testing.B, server backend) {
 // drain reads events until the broker is closed, as a node's loop would.
 func drain(broker *Redis) {
 	for range broker.Events() {
+	}
+}
+
+// BenchmarkClusterPublish measures a publish on a real Redis Cluster (3
+// masters, a replica each, one subscriber), with and without replica acks
+// (--redis-replicas-ack): the price of a WAIT for the replica on every
+// send. It reports each publish's p50 and p99 in microseconds.
+func BenchmarkClusterPublish(b *testing.B) {
+	cluster, _ := clusterBackend(b)
+	for _, replicasAck := range []int{0, 1} {
+		b.Run("replicas-ack-"+strconv.Itoa(replicasAck), func(b *testing.B) {
+			cfg := testConfig("")
+			cfg.ReplicasAck = replicasAck
+			broker := openClusterBroker(b, cluster, cfg)
+			subscriber := openClusterBroker(b, cluster, testConfig(""))
+			room := "bench-" + strconv.Itoa(replicasAck)
+			subscribe(b, subscriber, room)
+			go drain(subscriber)
+			ctx := context.Background()
+			req := node.PublishRequest{Room: room, From: "ann", Body: "a short chat message", TS: 1700000000123,
+				EpochCandidate: "e1"}
+			latencies := hdrhistogram.New(1, int64(10*time.Second/time.Microsecond), 3)
+			for i := 0; b.Loop(); i++ {
+				req.ID = strconv.Itoa(i)
+				started := time.Now()
+				if _, err := broker.Publish(ctx, req); err != nil {
+					b.Fatalf("publish: %v", err)
+				}
+				_ = latencies.RecordValue(time.Since(started).Microseconds())
+			}
+			b.ReportMetric(float64(latencies.ValueAtQuantile(50)), "p50-µs")
+			b.ReportMetric(float64(latencies.ValueAtQuantile(99)), "p99-µs")
+		})
 	}
 }
