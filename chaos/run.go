@@ -216,6 +216,7 @@ var propertyChecks = map[scenarios.Property]string{
 	scenarios.Acks:         check.CheckAcks,
 	scenarios.Resets:       check.CheckResets,
 	scenarios.Welcome:      check.CheckWelcome,
+	scenarios.Integrity:    check.CheckIntegrity,
 	scenarios.CloseCodes:   check.CheckCloseCodes,
 	scenarios.Balanced:     check.CheckBalancer,
 	scenarios.CutOff:       check.CheckCutOff,

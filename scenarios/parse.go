@@ -414,6 +414,11 @@ func (p *parser) expectations(node *yaml.Node) (Expectations, error) {
 	if len(e.Hold) == 0 && len(e.Break) == 0 {
 		return e, p.errorf(node, "expect: list at least one property under hold or break; properties: %s", strings.Join(propertyNames, ", "))
 	}
+	for _, property := range Always {
+		if !slices.Contains(e.Hold, property) && !slices.Contains(e.Break, property) {
+			e.Hold = append(e.Hold, property)
+		}
+	}
 	if value, ok := f.values["latency_p99_max"]; ok {
 		if e.LatencyP99MaxMs, err = p.latencyBound(value, "expect.latency_p99_max"); err != nil {
 			return e, err

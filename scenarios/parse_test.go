@@ -62,7 +62,25 @@ func TestParseValid(t *testing.T) {
 	if s.Faults[0].End() != 5*time.Second {
 		t.Errorf("end = %s, want 5s", s.Faults[0].End())
 	}
-	if !slices.Equal(s.Expect.Hold, []Property{NoLoss, Order}) || len(s.Expect.Break) != 0 {
+	// integrity is held without being listed (Always).
+	if !slices.Equal(s.Expect.Hold, []Property{NoLoss, Order, Integrity}) || len(s.Expect.Break) != 0 {
+		t.Errorf("expect = %+v", s.Expect)
+	}
+}
+
+// A scenario may list an Always property under break; it is then not held.
+func TestAlwaysPropertiesYieldToBreak(t *testing.T) {
+	data := `name: breaks-integrity
+description: a node that serves the wrong bodies, caught
+topology: {nodes: 2}
+workload: {clients: 4, rooms: 1, send_rate: 1/s, duration: 5s}
+expect: {hold: [no-loss], break: [integrity]}
+`
+	s, err := Parse("breaks-integrity.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Expect.Hold, []Property{NoLoss}) || !slices.Equal(s.Expect.Break, []Property{Integrity}) {
 		t.Errorf("expect = %+v", s.Expect)
 	}
 }

@@ -326,6 +326,10 @@ const (
 	Resets Property = "resets"
 	// Welcome: every connection is welcomed before anything else.
 	Welcome Property = "welcome"
+	// Integrity: every message a client receives is the one its id's
+	// sender sent: its room, body and sender. Every scenario holds it
+	// (Always) unless it lists it under break.
+	Integrity Property = "integrity"
 	// CloseCodes: every close a client sees carries the code its cause
 	// requires (a slow consumer or a drain 4000, a dead node 1006 or 4000).
 	CloseCodes Property = "close-codes"
@@ -361,7 +365,11 @@ const (
 )
 
 // Properties lists every property, in the order reports show them.
-var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag, NoHarm, NoLeak, RateLimited, NoGhosts}
+var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, Integrity, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag, NoHarm, NoLeak, RateLimited, NoGhosts}
+
+// Always are the properties every scenario holds without listing them:
+// invariants no fault excuses. A scenario may still list one under break.
+var Always = []Property{Integrity}
 
 // Expects reports whether the scenario holds or breaks property p.
 func (s *Scenario) Expects(p Property) bool {

@@ -23,6 +23,9 @@ const (
 	CheckResets = "resets"
 	// CheckWelcome: every connection is welcomed before anything else.
 	CheckWelcome = "welcome"
+	// CheckIntegrity: every message received is the one its id's sender
+	// sent (room, body, sender).
+	CheckIntegrity = "integrity"
 )
 
 // Delivery modes a history can come from (node.Delivery's values).
@@ -134,7 +137,7 @@ func CheckHistoryLinearized(h History, opts CheckOptions) ([]Check, Stats, *porc
 		LatencyMs:  latency,
 	}
 	checks := []Check{loss, duplicates, order, resume, linearizable, latencyCheck,
-		checkClientDedupe(ix), checkAcks(ix), checkResets(ix, opts.HistoryLenMax), checkWelcome(ix, h)}
+		checkClientDedupe(ix), checkAcks(ix), checkResets(ix, opts.HistoryLenMax), checkWelcome(ix, h), checkIntegrity(h)}
 	return checks, stats, linearization
 }
 

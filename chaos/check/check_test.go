@@ -18,7 +18,7 @@ func checkNames(checks []Check) string {
 
 func TestCheckHistoryPassesCleanRun(t *testing.T) {
 	checks, stats := CheckHistory(cleanRoom(trio, 10).h, CheckOptions{})
-	if got := checkNames(checks); got != "no-loss,no-duplicates,order,resume,linearizable,latency,client-dedupe,acks,resets,welcome" {
+	if got := checkNames(checks); got != "no-loss,no-duplicates,order,resume,linearizable,latency,client-dedupe,acks,resets,welcome,integrity" {
 		t.Fatalf("checks %s", got)
 	}
 	for _, c := range checks {

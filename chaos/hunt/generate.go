@@ -42,7 +42,7 @@ const (
 // as observed.
 var Hold = []scenarios.Property{scenarios.NoLoss, scenarios.NoDuplicates, scenarios.Order, scenarios.Resumed,
 	scenarios.Linearizable, scenarios.Liveness, scenarios.ClientDedupe, scenarios.Acks, scenarios.Resets,
-	scenarios.Welcome, scenarios.CloseCodes, scenarios.Balanced, scenarios.Recovered}
+	scenarios.Welcome, scenarios.Integrity, scenarios.CloseCodes, scenarios.Balanced, scenarios.Recovered}
 
 // recoveryLatencyMax is a generated scenario's recovery bound: the
 // clients' longest reconnect backoff (5 s) and a second. With a handful of
