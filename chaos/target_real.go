@@ -75,6 +75,9 @@ func nodeArgs(topology scenarios.Topology) []string {
 	if topology.RedisReplicasAck > 0 {
 		args = append(args, "--redis-replicas-ack", strconv.Itoa(topology.RedisReplicasAck))
 	}
+	if topology.RedisEpochFence {
+		args = append(args, "--redis-epoch-fence")
+	}
 	return append(args, timerArgs(topology, "--pong-wait", "--drain-timeout", "--write-timeout")...)
 }
 

@@ -94,6 +94,9 @@ func encodeTopology(t Topology) *yaml.Node {
 	if t.RedisReplicasAck != 0 {
 		add(m, "redis_replicas_ack", integer(t.RedisReplicasAck))
 	}
+	if t.RedisEpochFence {
+		add(m, "redis_epoch_fence", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+	}
 	return m
 }
 

@@ -66,7 +66,7 @@ var (
 	topLevelKeys = []string{"name", "description", "topology", "workload", "faults", "expect"}
 	topologyKeys = []string{"nodes", "policy", "delivery", "redis_persistence", "recent_len_max", "history_len_max",
 		"pong_wait", "drain_timeout", "write_timeout", "pubsub_break_every", "balancer_write_wait", "room_poll_interval",
-		"pubsub_buffer", "redis", "redis_replicas_ack"}
+		"pubsub_buffer", "redis", "redis_replicas_ack", "redis_epoch_fence"}
 	workloadKeys = []string{"clients", "rooms", "send_rate", "message_bytes", "duration", "join_leave", "reconnects",
 		"send_burst", "listeners"}
 	expectKeys = []string{"hold", "break", "latency_p99_max", "converge_within", "recover_within", "recovery_latency_max", "cutoff_within", "delivery_lag_max", "harm_latency_max"}
@@ -257,6 +257,14 @@ func (p *parser) topology(tree *yaml.Node) (Topology, error) {
 		}
 		if t.RedisReplicasAck > 0 && t.Redis != RedisCluster {
 			return t, p.errorf(value, "topology.redis_replicas_ack: replicas are a Redis Cluster's; set topology.redis: cluster")
+		}
+	}
+	if value, ok := f.values["redis_epoch_fence"]; ok {
+		if t.RedisEpochFence, err = p.boolean(value, "topology.redis_epoch_fence"); err != nil {
+			return t, err
+		}
+		if t.RedisEpochFence && t.Redis != RedisCluster {
+			return t, p.errorf(value, "topology.redis_epoch_fence: it fences a Redis Cluster's failovers; set topology.redis: cluster")
 		}
 	}
 	if value, ok := f.values["pubsub_break_every"]; ok {

@@ -206,14 +206,14 @@ func TestParsePubSubKill(t *testing.T) {
 // A failover names a room of the workload and its lag, on a Redis Cluster
 // with replica acks or without; the file reads back as written.
 func TestParseRedisFailover(t *testing.T) {
-	data := strings.Replace(valid, "  redis_persistence: aof\n", "  redis_persistence: aof\n  redis: cluster\n  redis_replicas_ack: 1\n", 1)
+	data := strings.Replace(valid, "  redis_persistence: aof\n", "  redis_persistence: aof\n  redis: cluster\n  redis_replicas_ack: 1\n  redis_epoch_fence: true\n", 1)
 	data = strings.Replace(data, "    action: partition\n    target: n1-redis\n", "    action: redis-failover\n    room: 2\n    lag: 1500ms\n", 1)
 	s, err := Parse("demo.yaml", []byte(data))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := s.Faults[0]
-	if s.Topology.Redis != RedisCluster || s.Topology.RedisReplicasAck != 1 || f.Action != RedisFailover || f.Room != 2 ||
+	if s.Topology.Redis != RedisCluster || s.Topology.RedisReplicasAck != 1 || !s.Topology.RedisEpochFence || f.Action != RedisFailover || f.Room != 2 ||
 		f.Lag != 1500*time.Millisecond || f.Duration != 3*time.Second {
 		t.Fatalf("topology %+v, fault %+v", s.Topology, f)
 	}
@@ -225,7 +225,7 @@ func TestParseRedisFailover(t *testing.T) {
 	if !reflect.DeepEqual(back, s) {
 		t.Fatalf("round trip changed the scenario:\n%s", s.Encode(""))
 	}
-	checkParseError(t, strings.Replace(data, "room: 2", "room: 3", 1), 18, "room 3, but the workload has only 2")
+	checkParseError(t, strings.Replace(data, "room: 2", "room: 3", 1), 19, "room 3, but the workload has only 2")
 	if s, err = Parse("demo.yaml", []byte(valid)); err != nil || s.Topology.Redis != RedisSingle {
 		t.Fatalf("default Redis %q (%v); want one Redis", s.Topology.Redis, err)
 	}

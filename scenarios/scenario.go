@@ -88,6 +88,9 @@ type Topology struct {
 	// before the node acks it (--redis-replicas-ack; 0: none, Redis's
 	// asynchronous replication). Redis Cluster only.
 	RedisReplicasAck int `json:",omitempty"`
+	// RedisEpochFence: a room first used after a failover starts a new
+	// epoch (--redis-epoch-fence). Redis Cluster only.
+	RedisEpochFence bool `json:",omitempty"`
 }
 
 // RedisTopology is the shape of the system's Redis.

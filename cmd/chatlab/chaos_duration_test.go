@@ -40,8 +40,8 @@ func TestScenarioNamesForATarget(t *testing.T) {
 	}
 	sim, local, docker := names("sim"), names("local"), names("docker")
 	if !slices.Contains(sim, "node-restart") || slices.Contains(sim, "soak") || !slices.Contains(local, "soak") ||
-		slices.Contains(sim, "redis-failover") || !slices.Contains(local, "redis-failover") || len(sim) != len(local)-3 {
-		t.Errorf("sim: %v (local: %v); want every built-in scenario but soak (judged on processes alone) and the two "+
+		slices.Contains(sim, "redis-failover") || !slices.Contains(local, "redis-failover") || len(sim) != len(local)-4 {
+		t.Errorf("sim: %v (local: %v); want every built-in scenario but soak (judged on processes alone) and the three "+
 			"on a Redis Cluster", sim, local)
 	}
 	if slices.Contains(docker, "redis-failover-unsafe") {

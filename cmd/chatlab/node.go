@@ -41,6 +41,9 @@ type nodeOptions struct {
 	// redisReplicasAck is how many replicas a write must reach before the
 	// node acks or shows it.
 	redisReplicasAck int
+	// redisEpochFence: a room first used after a failover starts a new
+	// epoch.
+	redisEpochFence bool
 	// historyLenMax is how many messages each room's Redis stream keeps.
 	historyLenMax int
 	// roomIdleTTLSeconds is how long an idle room's keys last (-1: for ever).
@@ -58,7 +61,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := options.server.Logger
 	cfg := broker.RedisConfig{URL: options.redisURL, Delivery: options.server.Delivery,
 		HistoryLenMax: options.historyLenMax, RoomIdleTTLSeconds: options.roomIdleTTLSeconds,
-		EventsLenMax: options.pubSubBuffer, ReplicasAck: options.redisReplicasAck}
+		EventsLenMax: options.pubSubBuffer, ReplicasAck: options.redisReplicasAck,
+		EpochFence: options.redisEpochFence}
 	var b *broker.Redis
 	var err error
 	if len(options.redisCluster) > 0 {
@@ -103,6 +107,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	adminListen := flags.String("admin-listen", adminListenDefault, "address to serve /metrics and /state on, host:port (port 0: a free one, logged)")
 	redisURL := flags.String("redis", "redis://127.0.0.1:6379/0", "Redis URL")
 	redisReplicasAck := flags.Int("redis-replicas-ack", 0, "with --redis-cluster: replicas that must have a publish's write (WAIT) before it is acked and published, and what a history read read before it answers; 0: none (Redis's asynchronous replication: a failover may lose acked messages)")
+	redisEpochFence := flags.Bool("redis-epoch-fence", false, "with --redis-cluster: a room first written or read after a failover starts a new epoch (its clients get a reset), since the promoted replica may lack acked writes whose seqs it would hand out again")
 	redisCluster := flags.String("redis-cluster", "", "comma-separated HOST:PORT of Redis Cluster nodes (some are enough) to use instead of --redis: rooms spread over the shards by hash slot, sharded pub/sub")
 	delivery := flags.String("delivery", string(node.Recover), "delivery mode: recover or pubsub")
 	auth := flags.String("auth", "on", "require a signed token on /ws: on, or off (lab runs only: the user comes from ?user=)")
@@ -164,6 +169,9 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	}
 	if *redisReplicasAck > 0 && clusterAddrs == nil {
 		return fail("--redis-replicas-ack needs --redis-cluster: the replicas are a Redis Cluster's")
+	}
+	if *redisEpochFence && clusterAddrs == nil {
+		return fail("--redis-epoch-fence needs --redis-cluster: it fences a Redis Cluster's failovers")
 	}
 	mode, ok := node.ParseDelivery(*delivery)
 	if !ok {
@@ -248,6 +256,6 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 			RatePerSecond: *ratePerSecond, FramesPerSecond: *framesPerSecond, FrameBurst: *frameBurst,
 			PongWait: *pongWait, WriteTimeout: *writeTimeout, RoomPollInterval: *roomPollInterval,
 			BrokerCallsPerUserMax: *brokerCallsMax, ConnectionsPerUserMax: *connectionsPerUser, ConnectionsPerIPMax: *connectionsPerIP, RecentLenMax: *recentLenMax, SocketBufferBytes: *socketBuffer, DrainTimeout: *drainTimeout, BrokerLostGrace: grace, Logger: logger},
-		redisURL: *redisURL, redisCluster: clusterAddrs, redisReplicasAck: *redisReplicasAck, historyLenMax: *historyLenMax, roomIdleTTLSeconds: idleSeconds, pubSubBuffer: *pubSubBuffer,
+		redisURL: *redisURL, redisCluster: clusterAddrs, redisReplicasAck: *redisReplicasAck, redisEpochFence: *redisEpochFence, historyLenMax: *historyLenMax, roomIdleTTLSeconds: idleSeconds, pubSubBuffer: *pubSubBuffer,
 	}, 0, false
 }

@@ -117,6 +117,13 @@ func TestNodeRedisClusterFlag(t *testing.T) {
 	if _, code, done := parseNodeFlags(append(base, "--redis-replicas-ack", "1"), io.Discard, io.Discard); !done || code != 2 {
 		t.Errorf("replica acks on one Redis: done %v, exit %d; want a usage error (2)", done, code)
 	}
+	options, _, done = parseNodeFlags(append(base, "--redis-cluster", "127.0.0.1:7000", "--redis-epoch-fence"), io.Discard, io.Discard)
+	if done || !options.redisEpochFence {
+		t.Fatalf("--redis-epoch-fence: done %v, fence %v", done, options.redisEpochFence)
+	}
+	if _, code, done := parseNodeFlags(append(base, "--redis-epoch-fence"), io.Discard, io.Discard); !done || code != 2 {
+		t.Errorf("epoch fencing on one Redis: done %v, exit %d; want a usage error (2)", done, code)
+	}
 }
 
 // The room poll and the broker link's buffer are settings a lab run can

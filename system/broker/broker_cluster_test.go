@@ -68,16 +68,18 @@ func roomsOnEveryMaster(t *testing.T, cluster *clustertest.Cluster) []string {
 
 // TestRedisClusterMeetsTheStoreContract replays the store contract through
 // the adapter on a real Redis Cluster: the scripts run on the room's slot.
-func TestRedisClusterMeetsTheStoreContract(t *testing.T) { runClusterContract(t, 0) }
+func TestRedisClusterMeetsTheStoreContract(t *testing.T) {
+	runClusterContract(t, func(*RedisConfig) {})
+}
 
-func runClusterContract(t *testing.T, replicasAck int) {
+func runClusterContract(t *testing.T, configure func(*RedisConfig)) {
 	cluster, b := clusterBackend(t)
 	storetest.Run(t, func(t *testing.T) storetest.Store {
 		b.loseData(t)
 		cfg := testConfig("")
 		cfg.HistoryLenMax = storetest.Config.HistoryLenMax
 		cfg.DedupeTTLSeconds = int(storetest.Config.DedupeTTL / time.Second)
-		cfg.ReplicasAck = replicasAck
+		configure(&cfg)
 		return contractBroker{broker: openClusterBroker(t, cluster, cfg), backend: b}
 	}, nil)
 }
@@ -221,7 +223,9 @@ func publishRequest(room, from, id, epoch string) node.PublishRequest {
 
 // The store contract holds with replica acks too: every publish and fetch
 // waits for the room's replica.
-func TestRedisClusterWithReplicaAcksMeetsTheStoreContract(t *testing.T) { runClusterContract(t, 1) }
+func TestRedisClusterWithReplicaAcksMeetsTheStoreContract(t *testing.T) {
+	runClusterContract(t, func(cfg *RedisConfig) { cfg.ReplicasAck = 1 })
+}
 
 // With replica acks, a write the replica does not get is neither acked nor
 // seen, live or in history; the sender's retry, once the replica is back,
@@ -276,5 +280,52 @@ func TestReplicaAcksHideWhatTheReplicaDoesNotHave(t *testing.T) {
 	expectMsg(t, subscriber, room, 1, "x")
 	if got := fetch(t, publisher, room, 0, 10, "e1"); len(got.Messages) != 1 || got.Head != 1 {
 		t.Fatalf("history = %+v; want the one message", got)
+	}
+}
+
+// The store contract holds with epoch fencing.
+func TestRedisClusterWithEpochFenceMeetsTheStoreContract(t *testing.T) {
+	runClusterContract(t, func(cfg *RedisConfig) { cfg.EpochFence = true })
+}
+
+// With epoch fencing, a room first written after a failover starts a new
+// epoch: its seqs start again at 1 under another name, rather than going
+// on from whatever the promoted replica had.
+func TestEpochFenceStartsANewEpochAfterAFailover(t *testing.T) {
+	cluster, _ := clusterBackend(t)
+	cfg := testConfig("")
+	cfg.EpochFence = true
+	broker := openClusterBroker(t, cluster, cfg)
+	rooms := roomsOnEveryMaster(t, cluster)
+	room, other := rooms[0], rooms[1]
+	for _, r := range []string{room, other} {
+		publish(t, broker, r, "ann", "a", "e1")
+		if reply := publish(t, broker, r, "ann", "b", "e1"); reply.Seq != 2 || reply.Epoch != "e1" {
+			t.Fatalf("%s: %+v; want seq 2 of e1", r, reply)
+		}
+	}
+	master, err := cluster.Master(context.Background(), redisscript.KeysOf(room).Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master.Kill()
+	var reply node.PublishReply
+	ctx, cancel := context.WithTimeout(context.Background(), eventWait)
+	defer cancel()
+	for {
+		reply, err = broker.Publish(ctx, publishRequest(room, "ann", "c", "e2"))
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("publish after the failover: %v", err)
+		}
+	}
+	if reply.Seq != 1 || reply.Epoch != "e2" {
+		t.Fatalf("after the failover: %+v; want seq 1 of a new epoch e2", reply)
+	}
+	// A room of another shard keeps its epoch.
+	if reply := publish(t, broker, other, "ann", "c", "e2"); reply.Seq != 3 || reply.Epoch != "e1" {
+		t.Fatalf("another shard's room: %+v; want seq 3 of e1", reply)
 	}
 }

@@ -47,6 +47,12 @@ type RedisConfig struct {
 	// ReplicasAckTimeoutMs bounds each WAIT (default 1000): a write that
 	// reaches fewer replicas fails, and the node retries it.
 	ReplicasAckTimeoutMs int
+	// EpochFence starts a new epoch for a room first written or read after
+	// a failover (redisscript.PublishFenced): the promoted replica may lack
+	// writes whose seqs it would hand out again. Clients are told, and what
+	// the old master acked and lost is declared lost rather than silently
+	// replaced.
+	EpochFence bool
 }
 
 const (
@@ -75,6 +81,7 @@ type Redis struct {
 	// replicasAck, replicasAckTimeoutMs: RedisConfig's.
 	replicasAck          int
 	replicasAckTimeoutMs int
+	epochFence           bool
 	link                 subscriptions
 	events               <-chan Event
 }
@@ -129,6 +136,7 @@ func newRedis(client redis.UniversalClient, cfg RedisConfig) *Redis {
 		roomIdleTTLSeconds:   max(cfg.RoomIdleTTLSeconds, 0),
 		replicasAck:          cfg.ReplicasAck,
 		replicasAckTimeoutMs: cfg.ReplicasAckTimeoutMs,
+		epochFence:           cfg.EpochFence,
 	}
 }
 
@@ -196,6 +204,9 @@ func (r *Redis) Publish(ctx context.Context, req node.PublishRequest) (node.Publ
 	if r.sharded {
 		call = redisscript.Sharded(call, req.Room)
 	}
+	if r.epochFence {
+		call = redisscript.PublishFenced(call, req.Room)
+	}
 	if r.replicasAck > 0 {
 		return r.publishReplicated(ctx, req.Room, call)
 	}
@@ -238,6 +249,9 @@ func (r *Redis) Fetch(ctx context.Context, req node.FetchRequest) (node.FetchRep
 	call, err := redisscript.Fetch(req)
 	if err != nil {
 		return node.FetchReply{}, fmt.Errorf("fetch: %w", err)
+	}
+	if r.epochFence {
+		call = redisscript.FetchFenced(call, req.Room)
 	}
 	if r.replicasAck > 0 {
 		return r.fetchReplicated(ctx, req.Room, call)

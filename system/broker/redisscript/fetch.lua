@@ -1,10 +1,26 @@
 -- Read a room's history, head and epoch, atomically (recover mode).
--- KEYS: 1 seq, 2 log (stream), 3 epoch
+-- KEYS: 1 seq, 2 log (stream), 3 epoch, 4 (with epoch fencing) the room's
+--       replication history
 -- ARGV: 1 epoch candidate, 2 first stream id wanted, 3 last stream id wanted,
 --       4 seconds a provisional epoch lasts, 5 '1' when the caller then waits
 --       for replicas (WAIT): the read becomes a write, so that the wait
---       covers every write it read
+--       covers every write it read, 6 '1' for epoch fencing (as in the
+--       publish script)
 -- Returns {epoch, head, first, {message JSON, ...}}.
+if ARGV[6] == '1' then
+  local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+  local owner = redis.call('GET', KEYS[4])
+  if owner ~= replid then
+    if owner then
+      redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+    end
+    redis.call('SET', KEYS[4], replid)
+    local ttl = redis.call('PTTL', KEYS[3])
+    if ttl > 0 then
+      redis.call('PEXPIRE', KEYS[4], ttl)
+    end
+  end
+end
 if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'EX', ARGV[4]) then
   -- Same rule as the publish script: a new epoch starts an empty history.
   -- Named by a read, it is provisional: a room only joined, never written

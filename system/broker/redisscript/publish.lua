@@ -1,14 +1,30 @@
 -- Accept one send, atomically (recover mode).
--- KEYS: 1 seq, 2 log (stream), 3 epoch, 4 dedupe key of (from, id)
+-- KEYS: 1 seq, 2 log (stream), 3 epoch, 4 dedupe key of (from, id),
+--       5 (with epoch fencing) the room's replication history
 -- ARGV: 1 epoch candidate, 2 history length max, 3 dedupe TTL in seconds,
 --       4 channel, 5 the message JSON without seq and epoch, and without
 --       its opening brace (the script prepends them), 6 the body's digest,
 --       7 seconds an idle room's keys last (0: for ever), 8 the command that
 --       publishes: PUBLISH, or SPUBLISH on Redis Cluster (whose shard channel
 --       carries the room's hash tag, so it stays in the keys' slot), or ''
---       when the caller publishes once replicas have the write (WAIT)
+--       when the caller publishes once replicas have the write (WAIT),
+--       9 '1' for epoch fencing
 -- Returns {seq, epoch, duplicate (0, 1, or 2: the id came with another body)},
 -- and, when ARGV[8] is '', the message to publish ('' if a retry's is gone).
+if ARGV[9] == '1' then
+  -- Epoch fencing: KEYS[5] names the replication history (master_replid)
+  -- the room was last written under. Another one means a failover since,
+  -- which may have lost writes whose seqs would be handed out again: the
+  -- room starts a new epoch instead, and its clients are told.
+  local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+  local owner = redis.call('GET', KEYS[5])
+  if owner ~= replid then
+    if owner then
+      redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+    end
+    redis.call('SET', KEYS[5], replid)
+  end
+end
 local seen = redis.call('GET', KEYS[4])
 if seen then
   -- A retry of a send that was already applied: answer as the first time,
@@ -63,6 +79,9 @@ if tonumber(ARGV[7]) > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[7])
   redis.call('EXPIRE', KEYS[2], ARGV[7])
   redis.call('EXPIRE', KEYS[3], ARGV[7])
+  if ARGV[9] == '1' then
+    redis.call('EXPIRE', KEYS[5], ARGV[7])
+  end
 end
 if ARGV[8] == '' then
   return {seq, epoch, 0, message}

@@ -209,8 +209,35 @@ func PublishReplyHeld(result []any) (node.PublishReply, string, error) {
 // FetchBeforeWait turns a fetch call into one that writes (the room's epoch
 // again, as it is), so that a WAIT after it covers every write it read: its
 // caller answers only once replicas have what it read.
-func FetchBeforeWait(call Call) Call {
-	call.Args = append(slices.Clone(call.Args), "1")
+func FetchBeforeWait(call Call) Call { return withArg(call, 4, "1") }
+
+// ReplicationKey names the replication history (the master's replid) a
+// room was last written under, for epoch fencing.
+func ReplicationKey(room string) string { return KeyPrefix + "{" + room + "}:replid" }
+
+// PublishFenced turns a publish call of room into one with epoch fencing:
+// a room last written under another replication history (a failover
+// since: the promoted replica may lack writes whose seqs it would hand out
+// again) starts a new epoch.
+func PublishFenced(call Call, room string) Call {
+	call.Keys = append(slices.Clone(call.Keys), ReplicationKey(room))
+	return withArg(call, 8, "1")
+}
+
+// FetchFenced is PublishFenced for a fetch call.
+func FetchFenced(call Call, room string) Call {
+	call.Keys = append(slices.Clone(call.Keys), ReplicationKey(room))
+	return withArg(call, 5, "1")
+}
+
+// withArg sets argument i (from 0) of call, with empty ones before it.
+func withArg(call Call, i int, value string) Call {
+	args := slices.Clone(call.Args)
+	for len(args) <= i {
+		args = append(args, "")
+	}
+	args[i] = value
+	call.Args = args
 	return call
 }
 
