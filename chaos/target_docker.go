@@ -78,6 +78,8 @@ func dockerCanRun(scenario *scenarios.Scenario) error {
 			return Refused("%s: the docker target cuts links both ways only (network disconnect), not direction %q; run it with --target local", what, f.Direction)
 		case f.Action == scenarios.Delay || f.Action == scenarios.Loss:
 			return Refused("%s: the docker target has no %s on a link (its scratch containers have no traffic shaping); run it with --target local", what, f.Action)
+		case f.Action == scenarios.PubSubKill && f.Duration > 0:
+			return Refused("%s: the docker target kills the pub/sub connections once, not for a duration; run it with --target local", what)
 		case f.Action == scenarios.ConnFlood || f.Action == scenarios.UpgradeAborts:
 			return Refused("%s: the docker target cannot give the abusing clients an address of their own (every client reaches the published ports from the Docker bridge's gateway), so the balancer's per-address limit would hold back the well-behaved clients with them; run it with --target local", what)
 		}

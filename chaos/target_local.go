@@ -188,6 +188,9 @@ func (s *localSystem) fault(ctx context.Context, step Step) error {
 			return s.cluster.Delay(a, b, 0, 0)
 		case scenarios.Loss:
 			return s.cluster.Loss(a, b, 0)
+		case scenarios.PubSubKill:
+			s.cluster.AdmitPubSub()
+			return nil
 		}
 		return nil
 	}
@@ -227,6 +230,9 @@ func (s *localSystem) fault(ctx context.Context, step Step) error {
 	case scenarios.Loss:
 		return s.cluster.Loss(a, b, int(math.Round(f.Percent)))
 	case scenarios.PubSubKill:
+		if f.Duration > 0 {
+			return s.cluster.RefusePubSub(ctx)
+		}
 		if s.isDown(redisName) {
 			return nil // no pub/sub connection to kill
 		}

@@ -197,6 +197,8 @@ func (s *simCluster) faults(step Step) []sim.Fault {
 			return s.reading(f.Clients, sim.ResumeReading)
 		case scenarios.Away:
 			return s.clientFaults(awayClients(s.workload, f.Clients), sim.GoOnline)
+		case scenarios.PubSubKill:
+			return []sim.Fault{{Action: sim.AdmitPubSub, Target: sim.RedisName}}
 		}
 		return nil
 	}
@@ -244,6 +246,9 @@ func (s *simCluster) faults(step Step) []sim.Fault {
 	case scenarios.Away:
 		return s.clientFaults(awayClients(s.workload, f.Clients), sim.GoOffline)
 	case scenarios.PubSubKill:
+		if f.Duration > 0 {
+			return []sim.Fault{{Action: sim.RefusePubSub, Target: sim.RedisName}}
+		}
 		return []sim.Fault{{Action: sim.KillPubSub, Target: sim.RedisName}}
 	}
 	return nil // a flood's clients were scheduled at Start

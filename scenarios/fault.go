@@ -70,7 +70,7 @@ var actionSpecs = map[Action]actionSpec{
 	ConnFlood:       {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
 	UpgradeAborts:   {targetBalancer | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer (or nothing)"},
 	Garbage:         {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
-	PubSubKill:      {targetRedis | targetNone, nil, nil, "redis (or nothing): every node's pub/sub connection"},
+	PubSubKill:      {targetRedis | targetNone, []string{"duration"}, nil, "redis (or nothing): every node's pub/sub connection"},
 	RedisFailover:   {targetNone, []string{"room", "lag", "duration"}, nil, "nothing: room names the shard"},
 }
 

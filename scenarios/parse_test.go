@@ -201,6 +201,13 @@ func TestParsePubSubKill(t *testing.T) {
 	if f := s.Faults[0]; f.Action != PubSubKill || f.Target != "redis" || f.Duration != 0 {
 		t.Errorf("fault %+v; want pubsub-kill of redis, over at once", f)
 	}
+	data = strings.Replace(valid, "faults:\n", "faults:\n  - at: 1s\n    action: pubsub-kill\n    duration: 500ms\n", 1)
+	if s, err = Parse("demo.yaml", []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	if f := s.Faults[0]; f.Duration != 500*time.Millisecond || f.End() != 1500*time.Millisecond {
+		t.Errorf("fault %+v; want pubsub-kill for 500ms", f)
+	}
 }
 
 // A failover names a room of the workload and its lag, on a Redis Cluster
@@ -268,7 +275,6 @@ func TestParseErrors(t *testing.T) {
 		{"room poll too short", "  redis_persistence: aof", "  redis_persistence: aof\n  room_poll_interval: 10ms", 8, "topology.room_poll_interval: 10ms is too short; want at least 100ms"},
 		{"empty pub/sub buffer", "  redis_persistence: aof", "  redis_persistence: aof\n  pubsub_buffer: 0", 8, "topology.pubsub_buffer: 0 is out of range; want 1 to 1048576"},
 		{"pub/sub kill of a node", "    action: partition\n    target: n1-redis\n    duration: 3s\n", "    action: pubsub-kill\n    target: n1\n", 16, "pubsub-kill cannot target 'n1': it takes redis (or nothing)"},
-		{"pub/sub kill with a window", "    action: partition\n    target: n1-redis\n", "    action: pubsub-kill\n", 16, "key 'duration' does not apply to pubsub-kill"},
 		{"too many nodes", "nodes: 3", "nodes: 99", 4, "99 is out of range; want 1 to 16"},
 		{"reserved node name", "nodes: 3", "nodes: [n1, redis]", 4, "'redis' is reserved"},
 		{"node name with a dash", "nodes: 3", "nodes: [n1, n-2]", 4, "'n-2': want a lowercase letter"},

@@ -222,7 +222,9 @@ const (
 	// KILL TYPE pubsub) while Redis and the nodes' command connections
 	// stay up: each node's broker link must notice, subscribe every room
 	// again on a new connection and catch up on what was published
-	// meanwhile. Over at once.
+	// meanwhile. Without a Duration it is over at once; with one, Redis
+	// goes on closing each pub/sub connection as soon as it is opened
+	// until the Duration ends, so the links stay down that long.
 	PubSubKill Action = "pubsub-kill"
 )
 

@@ -47,6 +47,11 @@ const (
 	// TYPE pubsub); Redis and the command connections stay up. Target is
 	// "redis".
 	KillPubSub Action = "kill-pubsub"
+	// RefusePubSub kills every pub/sub connection as KillPubSub does and
+	// goes on killing each one that subscribes or pings until
+	// AdmitPubSub. Target is "redis".
+	RefusePubSub Action = "refuse-pubsub"
+	AdmitPubSub  Action = "admit-pubsub"
 )
 
 // Fault is one fault, as data.
@@ -109,7 +114,7 @@ func (c *Cluster) check(fault Fault) error {
 			return err
 		}
 		return known(fault.Peer)
-	case KillPubSub:
+	case KillPubSub, RefusePubSub, AdmitPubSub:
 		if fault.Target != RedisName {
 			return fmt.Errorf("sim: fault %s: target %q is not redis", fault.Action, fault.Target)
 		}
@@ -178,6 +183,11 @@ func (c *Cluster) Apply(fault Fault) {
 		c.client(fault.Target).SetOffline(false)
 	case KillPubSub:
 		c.redis.KillPubSub()
+	case RefusePubSub:
+		c.redis.refusingPubSub = true
+		c.redis.KillPubSub()
+	case AdmitPubSub:
+		c.redis.refusingPubSub = false
 	}
 }
 

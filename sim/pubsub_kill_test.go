@@ -59,3 +59,42 @@ func TestKillPubSubMakesEveryNodeResubscribe(t *testing.T) {
 		t.Error("a pub/sub kill aimed at a node was accepted; want it refused (Redis kills every subscriber)")
 	}
 }
+
+// While Redis refuses pub/sub, every node's link stays down: a session
+// that subscribes or pings is killed at once. Once it admits pub/sub
+// again, each link comes up and every member gets every message.
+func TestRefusedPubSubKeepsLinksDownUntilAdmitted(t *testing.T) {
+	c := NewCluster(Topology{Node: node.Config{RoomPollIntervalMs: 600_000}}, 1)
+	c.AddWorkload(Workload{Clients: 9, Rooms: 2, Stop: 8 * time.Second, SendInterval: 300 * time.Millisecond})
+	for _, f := range []struct {
+		at     time.Duration
+		action Action
+	}{{3 * time.Second, RefusePubSub}, {5 * time.Second, AdmitPubSub}} {
+		if err := c.At(f.at, Fault{Action: f.action, Target: RedisName}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.RunUntil(4900 * time.Millisecond)
+	for _, n := range c.Nodes() {
+		if n.node.BrokerIsUp() {
+			t.Errorf("%s: broker up at %v while Redis refuses pub/sub", n.name, c.Now())
+		}
+	}
+	if !c.RunUntilQuiet(60 * time.Second) {
+		t.Fatalf("the cluster did not settle by %v", c.Now())
+	}
+	last := map[[2]string]uint64{}
+	for _, e := range c.History() {
+		if e.Event.Kind == client.KindDelivered && !e.Event.Duplicate {
+			last[[2]string{e.Client, e.Event.Room}] = e.Event.Seq
+		}
+	}
+	if len(last) < 9 {
+		t.Fatalf("%d memberships delivered to; want every client's", len(last))
+	}
+	for key, seq := range last {
+		if head, _ := c.Redis().Head(key[1]); seq != head {
+			t.Errorf("%s in %s ends at seq %d of head %d", key[0], key[1], seq, head)
+		}
+	}
+}

@@ -97,6 +97,9 @@ type RedisHost struct {
 	// pubsub are the open pub/sub connections (those that subscribed or
 	// pinged), in the order they first did.
 	pubsub []*Conn
+	// refusingPubSub: every connection that subscribes or pings is killed
+	// at once (RefusePubSub until AdmitPubSub).
+	refusingPubSub bool
 	// callsArrived numbers calls as they arrive; answeredLast is the number
 	// of the last call answered; overtaken counts answers that left after
 	// the answer of a call that arrived later.
@@ -146,6 +149,9 @@ func (r *RedisHost) receive(c *Conn, payload any) {
 		arrived := r.callsArrived
 		r.later(func() { r.run(c, command, arrived) })
 	case redisSubscribe:
+		if r.refuse(c) {
+			return
+		}
 		r.markPubSub(c)
 		r.scheduleBreak(c)
 		for _, channel := range command.channels {
@@ -158,6 +164,9 @@ func (r *RedisHost) receive(c *Conn, payload any) {
 	case redisUnsubscribe:
 		r.unsubscribe(c, command.channel)
 	case redisPing:
+		if r.refuse(c) {
+			return
+		}
 		r.markPubSub(c)
 		r.scheduleBreak(c)
 		r.write(c, redisPong{}, redisOverheadBytes, 0)
@@ -233,6 +242,21 @@ func (r *RedisHost) markPubSub(c *Conn) {
 	if !slices.Contains(r.pubsub, c) {
 		r.pubsub = append(r.pubsub, c)
 	}
+}
+
+// refuse kills a connection that speaks pub/sub while pub/sub is refused.
+func (r *RedisHost) refuse(c *Conn) bool {
+	if !r.refusingPubSub {
+		return false
+	}
+	r.network.world.on(r.host, 0, "pubsub-refuse", c.ID, func() {
+		if c.Open() {
+			r.network.Reset(c)
+		}
+		r.dropSubscriber(c)
+		delete(r.breaking, c)
+	})
+	return true
 }
 
 // KillPubSub closes every pub/sub connection, as CLIENT KILL TYPE pubsub

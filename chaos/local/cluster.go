@@ -470,6 +470,14 @@ func (c *Cluster) StopRedis(persist bool) error { return c.redis.stop(persist) }
 // and their command connections stay up.
 func (c *Cluster) KillPubSub(ctx context.Context) error { return c.redis.killPubSub(ctx) }
 
+// RefusePubSub kills every pub/sub connection at Redis and goes on killing
+// them as they come back until AdmitPubSub: the nodes' broker links stay
+// down while their command connections work.
+func (c *Cluster) RefusePubSub(ctx context.Context) error { return c.redis.refusePubSub(ctx) }
+
+// AdmitPubSub ends RefusePubSub.
+func (c *Cluster) AdmitPubSub() { c.redis.admitPubSub() }
+
 // StartRedis brings Redis back on its old port.
 func (c *Cluster) StartRedis() error { return c.redis.start() }
 

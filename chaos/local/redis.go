@@ -95,6 +95,9 @@ type redis struct {
 	// stopClock ends the embedded Redis's clock.
 	stopClock chan struct{}
 	clockDone sync.WaitGroup
+	// stopRefusing ends refusePubSub's loop (nil: none runs).
+	stopRefusing chan struct{}
+	refusingDone sync.WaitGroup
 }
 
 func startRedis(kind, binary, runDir string) (*redis, error) {
@@ -300,6 +303,50 @@ func (r *redis) killPubSub(ctx context.Context) error {
 	return nil
 }
 
+// refusePubSubEvery is how often a pub/sub refusal kills the pub/sub
+// connections again: a new session dials, subscribes and pings within a
+// few milliseconds on loopback, so most are killed before or soon after
+// they come up.
+const refusePubSubEvery = 20 * time.Millisecond
+
+// refusePubSub kills every pub/sub connection now and again every
+// refusePubSubEvery until admitPubSub, so that the nodes' links stay down.
+func (r *redis) refusePubSub(ctx context.Context) error {
+	if err := r.killPubSub(ctx); err != nil {
+		return err
+	}
+	if r.stopRefusing != nil {
+		return nil // already refusing
+	}
+	stop := make(chan struct{})
+	r.stopRefusing = stop
+	r.refusingDone.Go(func() {
+		ticker := time.NewTicker(refusePubSubEvery)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-ticker.C:
+				// A kill that fails (Redis restarting) is tried again at
+				// the next tick.
+				_ = r.killPubSub(context.Background())
+			}
+		}
+	})
+	return nil
+}
+
+// admitPubSub ends a refusal.
+func (r *redis) admitPubSub() {
+	if r.stopRefusing == nil {
+		return
+	}
+	close(r.stopRefusing)
+	r.refusingDone.Wait()
+	r.stopRefusing = nil
+}
+
 // pause stops or continues a redis-server child; the embedded and an
 // external Redis have no process of ours, so the cluster blocks their
 // links instead.
@@ -366,6 +413,7 @@ func (r *redis) restartKilled() error {
 }
 
 func (r *redis) close() {
+	r.admitPubSub()
 	switch {
 	case r.external != nil:
 	case r.cluster != nil:

@@ -88,10 +88,10 @@ func TestExternalRedis(t *testing.T) {
 	}
 }
 
-// A pub/sub kill closes the subscribers' connections only: a subscriber
-// reads an error while a command connection goes on answering. The
-// embedded Redis, which has no CLIENT KILL, and an external one refuse it.
-func TestKillPubSubClosesOnlySubscribers(t *testing.T) {
+// startRedisServer starts a redis-server child for a test that needs the
+// real one (CLIENT KILL), and stops it when the test ends.
+func startRedisServer(t *testing.T) *redis {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not on PATH: CLIENT KILL needs the real one")
 	}
@@ -99,7 +99,15 @@ func TestKillPubSubClosesOnlySubscribers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer server.close()
+	t.Cleanup(server.close)
+	return server
+}
+
+// A pub/sub kill closes the subscribers' connections only: a subscriber
+// reads an error while a command connection goes on answering. The
+// embedded Redis, which has no CLIENT KILL, and an external one refuse it.
+func TestKillPubSubClosesOnlySubscribers(t *testing.T) {
+	server := startRedisServer(t)
 	ctx := context.Background()
 	commands := goredis.NewClient(&goredis.Options{Addr: server.addr, DisableIdentity: true, MaxRetries: -1})
 	defer commands.Close()
@@ -137,5 +145,43 @@ func TestKillPubSubClosesOnlySubscribers(t *testing.T) {
 	defer external.close()
 	if err := external.killPubSub(ctx); !errors.Is(err, ErrRedisNotOurs) {
 		t.Errorf("external: %v; want ErrRedisNotOurs", err)
+	}
+}
+
+// While pub/sub is refused, a subscriber that comes back is killed again;
+// once it is admitted, a new subscription lasts.
+func TestRefusedPubSubKillsEveryNewSubscriber(t *testing.T) {
+	server := startRedisServer(t)
+	ctx := context.Background()
+	subscriber := goredis.NewClient(&goredis.Options{Addr: server.addr, DisableIdentity: true})
+	defer subscriber.Close()
+	if err := server.refusePubSub(ctx); err != nil {
+		t.Fatal(err)
+	}
+	refused := subscriber.Subscribe(ctx, "room")
+	// The subscription may be confirmed before the next kill; the kill
+	// comes within refusePubSubEvery, so a read fails within the wait.
+	var readErr error
+	for range 3 {
+		if _, readErr = refused.ReceiveTimeout(ctx, 10*time.Second); readErr != nil {
+			break
+		}
+	}
+	_ = refused.Close()
+	if readErr == nil {
+		t.Fatal("a subscriber lasted through a pub/sub refusal")
+	}
+	server.admitPubSub()
+	admitted := subscriber.Subscribe(ctx, "room")
+	defer admitted.Close()
+	if _, err := admitted.ReceiveTimeout(ctx, 10*time.Second); err != nil {
+		t.Fatalf("subscribe after the refusal ended: %v", err)
+	}
+	// The new connection answers a ping: it was not killed.
+	if err := admitted.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if message, err := admitted.ReceiveTimeout(ctx, 10*time.Second); err != nil {
+		t.Fatalf("after the refusal ended: %v (read %v)", err, message)
 	}
 }
