@@ -60,7 +60,9 @@ var fanoutNodeArgs = []string{"--rate-burst", "1000", "--rate-per-second", "1000
 // default each shape's own), FANOUT_SECONDS, FANOUT_CONNS, FANOUT_BINARY
 // (the chatlab to measure instead of this tree's, for before/after runs in
 // one time window), FANOUT_PROFILE=DIR (a CPU profile of node n1 over each
-// step, DIR/SHAPE-RATE.pprof, from its admin listener's /debug/pprof).
+// step, DIR/SHAPE-RATE.pprof, from its admin listener's /debug/pprof),
+// FANOUT_REDIS=cluster (the nodes on a Redis Cluster of 3 masters and 3
+// replicas instead of one redis-server; its CPU is not sampled).
 func BenchmarkFanout(b *testing.B) {
 	redisBinary, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -84,10 +86,18 @@ type fanoutSettings struct {
 	step    time.Duration
 	binary  string
 	profile string
+	// redis is RedisCluster, or "" for one redis-server.
+	redis string
 }
 
 func fanoutSettingsFromEnv() (fanoutSettings, error) {
 	settings := fanoutSettings{step: 3 * time.Second, binary: binary, profile: os.Getenv("FANOUT_PROFILE")}
+	switch value := os.Getenv("FANOUT_REDIS"); value {
+	case "", RedisCluster:
+		settings.redis = value
+	default:
+		return settings, fmt.Errorf("FANOUT_REDIS=%q: want %s or nothing (one redis-server)", value, RedisCluster)
+	}
 	conns := 10000
 	if value := os.Getenv("FANOUT_CONNS"); value != "" {
 		parsed, err := strconv.Atoi(value)
@@ -141,13 +151,17 @@ func fanoutSettingsFromEnv() (fanoutSettings, error) {
 
 func runFanoutShape(b *testing.B, redisBinary string, settings fanoutSettings, shape fanoutShape) {
 	dir := b.TempDir()
-	redisAddr, redisPID, stopRedis, err := startBenchRedis(redisBinary, dir)
-	if err != nil {
-		b.Fatal(err)
+	redis, redisPID := RedisCluster, 0
+	if settings.redis == "" {
+		redisAddr, pid, stopRedis, err := startBenchRedis(redisBinary, dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer stopRedis()
+		redis, redisPID = "redis://"+redisAddr+"/0", pid
 	}
-	defer stopRedis()
 	c, err := Start(context.Background(), Config{Binary: settings.binary, Nodes: []string{"n1", "n2"}, NoBalancer: true,
-		DirectRedis: true, Redis: "redis://" + redisAddr + "/0", NodeArgs: fanoutNodeArgs, RunDir: dir})
+		DirectRedis: true, Redis: redis, NodeArgs: fanoutNodeArgs, RunDir: dir})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -186,8 +200,12 @@ func runFanoutShape(b *testing.B, redisBinary string, settings fanoutSettings, s
 		}
 	}
 	members := shape.clients / shape.rooms
-	fmt.Printf("\nfanout %s: %d clients on 2 nodes, %d room(s) of %d, %d senders, 64-byte messages, %s per step\n",
-		shape.name, shape.clients, shape.rooms, members, shape.senders, settings.step)
+	on := "one redis-server"
+	if settings.redis == RedisCluster {
+		on = "a Redis Cluster of 3 masters (its CPU not sampled)"
+	}
+	fmt.Printf("\nfanout %s: %d clients on 2 nodes, %d room(s) of %d, %d senders, 64-byte messages, %s per step, on %s\n",
+		shape.name, shape.clients, shape.rooms, members, shape.senders, settings.step, on)
 	fmt.Printf("%10s %10s %14s %14s %8s %8s %8s %8s %8s %12s %12s\n", "offered/s", "sent/s", "deliveries/s", "owed/s",
 		"p50 ms", "p99 ms", "max ms", "missing", "settled", "nodes cpu/d", "redis cpu/m")
 	best, bestRate := 0.0, 0.0
