@@ -226,6 +226,7 @@ var propertyChecks = map[scenarios.Property]string{
 	scenarios.NoLeak:       check.CheckNoLeak,
 	scenarios.RateLimited:  check.CheckRateLimit,
 	scenarios.NoGhosts:     check.CheckNoGhosts,
+	scenarios.JoinLive:     check.CheckJoinLive,
 }
 
 // runtimeOf are the runtime figures of every sample.

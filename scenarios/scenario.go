@@ -367,10 +367,15 @@ const (
 	// without a close frame), every node holds no session within a few
 	// seconds: nothing keeps a session whose client is gone.
 	NoGhosts Property = "no-ghosts"
+	// JoinLive: a member gets every message after its joined head live,
+	// within DeliveryLagMaxMs of the message's appearance (or the joined):
+	// a node that read the head before its subscribe was in place leaves
+	// its members waiting for the room's next message.
+	JoinLive Property = "join-live"
 )
 
 // Properties lists every property, in the order reports show them.
-var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, Integrity, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag, NoHarm, NoLeak, RateLimited, NoGhosts}
+var Properties = []Property{NoLoss, NoDuplicates, Order, Resumed, Linearizable, Liveness, ClientDedupe, Acks, Resets, Welcome, Integrity, CloseCodes, Balanced, CutOff, Recovered, DeliveryLag, NoHarm, NoLeak, RateLimited, NoGhosts, JoinLive}
 
 // Always are the properties every scenario holds without listing them:
 // invariants no fault excuses. A scenario may still list one under break.

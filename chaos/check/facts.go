@@ -187,7 +187,7 @@ func CheckFacts(h History, facts Facts) []Check {
 	facts = facts.withDefaults()
 	clients := byClient(h)
 	return []Check{checkCloseCodes(clients, facts), checkBalancer(h, facts), checkCutOff(clients, facts), checkRecovery(h, facts),
-		checkDeliveryLag(h, facts), checkNoHarm(h, facts), checkRateLimit(clients, facts)}
+		checkDeliveryLag(h, facts), checkNoHarm(h, facts), checkRateLimit(clients, facts), checkJoinLive(h, facts)}
 }
 
 // clientRecords is a history split into each client's records, clients in
