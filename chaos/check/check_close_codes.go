@@ -22,7 +22,8 @@ import (
 //	its node dies, pauses, or its balancer link fails  1006 (a reset), 4000 (the real balancer's "backend gone: reconnect")
 //	the balancer restarts or pauses                    1006, 4000 (a balancer stopping drains with 4000)
 //	its node's Redis link fails (a partition, delay or  4000 (the node moves its clients once the link
-//	  loss of nX-redis; Redis paused or restarted)          has been down longer than its grace)
+//	  loss of nX-redis; Redis paused or restarted;       has been down longer than its grace)
+//	  pub/sub kept down by a pubsub-kill window)
 //
 // 1002 (protocol error) is the client's own close when the stream broke
 // the WebSocket framing, and a frame that is not a protocol frame at all
@@ -146,7 +147,8 @@ func judgeClose(v *verdict, name string, e client.Event, causes []closeCause) {
 }
 
 // redisLinkOf reports whether a fault cuts or troubles node's link to
-// Redis: one on the link nX-redis, or on Redis itself (every node's). A
+// Redis: one on the link nX-redis, or on Redis itself (every node's; a
+// pub/sub outage longer than the grace takes every node's link down). A
 // client its node had not greeted may have been on any node.
 func (f FaultSpan) redisLinkOf(node string) bool {
 	switch f.Action {
@@ -154,7 +156,7 @@ func (f FaultSpan) redisLinkOf(node string) bool {
 		return f.Target == node+"-"+redisMember || node == "" && strings.HasSuffix(f.Target, "-"+redisMember)
 	case "pause":
 		return f.Target == redisMember
-	case "redis-restart":
+	case "redis-restart", "pubsub-kill":
 		return true
 	}
 	return false

@@ -89,6 +89,8 @@ func TestCloseCodesExplainAMoveOffANodeThatLostRedis(t *testing.T) {
 	restart := Facts{Faults: []FaultSpan{{Action: "redis-restart", Target: "redis", FromMs: 6000, ToMs: 10000}}}
 	expectViolations(t, checkCloseCodes(byClient(moved("n1", protocol.CloseReconnect).h), partition.withDefaults()), 0, "")
 	expectViolations(t, checkCloseCodes(byClient(moved("n2", protocol.CloseReconnect).h), restart.withDefaults()), 0, "")
+	outage := Facts{Faults: []FaultSpan{{Action: "pubsub-kill", Target: "redis", FromMs: 6000, ToMs: 10000}}}
+	expectViolations(t, checkCloseCodes(byClient(moved("n3", protocol.CloseReconnect).h), outage.withDefaults()), 0, "")
 	expectViolations(t, checkCloseCodes(byClient(moved("n2", protocol.CloseReconnect).h), partition.withDefaults()), 1, "unexplained-close")
 	expectViolations(t, checkCloseCodes(byClient(moved("n1", protocol.ClosePolicy).h), partition.withDefaults()), 1, "wrong-close-code")
 	late := newHistory().greeted("ann", "n1").at(30000).closed("ann", "n1", protocol.CloseReconnect)
