@@ -41,6 +41,9 @@ func TestEveryScenarioMeetsItsExpectationsOnSim(t *testing.T) {
 		if sc.ProcessProperty() != "" {
 			continue // real targets only: TestSimRefusesProcessProperties
 		}
+		if sc.Topology.Redis == scenarios.RedisCluster {
+			continue // local only: TestRedisClusterScenariosAreLocalOnly
+		}
 		for _, seed := range seeds {
 			t.Run(fmt.Sprintf("%s/seed%d", sc.Name, seed), func(t *testing.T) {
 				result := runSim(t, sc.Name, seed, "", "")
