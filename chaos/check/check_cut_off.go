@@ -20,7 +20,7 @@ type stallCase struct {
 	client        string
 	fromMs, toMs  int64 // toMs: reading again, or -1 for never
 	online        bool  // connected at some point of the stall
-	dropped       bool  // the client dropped its connection itself before any cut-off
+	droppedMs     int64 // when the client dropped its connection itself before any cut-off (-1: never)
 	cut           *client.Event
 	positions     map[string]roomPosition // at the cut
 	resumedRooms  map[string]bool         // rooms whose first delivery or reset after the cut was judged
@@ -33,17 +33,18 @@ type stallCase struct {
 // node owes it: its connection is cut off with 4000 (reconnect) at the
 // latest CutOffWithinMs after it reads again, and it then reconnects,
 // joins each of its rooms again and goes on from the seq after the last
-// one it had, or a reset, losing nothing. A stall during which the client
-// dropped its connection itself (the workload's reconnects) is not judged:
-// that connection ended by the client's hand, not the node's.
+// one it had, or a reset, losing nothing. A stall whose connection the
+// client dropped itself (the workload's reconnects) before its cut-off was
+// due is not judged: that connection ended by the client's hand, before
+// the node owed it a cut-off.
 func checkCutOff(clients clientRecords, facts Facts) Check {
 	v := newVerdict(CheckCutOff)
 	names, records := clients.names, clients.records
 	stalls, cut := 0, 0
 	for _, name := range names {
 		for _, s := range stallsOf(name, records[name]) {
-			if !s.online || s.dropped {
-				continue // offline throughout, or its connection ended by its own hand
+			if !s.online || s.droppedMs >= 0 && (s.toMs < 0 || s.droppedMs <= s.toMs+facts.CutOffWithinMs) {
+				continue // offline throughout, or its connection ended by its own hand before the cut-off was due
 			}
 			stalls++
 			if judgeStall(v, s, facts.CutOffWithinMs) {
@@ -68,7 +69,7 @@ func stallsOf(name string, records []Record) []*stallCase {
 	for _, r := range records {
 		switch r.Kind {
 		case client.KindStalled:
-			current = &stallCase{client: name, fromMs: r.AtMs, toMs: -1, online: online}
+			current = &stallCase{client: name, fromMs: r.AtMs, toMs: -1, online: online, droppedMs: -1}
 			stalls = append(stalls, current)
 		case client.KindReading:
 			if current != nil && current.toMs < 0 {
@@ -83,8 +84,10 @@ func stallsOf(name string, records []Record) []*stallCase {
 				current.reconnectedMs = r.AtMs
 			}
 		case client.KindDropped:
-			if current != nil && current.cut == nil && (current.toMs < 0 || r.AtMs <= current.toMs) {
-				current.dropped = true
+			// The close a drop causes may be recorded at the same
+			// millisecond, before or after it.
+			if current != nil && (current.cut == nil || current.cut.AtMs == r.AtMs) && current.droppedMs < 0 {
+				current.droppedMs = r.AtMs
 			}
 		case client.KindDisconnected:
 			online = false

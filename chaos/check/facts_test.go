@@ -223,8 +223,9 @@ func TestTheCutOffCheckCatchesACutOffLateOrWithTheWrongCode(t *testing.T) {
 }
 
 // A stalled client that drops its connection itself (the workload's
-// reconnects) ends it with 1006 when it reads again: its own doing, not
-// the node's, so not judged; one that dropped only after reading again is.
+// reconnects) before its cut-off is due ends it with 1006: its own doing,
+// not the node's, so not judged; one that dropped only after the cut-off
+// was due (10 s after reading again) is.
 func TestTheCutOffCheckLeavesOutAStallTheClientEndedItself(t *testing.T) {
 	b := newHistory().greeted("dan", "n1").join("dan", "r", 0, "e1").
 		at(1000).own("dan", client.KindStalled).at(3000).own("dan", client.KindDropped).
@@ -232,8 +233,16 @@ func TestTheCutOffCheckLeavesOutAStallTheClientEndedItself(t *testing.T) {
 	expectViolations(t, checkCutOff(byClient(b.h), Facts{}.withDefaults()), 0, "")
 	b = newHistory().greeted("dan", "n1").join("dan", "r", 0, "e1").
 		at(1000).own("dan", client.KindStalled).at(5000).own("dan", client.KindReading).
-		at(6000).own("dan", client.KindDropped).closed("dan", "n1", closeAbnormal)
-	expectViolations(t, checkCutOff(byClient(b.h), Facts{}.withDefaults()), 1, "cut-off-code")
+		at(7000).own("dan", client.KindDropped).closed("dan", "n1", closeAbnormal)
+	expectViolations(t, checkCutOff(byClient(b.h), Facts{}.withDefaults()), 0, "")
+	b = newHistory().greeted("dan", "n1").join("dan", "r", 0, "e1").
+		at(1000).own("dan", client.KindStalled).at(5000).own("dan", client.KindReading).
+		at(7000).closed("dan", "n1", closeAbnormal).at(7000).own("dan", client.KindDropped) // the same millisecond, recorded the other way round
+	expectViolations(t, checkCutOff(byClient(b.h), Facts{}.withDefaults()), 0, "")
+	b = newHistory().greeted("dan", "n1").join("dan", "r", 0, "e1").
+		at(1000).own("dan", client.KindStalled).at(5000).own("dan", client.KindReading).
+		at(16000).own("dan", client.KindDropped).closed("dan", "n1", closeAbnormal)
+	expectViolations(t, checkCutOff(byClient(b.h), Facts{}.withDefaults()), 1, "cut-off-late")
 }
 
 func TestTheCutOffCheckCatchesAResumeThatLosesMessages(t *testing.T) {
