@@ -47,8 +47,9 @@ func NewRedisCluster(addrs []string, cfg RedisConfig) (*Redis, error) {
 		// fails and the node decides (a retried publish keeps its send id).
 		// The cluster client itself still follows MOVED and ASK, and tries
 		// another node once when one fails, which the dedupe makes safe.
-		MaxRetries:  -1,
-		DialTimeout: timing.linkTimeout,
+		MaxRetries:   -1,
+		DialTimeout:  timing.linkTimeout,
+		MaxIdleConns: IdleConnsMax, // per cluster node
 	})
 	r := newRedis(cluster, cfg)
 	r.sharded = true

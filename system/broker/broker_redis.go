@@ -96,6 +96,13 @@ type subscriptions interface {
 
 var _ Broker = (*Redis)(nil)
 
+// IdleConnsMax is how many connections to Redis (besides the pub/sub
+// link's) a node keeps open while idle, unless the URL says otherwise
+// (max_idle_conns). A burst opens up to go-redis's pool size (10 per CPU);
+// beyond these, connections are closed as they come back to the pool, so
+// that a quiet node does not hold the descriptors of its busiest moment.
+const IdleConnsMax = 8
+
 // NewRedis builds a Redis broker and starts its subscription link; the first
 // LinkUp on Events says that it is connected. It fails only on a bad config.
 func NewRedis(cfg RedisConfig) (*Redis, error) {
@@ -115,6 +122,9 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	// No transparent retries: a publish or fetch either answers or fails,
 	// and the node decides whether to retry (with the same send id).
 	options.MaxRetries = -1
+	if options.MaxIdleConns == 0 {
+		options.MaxIdleConns = IdleConnsMax
+	}
 	linkTimeout := time.Duration(cfg.LinkTimeoutMs) * time.Millisecond
 	if options.DialTimeout == 0 || options.DialTimeout > linkTimeout {
 		options.DialTimeout = linkTimeout
