@@ -96,6 +96,16 @@ func (b *echoBackend) serve(ws *websocket.Conn) {
 		case text == "die":
 			ws.NetConn().Close()
 			return
+		case strings.HasPrefix(text, "flood:"):
+			// flood:N writes N numbered 1 KiB frames back to back.
+			count, _ := strconv.Atoi(strings.TrimPrefix(text, "flood:"))
+			pad := strings.Repeat("x", 1000)
+			for i := range count {
+				if ws.WriteMessage(websocket.TextMessage, []byte(strconv.Itoa(i)+" "+pad)) != nil {
+					return
+				}
+			}
+			continue
 		case strings.HasPrefix(text, "close:"):
 			code, _ := strconv.Atoi(strings.TrimPrefix(text, "close:"))
 			ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, "bye"), time.Now().Add(time.Second))
