@@ -11,7 +11,7 @@ import (
 // required are the scenarios the lab promises to ship: CI runs every file
 // in scenarios/, so a file removed by mistake would otherwise just go unrun.
 var required = []string{"away", "balancer-restart", "flood", "network-delay", "node-crash", "node-restart",
-	"pubsub-loses", "redis-loss-race", "redis-partition", "redis-restart", "rolling-restart", "slow-consumer"}
+	"pubsub-loses", "quiet-rooms", "redis-loss-race", "redis-partition", "redis-restart", "rolling-restart", "slow-consumer"}
 
 func TestEmbeddedScenariosParse(t *testing.T) {
 	all, err := embedded()

@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"chatlab/system/client"
@@ -29,6 +30,19 @@ import (
 //     its delivery. A fault on another node or on its links touches only
 //     that node's clients; any other (Redis, the balancer, a flood, clients
 //     taken away) touches every node.
+//
+// A delivery to a receiver settled in every way but the last is a
+// catch-up after a fault. When the message appeared while such a fault was
+// in force (or one caught it on its way), it must come within the same
+// bound of the later of its appearance and the fault's heal (faults that
+// follow one another extend it): once a fault heals, every message that
+// exists reaches every settled member promptly. A node that fills the gap
+// a fault left only when its slow history poll comes round leaves its
+// members behind for up to a poll interval after the heal; with the
+// scenario's room_poll_interval longer than the run, for good. A message that
+// appeared after the heal, within RecoverWithinMs, is left out (the
+// recovery check judges what follows), and so are the catch-ups of a fault
+// still in force at the end of the run.
 //
 // Messages from excluded senders (floods) are left out.
 func checkDeliveryLag(h History, facts Facts) Check {
@@ -60,6 +74,10 @@ func checkDeliveryLag(h History, facts Facts) Check {
 	judged := map[string][]lagged{}
 	var nodes []string
 	count, leftOut, worst := 0, 0, int64(0)
+	// catchUps are the deliveries held to a fault's recovery time;
+	// catchUpWorst the latest of them relative to its deadline.
+	var catchUps []lagged
+	catchUpWorst := int64(math.MinInt64)
 	for _, r := range h {
 		c := receivers[r.Client]
 		if c == nil {
@@ -97,8 +115,17 @@ func checkDeliveryLag(h History, facts Facts) Check {
 				c.caughtUp[r.Room] = float64(lag) <= bound
 				leftOut++
 				continue
-			case c.connectedMs > fromMs || joinedMs > fromMs || faultNear(facts, c.node, fromMs, r.AtMs):
+			case c.connectedMs > fromMs || joinedMs > fromMs:
 				leftOut++
+				continue
+			case faultNear(facts, c.node, fromMs, r.AtMs):
+				deadline, judged := catchUpDeadline(facts, c.node, fromMs, int64(bound))
+				if !judged {
+					leftOut++
+					continue
+				}
+				catchUpWorst = max(catchUpWorst, r.AtMs-deadline)
+				catchUps = append(catchUps, lagged{record: r, fromMs: fromMs, lag: lag, deadlineMs: deadline, node: c.node})
 				continue
 			}
 			count++
@@ -120,9 +147,51 @@ func checkDeliveryLag(h History, facts Facts) Check {
 					d.record.Client, node, d.record.ID, d.lag, float64(d.fromMs)/1000, bound)})
 		}
 	}
-	detail := fmt.Sprintf("%d deliveries to settled receivers judged, max lag %d ms (bound %.0f ms); %d left out (fault windows and %.1fs after, catch-ups after a join, stalled receivers)",
-		count, worst, bound, leftOut, float64(facts.RecoverWithinMs)/1000)
+	for _, d := range catchUps {
+		if d.record.AtMs <= d.deadlineMs {
+			continue
+		}
+		v.add(Violation{Kind: "late-catch-up", Client: d.record.Client, Room: d.record.Room, Epoch: d.record.Epoch, Seq: d.record.Seq,
+			ID: d.record.ID, AtMs: d.record.AtMs,
+			Message: fmt.Sprintf("%s on %s got %s at %.3fs, %d ms after it appeared at %.3fs and %d ms past its catch-up deadline %.3fs (%.0f ms after the faults that reached its node healed)",
+				d.record.Client, d.node, d.record.ID, float64(d.record.AtMs)/1000, d.lag, float64(d.fromMs)/1000,
+				d.record.AtMs-d.deadlineMs, float64(d.deadlineMs)/1000, bound)})
+	}
+	detail := fmt.Sprintf("%d deliveries to settled receivers judged, max lag %d ms (bound %.0f ms)", count, worst, bound)
+	if len(catchUps) > 0 {
+		detail += fmt.Sprintf("; %d caught by a fault judged from its heal, the latest %d ms from its deadline",
+			len(catchUps), catchUpWorst)
+	}
+	detail += fmt.Sprintf("; %d left out (sent within %.1fs after a heal, faults not healed, catch-ups after a join or reconnect, stalled receivers)",
+		leftOut, float64(facts.RecoverWithinMs)/1000)
 	return v.done(detail)
+}
+
+// catchUpDeadline is when a receiver on node must have a message that
+// appeared at fromMs while a fault reached the node, or that a fault
+// caught on its way: boundMs after the later of its appearance and the
+// heal of each fault that reached the node from then until that deadline.
+// judged is false when no fault was in force over that span (the message
+// appeared within a fault's recovery time after its heal: the system may
+// still be settling) or when one of them never healed.
+func catchUpDeadline(facts Facts, node string, fromMs, boundMs int64) (deadlineMs int64, judged bool) {
+	deadlineMs = fromMs + boundMs
+	for changed := true; changed; {
+		changed = false
+		for _, f := range facts.Faults {
+			if !f.reaches(node) || f.FromMs > deadlineMs || (f.Healed() && f.ToMs < fromMs) {
+				continue
+			}
+			if !f.Healed() {
+				return 0, false
+			}
+			judged = true
+			if end := f.ToMs + boundMs; end > deadlineMs {
+				deadlineMs, changed = end, true
+			}
+		}
+	}
+	return deadlineMs, judged
 }
 
 // lagged is one judged delivery and its lag behind the message's
@@ -131,6 +200,9 @@ type lagged struct {
 	record Record
 	fromMs int64
 	lag    int64
+	// deadlineMs and node: a catch-up's deadline, and the receiver's node.
+	deadlineMs int64
+	node       string
 }
 
 // faultNear reports whether a fault that could touch node was active, or

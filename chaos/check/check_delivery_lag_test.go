@@ -53,13 +53,36 @@ func lagFacts(target string) Facts {
 }
 
 func TestTheDeliveryLagCheckPassesLagOnlyNearAFault(t *testing.T) {
-	// n2 catches up late while it is cut off and for the recovery time
-	// after (5 s): excused.
-	c := checkDeliveryLag(lagRun(2000, 9900, 1800).h, lagFacts("n2-redis"))
+	// n2 lags while it is cut off, and has everything by 1 s after the
+	// heal; it lags for the recovery time after (5 s) too: excused.
+	c := checkDeliveryLag(lagRun(2000, 5000, 900).h, lagFacts("n2-redis"))
 	expectViolations(t, c, 0, "")
 	if c.Detail == "" {
 		t.Fatal("no detail")
 	}
+	expectViolations(t, checkDeliveryLag(lagRun(5000, 9900, 1800).h, lagFacts("n2-redis")), 0, "")
+}
+
+func TestTheDeliveryLagCheckHoldsACatchUpToTheHeal(t *testing.T) {
+	// n2 is cut off from 2 s to 5 s and delivers what it missed 2.5 s
+	// after it appeared (its slow poll fills the gap): what appeared after
+	// 3.5 s still lacks at 6 s, 1 s after the heal.
+	c := checkDeliveryLag(lagRun(2000, 5000, 2500).h, lagFacts("n2-redis"))
+	expectViolations(t, c, 14, "late-catch-up")
+	if v := c.Examples[0]; v.Client != "cat" || v.Seq != 36 {
+		t.Fatalf("first violation %+v: want cat's seq 36 (ann-3600, delivered at 6.1 s)", v)
+	}
+	// A fault on Redis reaches n2 as well.
+	expectViolations(t, checkDeliveryLag(lagRun(2000, 5000, 2500).h, lagFacts("redis")), 14, "late-catch-up")
+	// One that never heals leaves its catch-ups unjudged.
+	facts := lagFacts("n2-redis")
+	facts.Faults[0].ToMs = -1
+	expectViolations(t, checkDeliveryLag(lagRun(2000, 5000, 2500).h, facts), 0, "")
+	// Faults that follow one another: judged from the last heal (a Redis
+	// pause to 6 s): only what still lacks at 7 s is late.
+	facts = lagFacts("n2-redis")
+	facts.Faults = append(facts.Faults, FaultSpan{Action: "pause", Target: "redis", FromMs: 5500, ToMs: 6000})
+	expectViolations(t, checkDeliveryLag(lagRun(2000, 5000, 2500).h, facts), 4, "late-catch-up")
 }
 
 func TestTheDeliveryLagCheckCatchesANodeDeafToARoomAwayFromFaults(t *testing.T) {
@@ -68,7 +91,7 @@ func TestTheDeliveryLagCheckCatchesANodeDeafToARoomAwayFromFaults(t *testing.T) 
 	// A fault on another node's link does not excuse n2.
 	expectViolations(t, checkDeliveryLag(lagRun(2000, 9900, 1800).h, lagFacts("n1-redis")), 79, "stale-delivery")
 	// One on Redis itself reaches every node.
-	expectViolations(t, checkDeliveryLag(lagRun(2000, 9900, 1800).h, lagFacts("redis")), 0, "")
+	expectViolations(t, checkDeliveryLag(lagRun(5000, 9900, 1800).h, lagFacts("redis")), 0, "")
 	// A lag within the bound is no violation.
 	expectViolations(t, checkDeliveryLag(lagRun(12000, 14000, 900).h, lagFacts("n2-redis")), 0, "")
 	facts := lagFacts("n2-redis")

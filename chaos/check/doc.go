@@ -13,7 +13,7 @@
 // or draining), cut-off (a stalled client is cut off with 4000 and
 // resumes), recovery (latency back within its bound after each fault),
 // delivery-lag (a settled receiver is never far behind a message's
-// appearance) and rate-limit (no connection had more sends accepted than
+// appearance, nor, once a fault heals, behind any message that exists) and rate-limit (no connection had more sends accepted than
 // the nodes' send allowance admits).
 //
 // It depends only on system/client (the events), system/protocol (codes),
