@@ -7,20 +7,7 @@
 --       covers every write it read, 6 '1' for epoch fencing (as in the
 --       publish script)
 -- Returns {epoch, head, first, {message JSON, ...}}.
-if ARGV[6] == '1' then
-  local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
-  local owner = redis.call('GET', KEYS[4])
-  if owner ~= replid then
-    if owner then
-      redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-    end
-    redis.call('SET', KEYS[4], replid)
-    local ttl = redis.call('PTTL', KEYS[3])
-    if ttl > 0 then
-      redis.call('PEXPIRE', KEYS[4], ttl)
-    end
-  end
-end
+local fenced = ARGV[6] == '1' and fence(KEYS[4], KEYS[1], KEYS[2], KEYS[3])
 if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'EX', ARGV[4]) then
   -- Same rule as the publish script: a new epoch starts an empty history.
   -- Named by a read, it is provisional: a room only joined, never written
@@ -32,6 +19,13 @@ elseif redis.call('EXISTS', KEYS[1]) == 0 and redis.call('PTTL', KEYS[3]) > 0 th
   redis.call('EXPIRE', KEYS[3], ARGV[4])
 end
 local epoch = redis.call('GET', KEYS[3])
+if fenced then
+  -- The key lasts as long as the epoch it fences (a provisional one's).
+  local ttl = redis.call('PTTL', KEYS[3])
+  if ttl > 0 then
+    redis.call('PEXPIRE', KEYS[4], ttl)
+  end
+end
 if ARGV[5] == '1' then
   redis.call('SET', KEYS[3], epoch, 'KEEPTTL')
 end

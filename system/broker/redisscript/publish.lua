@@ -12,18 +12,7 @@
 -- Returns {seq, epoch, duplicate (0, 1, or 2: the id came with another body)},
 -- and, when ARGV[8] is '', the message to publish ('' if a retry's is gone).
 if ARGV[9] == '1' then
-  -- Epoch fencing: KEYS[5] names the replication history (master_replid)
-  -- the room was last written under. Another one means a failover since,
-  -- which may have lost writes whose seqs would be handed out again: the
-  -- room starts a new epoch instead, and its clients are told.
-  local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
-  local owner = redis.call('GET', KEYS[5])
-  if owner ~= replid then
-    if owner then
-      redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-    end
-    redis.call('SET', KEYS[5], replid)
-  end
+  fence(KEYS[5], KEYS[1], KEYS[2], KEYS[3])
 end
 local seen = redis.call('GET', KEYS[4])
 if seen then

@@ -24,9 +24,15 @@ import (
 // the simulator compiles them once.
 var (
 	//go:embed publish.lua
-	PublishSource string
+	publishBody string
 	//go:embed fetch.lua
-	FetchSource string
+	fetchBody string
+	//go:embed fence.lua
+	fenceSource string
+
+	// Each script starts with the epoch fencing function both share.
+	PublishSource = fenceSource + publishBody
+	FetchSource   = fenceSource + fetchBody
 )
 
 // Defaults of the bounds a publish carries.
