@@ -13,7 +13,11 @@ import (
 // latency within RecoveryLatencyMaxMs. A node that stays deaf to a room for
 // seconds after its link to Redis came back fails it, even when the
 // whole run's latency figures hide it. Senders the run floods with or
-// stalls are left out: their latency is their own backlog.
+// stalls are left out, and so are deliveries to the clients it stalls:
+// their latency is their own backlog (a stalled reader cut off replays
+// what it missed as its connection flushes, and its live messages wait
+// behind that replay), not the system's recovery; the cut-off check holds
+// their resume.
 func checkRecovery(h History, facts Facts) Check {
 	v := newVerdict(CheckRecovery)
 	type sending struct {
@@ -49,7 +53,7 @@ func checkRecovery(h History, facts Facts) Check {
 		}
 		key := [2]string{r.Client, r.ID}
 		s, known := sent[r.ID]
-		if !known || firsts[key] {
+		if !known || firsts[key] || stalled[r.Client] {
 			continue
 		}
 		firsts[key] = true

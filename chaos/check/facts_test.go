@@ -283,3 +283,15 @@ func TestTheRecoveryCheckLeavesOutTheSendsOfAStalledClient(t *testing.T) {
 	h = append(History{{Client: "ann", Event: client.Event{Kind: client.KindStalled}}}, h...)
 	expectViolations(t, checkRecovery(h, recoveryFacts.withDefaults()), 0, "")
 }
+
+// So is a stalled receiver's catch-up: after the stall its live messages
+// wait behind the replay of what it missed. Another receiver that lags as
+// long fails the check all the same.
+func TestTheRecoveryCheckLeavesOutDeliveriesToAStalledClient(t *testing.T) {
+	h := recoveryRun(12000)
+	h = append(History{{Client: "bob", Event: client.Event{Kind: client.KindStalled}}}, h...)
+	expectViolations(t, checkRecovery(h, recoveryFacts.withDefaults()), 0, "")
+	h = recoveryRun(12000)
+	h = append(History{{Client: "cat", Event: client.Event{Kind: client.KindStalled}}}, h...)
+	expectViolations(t, checkRecovery(h, recoveryFacts.withDefaults()), 1, "slow-recovery")
+}
