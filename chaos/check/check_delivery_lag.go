@@ -48,18 +48,7 @@ import (
 func checkDeliveryLag(h History, facts Facts) Check {
 	v := newVerdict(CheckDeliveryLag)
 	bound := facts.DeliveryLagMaxMs
-	appeared := map[string]int64{}
-	excluded := map[string]bool{}
-	for _, r := range h {
-		switch {
-		case r.Kind == client.KindSent && hasAnyPrefix(r.Client, facts.LatencyExcludedSenders):
-			excluded[r.ID] = true
-		case r.Kind == client.KindAcked || passedToApp(r.Event):
-			if at, seen := appeared[r.ID]; !seen || r.AtMs < at {
-				appeared[r.ID] = r.AtMs
-			}
-		}
-	}
+	appeared, excluded := appearances(h, facts.LatencyExcludedSenders)
 	type receiver struct {
 		node        string
 		connectedMs int64
@@ -241,4 +230,23 @@ func (f FaultSpan) reaches(node string) bool {
 		}
 	}
 	return !aimedAtNode
+}
+
+// appearances says when each message first existed (its ack to the sender
+// or its first delivery to an application, whichever came first), and which
+// messages come from excluded senders (floods): the lag checks judge a
+// delivery from the first and leave the second out.
+func appearances(h History, excludedSenders []string) (appeared map[string]int64, excluded map[string]bool) {
+	appeared, excluded = map[string]int64{}, map[string]bool{}
+	for _, r := range h {
+		switch {
+		case r.Kind == client.KindSent && hasAnyPrefix(r.Client, excludedSenders):
+			excluded[r.ID] = true
+		case r.Kind == client.KindAcked || passedToApp(r.Event):
+			if at, seen := appeared[r.ID]; !seen || r.AtMs < at {
+				appeared[r.ID] = r.AtMs
+			}
+		}
+	}
+	return appeared, excluded
 }

@@ -35,18 +35,7 @@ const CheckJoinLive = "join-live"
 func checkJoinLive(h History, facts Facts) Check {
 	v := newVerdict(CheckJoinLive)
 	bound := facts.DeliveryLagMaxMs
-	appeared := map[string]int64{}
-	excluded := map[string]bool{}
-	for _, r := range h {
-		switch {
-		case r.Kind == client.KindSent && hasAnyPrefix(r.Client, facts.LatencyExcludedSenders):
-			excluded[r.ID] = true
-		case r.Kind == client.KindAcked || passedToApp(r.Event):
-			if at, seen := appeared[r.ID]; !seen || r.AtMs < at {
-				appeared[r.ID] = r.AtMs
-			}
-		}
-	}
+	appeared, excluded := appearances(h, facts.LatencyExcludedSenders)
 	type membership struct {
 		head     uint64
 		epoch    string

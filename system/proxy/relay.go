@@ -115,18 +115,17 @@ func (s *side) write(data []byte) error {
 // runs a pass when its socket is readable. Elsewhere each direction has a
 // pump goroutine that waits for its socket.
 func (l *link) start() {
-	directions := []struct {
-		src         net.Conn
-		dst         *side
-		fromBackend bool
-	}{{l.toServer.conn, &l.toClient, true}, {l.toClient.conn, &l.toServer, false}}
-	poller, pollerErr := socket.SharedPoller()
-	for _, d := range directions {
-		if pollerErr == nil && l.watch(poller, d.src, d.dst, d.fromBackend) == nil {
-			continue
-		}
-		go l.pump(d.src, d.dst, d.fromBackend)
+	l.relay(l.toServer.conn, &l.toClient, true)
+	l.relay(l.toClient.conn, &l.toServer, false)
+}
+
+// relay starts one direction: on the poller when there is one and src is
+// a socket, else on a pump goroutine of its own.
+func (l *link) relay(src net.Conn, dst *side, fromBackend bool) {
+	if poller, err := socket.SharedPoller(); err == nil && l.watch(poller, src, dst, fromBackend) == nil {
+		return
 	}
+	go l.pump(src, dst, fromBackend)
 }
 
 // watch relays src to dst in passes the poller runs, one per readable
