@@ -50,7 +50,10 @@ func within(spans []span, atMs int64) bool {
 //   - the p99 latency of those sends' first deliveries to each receiver is
 //     within HarmLatencyMaxMs;
 //   - no dial of a well-behaved client fails, and the balancer marks no
-//     node down, during the abuse or harmAfterMs after it.
+//     node down, during the abuse or harmAfterMs after it. A dial the
+//     client's own network cut (a drop recorded while it had no
+//     connection up: the workload's reconnects landing mid-dial) is
+//     counted apart, not refused.
 //
 // Well-behaved are the clients in the history but the excluded senders
 // (floods) and clients that stopped reading; abusers record no history.
@@ -119,7 +122,11 @@ func checkNoHarm(h History, facts Facts) Check {
 	sends := map[string]*sending{}
 	var order []string
 	roomsHeard := map[string]bool{} // rooms in which a client got another's message
-	refused, dialFailures := 0, 0
+	refused, dialFailures, dialsCut := 0, 0, 0
+	// A drop of a client that has no connection up cut its dial in flight
+	// (the run's flaky network, as it cut the connection before): that
+	// dial's failure is the drop's, not a refusal.
+	up, cutDialing := map[string]bool{}, map[string]bool{}
 	var latencies []float64
 	firsts := map[[2]string]bool{}
 	for _, r := range h {
@@ -145,8 +152,18 @@ func checkNoHarm(h History, facts Facts) Check {
 				v.add(Violation{Kind: "send-refused", Client: r.Client, Room: r.Room, ID: r.ID, AtMs: r.AtMs,
 					Message: fmt.Sprintf("%s's send %s, made during the abuse, was refused as unavailable: %s", r.Client, r.ID, r.Message)})
 			}
+		case client.KindConnected:
+			up[r.Client], cutDialing[r.Client] = true, false
+		case client.KindDisconnected:
+			up[r.Client] = false
+		case client.KindDropped:
+			cutDialing[r.Client] = !up[r.Client]
 		case client.KindDialFailed:
-			if wellBehaved(r.Client) && judgedAt(r.AtMs, true) {
+			cut := cutDialing[r.Client]
+			cutDialing[r.Client] = false
+			if cut && wellBehaved(r.Client) && judgedAt(r.AtMs, true) {
+				dialsCut++
+			} else if wellBehaved(r.Client) && judgedAt(r.AtMs, true) {
 				dialFailures++
 				v.add(Violation{Kind: "dial-refused", Client: r.Client, AtMs: r.AtMs,
 					Message: fmt.Sprintf("%s could not connect at %.3fs, during the abuse", r.Client, float64(r.AtMs)/1000)})
@@ -197,6 +214,10 @@ func checkNoHarm(h History, facts Facts) Check {
 					p99, worst, len(latencies), facts.HarmLatencyMaxMs)})
 		}
 	}
-	return v.done(fmt.Sprintf("during %s: %d well-behaved sends judged, p99 %.0f ms (bound %.0f ms, max %.0f ms, %d deliveries); %d refused as unavailable, %d dials refused, %d nodes marked down",
-		strings.Join(names, ", "), len(order), p99, facts.HarmLatencyMaxMs, worst, len(latencies), refused, dialFailures, downs))
+	cutNote := ""
+	if dialsCut > 0 {
+		cutNote = fmt.Sprintf(" (%d cut by the client's own drop)", dialsCut)
+	}
+	return v.done(fmt.Sprintf("during %s: %d well-behaved sends judged, p99 %.0f ms (bound %.0f ms, max %.0f ms, %d deliveries); %d refused as unavailable, %d dials refused%s, %d nodes marked down",
+		strings.Join(names, ", "), len(order), p99, facts.HarmLatencyMaxMs, worst, len(latencies), refused, dialFailures, cutNote, downs))
 }

@@ -106,3 +106,33 @@ func TestTheNoHarmCheckFlagsRefusedDialsAndNodesMarkedDown(t *testing.T) {
 	facts.Faults = append(facts.Faults, FaultSpan{Action: "pause", Target: "n2", FromMs: 5000, ToMs: 7000})
 	expectViolations(t, checkNoHarm(harmRun(0, 0, 0).h, facts), 0, "")
 }
+
+// A client whose network drops its connection redials at once; a second
+// drop that lands while that dial is still in flight (the balancer and a
+// node took it, the answer is on its way) fails the dial. The run cut it,
+// as it cut the first connection: it is not a dial the abuse refused
+// (sim seed 74 of abuse-connflood: c005 dropped at 4.610 s and again at
+// 4.650 s, mid-dial). A dial that fails with no drop of the client's own
+// is still a refusal, even right after one that was cut.
+func TestTheNoHarmCheckLeavesOutDialsTheClientsOwnDropCut(t *testing.T) {
+	b := harmRun(0, 0, 0)
+	dropped := client.Event{Kind: client.KindDropped}
+	b.at(6000).event("bob", dropped).event("bob", client.Event{Kind: client.KindDisconnected, CloseCode: 1006})
+	b.at(6040).event("bob", dropped).event("bob", client.Event{Kind: client.KindDialFailed})
+	b.at(6100).connect("bob")
+	sortByTime(b.h)
+	c := checkNoHarm(b.h, harmFacts())
+	expectViolations(t, c, 0, "")
+	if want := "0 dials refused (1 cut by the client's own drop)"; !strings.Contains(c.Detail, want) {
+		t.Errorf("detail %q lacks %q", c.Detail, want)
+	}
+
+	b = harmRun(0, 0, 0)
+	b.at(6000).event("bob", dropped).event("bob", client.Event{Kind: client.KindDisconnected, CloseCode: 1006})
+	b.at(6040).event("bob", dropped).event("bob", client.Event{Kind: client.KindDialFailed})
+	b.at(6300).event("bob", client.Event{Kind: client.KindDialFailed}) // the next dial: refused
+	b.at(7000).event("cat", dropped).event("cat", client.Event{Kind: client.KindDisconnected, CloseCode: 1006})
+	b.at(7100).event("cat", client.Event{Kind: client.KindDialFailed}) // its redial: refused
+	sortByTime(b.h)
+	expectViolations(t, checkNoHarm(b.h, harmFacts()), 2, "dial-refused")
+}
