@@ -329,3 +329,26 @@ func TestEpochFenceStartsANewEpochAfterAFailover(t *testing.T) {
 		t.Fatalf("another shard's room: %+v; want seq 3 of e1", reply)
 	}
 }
+
+// redisscript.Slot, by which the simulator places rooms on shards, is the
+// slot a real Redis Cluster gives every key of a room, its shard channel
+// and keys with odd hash tags.
+func TestSlotIsTheClusterSlot(t *testing.T) {
+	cluster, _ := clusterBackend(t)
+	client := redis.NewClient(&redis.Options{Addr: cluster.Addrs()[0], DisableIdentity: true})
+	t.Cleanup(func() { _ = client.Close() })
+	keys := []string{"", "foo", "foo{}{bar}", "foo{{bar}}zap", "{a}{b}", "}{x}", "123456789"}
+	for i := range 200 {
+		room := fmt.Sprint("room-", i)
+		keys = append(keys, redisscript.KeysOf(room).Seq, redisscript.ShardChannel(room), redisscript.DedupeKey(room, "u:1", "id"))
+	}
+	for _, key := range keys {
+		slot, err := client.ClusterKeySlot(context.Background(), key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := redisscript.Slot(key); int64(got) != slot {
+			t.Errorf("Slot(%q) = %d; the cluster says %d", key, got, slot)
+		}
+	}
+}
