@@ -58,6 +58,10 @@ type Topology struct {
 	// Redis is how Redis serves its clients: calls in any order, pub/sub
 	// connections that break.
 	Redis RedisSpec
+	// RedisCluster, when set, replaces the one Redis with a Redis Cluster
+	// (redis_cluster.go): shards of a master and a replica, each server
+	// served as Redis is.
+	RedisCluster *RedisClusterSpec
 	// PongWait is how long a connection whose path is cut lives before it
 	// is reset, as a real node's pong wait (default 5 s).
 	PongWait time.Duration
@@ -96,16 +100,18 @@ func (t Topology) withDefaults() Topology {
 // schedule workload and faults, run, then read History, Snapshots and
 // TraceHash.
 type Cluster struct {
-	topology   Topology
-	world      *World
-	network    *Network
-	store      *Redis
-	redis      *RedisHost
-	balancer   *BalancerHost
-	nodes      []*NodeHost
-	nodeByName map[string]*NodeHost
-	clients    []*ClientHost
-	hosts      map[string]*host
+	topology Topology
+	world    *World
+	network  *Network
+	store    *Redis
+	redis    *RedisHost
+	// redisCluster replaces store and redis on a Redis Cluster.
+	redisCluster *redisCluster
+	balancer     *BalancerHost
+	nodes        []*NodeHost
+	nodeByName   map[string]*NodeHost
+	clients      []*ClientHost
+	hosts        map[string]*host
 
 	history []HistoryEvent
 	// historyBlocks are the events recorded since History last joined them.
@@ -139,9 +145,16 @@ func NewCluster(topology Topology, seed uint64) *Cluster {
 	if topology.PongWait > 0 {
 		c.network.ConnTimeout = topology.PongWait
 	}
-	c.store = NewRedis(world.Now)
-	c.redis = NewRedisHost(RedisName, c.network, c.store, topology.Redis)
-	c.addHost(c.redis.host)
+	if topology.RedisCluster != nil {
+		c.redisCluster = newRedisCluster(world, c.network, *topology.RedisCluster, topology.Redis)
+		for _, server := range c.redisCluster.servers {
+			c.addHost(server.host)
+		}
+	} else {
+		c.store = NewRedis(world.Now)
+		c.redis = NewRedisHost(RedisName, c.network, c.store, topology.Redis)
+		c.addHost(c.redis.host)
+	}
 	for _, name := range topology.Nodes {
 		config := topology.Node
 		config.ID, config.Delivery = name, topology.Delivery

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -52,6 +53,14 @@ const (
 	// AdmitPubSub. Target is "redis".
 	RefusePubSub Action = "refuse-pubsub"
 	AdmitPubSub  Action = "admit-pubsub"
+	// RedisFailover, on a Redis Cluster, freezes the replica of the master
+	// of Target's shard (Target is a room) and cuts it off from its master
+	// for Lag, then crashes that master and lets the replica go: the
+	// cluster promotes it once it has failed the master.
+	RedisFailover Action = "redis-failover"
+	// RestartRedisServers starts every crashed server of a Redis Cluster
+	// again: a master whose replica took over rejoins as a replica.
+	RestartRedisServers Action = "restart-redis-servers"
 )
 
 // Fault is one fault, as data.
@@ -62,6 +71,8 @@ type Fault struct {
 	OneWay   bool     `json:"one_way,omitempty"`
 	KeepData bool     `json:"keep_data,omitempty"`
 	Link     LinkSpec `json:"link,omitzero"`
+	// Lag of a RedisFailover.
+	Lag time.Duration `json:"lag,omitempty"`
 }
 
 // FaultRecord is a fault as it was applied.
@@ -92,11 +103,21 @@ func (c *Cluster) check(fault Fault) error {
 	}
 	switch fault.Action {
 	case Crash, Restart:
-		if c.nodeByName[fault.Target] == nil && fault.Target != RedisName && (fault.Target != BalancerName || c.balancer == nil) {
+		if c.redisServer(fault.Target) != nil || fault.Target == RedisName && c.redisCluster != nil && fault.Action == Restart {
+			return nil
+		}
+		if c.nodeByName[fault.Target] == nil && (fault.Target != RedisName || c.redis == nil) && (fault.Target != BalancerName || c.balancer == nil) {
 			return fmt.Errorf("sim: fault %s: %q is not a node, the balancer or redis", fault.Action, fault.Target)
 		}
 	case Pause, Resume:
+		if fault.Target == RedisName && c.redisCluster != nil {
+			return nil // every server of the cluster
+		}
 		return known(fault.Target)
+	case RedisFailover, RestartRedisServers:
+		if c.redisCluster == nil {
+			return fmt.Errorf("sim: fault %s needs a Redis Cluster", fault.Action)
+		}
 	case Drain, Undrain:
 		if c.nodeByName[fault.Target] == nil {
 			return fmt.Errorf("sim: fault %s: %q is not a node", fault.Action, fault.Target)
@@ -115,7 +136,7 @@ func (c *Cluster) check(fault Fault) error {
 		}
 		return known(fault.Peer)
 	case KillPubSub, RefusePubSub, AdmitPubSub:
-		if fault.Target != RedisName {
+		if fault.Target != RedisName || c.redis == nil {
 			return fmt.Errorf("sim: fault %s: target %q is not redis", fault.Action, fault.Target)
 		}
 	case StopReading, ResumeReading, GoOffline, GoOnline:
@@ -151,9 +172,17 @@ func (c *Cluster) Apply(fault Fault) {
 		c.crash(fault)
 		c.restart(fault.Target)
 	case Pause:
-		c.world.pause(c.hosts[fault.Target])
+		for _, h := range c.hostsOf(fault.Target) {
+			c.world.pause(h)
+		}
 	case Resume:
-		c.world.resume(c.hosts[fault.Target])
+		for _, h := range c.hostsOf(fault.Target) {
+			c.world.resume(h)
+		}
+	case RedisFailover:
+		c.redisFailover(fault.Target, fault.Lag)
+	case RestartRedisServers:
+		c.restart(RedisName)
 	case Drain:
 		if c.balancer != nil {
 			c.balancer.Drain(fault.Target)
@@ -192,6 +221,10 @@ func (c *Cluster) Apply(fault Fault) {
 }
 
 func (c *Cluster) crash(fault Fault) {
+	if server := c.redisServer(fault.Target); server != nil {
+		server.Crash(c.world, true)
+		return
+	}
 	switch fault.Target {
 	case RedisName:
 		c.redis.Crash(c.world, fault.KeepData || c.topology.RedisPersistence)
@@ -203,6 +236,19 @@ func (c *Cluster) crash(fault Fault) {
 }
 
 func (c *Cluster) restart(name string) {
+	if server := c.redisServer(name); server != nil {
+		server.Start(c.world)
+		return
+	}
+	switch {
+	case name == RedisName && c.redisCluster != nil:
+		for _, server := range c.redisCluster.servers {
+			if !server.host.up {
+				server.Start(c.world)
+			}
+		}
+		return
+	}
 	switch name {
 	case RedisName:
 		c.redis.Start(c.world)
@@ -211,4 +257,37 @@ func (c *Cluster) restart(name string) {
 	default:
 		c.nodeByName[name].Restart()
 	}
+}
+
+// hostsOf is the host a fault names: on a Redis Cluster, "redis" names
+// every server.
+func (c *Cluster) hostsOf(name string) []*host {
+	if name == RedisName && c.redisCluster != nil {
+		hosts := make([]*host, len(c.redisCluster.servers))
+		for i, server := range c.redisCluster.servers {
+			hosts[i] = server.host
+		}
+		return hosts
+	}
+	return []*host{c.hosts[name]}
+}
+
+// redisFailover freezes the replica of room's shard and cuts it off from
+// its master, then, lag later, crashes the master and lets the replica go.
+// The master's writes of those lag are its alone.
+func (c *Cluster) redisFailover(room string, lag time.Duration) {
+	rc := c.redisCluster
+	shard := rc.roomShard(room)
+	master, replica := rc.masters[shard], rc.replicaOf(shard)
+	c.world.pause(replica.host)
+	// A frozen replica's socket would still take in what the master
+	// sends: the master drops the connection, as CLIENT KILL TYPE replica.
+	for _, r := range slices.Clone(master.replicas) {
+		c.network.Reset(r.conn)
+	}
+	master.replicas = nil
+	c.world.After(lag, "redis-failover-kill", master.host.name, uint64(shard), func() {
+		master.Crash(c.world, true)
+		c.world.resume(replica.host)
+	})
 }

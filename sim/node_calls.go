@@ -64,6 +64,10 @@ type brokerCalls struct {
 	// still unanswered.
 	inFlight   []brokerCall
 	unanswered map[node.RequestID]string
+	// On a Redis Cluster (node_cluster.go): a connection per server, by
+	// server index, and the calls sent and not finished.
+	servers []serverConn
+	sent    map[node.RequestID]*sentCall
 }
 
 func newBrokerCalls() brokerCalls {
@@ -81,19 +85,29 @@ func (h *NodeHost) publish(req node.PublishRequest) {
 	call := brokerCall{id: req.Request, room: req.Room, order: req.Room + "\x00" + req.From}
 	if h.config.Delivery == node.PubSub {
 		channel, payload, err := redisscript.PubSubPublish(req)
-		call.call, call.refused = redisCall{request: req.Request, command: []string{"PUBLISH", channel, payload}}, err
+		command := []string{"PUBLISH", channel, payload}
+		if h.redisCluster() != nil {
+			command = []string{"SPUBLISH", redisscript.ShardChannel(req.Room), payload}
+		}
+		call.call, call.refused = redisCall{request: req.Request, command: command}, err
 	} else {
 		topology := h.cluster.topology
 		script, err := redisscript.Publish(req, topology.RedisStreamLenMax, int(topology.RedisDedupeTTL/time.Second))
 		call.call, call.refused = redisCall{request: req.Request, script: &script}, err
+		if err == nil && h.redisCluster() != nil {
+			call.call = h.clusterCall(call.call, req.Room)
+		}
 	}
 	h.queueCall(call)
 }
 
 func (h *NodeHost) fetch(req node.FetchRequest) {
 	script, err := redisscript.Fetch(req)
-	h.queueCall(brokerCall{id: req.Request, room: req.Room, refused: err,
-		call: redisCall{request: req.Request, fetch: true, script: &script}})
+	call := redisCall{request: req.Request, fetch: true, script: &script}
+	if err == nil && h.redisCluster() != nil {
+		call = h.clusterCall(call, req.Room)
+	}
+	h.queueCall(brokerCall{id: req.Request, room: req.Room, refused: err, call: call})
 }
 
 // queueCall queues a call and sends what the in-flight limit allows. A
@@ -130,6 +144,10 @@ func (h *NodeHost) sendCalls() {
 		calls.ready = calls.ready[1:]
 		calls.pending--
 		calls.unanswered[call.id] = call.order
+		if call.refused == nil && h.cluster.redisCluster != nil {
+			h.sendToShard(call)
+			continue
+		}
 		if call.refused != nil || !calls.open {
 			failure := errBrokerDown
 			if call.refused != nil {
@@ -173,6 +191,7 @@ func (h *NodeHost) finishCall(id node.RequestID, fetch bool, result any, err err
 		return
 	}
 	delete(h.calls.unanswered, id)
+	delete(h.calls.sent, id)
 	answer := redisAnswer{request: id, fetch: fetch, result: result, err: err}
 	if fetch {
 		reply, err := fetchReplyOf(answer)

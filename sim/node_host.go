@@ -27,6 +27,12 @@ type NodeHost struct {
 
 	calls brokerCalls
 	link  subscriptionLink
+	// slots is the node's slot map on a Redis Cluster: each shard's master
+	// as last loaded (node_cluster.go).
+	slots          []*RedisHost
+	slotsReloading bool
+	// movedFollowed counts calls answered MOVED and sent on.
+	movedFollowed int
 	// gapFills counts live messages that made the node fetch history: its
 	// gap-fill path, which runs only when pub/sub loses messages.
 	gapFills int
@@ -56,7 +62,14 @@ func (h *NodeHost) boot() {
 	h.calls = newBrokerCalls()
 	h.link = subscriptionLink{}
 	h.advance()
-	h.dialCommands()
+	if rc := h.redisCluster(); rc != nil {
+		h.loadSlots()
+		h.slotsReloading = false
+		h.calls.servers = make([]serverConn, len(rc.servers))
+		h.calls.sent = map[node.RequestID]*sentCall{}
+	} else {
+		h.dialCommands()
+	}
 	h.dialLink()
 	h.scheduleTick()
 }
@@ -98,6 +111,15 @@ func (h *NodeHost) connected(c *Conn) {
 		h.calls.open = true
 	case h.link.conn:
 		h.linkConnected()
+	default:
+		if h.redisCluster() == nil {
+			return
+		}
+		if i := h.serverOf(c); i >= 0 {
+			h.serverConnected(i)
+		} else if shard := h.linkShardOf(c); shard != nil {
+			h.clusterLinkConnected(shard)
+		}
 	}
 }
 
@@ -111,6 +133,12 @@ func (h *NodeHost) receive(c *Conn, payload any) {
 	default:
 		if id, ok := h.connIDs[c]; ok {
 			h.node.Receive(id, payload.([]byte))
+		} else if h.redisCluster() != nil {
+			if answer, ok := payload.(redisAnswer); ok {
+				h.clusterAnswered(answer)
+			} else if shard := h.linkShardOf(c); shard != nil {
+				h.clusterLinkReceive(shard, payload)
+			}
 		}
 	}
 	h.flush()
@@ -128,6 +156,12 @@ func (h *NodeHost) closed(c *Conn, _ int) {
 			delete(h.conns, id)
 			delete(h.connIDs, c)
 			h.node.Closed(id)
+		} else if h.redisCluster() != nil {
+			if i := h.serverOf(c); i >= 0 {
+				h.serverLost(i)
+			} else if h.linkShardOf(c) != nil {
+				h.clusterLinkLost()
+			}
 		}
 	}
 	h.flush()

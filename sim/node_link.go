@@ -47,9 +47,18 @@ type subscriptionLink struct {
 	// fetch's reply and the subscription may be missed).
 	waiters           []string
 	subscribesPending map[string]int
+	// On a Redis Cluster (node_cluster.go): active while a session runs,
+	// its connections, and the connection each room was subscribed on.
+	active    bool
+	shards    []*linkShard
+	roomShard map[string]*linkShard
 }
 
 func (h *NodeHost) dialLink() {
+	if h.redisCluster() != nil {
+		h.clusterDialLink()
+		return
+	}
 	h.link.conn = h.cluster.network.Dial(h, h.cluster.redis, "")
 	h.link.up = false
 	if h.link.subscribesPending == nil {
@@ -105,24 +114,38 @@ func (h *NodeHost) linkReceive(payload any) {
 	switch reply := payload.(type) {
 	case redisPong:
 		if !link.up {
-			link.up, link.delay = true, linkReconnectDelayMin
-			if !link.toldUp {
-				link.toldUp = true
-				h.node.BrokerUp()
-			}
+			h.sessionUp()
 		}
 	case redisSubscribed:
 		for _, channel := range reply.channels {
 			room, _ := redisscript.RoomOfChannel(channel)
-			if at := slices.Index(link.waiters, room); at >= 0 {
-				link.waiters = slices.Delete(link.waiters, at, at+1)
-				h.subscribed(room)
-			}
+			h.confirmed(room)
 		}
 	case redisMessage:
 		h.linkMessage(reply)
 	default:
 		panic("sim: node host got an unknown reply on its pub/sub link")
+	}
+}
+
+// sessionUp: the session answered; the node hears BrokerUp unless it was
+// told up already.
+func (h *NodeHost) sessionUp() {
+	link := &h.link
+	link.up, link.delay = true, linkReconnectDelayMin
+	if !link.toldUp {
+		link.toldUp = true
+		h.node.BrokerUp()
+	}
+}
+
+// confirmed: a subscribe of room was confirmed; the oldest node-asked one
+// waiting is released.
+func (h *NodeHost) confirmed(room string) {
+	link := &h.link
+	if at := slices.Index(link.waiters, room); at >= 0 {
+		link.waiters = slices.Delete(link.waiters, at, at+1)
+		h.subscribed(room)
 	}
 }
 
@@ -163,7 +186,7 @@ func (h *NodeHost) linkLost() {
 		link.delay = min(max(2*link.delay, linkReconnectDelayMin), linkReconnectDelayMax)
 	}
 	h.cluster.world.on(h.host, link.delay, "link-redial", 0, func() {
-		if h.link.conn == nil {
+		if h.link.conn == nil && !h.link.active {
 			h.dialLink()
 		}
 	})
@@ -179,6 +202,10 @@ func (h *NodeHost) subscribe(room string) {
 		return
 	}
 	link.wanted = slices.Insert(link.wanted, at, room)
+	if h.redisCluster() != nil {
+		h.clusterSubscribe(room)
+		return
+	}
 	if link.conn == nil || !link.conn.Open() {
 		return
 	}
@@ -205,6 +232,10 @@ func (h *NodeHost) unsubscribe(room string) {
 		return
 	}
 	link.wanted = slices.Delete(link.wanted, at, at+1)
+	if h.redisCluster() != nil {
+		h.clusterUnsubscribe(room)
+		return
+	}
 	if link.conn != nil && link.conn.Open() {
 		h.writeLink(redisUnsubscribe{channel: redisscript.Channel(room)})
 	}

@@ -28,6 +28,92 @@ type Redis struct {
 	// publish delivers a PUBLISH to the subscribers and says how many got
 	// it; nil: nobody listens.
 	publish func(channel, payload string) int
+	// replid names the replication history this server's data belongs to
+	// (INFO replication's master_replid): a replica promoted to master
+	// starts a new one.
+	replid string
+	// recording: every write is also kept in effects, in order, for the
+	// replicas (a master of a Redis Cluster). Effects are what the writes
+	// did, expiries as absolute times, as Redis 7 replicates a script.
+	recording bool
+	effects   []redisEffect
+}
+
+// redisEffect is one write as a replica applies it.
+type redisEffect struct {
+	kind     effectKind
+	key      string
+	text     string
+	expireAt time.Duration
+	entry    streamEntry
+	maxLen   int
+}
+
+type effectKind int
+
+const (
+	effectSet    effectKind = iota // key holds text, expiring at expireAt (0: never)
+	effectDel                      // key is gone
+	effectExpire                   // key expires at expireAt
+	effectXAdd                     // entry appended to the stream at key, trimmed to maxLen (-1: not)
+	effectFlush                    // every key is gone
+)
+
+// record keeps a write's effect for the replicas, when recording.
+func (r *Redis) record(e redisEffect) {
+	if r.recording {
+		r.effects = append(r.effects, e)
+	}
+}
+
+// takeEffects hands over the effects recorded since the last call.
+func (r *Redis) takeEffects() []redisEffect {
+	effects := r.effects
+	r.effects = nil
+	return effects
+}
+
+// apply carries out a master's write on a replica's data.
+func (r *Redis) apply(e redisEffect) {
+	switch e.kind {
+	case effectSet:
+		r.set(e.key, &redisValue{text: e.text, expireAt: e.expireAt})
+	case effectDel:
+		delete(r.keys, e.key)
+	case effectExpire:
+		if v := r.keys[e.key]; v != nil {
+			v.expireAt = e.expireAt
+		}
+	case effectXAdd:
+		s, err := r.stream(e.key, true)
+		if err != nil {
+			return // cannot happen: the master's XADD succeeded on the same data
+		}
+		s.entries = append(s.entries, e.entry)
+		s.last = e.entry.id
+		if e.maxLen >= 0 && len(s.entries) > e.maxLen {
+			s.entries = s.entries[len(s.entries)-e.maxLen:]
+		}
+	case effectFlush:
+		r.Flush()
+	}
+}
+
+// copyFrom replaces every key with a copy of source's: a replica's full
+// resynchronization. Entries are shared: nothing changes one once added.
+func (r *Redis) copyFrom(source *Redis) {
+	r.Flush()
+	for key, v := range source.keys { // map order: each key copied into a map, nothing else
+		copied := *v
+		if v.stream != nil {
+			copied.stream = &redisStream{entries: slices.Clone(v.stream.entries), last: v.stream.last}
+		}
+		r.keys[key] = &copied
+	}
+	for room := range source.rooms { // map order: copied into a set
+		r.rooms[room] = true
+	}
+	r.replid = source.replid
 }
 
 // Status is a status reply ("OK", "PONG").
@@ -79,13 +165,18 @@ type streamEntry struct {
 
 // NewRedis returns an empty Redis whose clock is now.
 func NewRedis(now func() time.Duration) *Redis {
-	return &Redis{now: now, keys: map[string]*redisValue{}, rooms: map[string]bool{}}
+	return &Redis{now: now, keys: map[string]*redisValue{}, rooms: map[string]bool{}, replid: replidSingle}
 }
+
+// replidSingle is the replication history of a Redis that never fails
+// over.
+const replidSingle = "5e4d0000000000000000000000000000000000a1"
 
 // Flush loses every key: a restart without persistence.
 func (r *Redis) Flush() {
 	clear(r.keys)
 	clear(r.rooms)
+	r.record(redisEffect{kind: effectFlush})
 }
 
 // get is the live value of key, nil when absent or expired (an expired key
@@ -148,7 +239,10 @@ func init() {
 		"XADD":     {4, (*Redis).commandXAdd},
 		"XRANGE":   {3, (*Redis).commandXRange},
 		"XLEN":     {1, (*Redis).commandXLen},
+		"PEXPIRE":  {2, (*Redis).commandPExpire},
 		"PUBLISH":  {2, (*Redis).commandPublish},
+		"SPUBLISH": {2, (*Redis).commandPublish},
+		"INFO":     {0, (*Redis).commandInfo},
 		"FLUSHALL": {0, func(r *Redis, _ []string) (any, error) { r.Flush(); return Status("OK"), nil }},
 		"EVAL":     {2, (*Redis).commandEval},
 	}
@@ -168,7 +262,7 @@ func (r *Redis) commandGet(args []string) (any, error) {
 // commandSet: SET key value [NX|XX] [EX seconds|PX milliseconds].
 func (r *Redis) commandSet(args []string) (any, error) {
 	key, text := args[0], args[1]
-	var nx, xx bool
+	var nx, xx, keepTTL bool
 	var ttl time.Duration
 	for i := 2; i < len(args); i++ {
 		switch strings.ToUpper(args[i]) {
@@ -176,6 +270,8 @@ func (r *Redis) commandSet(args []string) (any, error) {
 			nx = true
 		case "XX":
 			xx = true
+		case "KEEPTTL":
+			keepTTL = true
 		case "EX", "PX":
 			if i+1 >= len(args) || ttl != 0 {
 				return nil, errSyntax
@@ -197,18 +293,22 @@ func (r *Redis) commandSet(args []string) (any, error) {
 			return nil, errSyntax
 		}
 	}
-	if nx && xx {
+	if nx && xx || keepTTL && ttl > 0 {
 		return nil, errSyntax
 	}
-	exists := r.get(key) != nil
-	if (nx && exists) || (xx && !exists) {
+	old := r.get(key)
+	if (nx && old != nil) || (xx && old == nil) {
 		return nil, nil
 	}
 	v := &redisValue{text: text}
-	if ttl > 0 {
+	switch {
+	case ttl > 0:
 		v.expireAt = r.now() + ttl
+	case keepTTL && old != nil:
+		v.expireAt = old.expireAt
 	}
 	r.set(key, v)
+	r.record(redisEffect{kind: effectSet, key: key, text: text, expireAt: v.expireAt})
 	return Status("OK"), nil
 }
 
@@ -217,6 +317,7 @@ func (r *Redis) commandDel(args []string) (any, error) {
 	for _, key := range args {
 		if r.get(key) != nil {
 			delete(r.keys, key)
+			r.record(redisEffect{kind: effectDel, key: key})
 			deleted++
 		}
 	}
@@ -252,11 +353,17 @@ func (r *Redis) commandIncr(args []string) (any, error) {
 	// INCR keeps the key's expiry.
 	v.text = strconv.FormatInt(value, 10)
 	r.set(args[0], v)
+	r.record(redisEffect{kind: effectSet, key: args[0], text: v.text, expireAt: v.expireAt})
 	return value, nil
 }
 
-func (r *Redis) commandExpire(args []string) (any, error) {
-	seconds, err := strconv.ParseInt(args[1], 10, 64)
+func (r *Redis) commandExpire(args []string) (any, error) { return r.expire(args, time.Second) }
+
+func (r *Redis) commandPExpire(args []string) (any, error) { return r.expire(args, time.Millisecond) }
+
+// expire is EXPIRE and PEXPIRE: the key lasts amount units from now.
+func (r *Redis) expire(args []string, unit time.Duration) (any, error) {
+	amount, err := strconv.ParseInt(args[1], 10, 64)
 	if err != nil {
 		return nil, errNotInteger
 	}
@@ -264,12 +371,19 @@ func (r *Redis) commandExpire(args []string) (any, error) {
 	if v == nil {
 		return int64(0), nil
 	}
-	if seconds <= 0 {
+	if amount <= 0 {
 		delete(r.keys, args[0])
+		r.record(redisEffect{kind: effectDel, key: args[0]})
 		return int64(1), nil
 	}
-	v.expireAt = r.now() + time.Duration(seconds)*time.Second
+	v.expireAt = r.now() + time.Duration(amount)*unit
+	r.record(redisEffect{kind: effectExpire, key: args[0], expireAt: v.expireAt})
 	return int64(1), nil
+}
+
+// commandInfo answers the replication section, all the scripts read.
+func (r *Redis) commandInfo([]string) (any, error) {
+	return "# Replication\r\nrole:master\r\nmaster_replid:" + r.replid + "\r\nmaster_repl_offset:0\r\n", nil
 }
 
 func (r *Redis) commandPTTL(args []string) (any, error) {
@@ -334,8 +448,10 @@ func (r *Redis) commandXAdd(args []string) (any, error) {
 	if s == nil {
 		s, _ = r.stream(key, true)
 	}
-	s.entries = append(s.entries, streamEntry{id: id, idText: id.String(), fields: slices.Clone(rest[1:])})
+	entry := streamEntry{id: id, idText: id.String(), fields: slices.Clone(rest[1:])}
+	s.entries = append(s.entries, entry)
 	s.last = id
+	r.record(redisEffect{kind: effectXAdd, key: key, entry: entry, maxLen: maxLen})
 	if maxLen >= 0 && len(s.entries) > maxLen {
 		// Slicing off the front is amortized O(1): append copies only the
 		// live part when it next grows the array.

@@ -30,6 +30,9 @@ type (
 		fetch   bool
 		script  *redisscript.Call
 		command []string
+		// wait, on a Redis Cluster: WAIT for replicas (no script, no
+		// command).
+		wait *redisWaitCall
 	}
 	// redisAnswer is a call's reply, in go-redis's shapes.
 	redisAnswer struct {
@@ -105,6 +108,8 @@ type RedisHost struct {
 	// the answer of a call that arrived later.
 	callsArrived, answeredLast uint64
 	overtaken                  int
+	// clusterServer: a Redis Cluster's server (cluster nil on one Redis).
+	clusterServer
 }
 
 // NewRedisHost starts Redis on a new host named name.
@@ -132,17 +137,34 @@ func (r *RedisHost) accept(c *Conn) {
 	r.network.SetOutputLimit(c, r.host, redisOutputBytesMax)
 }
 
-func (r *RedisHost) connected(*Conn)    {}
+// connected: a replica's dial to its master completed; it asks for
+// everything.
+func (r *RedisHost) connected(c *Conn) {
+	if r.cluster != nil && c == r.upstream {
+		r.write(c, replSync{}, redisOverheadBytes, 0)
+	}
+}
+
 func (r *RedisHost) flushed(*Conn, int) {}
 func (r *RedisHost) ignoresFlushes()    {}
 
 func (r *RedisHost) closed(c *Conn, _ int) {
+	if r.cluster != nil {
+		if c == r.upstream {
+			r.upstreamLost()
+			return
+		}
+		r.replicas = slices.DeleteFunc(r.replicas, func(replica *replicaConn) bool { return replica.conn == c })
+	}
 	r.pubsub = slices.DeleteFunc(r.pubsub, func(s *Conn) bool { return s == c })
 	r.dropSubscriber(c)
 	delete(r.breaking, c)
 }
 
 func (r *RedisHost) receive(c *Conn, payload any) {
+	if r.cluster != nil && r.replicationReceive(c, payload) {
+		return
+	}
 	switch command := payload.(type) {
 	case redisCall:
 		r.callsArrived++
@@ -155,6 +177,10 @@ func (r *RedisHost) receive(c *Conn, payload any) {
 		r.markPubSub(c)
 		r.scheduleBreak(c)
 		for _, channel := range command.channels {
+			if r.cluster != nil && r.movedFor(channel) != nil {
+				r.write(c, redisSubscribeRefused{channel: channel}, redisOverheadBytes, digest([]byte(channel)))
+				return
+			}
 			if !slices.Contains(r.channels[c], channel) {
 				r.channels[c] = append(r.channels[c], channel)
 				r.subscribers[channel] = append(r.subscribers[channel], c)
@@ -190,11 +216,31 @@ func (r *RedisHost) later(step func()) {
 func (r *RedisHost) run(c *Conn, call redisCall, arrived uint64) {
 	var result any
 	var err error
+	if r.cluster != nil {
+		if call.wait != nil {
+			r.wait(c, call, arrived)
+			return
+		}
+		if moved := r.movedFor(call.callKey()); moved != nil {
+			r.answer(c, call, arrived, nil, moved)
+			return
+		}
+	}
 	if call.script != nil {
 		result, err = r.store.Eval(call.script.Source, call.script.Keys, call.script.Args)
 	} else {
 		result, err = r.store.Do(call.command...)
 	}
+	if r.cluster != nil {
+		if effects := r.store.takeEffects(); len(effects) > 0 {
+			r.replicate(effects)
+		}
+	}
+	r.answer(c, call, arrived, result, err)
+}
+
+// answer sends a call's reply back after its share of the spread.
+func (r *RedisHost) answer(c *Conn, call redisCall, arrived uint64, result any, err error) {
 	answer := redisAnswer{request: call.request, fetch: call.fetch, result: result, err: err}
 	r.later(func() {
 		if arrived < r.answeredLast {
@@ -320,13 +366,32 @@ func (r *RedisHost) Crash(world *World, keepData bool) {
 	clear(r.channels)
 	clear(r.breaking)
 	r.pubsub = r.pubsub[:0]
+	if r.cluster != nil {
+		r.replicas, r.waits, r.upstream = nil, nil, nil
+		r.store.takeEffects()
+		if r.isMaster() {
+			r.cluster.masterDown(r.shard)
+		}
+		return // its data is on disk; a replica's is replaced when it syncs
+	}
 	if !keepData {
 		r.store.Flush()
 	}
 }
 
-// Start brings a crashed Redis back.
-func (r *RedisHost) Start(world *World) { world.start(r.host) }
+// Start brings a crashed Redis back. On a Redis Cluster, a server whose
+// replica took over meanwhile comes back as that replica's replica.
+func (r *RedisHost) Start(world *World) {
+	world.start(r.host)
+	if r.cluster == nil {
+		return
+	}
+	r.sendAt = 0
+	if !r.isMaster() {
+		r.store.recording = false
+		r.dialUpstream()
+	}
+}
 
 // bytes approximates the call's size on the wire. A script call goes by
 // EVALSHA: the script's hash, its keys and arguments.

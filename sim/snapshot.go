@@ -2,6 +2,7 @@ package sim
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"chatlab/system/balance"
@@ -60,7 +61,12 @@ func (c *Cluster) scheduleSnapshot() {
 
 // Snapshot takes every host's state now.
 func (c *Cluster) Snapshot() Snapshot {
-	s := Snapshot{At: c.world.now, Redis: RedisState{Up: c.redis.host.up, Paused: c.redis.host.paused, Rooms: c.store.roomStates()}}
+	s := Snapshot{At: c.world.now}
+	if rc := c.redisCluster; rc != nil {
+		s.Redis = rc.state()
+	} else {
+		s.Redis = RedisState{Up: c.redis.host.up, Paused: c.redis.host.paused, Rooms: c.store.roomStates()}
+	}
 	for _, h := range c.nodes {
 		state := NodeState{Name: h.name, Up: h.host.up, Paused: h.host.paused}
 		if h.node != nil {
@@ -81,6 +87,25 @@ func (c *Cluster) Snapshot() Snapshot {
 		s.Clients = append(s.Clients, h.client.Snapshot())
 	}
 	return s
+}
+
+// state is a Redis Cluster's as one Redis's: up when every server is,
+// paused when one is, each room's head and epoch on its shard's master.
+func (rc *redisCluster) state() RedisState {
+	state := RedisState{Up: true}
+	for _, server := range rc.servers {
+		state.Up = state.Up && server.host.up
+		state.Paused = state.Paused || server.host.paused
+	}
+	for _, master := range rc.masters {
+		for _, room := range master.store.roomStates() {
+			if rc.roomShard(room.Room) == master.shard {
+				state.Rooms = append(state.Rooms, room)
+			}
+		}
+	}
+	slices.SortFunc(state.Rooms, func(a, b RedisRoom) int { return strings.Compare(a.Room, b.Room) })
+	return state
 }
 
 // roomStates lists every room's head and epoch, sorted by room.
