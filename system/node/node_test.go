@@ -317,6 +317,64 @@ func TestBadFramesGetTheirCodeAndTheConnectionKeepsWorking(t *testing.T) {
 	}
 }
 
+// A join or resume whose since is out of range (above 2^53-1, what a JSON
+// number carries exactly) is refused with out_of_range naming the room: no
+// membership, no subscribe, no fetch (a since of 2^63 used to get joined,
+// then a fetch the broker refuses, retried every FetchRetryMs for ever).
+// The connection's other rooms go on, and so does a membership of the same
+// room it already had.
+func TestSinceOutOfRangeIsRefusedWithoutABrokerCall(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.seed("r", 3)
+	h.open(1, "alice")
+	h.open(2, "bob")
+	h.frame(1, `{"type":"join","room":"r"}`)
+	h.frame(2, `{"type":"join","room":"r"}`)
+	h.answer()
+	h.take(1)
+	h.take(2)
+	fetches := h.n.Snapshot().Counters.Fetches
+	for _, frame := range []string{
+		`{"type":"join","room":"far","since":9223372036854775808}`,
+		`{"type":"join","room":"far","since":9007199254740992,"epoch":"e0"}`,
+		`{"type":"join","room":"far","since":18446744073709551616}`,
+		`{"type":"join","room":"r","since":9223372036854775808,"epoch":"e0"}`,
+	} {
+		h.frame(1, "%s", frame)
+		got := h.take(1)
+		if len(got) != 1 || got[0].Type != protocol.TypeError || got[0].Code != protocol.CodeOutOfRange || (got[0].Ref != "far" && got[0].Ref != "r") {
+			t.Fatalf("%s: got %+v; want one error out_of_range naming the room", frame, got)
+		}
+	}
+	if len(h.fetches) != 0 || h.n.Snapshot().Counters.Fetches != fetches || h.subscribed["far"] || len(h.closes) != 0 {
+		t.Fatalf("fetches %+v (counter %d, was %d), subscribed %v, closes %v; want no broker call and the connection open",
+			h.fetches, h.n.Snapshot().Counters.Fetches, fetches, h.subscribed, h.closes)
+	}
+	// A minute on, the only broker calls are r's own history polls.
+	polls := 0
+	for now := int64(500); now <= 60_000; now += 500 {
+		h.n.Tick(now)
+		h.collect()
+		for _, f := range h.fetches {
+			if f.Room != "r" || f.AfterSeq != 3 {
+				t.Fatalf("fetch %+v at %d ms; want only r's polls after its head 3", f, now)
+			}
+			polls++
+		}
+		h.answer()
+	}
+	if polls == 0 || polls > 30 {
+		t.Fatalf("%d polls of r in a minute; want one every 2 s", polls)
+	}
+	h.frame(2, `{"type":"send","room":"r","id":"b-1","body":"still there?"}`)
+	h.answer()
+	h.n.Message(h.published[0])
+	h.collect()
+	if got := h.take(1); len(got) != 1 || got[0].Type != protocol.TypeMsg || got[0].Seq != 4 || got[0].ID != "b-1" {
+		t.Fatalf("alice got %+v; want bob's message at seq 4 in the room she still is in", got)
+	}
+}
+
 func TestOversizedFrameClosesWith1009(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.open(1, "alice")

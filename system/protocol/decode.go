@@ -55,7 +55,12 @@ func decodeReference(data []byte) (Inbound, *Reject) {
 	case TypeJoin:
 		var f Join
 		if reject := decodeStrict(data, &f); reject != nil {
-			return Inbound{}, reject
+			if reject.Code != CodeOutOfRange {
+				return Inbound{}, reject
+			}
+			// A since beyond uint64 is out of range as any above SinceMax.
+			beyond := uint64(1<<64 - 1)
+			f.Since = &beyond
 		}
 		if f.Since != nil {
 			return checkJoin(f, true, *f.Since)
@@ -97,7 +102,10 @@ func checkInbound(w inboundWire) (Inbound, *Reject) {
 	}
 }
 
-// checkJoin validates a join.
+const sinceOutOfRange = "since is above %d, the largest seq a JSON number carries exactly"
+
+// checkJoin validates a join. A since above SinceMax is refused here, before
+// the node sees the join: no membership, no broker call.
 func checkJoin(f Join, hasSince bool, since uint64) (Inbound, *Reject) {
 	in := Inbound{Type: TypeJoin, Room: f.Room, Epoch: f.Epoch, HasSince: hasSince, Since: since}
 	if reject := checkRoom(f.Room); reject != nil {
@@ -105,6 +113,9 @@ func checkJoin(f Join, hasSince bool, since uint64) (Inbound, *Reject) {
 	}
 	if len(f.Epoch) > EpochBytesMax {
 		return Inbound{}, rejectf(CodeFieldTooLong, f.Room, "epoch is %d bytes; the limit is %d", len(f.Epoch), EpochBytesMax)
+	}
+	if hasSince && since > SinceMax {
+		return Inbound{}, rejectf(CodeOutOfRange, f.Room, sinceOutOfRange, uint64(SinceMax))
 	}
 	return in, nil
 }
@@ -183,6 +194,9 @@ func rejectJSON(err error, ref string) *Reject {
 		if field == "" {
 			return rejectf(CodeBadJSON, ref, "frame must be a JSON object, not %s", typeErr.Value)
 		}
+		if field == "since" && wholeNumber(strings.TrimPrefix(typeErr.Value, "number ")) {
+			return rejectf(CodeOutOfRange, ref, sinceOutOfRange, uint64(SinceMax))
+		}
 		return rejectf(CodeBadJSON, ref, "field %q must be %s, not %s", field, typeErr.Type.String(), typeErr.Value)
 	case errors.As(err, &syntaxErr):
 		return rejectf(CodeBadJSON, ref, "invalid JSON at byte %d: %s", syntaxErr.Offset, syntaxErr.Error())
@@ -191,6 +205,20 @@ func rejectJSON(err error, ref string) *Reject {
 	default:
 		return rejectf(CodeBadJSON, ref, "invalid JSON: %s", err.Error())
 	}
+}
+
+// wholeNumber reports whether s is a JSON number without sign, fraction or
+// exponent.
+func wholeNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func rejectf(code Code, ref, format string, args ...any) *Reject {

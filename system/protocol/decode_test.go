@@ -69,6 +69,41 @@ func TestDecodeRejectsEachMalformedFrameWithItsCode(t *testing.T) {
 	}
 }
 
+// A since the client cannot have seen (above 2^53-1, beyond what a JSON
+// number carries exactly, up to and beyond uint64) is refused with its own
+// code, naming the room; 2^53-1 itself is a since like any other.
+func TestJoinSinceAboveSinceMaxIsOutOfRange(t *testing.T) {
+	for _, since := range []string{"9007199254740992", "9223372036854775808", "18446744073709551615", "18446744073709551616", "123456789012345678901234567890"} {
+		for _, frame := range []string{
+			`{"type":"join","room":"lobby","since":` + since + `}`,
+			`{"type":"join","room":"lobby","since":` + since + `,"epoch":"e1"}`,
+			`{"since":` + since + `, "room":"lobby", "type":"join"}`,
+		} {
+			_, reject := Decode([]byte(frame))
+			if reject == nil || reject.Code != CodeOutOfRange || reject.Ref != "lobby" || !strings.Contains(reject.Message, "9007199254740991") {
+				t.Errorf("%s: got %+v; want out_of_range naming the room and the limit", frame, reject)
+			}
+		}
+	}
+	in, reject := Decode([]byte(`{"type":"join","room":"lobby","since":9007199254740991}`))
+	if reject != nil || !in.HasSince || in.Since != SinceMax {
+		t.Fatalf("since 2^53-1: %+v %v; want it accepted", in, reject)
+	}
+	for frame, code := range map[string]Code{
+		`{"type":"join","room":"a b","since":9007199254740992}`:              CodeBadRoom,
+		`{"type":"join","room":"a b","since":18446744073709551616}`:          CodeBadRoom,
+		`{"type":"join","room":"r","since":-9007199254740992}`:               CodeBadJSON,
+		`{"type":"join","room":"r","since":9007199254740992.5}`:              CodeBadJSON,
+		`{"type":"join","room":"r","since":1e300}`:                           CodeBadJSON,
+		`{"type":"join","x":1,"room":"r","since":18446744073709551616}`:      CodeUnknownField,
+		`{"type":"join","room":"r","since":18446744073709551616,"room":"s"}`: CodeBadJSON,
+	} {
+		if _, reject := Decode([]byte(frame)); reject == nil || reject.Code != code {
+			t.Errorf("%s: got %+v; want %s", frame, reject, code)
+		}
+	}
+}
+
 func TestRejectOfASendNamesItsID(t *testing.T) {
 	_, reject := Decode([]byte(`{"type":"send","room":"r","id":"c1-9","body":""}`))
 	if reject == nil || reject.Ref != "c1-9" || reject.Frame().Ref != "c1-9" || reject.Frame().Type != TypeError {
@@ -121,6 +156,7 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"send","room":"r","id":"1","body":"x","extra":1}`,
 		`{"type":"join","room":"r","since":18446744073709551615}`,
 		`{"type":"join","room":"r","since":18446744073709551616}`,
+		`{"type":"join","room":"r","since":9007199254740991}`, `{"type":"join","room":"r","since":9007199254740992}`,
 		"{\"type\":\"join\",\"room\":\"\xff\"}",
 		`{"type":null}`, `null`, `"join"`, `{}`, ``, `{"type":"join","room":"r"}{"x":1}`,
 	}
@@ -138,7 +174,7 @@ func FuzzDecode(f *testing.F) {
 		if !utf8.Valid(data) || len(data) > FrameBytesMax {
 			t.Fatalf("accepted an invalid frame %q", data)
 		}
-		if CheckRoom(in.Room) != nil || len(in.ID) > IDBytesMax || len(in.Body) > BodyBytesMax || len(in.Epoch) > EpochBytesMax {
+		if CheckRoom(in.Room) != nil || len(in.ID) > IDBytesMax || len(in.Body) > BodyBytesMax || len(in.Epoch) > EpochBytesMax || in.Since > SinceMax {
 			t.Fatalf("accepted a frame beyond the limits: %+v", in)
 		}
 		if in.Type == TypeSend && (in.ID == "" || in.Body == "") {

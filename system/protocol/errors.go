@@ -11,6 +11,7 @@ const (
 	CodeUnknownField  Code = "unknown_field"   // a field the frame type does not have
 	CodeMissingField  Code = "missing_field"   // a required field is absent or empty
 	CodeFieldTooLong  Code = "field_too_long"  // room, id, body or epoch over its limit
+	CodeOutOfRange    Code = "out_of_range"    // a join's since above SinceMax
 	CodeBadRoom       Code = "bad_room"        // room name has characters outside [A-Za-z0-9._:-]
 	CodeFrameTooLarge Code = "frame_too_large" // frame over FrameBytesMax
 	CodeTooManyRooms  Code = "too_many_rooms"  // join beyond RoomsPerConnectionMax

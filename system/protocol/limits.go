@@ -15,6 +15,11 @@ const (
 	RoomsPerConnectionMax = 32
 	// EpochBytesMax is the longest room epoch a join may carry.
 	EpochBytesMax = 64
+	// SinceMax is the largest since a join may carry: 2^53-1, the largest
+	// whole number a JSON number carries exactly (RFC 8259 §6; a browser's
+	// client could not even write a larger one exactly). Seqs are counted
+	// from 1 by Redis, one a message, and never come near it.
+	SinceMax = 1<<53 - 1
 )
 
 // WebSocket close codes with a meaning in chatlab.

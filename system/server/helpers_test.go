@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"chatlab/system/broker"
+	"chatlab/system/node"
 	"chatlab/system/protocol"
 )
 
@@ -267,4 +269,18 @@ func (c *client) readCloseReason() (int, string, error) {
 		}
 		return closeErr.Code, closeErr.Text, nil
 	}
+}
+
+// nodeState reads the node's snapshot from the admin listener's /state.
+func nodeState(t testing.TB, srv *Server) node.Snapshot {
+	t.Helper()
+	status, body := getAdmin(t, srv, "/state")
+	if status != http.StatusOK {
+		t.Fatalf("/state = %d", status)
+	}
+	var state State
+	if err := json.Unmarshal([]byte(body), &state); err != nil {
+		t.Fatalf("/state is not JSON: %v\n%s", err, body)
+	}
+	return state.Node
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/gorilla/websocket"
@@ -78,4 +79,69 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("bystander got %+v; want its ack", ack)
 		}
 	})
+}
+
+// A join or resume whose since is out of range (above 2^53-1, what a JSON
+// number carries exactly; 2^63 is beyond any seq Redis hands out) is
+// answered with out_of_range naming the room, and costs no Redis call. The
+// connection goes on in its rooms. It used to get joined and then nothing,
+// while the node retried a fetch Redis refused every 500 ms for ever.
+func TestSinceOutOfRangeIsRefusedWithoutARedisCall(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", func(cfg *Config) { cfg.RoomPollInterval = time.Hour })
+	alice := dial(t, srv, "token="+token(t, "alice"))
+	bob := dial(t, srv, "token="+token(t, "bob"))
+	joined := alice.join("lobby")
+	bob.join("lobby")
+	fetches := nodeState(t, srv).Counters.Fetches
+
+	for _, frame := range []string{
+		`{"type":"join","room":"far","since":9223372036854775808}`,
+		`{"type":"join","room":"far","since":9007199254740992}`,
+		`{"type":"join","room":"far","since":18446744073709551616}`,
+		`{"type":"join","room":"lobby","since":9223372036854775808,"epoch":"` + joined.Epoch + `"}`,
+	} {
+		alice.writeRaw(websocket.TextMessage, []byte(frame))
+		if reply := alice.next(); reply.Type != protocol.TypeError || reply.Code != protocol.CodeOutOfRange ||
+			(reply.Ref != "far" && reply.Ref != "lobby") {
+			t.Fatalf("%s: got %+v; want an error out_of_range naming the room", frame, reply)
+		}
+	}
+	bob.write(protocol.Send{Type: protocol.TypeSend, Room: "lobby", ID: "b-1", Body: "still there?"})
+	if msg := alice.nextOf(protocol.TypeMsg); msg.ID != "b-1" || msg.Seq != joined.Head+1 {
+		t.Fatalf("alice got %+v; want bob's message at seq %d", msg, joined.Head+1)
+	}
+	state := nodeState(t, srv)
+	if state.Counters.Fetches != fetches || len(state.Rooms) != 1 || state.Rooms[0].Room != "lobby" {
+		t.Fatalf("fetches %d (was %d), rooms %+v; want no fetch and lobby alone", state.Counters.Fetches, fetches, state.Rooms)
+	}
+}
+
+// A resume from a since beyond the room's head (within range) is taken as
+// seqs of a history that is not this one: once a fetch confirmed the head
+// (the node may be behind Redis), the member gets a reset to the oldest seq
+// held and the replay from there, then live messages.
+func TestResumeBeyondTheHeadResetsAndReplays(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", nil)
+	alice := dial(t, srv, "token="+token(t, "alice"))
+	epoch := alice.join("hist").Epoch
+	for i := 1; i <= 3; i++ {
+		alice.write(protocol.Send{Type: protocol.TypeSend, Room: "hist", ID: fmt.Sprint(i), Body: "b"})
+		alice.nextOf(protocol.TypeAck)
+	}
+	carol := dial(t, srv, "token="+token(t, "carol"))
+	carol.writeRaw(websocket.TextMessage, []byte(`{"type":"join","room":"hist","since":9007199254740991,"epoch":"`+epoch+`"}`))
+	if joined := carol.next(); joined.Type != protocol.TypeJoined || joined.Head != 3 || joined.Epoch != epoch {
+		t.Fatalf("got %+v; want joined at head 3 of epoch %s", joined, epoch)
+	}
+	if reset := carol.next(); reset.Type != protocol.TypeReset || reset.FromSeq != 1 || reset.Epoch != epoch {
+		t.Fatalf("got %+v; want reset from 1", reset)
+	}
+	alice.write(protocol.Send{Type: protocol.TypeSend, Room: "hist", ID: "4", Body: "b"})
+	for seq := uint64(1); seq <= 4; seq++ {
+		if msg := carol.next(); msg.Type != protocol.TypeMsg || msg.Seq != seq {
+			t.Fatalf("got %+v; want msg %d", msg, seq)
+		}
+	}
 }
