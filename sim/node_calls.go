@@ -36,11 +36,7 @@ var (
 type brokerCall struct {
 	id   node.RequestID
 	room string
-	// order names the sequence a publish belongs to (room and sender): at
-	// most one call of an order is in flight, so that a sender's messages
-	// take seqs in the order it sent them.
-	order string
-	call  redisCall
+	call redisCall
 	// refused: the broker refused the request before sending it.
 	refused  error
 	deadline time.Duration
@@ -53,17 +49,15 @@ type brokerCall struct {
 type brokerCalls struct {
 	conn *Conn
 	open bool
-	// pending counts calls not yet sent: in ready, waiting behind their
-	// order, or waiting for their room's subscribe.
+	// pending counts calls not yet sent: in ready or waiting for their
+	// room's subscribe.
 	pending        int
 	ready          []brokerCall
-	ordered        map[string][]brokerCall // by order; present while one of the order is in flight
 	afterSubscribe map[string][]brokerCall // by room
 	// inFlight are the calls sent, oldest first (they share one timeout,
-	// so the oldest expires first); unanswered holds the order of those
-	// still unanswered.
+	// so the oldest expires first); unanswered are those still unanswered.
 	inFlight   []brokerCall
-	unanswered map[node.RequestID]string
+	unanswered map[node.RequestID]bool
 	// On a Redis Cluster (node_cluster.go): a connection per server, by
 	// server index, and the calls sent and not finished.
 	servers []serverConn
@@ -71,8 +65,7 @@ type brokerCalls struct {
 }
 
 func newBrokerCalls() brokerCalls {
-	return brokerCalls{ordered: map[string][]brokerCall{}, afterSubscribe: map[string][]brokerCall{},
-		unanswered: map[node.RequestID]string{}}
+	return brokerCalls{afterSubscribe: map[string][]brokerCall{}, unanswered: map[node.RequestID]bool{}}
 }
 
 func (h *NodeHost) dialCommands() {
@@ -82,7 +75,7 @@ func (h *NodeHost) dialCommands() {
 // publish sends what the broker sends Redis for a publish: its publish
 // script in recover mode, a bare PUBLISH in pubsub mode.
 func (h *NodeHost) publish(req node.PublishRequest) {
-	call := brokerCall{id: req.Request, room: req.Room, order: req.Room + "\x00" + req.From}
+	call := brokerCall{id: req.Request, room: req.Room}
 	if h.config.Delivery == node.PubSub {
 		channel, payload, err := redisscript.PubSubPublish(req)
 		command := []string{"PUBLISH", channel, payload}
@@ -111,8 +104,8 @@ func (h *NodeHost) fetch(req node.FetchRequest) {
 }
 
 // queueCall queues a call and sends what the in-flight limit allows. A
-// call waits for its room's subscribe, and a publish behind an earlier one
-// of its order.
+// call waits for its room's subscribe. (The node hands over at most one
+// publish of a sender in a room at a time.)
 func (h *NodeHost) queueCall(call brokerCall) {
 	calls := &h.calls
 	if calls.pending >= brokerCallsPendingMax {
@@ -123,13 +116,6 @@ func (h *NodeHost) queueCall(call brokerCall) {
 	if h.link.subscribesPending[call.room] > 0 {
 		calls.afterSubscribe[call.room] = append(calls.afterSubscribe[call.room], call)
 		return
-	}
-	if call.order != "" {
-		if waiting, busy := calls.ordered[call.order]; busy {
-			calls.ordered[call.order] = append(waiting, call)
-			return
-		}
-		calls.ordered[call.order] = nil
 	}
 	calls.ready = append(calls.ready, call)
 	h.sendCalls()
@@ -143,7 +129,7 @@ func (h *NodeHost) sendCalls() {
 		calls.ready[0] = brokerCall{}
 		calls.ready = calls.ready[1:]
 		calls.pending--
-		calls.unanswered[call.id] = call.order
+		calls.unanswered[call.id] = true
 		if call.refused == nil && h.cluster.redisCluster != nil {
 			h.sendToShard(call)
 			continue
@@ -176,18 +162,17 @@ func (h *NodeHost) failLater(call brokerCall, err error) {
 func (h *NodeHost) refuseLater(call brokerCall, err error) {
 	h.cluster.world.on(h.host, 0, "broker-call-refused", uint64(call.id), func() {
 		h.advance()
-		h.calls.unanswered[call.id] = ""
+		h.calls.unanswered[call.id] = true
 		h.finishCall(call.id, call.call.fetch, nil, err)
 		h.flush()
 	})
 }
 
 // finishCall hands a call's outcome to the node, once: a reply after a
-// timeout is dropped, as a real client drops it. The call's slot and
-// order are released.
+// timeout is dropped, as a real client drops it. The call's slot is
+// released.
 func (h *NodeHost) finishCall(id node.RequestID, fetch bool, result any, err error) {
-	order, ok := h.calls.unanswered[id]
-	if !ok {
+	if !h.calls.unanswered[id] {
 		return
 	}
 	delete(h.calls.unanswered, id)
@@ -200,23 +185,7 @@ func (h *NodeHost) finishCall(id node.RequestID, fetch bool, result any, err err
 		reply, err := publishReplyOf(answer, h.config.Delivery)
 		h.node.Published(id, reply, err)
 	}
-	h.callDone(order)
 	h.sendCalls()
-}
-
-// callDone releases the next call waiting behind one of its order.
-func (h *NodeHost) callDone(order string) {
-	if order == "" {
-		return
-	}
-	calls := &h.calls
-	waiting := calls.ordered[order]
-	if len(waiting) == 0 {
-		delete(calls.ordered, order)
-		return
-	}
-	calls.ready = append(calls.ready, waiting[0])
-	calls.ordered[order] = waiting[1:]
 }
 
 // releaseRoom sends the calls that waited for their room's subscribe.

@@ -167,13 +167,31 @@ func TestOrderFlagsASenderWhoseSendsTookSeqsOutOfOrder(t *testing.T) {
 	}
 }
 
-// A send that was refused and resent rightly lands after the sends behind
-// it: only sends that went out once are held to their order.
-func TestOrderLetsAResentSendLandLater(t *testing.T) {
+// A send that was refused and resent keeps its place in its sender's
+// order: the send made after it must not take a seq ahead of it (the node
+// holds the room and fails the publishes behind a failed one; the client
+// resends in order). This is quiet-rooms sim seed 181 before the fix:
+// c019-1 failed, c019-2 went out behind it and took seq 1.
+func TestOrderHoldsAResentSendToItsSendersOrder(t *testing.T) {
 	b := cleanRoom(trio, 2).send("a", "r", "a-3").send("a", "r", "a-4").
 		ack("a", "r", "a-4", 3).event("a", client.Event{Kind: client.KindResent, Room: "r", ID: "a-3"}).ack("a", "r", "a-3", 4)
 	for _, name := range trio {
 		b.deliver(name, "r", 3, "a-4", "e1").deliver(name, "r", 4, "a-3", "e1")
+	}
+	check, _ := order(b, "")
+	expectViolations(t, check, 1, "sender_reordered")
+	if v := check.Examples[0]; v.ID != "a-4" || v.Seq != 3 {
+		t.Fatalf("%+v", v)
+	}
+}
+
+// A send given up is not held to its place: the sends after it land as
+// they may.
+func TestOrderLetsASendGivenUpBeOvertaken(t *testing.T) {
+	b := cleanRoom(trio, 2).send("a", "r", "a-3").send("a", "r", "a-4").
+		ack("a", "r", "a-4", 3).event("a", client.Event{Kind: client.KindSendFailed, Room: "r", ID: "a-3", Message: "no ack after 5 attempts"})
+	for _, name := range trio {
+		b.deliver(name, "r", 3, "a-4", "e1")
 	}
 	check, _ := order(b, "")
 	expectViolations(t, check, 0, "")

@@ -143,12 +143,14 @@ func (s *sendsIndex) givenUp() int {
 }
 
 // senderOrder checks that a sender's messages took seqs in the order it
-// sent them: the node issues a connection's publishes in the order their
-// sends arrived and its runtime keeps at most one publish of a (room,
-// sender) in flight. Only sends that went out once and were acked are
-// compared (a refused or resent one rightly lands after the sends behind
-// it), within one client, room and epoch. It returns how many sends took
-// a seq below that of a send made before them.
+// sent them: the node keeps at most one publish of a (room, sender) in
+// flight, fails the ones behind a failed one with it and refuses a
+// connection's later sends of a room after a retryable refusal until the
+// refused one comes again, and the client resends a room's refused sends
+// in the order it made them. So every acked send is compared, refused and
+// resent ones too, within one client, room and epoch (a send given up is
+// not acked). It returns how many sends took a seq below that of a send
+// made before them.
 func senderOrder(ix *historyIndex, v *verdict) (reordered int) {
 	type last struct {
 		id    string
@@ -158,7 +160,7 @@ func senderOrder(ix *historyIndex, v *verdict) (reordered int) {
 	before := map[[2]string]last{} // (client, room) → the once-sent acked send with the highest seq so far
 	for _, life := range ix.sends.lives {
 		m := ix.messages[life.id]
-		if life.transmissions != 1 || m == nil || !m.acked || !m.placed || m.ackSeq == 0 {
+		if m == nil || !m.acked || !m.placed || m.ackSeq == 0 {
 			continue
 		}
 		key := [2]string{life.client, life.room}
@@ -166,7 +168,7 @@ func senderOrder(ix *historyIndex, v *verdict) (reordered int) {
 		if ok && prev.epoch == m.epoch && m.ackSeq < prev.seq {
 			reordered++
 			v.add(Violation{Kind: "sender_reordered", Client: life.client, Room: life.room, Epoch: m.epoch, Seq: m.ackSeq, ID: life.id, AtMs: m.ackAtMs,
-				Message: fmt.Sprintf("%s sent %s after %s, each once, but %s took seq %d and %s seq %d: the sender's order was lost",
+				Message: fmt.Sprintf("%s sent %s after %s, but %s took seq %d and %s seq %d: the sender's order was lost",
 					life.client, life.id, prev.id, life.id, m.ackSeq, prev.id, prev.seq)})
 			continue
 		}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"slices"
 	"testing"
 
 	"chatlab/system/protocol"
@@ -132,5 +133,46 @@ func TestDrainingThenCloseReconnectsFast(t *testing.T) {
 	c.Disconnected(1001)
 	if at, _ := c.Deadline(); at != fixedJitterMs(50) {
 		t.Fatalf("redial at %d, want %d", at, fixedJitterMs(50))
+	}
+}
+
+// Sends of one room refused together are resent in the order they were
+// sent, whatever their random retry times, and a send made meanwhile waits
+// behind them; another room's sends are not held. (Before, each refused
+// send was resent at its own random time, so the second could reach the
+// node first and take the seq ahead of the first.)
+func TestRefusedSendsOfARoomAreResentInSendOrder(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		c := newClient(t, Config{ResendAfterMs: 1000, Random: splitmix64(seed)})
+		c.Join("lobby")
+		c.Join("side")
+		connect(t, c, 0)
+		first := mustSend(t, c, "lobby", "one")
+		second := mustSend(t, c, "lobby", "two")
+		c.Ready()
+		c.Tick(100)
+		c.Receive(errorFrame(protocol.CodeUnavailable, first))
+		c.Receive(errorFrame(protocol.CodeUnavailable, second))
+		third := mustSend(t, c, "lobby", "three")
+		side := mustSend(t, c, "side", "elsewhere")
+		if sent := inbound(t, c.Ready().Frames); len(sent) != 1 || sent[0].ID != side {
+			t.Fatalf("seed %d: wrote %+v while lobby's sends wait, want only %s", seed, sent, side)
+		}
+		var order []string
+		for step := 0; step < 10 && len(order) < 3; step++ {
+			at, ok := c.Deadline()
+			if !ok {
+				t.Fatalf("seed %d: no deadline with sends to resend", seed)
+			}
+			c.Tick(at)
+			for _, f := range inbound(t, c.Ready().Frames) {
+				if f.Room == "lobby" {
+					order = append(order, f.ID)
+				}
+			}
+		}
+		if want := []string{first, second, third}; !slices.Equal(order, want) {
+			t.Fatalf("seed %d: resent %v, want %v", seed, order, want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"chatlab/system/protocol"
@@ -29,6 +30,11 @@ type pendingSend struct {
 	// awaits an answer until resendAtMs.
 	inFlight   bool
 	resendAtMs int64
+	// refused is set while the send waits to be resent after a refusal
+	// that asks for a retry (it is inFlight, resent at resendAtMs). Until
+	// then no later send of its room goes out, so that the node cannot
+	// give one of them a seq ahead of it.
+	refused bool
 }
 
 // Send queues body for room under a new id and transmits it now if
@@ -51,10 +57,29 @@ func (c *Client) Send(roomName, body string) (id string, err error) {
 		frame: protocol.Encode(protocol.Send{Type: protocol.TypeSend, Room: roomName, ID: id, Body: body})}
 	c.pending = append(c.pending, p)
 	c.event(Event{Kind: KindSent, ID: id, Room: roomName, Body: body})
-	if c.online() && !c.draining {
+	switch {
+	case !c.online() || c.draining:
+	case c.roomHeld(roomName, p):
+		// Behind a refused send: it goes out right after that one.
+		p.inFlight, p.refused, p.resendAtMs = true, true, c.nowMs
+	default:
 		c.transmit(p)
 	}
 	return id, nil
+}
+
+// roomHeld reports whether a send of room ahead of p waits to be resent
+// after a refusal.
+func (c *Client) roomHeld(room string, p *pendingSend) bool {
+	for _, q := range c.pending {
+		if q == p {
+			return false
+		}
+		if q.room == room && q.refused {
+			return true
+		}
+	}
+	return false
 }
 
 // transmitAll sends every pending send on a fresh connection, in id order.
@@ -66,21 +91,40 @@ func (c *Client) transmitAll() {
 	}
 }
 
-// resendDue resends every in-flight send whose answer is overdue.
+// resendDue resends, in id order, every in-flight send whose answer is
+// overdue and every refused send whose retry is due, except those behind a
+// refused send of their room still waiting for its retry.
 func (c *Client) resendDue() {
+	var heldBuf [4]string
+	held := heldBuf[:0] // rooms whose refused send still waits
 	for i := 0; i < len(c.pending); {
 		p := c.pending[i]
-		if p.inFlight && c.nowMs >= p.resendAtMs && !c.transmit(p) {
-			continue
+		switch {
+		case !p.inFlight || slices.Contains(held, p.room):
+		case c.nowMs < p.resendAtMs:
+			if p.refused {
+				held = append(held, p.room)
+			}
+		case !c.transmit(p):
+			continue // given up and removed
 		}
 		i++
 	}
 }
 
-// resendDeadline is the earliest resend due on this connection.
+// resendDeadline is the earliest resend due on this connection: a send
+// behind a refused one of its room goes no earlier than that one.
 func (c *Client) resendDeadline() (atMs int64, ok bool) {
+	var heldBuf [4]string
+	held := heldBuf[:0]
 	for _, p := range c.pending {
-		if p.inFlight && (!ok || p.resendAtMs < atMs) {
+		if !p.inFlight || slices.Contains(held, p.room) {
+			continue
+		}
+		if p.refused {
+			held = append(held, p.room)
+		}
+		if !ok || p.resendAtMs < atMs {
 			atMs, ok = p.resendAtMs, true
 		}
 	}
@@ -99,17 +143,18 @@ func (c *Client) transmit(p *pendingSend) bool {
 		c.event(Event{Kind: KindResent, ID: p.id, Room: p.room})
 	}
 	p.attempts++
-	p.inFlight, p.resendAtMs = true, c.nowMs+c.cfg.ResendAfterMs
+	p.inFlight, p.refused, p.resendAtMs = true, false, c.nowMs+c.cfg.ResendAfterMs
 	c.write(p.frame)
 	return true
 }
 
 // retryLater answers a refusal that asks for a retry (unavailable,
 // rate_limited): the resend waits between half and all of ResendAfterMs,
-// at random, so that sends refused together are not all retried together.
+// at random, so that sends refused together are not all retried together;
+// the later sends of its room wait for it (resendDue).
 func (c *Client) retryLater(p *pendingSend) {
 	half := c.cfg.ResendAfterMs / 2
-	p.inFlight, p.resendAtMs = true, c.nowMs+half+c.jitterMs(c.cfg.ResendAfterMs-half)
+	p.inFlight, p.refused, p.resendAtMs = true, true, c.nowMs+half+c.jitterMs(c.cfg.ResendAfterMs-half)
 }
 
 // acked completes a pending send. An ack for an id not pending is the

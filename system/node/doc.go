@@ -75,8 +75,8 @@
 //     contract requires (broker.Broker: a Fetch issued after Subscribe
 //     returned cannot miss a message). Otherwise a message published between
 //     the fetch's reply and the subscription is lost to every member here.
-//     Publishes of one sender in one room are carried out one at a time, in
-//     order, so that the sender's messages take seqs in the order it sent them.
+//     The node itself hands over at most one publish of a sender in a room
+//     at a time (order.go), so the host may carry out publishes in any order.
 //   - Call BrokerUp only when every room subscription is confirmed (the
 //     broker's LinkUp in system/server; in the simulator, the PONG that
 //     follows the session's SUBSCRIBEs). On BrokerUp every room fetches

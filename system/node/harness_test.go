@@ -154,6 +154,17 @@ func (h *harness) open(conn ConnID, user string) {
 	h.collect()
 }
 
+// member opens conn for user and joins rooms, forgetting the frames that
+// brought.
+func (h *harness) member(conn ConnID, user string, rooms ...string) {
+	h.open(conn, user)
+	for _, room := range rooms {
+		h.frame(conn, `{"type":"join","room":%q}`, room)
+	}
+	h.answer()
+	h.take(conn)
+}
+
 func (h *harness) frame(conn ConnID, format string, args ...any) {
 	h.n.Receive(conn, []byte(fmt.Sprintf(format, args...)))
 	h.collect()

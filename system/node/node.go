@@ -107,8 +107,12 @@ type Node struct {
 	rooms           map[string]*room
 	roomNames       []string // sorted, so that ticks visit rooms in a fixed order
 
-	requestLast    RequestID
-	publishes      map[RequestID]pendingPublish
+	requestLast RequestID
+	publishes   map[RequestID]pendingPublish
+	// publishOrders holds, per room and sender (orderOf), the publishes
+	// waiting behind the one in flight; an order is present while one of
+	// it is in flight.
+	publishOrders  map[string][]PublishRequest
 	fetches        map[RequestID]pendingFetch
 	epochBase      string
 	epochCounter   uint64
@@ -157,13 +161,14 @@ func New(cfg Config) *Node {
 		cfg.BrokerLostGraceMs = BrokerLostGraceMsDefault
 	}
 	return &Node{
-		cfg:         cfg,
-		sessions:    map[ConnID]*session{},
-		rooms:       map[string]*room{},
-		publishes:   map[RequestID]pendingPublish{},
-		fetches:     map[RequestID]pendingFetch{},
-		brokerCalls: map[string]int{},
-		epochBase:   cfg.ID + "." + strconv.FormatUint(cfg.Random(), 36),
+		cfg:           cfg,
+		sessions:      map[ConnID]*session{},
+		rooms:         map[string]*room{},
+		publishes:     map[RequestID]pendingPublish{},
+		publishOrders: map[string][]PublishRequest{},
+		fetches:       map[RequestID]pendingFetch{},
+		brokerCalls:   map[string]int{},
+		epochBase:     cfg.ID + "." + strconv.FormatUint(cfg.Random(), 36),
 	}
 }
 

@@ -22,26 +22,32 @@ func (n *Node) sendMessage(s *session, in protocol.Inbound) {
 	refuse := func(code protocol.Code, message string) {
 		n.send(s.conn, protocol.Error{Type: protocol.TypeError, Code: code, Message: message, Ref: in.ID})
 	}
+	retryLater := func(code protocol.Code, message string) {
+		refuse(code, message)
+		n.holdRoom(s.conn, in.Room, in.ID)
+	}
 	switch {
 	case !s.member(in.Room):
 		n.counters.Rejects++
 		refuse(protocol.CodeNotMember, fmt.Sprintf("send to room %q, which this connection has not joined", in.Room))
 	case n.draining:
 		refuse(protocol.CodeDraining, "node is draining: reconnect elsewhere and resend")
+	case !n.passHold(s, in):
 	case !n.brokerUp:
-		refuse(protocol.CodeUnavailable, "broker unreachable: resend the same id later")
+		retryLater(protocol.CodeUnavailable, "broker unreachable: resend the same id later")
 	case len(n.publishes) >= publishesInFlightMax:
-		refuse(protocol.CodeUnavailable, "node is saturated: resend the same id later")
+		retryLater(protocol.CodeUnavailable, "node is saturated: resend the same id later")
 	case !n.takeToken(s):
 		n.counters.RateLimited++
-		refuse(protocol.CodeRateLimited, fmt.Sprintf("more than %d sends per second: resend the same id later", n.cfg.RatePerSecond))
+		retryLater(protocol.CodeRateLimited, fmt.Sprintf("more than %d sends per second: resend the same id later", n.cfg.RatePerSecond))
 	case !n.admitBrokerCall(s, in.ID):
+		n.holdRoom(s.conn, in.Room, in.ID)
 	default:
 		n.startBrokerCall(s.access.User)
 		request := n.nextRequest()
 		n.publishes[request] = pendingPublish{conn: s.conn, room: in.Room, id: in.ID, from: s.access.User, body: in.Body, ts: n.nowMs}
 		n.counters.Publishes++
-		n.ready.Publishes = append(n.ready.Publishes, PublishRequest{Request: request, Room: in.Room, ID: in.ID,
+		n.issuePublish(PublishRequest{Request: request, Room: in.Room, ID: in.ID,
 			From: s.access.User, Body: in.Body, TS: n.nowMs, EpochCandidate: n.epochCandidate()})
 	}
 }
@@ -62,8 +68,10 @@ func (n *Node) Published(request RequestID, reply PublishReply, err error) {
 			n.send(p.conn, protocol.Error{Type: protocol.TypeError, Code: protocol.CodeUnavailable, Ref: p.id,
 				Message: "publish failed: resend the same id later"})
 		}
+		n.publishDone(p, true)
 		return
 	}
+	n.publishDone(p, false)
 	if reply.Conflict {
 		// Acking would tell the sender its new body landed; it did not.
 		if s != nil {

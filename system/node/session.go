@@ -28,6 +28,9 @@ type session struct {
 	frames        tokenBucket
 	refusedInARow int
 	patience      tokenBucket
+	// holds are the rooms whose sends wait for a refused one to come
+	// again, so that none takes a seq ahead of it.
+	holds []roomHold
 	// access is what the connection's credentials allow, its user among
 	// them.
 	access Access

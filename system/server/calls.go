@@ -13,8 +13,8 @@ import (
 const (
 	// brokerCallsInFlightMax bounds publish and fetch goroutines at once.
 	brokerCallsInFlightMax = 256
-	// brokerCallsPendingMax bounds calls waiting for a slot, for an earlier
-	// call of their order or for their room's subscribe; beyond it a
+	// brokerCallsPendingMax bounds calls waiting for a slot or for their
+	// room's subscribe; beyond it a
 	// call fails at once with errBrokerBusy, which the node handles like
 	// any broker error (the client retries with the same id).
 	brokerCallsPendingMax = 4096
@@ -32,17 +32,13 @@ type brokerCall struct {
 	// subscribes are confirmed, so that nothing published between its
 	// reply and the subscription is missed (broker.Broker's contract).
 	room string
-	// order, when set, names the sequence the call belongs to: at most one
-	// call of an order is in flight.
-	order string
-	run   func(ctx context.Context, b broker.Broker) input
-	fail  func(err error) input
+	run  func(ctx context.Context, b broker.Broker) input
+	fail func(err error) input
 }
 
 func publishCall(request node.PublishRequest) brokerCall {
 	return brokerCall{
-		room:  request.Room,
-		order: request.Room + "\x00" + request.From,
+		room: request.Room,
 		run: func(ctx context.Context, b broker.Broker) input {
 			reply, err := b.Publish(ctx, request)
 			return func(l *loop) {
@@ -80,9 +76,9 @@ func (l *loop) logCallError(call, room string, err error) {
 	}
 }
 
-// call queues a broker call and starts what the in-flight limit allows. A
-// publish waits behind an earlier one of the same sender in the same room,
-// so that a sender's messages take seqs in the order it sent them.
+// call queues a broker call and starts what the in-flight limit allows.
+// The node hands over at most one publish of a sender in a room at a time,
+// so that its messages take seqs in the order it sent them.
 func (l *loop) call(call brokerCall) {
 	if l.callsPending >= brokerCallsPendingMax {
 		// Reported from a goroutine: the loop must never block on its own
@@ -94,13 +90,6 @@ func (l *loop) call(call brokerCall) {
 	if l.subscribesPending[call.room] > 0 {
 		l.callsAfterSubscribe[call.room] = append(l.callsAfterSubscribe[call.room], call)
 		return
-	}
-	if call.order != "" {
-		if waiting, busy := l.callsOrdered[call.order]; busy {
-			l.callsOrdered[call.order] = append(waiting, call)
-			return
-		}
-		l.callsOrdered[call.order] = nil
 	}
 	l.calls = append(l.calls, call)
 	l.startCalls()
@@ -120,23 +109,8 @@ func (l *loop) startCalls() {
 			l.submit(func(l *loop) {
 				l.callsInFlight--
 				result(l)
-				l.callDone(call)
 				l.startCalls()
 			})
 		})
 	}
-}
-
-// callDone releases the next call waiting behind an ordered one.
-func (l *loop) callDone(call brokerCall) {
-	if call.order == "" {
-		return
-	}
-	waiting := l.callsOrdered[call.order]
-	if len(waiting) == 0 {
-		delete(l.callsOrdered, call.order)
-		return
-	}
-	l.calls = append(l.calls, waiting[0])
-	l.callsOrdered[call.order] = waiting[1:]
 }

@@ -62,9 +62,7 @@
 //	writeBatchFrames      the most frames one writer takes: at most 64 and a quarter of the
 //	                      send queue limit, so Flushed reports arrive while a long queue drains
 //	calls                 broker calls ready to start, waiting for an in-flight slot, oldest first
-//	callsOrdered          per order (room + sender), the publishes behind the one in flight, so
-//	                      that a sender's messages take seqs in the order it sent them
-//	callsPending          calls not yet started (in calls, callsOrdered or callsAfterSubscribe);
+//	callsPending          calls not yet started (in calls or callsAfterSubscribe);
 //	                      beyond brokerCallsPendingMax a call fails at once (errBrokerBusy)
 //	callsInFlight         calls running on their goroutines
 //	subscriptionOps       subscribe/unsubscribe changes waiting for the subscriber, in order

@@ -42,9 +42,8 @@ type loop struct {
 	// writeBatchFrames is the most frames one writer takes.
 	writeBatchFrames int
 
-	calls         []brokerCall            // ready to run, waiting for a slot, oldest first
-	callsOrdered  map[string][]brokerCall // by order: calls behind the one running
-	callsPending  int                     // calls not yet started, in calls or callsOrdered
+	calls         []brokerCall // ready to run, waiting for a slot, oldest first
+	callsPending  int          // calls not yet started, in calls or callsAfterSubscribe
 	callsInFlight int
 
 	subscriptionOps []subscriptionOp // waiting for the subscriber, in order
@@ -69,7 +68,6 @@ func newLoop(server *Server, n *node.Node, b broker.Broker, sendQueueLenMax int)
 		stop:                make(chan struct{}),
 		done:                make(chan struct{}),
 		conns:               map[node.ConnID]*conn{},
-		callsOrdered:        map[string][]brokerCall{},
 		subscribesPending:   map[string]int{},
 		callsAfterSubscribe: map[string][]brokerCall{},
 		pings:               newPingWheel(server.cfg.PongWait),

@@ -1,0 +1,94 @@
+package node
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"chatlab/system/protocol"
+)
+
+// refs lists the id each frame of a kind names (acks by ID, errors by Ref).
+func refs(frames []protocol.Outbound, kind string) []string {
+	var ids []string
+	for _, f := range frames {
+		switch {
+		case f.Type != kind:
+		case kind == protocol.TypeError:
+			ids = append(ids, f.Ref)
+		default:
+			ids = append(ids, f.ID)
+		}
+	}
+	return ids
+}
+
+// A sender's second send waits behind its first: when the first publish
+// fails, the second fails with it, and a third sent before the client
+// heard of it is refused until the first comes again. Resent in order, the
+// three take seqs in the order they were sent. (Before, the second was
+// published as soon as the first failed, and took the seq ahead of it.)
+func TestAFailedPublishFailsTheSendsBehindItAndHoldsTheRoom(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.member(1, "alice", "r")
+	h.frame(1, `{"type":"send","room":"r","id":"a-1","body":"one"}`)
+	h.frame(1, `{"type":"send","room":"r","id":"a-2","body":"two"}`)
+	if len(h.publishes) != 1 || h.publishes[0].ID != "a-1" {
+		t.Fatalf("publishes %+v: want only a-1 in flight", h.publishes)
+	}
+	first := h.publishes[0]
+	h.publishes = nil
+	h.n.Published(first.Request, PublishReply{}, errors.New("broker timeout"))
+	h.collect()
+	h.frame(1, `{"type":"send","room":"r","id":"a-3","body":"three"}`)
+	if len(h.publishes) != 0 {
+		t.Fatalf("publishes %+v after the first failed: want none", h.publishes)
+	}
+	if got := refs(h.take(1), protocol.TypeError); !slices.Equal(got, []string{"a-1", "a-2", "a-3"}) {
+		t.Fatalf("errors for %v, want a-1, a-2, a-3", got)
+	}
+	for _, id := range []string{"a-1", "a-2", "a-3"} {
+		h.frame(1, `{"type":"send","room":"r","id":"%s","body":"x%s"}`, id, id)
+	}
+	h.answer()
+	frames := h.take(1)
+	if got := refs(frames, protocol.TypeError); len(got) != 0 {
+		t.Fatalf("errors for %v after the resends", got)
+	}
+	if got := refs(frames, protocol.TypeAck); !slices.Equal(got, []string{"a-1", "a-2", "a-3"}) {
+		t.Fatalf("acks %v, want a-1, a-2, a-3 in order", got)
+	}
+	for i, msg := range h.store.log["r"] {
+		if want := uint64(i + 1); msg.Seq != want || msg.ID != []string{"a-1", "a-2", "a-3"}[i] {
+			t.Fatalf("room log %+v: want a-1, a-2, a-3 at seqs 1-3", h.store.log["r"])
+		}
+	}
+}
+
+// A send refused as rate limited holds its room: a later send of the room
+// that was already on its way is refused too, and the hold ends when the
+// refused send comes again. A client that gave the refused one up ends it
+// by resending one refused behind it.
+func TestARefusedSendHoldsItsRoomUntilItComesAgain(t *testing.T) {
+	h := newHarness(t, Config{RateBurst: 1, RatePerSecond: 1})
+	h.member(1, "alice", "r", "q")
+	h.frame(1, `{"type":"send","room":"r","id":"a-1","body":"one"}`)
+	h.frame(1, `{"type":"send","room":"r","id":"a-2","body":"two"}`) // rate limited
+	h.n.Tick(1000)
+	h.frame(1, `{"type":"send","room":"r","id":"a-3","body":"three"}`) // a token, but behind a-2
+	h.frame(1, `{"type":"send","room":"q","id":"a-4","body":"four"}`)  // another room: not held
+	h.answer()
+	frames := h.take(1)
+	if got := refs(frames, protocol.TypeError); !slices.Equal(got, []string{"a-2", "a-3"}) {
+		t.Fatalf("errors for %v, want a-2 (rate limited) and a-3 (held)", got)
+	}
+	if got := refs(frames, protocol.TypeAck); !slices.Equal(got, []string{"a-1", "a-4"}) {
+		t.Fatalf("acks %v, want a-1 and a-4", got)
+	}
+	h.n.Tick(2000)
+	h.frame(1, `{"type":"send","room":"r","id":"a-3","body":"three"}`) // a-2 given up: a-3 ends the hold
+	h.answer()
+	if got := refs(h.take(1), protocol.TypeAck); !slices.Equal(got, []string{"a-3"}) {
+		t.Fatalf("acks %v, want a-3 once the client gave a-2 up", got)
+	}
+}
