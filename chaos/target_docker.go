@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/testcontainers/testcontainers-go"
 
@@ -22,9 +20,6 @@ const (
 	DockerImage      = "chatlab:dev"
 	DockerRedisImage = "chatlab-redis:dev"
 )
-
-// dockerCallWait bounds one call to the balancer's drain API.
-const dockerCallWait = 5 * time.Second
 
 // DockerOptions are the knobs of a run on containers besides the scenario.
 type DockerOptions struct {
@@ -62,7 +57,7 @@ func NewDockerCluster(scenario *scenarios.Scenario, options DockerOptions) (Clus
 	if options.Delivery == "" {
 		options.Delivery = scenario.Topology.Delivery
 	}
-	system := &dockerSystem{scenario: scenario, options: options, down: map[string]bool{}, paused: map[string]bool{}}
+	system := &dockerSystem{faults: newFaults("docker"), scenario: scenario, options: options}
 	return newRealCluster("docker", scenario, options.Seed, system), nil
 }
 
@@ -73,37 +68,31 @@ func dockerCanRun(scenario *scenarios.Scenario) error {
 	}
 	for i, f := range scenario.Faults {
 		what := fmt.Sprintf("scenario %s, fault %d (%s %s at %s)", scenario.Name, i+1, f.Action, f.Target, f.At)
-		switch {
-		case f.Action == scenarios.Partition && f.Direction != scenarios.Both:
-			return Refused("%s: the docker target cuts links both ways only (network disconnect), not direction %q; run it with --target local", what, f.Direction)
-		case f.Action == scenarios.Delay || f.Action == scenarios.Loss:
-			return Refused("%s: the docker target has no %s on a link (its scratch containers have no traffic shaping); run it with --target local", what, f.Action)
-		case f.Action == scenarios.PubSubKill && f.Duration > 0:
-			return Refused("%s: the docker target kills the pub/sub connections once, not for a duration; run it with --target local", what)
-		case f.Action == scenarios.ConnFlood || f.Action == scenarios.UpgradeAborts:
+		if why := docker.Unsupported(f); why != nil {
+			return Refused("%s: %v; run it with --target local", what, why)
+		}
+		switch f.Action {
+		case scenarios.ConnFlood, scenarios.UpgradeAborts:
 			return Refused("%s: the docker target cannot give the abusing clients an address of their own (every client reaches the published ports from the Docker bridge's gateway), so the balancer's per-address limit would hold back the well-behaved clients with them; run it with --target local", what)
 		}
 	}
 	return nil
 }
 
-// dockerSystem carries out a scenario's topology and faults with
-// chaos/docker: docker kill, start and stop, pause and unpause, network
-// disconnect and connect.
+// dockerSystem carries out a scenario's topology with chaos/docker, and
+// its faults through faults: docker kill, start and stop, pause and
+// unpause, network disconnect and connect. Every other call on the
+// containers takes faults.calls too: the sampler skips a sample rather
+// than wait for a container start.
 type dockerSystem struct {
+	faults
 	scenario *scenarios.Scenario
 	options  DockerOptions
 	cluster  *docker.Cluster
 
-	// calls serializes calls on the cluster's containers: the sampler
-	// skips a sample rather than wait for a container start.
-	calls sync.Mutex
-	// mu guards down, paused and lastConnections.
-	mu     sync.Mutex
-	down   map[string]bool
-	paused map[string]bool
-	// lastConnections are the nodes' connections as last read, shown again
-	// by a sample taken while a container call is under way.
+	// lastMu guards lastConnections: the nodes' connections as last read,
+	// shown again by a sample taken while a container call is under way.
+	lastMu          sync.Mutex
 	lastConnections map[string]int
 }
 
@@ -120,7 +109,7 @@ func (s *dockerSystem) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.cluster = cluster
+	s.cluster, s.members = cluster, cluster
 	return nil
 }
 
@@ -128,7 +117,7 @@ func (s *dockerSystem) start(ctx context.Context) error {
 // down (it has no published port then; the clients keep the last one and
 // get it again once the balancer is started).
 func (s *dockerSystem) entryURLs(ctx context.Context) ([]string, error) {
-	if s.is(s.down, balancerName) {
+	if s.isDown(scenarios.BalancerName) {
 		return nil, nil
 	}
 	s.calls.Lock()
@@ -145,7 +134,7 @@ func (s *dockerSystem) balancerAdmin(ctx context.Context) (string, error) {
 		return "", errDockerBusy
 	}
 	defer s.calls.Unlock()
-	return s.cluster.AdminEndpoint(ctx, balancerName)
+	return s.cluster.AdminEndpoint(ctx, scenarios.BalancerName)
 }
 
 // abuserAddr is the host's default: the docker target's join and garbage
@@ -162,177 +151,6 @@ func (s *dockerSystem) memberURL(ctx context.Context, name string) (string, erro
 	return "", fmt.Errorf("docker: no endpoint for node %s while a node is down", name)
 }
 
-func (s *dockerSystem) set(states map[string]bool, name string, on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	states[name] = on
-}
-
-func (s *dockerSystem) is(states map[string]bool, name string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return states[name]
-}
-
-// fault maps one step to chaos/docker as the simulator's target maps it to
-// simulated faults.
-func (s *dockerSystem) fault(ctx context.Context, step Step) error {
-	s.calls.Lock()
-	defer s.calls.Unlock()
-	f := step.Fault
-	a, b := f.Link[0], f.Link[1]
-	if step.End {
-		switch f.Action {
-		case scenarios.Kill, scenarios.Restart, scenarios.BalancerRestart:
-			return s.startMember(ctx, memberOf(f))
-		case scenarios.RedisRestart:
-			return s.startMember(ctx, redisName)
-		case scenarios.Drain:
-			if err := s.startMember(ctx, f.Target); err != nil {
-				return err
-			}
-			return s.balancerCall(ctx, f.Target, "undrain")
-		case scenarios.Pause:
-			return s.pause(ctx, f.Target, false)
-		case scenarios.Partition:
-			return s.cluster.Heal(ctx, a, b)
-		}
-		return nil
-	}
-	switch f.Action {
-	case scenarios.Kill:
-		return s.kill(ctx, f.Target)
-	case scenarios.Restart, scenarios.BalancerRestart:
-		if err := s.kill(ctx, memberOf(f)); err != nil || f.Duration > 0 {
-			return err
-		}
-		return s.startMember(ctx, memberOf(f))
-	case scenarios.RedisRestart:
-		return s.stopRedis(ctx, f)
-	case scenarios.Pause:
-		return s.pause(ctx, f.Target, true)
-	case scenarios.Resume:
-		return s.pause(ctx, f.Target, false)
-	case scenarios.Drain:
-		if err := s.balancerCall(ctx, f.Target, "drain"); err != nil {
-			return err
-		}
-		s.set(s.down, f.Target, true)
-		return s.cluster.Stop(ctx, f.Target)
-	case scenarios.Partition:
-		return s.cluster.Partition(ctx, a, b, f.Direction)
-	case scenarios.Heal:
-		if f.Target == "" {
-			return s.cluster.HealAll(ctx)
-		}
-		return s.cluster.Heal(ctx, a, b)
-	case scenarios.PubSubKill:
-		if s.is(s.down, redisName) {
-			return nil // no pub/sub connection to kill
-		}
-		return s.cluster.KillPubSub(ctx)
-	}
-	return fmt.Errorf("docker: no fault %q", f.Action)
-}
-
-// stopRedis restarts Redis, or takes it down for the fault's window. A
-// Redis that loses its data is flushed and restarted at once, then taken
-// down: its container keeps an append-only file, and chaos/docker empties
-// it only through a restart.
-func (s *dockerSystem) stopRedis(ctx context.Context, f scenarios.Fault) error {
-	if f.Duration == 0 || !f.Persist {
-		if err := s.cluster.RestartRedis(ctx, f.Persist); err != nil || f.Duration == 0 {
-			return err
-		}
-	}
-	return s.kill(ctx, redisName)
-}
-
-func (s *dockerSystem) kill(ctx context.Context, name string) error {
-	if s.is(s.down, name) {
-		return nil
-	}
-	s.set(s.down, name, true)
-	return s.cluster.Kill(ctx, name)
-}
-
-// startMember starts a killed or stopped member again (a running one is
-// left alone).
-func (s *dockerSystem) startMember(ctx context.Context, name string) error {
-	if !s.is(s.down, name) {
-		return nil
-	}
-	if err := s.cluster.StartMember(ctx, name); err != nil {
-		return err
-	}
-	s.set(s.down, name, false)
-	return nil
-}
-
-func (s *dockerSystem) pause(ctx context.Context, name string, on bool) error {
-	if s.is(s.paused, name) == on {
-		return nil
-	}
-	var err error
-	if on {
-		err = s.cluster.Pause(ctx, name)
-	} else {
-		err = s.cluster.Unpause(ctx, name)
-	}
-	if err == nil {
-		s.set(s.paused, name, on)
-	}
-	return err
-}
-
-// balancerCall asks the balancer's admin listener to drain or undrain a
-// node.
-func (s *dockerSystem) balancerCall(ctx context.Context, backend, action string) error {
-	addr, err := s.cluster.AdminEndpoint(ctx, balancerName)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, dockerCallWait)
-	defer cancel()
-	request, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/backends/"+backend+"/"+action, nil)
-	if err != nil {
-		return err
-	}
-	request.Header.Set("Authorization", "Bearer "+s.cluster.AdminToken())
-	response, err := http.DefaultClient.Do(request)
-	if err != nil {
-		return fmt.Errorf("balancer %s %s: %w", action, backend, err)
-	}
-	response.Body.Close()
-	if response.StatusCode/100 != 2 {
-		return fmt.Errorf("balancer %s %s: %s", action, backend, response.Status)
-	}
-	return nil
-}
-
-// restore reconnects every link, unpauses every frozen member, and starts
-// Redis and the balancer if they are down; a killed node stays down, as in
-// the simulator.
-func (s *dockerSystem) restore(ctx context.Context) error {
-	s.calls.Lock()
-	defer s.calls.Unlock()
-	errs := []error{s.cluster.HealAll(ctx)}
-	s.mu.Lock()
-	var frozen []string
-	for name, paused := range s.paused {
-		if paused {
-			frozen = append(frozen, name)
-		}
-	}
-	s.mu.Unlock()
-	slices.Sort(frozen)
-	for _, name := range frozen {
-		errs = append(errs, s.pause(ctx, name, false))
-	}
-	errs = append(errs, s.startMember(ctx, redisName), s.startMember(ctx, balancerName))
-	return errors.Join(errs...)
-}
-
 // sample reads each running node's /state; a member killed, stopped or
 // paused, or one that does not answer, is down. While a container call is
 // under way (a start can take seconds) the sample repeats the last
@@ -340,16 +158,16 @@ func (s *dockerSystem) restore(ctx context.Context) error {
 func (s *dockerSystem) sample(ctx context.Context) Sample {
 	sample := Sample{Connections: map[string]int{}, Up: map[string]bool{}}
 	nodes := s.cluster.Nodes()
-	s.mu.Lock()
 	var running []string // nodes with a container up
-	for _, name := range append(slices.Clone(nodes), balancerName, redisName) {
-		sample.Up[name] = !s.down[name] && !s.paused[name]
-		if !s.down[name] && slices.Contains(nodes, name) {
+	for _, name := range append(slices.Clone(nodes), scenarios.BalancerName, scenarios.RedisName) {
+		sample.Up[name] = s.running(name)
+		if !s.isDown(name) && slices.Contains(nodes, name) {
 			running = append(running, name)
 		}
 	}
+	s.lastMu.Lock()
 	last := s.lastConnections
-	s.mu.Unlock()
+	s.lastMu.Unlock()
 	if !s.calls.TryLock() {
 		for name, connections := range last {
 			if sample.Up[name] {
@@ -359,13 +177,13 @@ func (s *dockerSystem) sample(ctx context.Context) Sample {
 		return sample
 	}
 	addrs := map[string]string{}
-	for _, name := range append(running, balancerName) {
+	for _, name := range append(running, scenarios.BalancerName) {
 		if addr, err := s.cluster.AdminEndpoint(ctx, name); err == nil {
 			addrs[name] = addr
 		}
 	}
 	s.calls.Unlock()
-	for _, name := range append(nodes, balancerName) {
+	for _, name := range append(nodes, scenarios.BalancerName) {
 		addr, ok := addrs[name]
 		if !sample.Up[name] || !ok {
 			continue
@@ -374,9 +192,9 @@ func (s *dockerSystem) sample(ctx context.Context) Sample {
 	}
 	// Samples are taken both on the sampler's tick and right after a fault
 	// (sampleNow): the last counts are shared between them.
-	s.mu.Lock()
+	s.lastMu.Lock()
 	s.lastConnections = sample.Connections
-	s.mu.Unlock()
+	s.lastMu.Unlock()
 	return sample
 }
 
@@ -386,8 +204,8 @@ func (s *dockerSystem) adminAddrs(ctx context.Context) map[string]string {
 	s.calls.Lock()
 	defer s.calls.Unlock()
 	addrs := map[string]string{}
-	for _, name := range append(s.cluster.Nodes(), balancerName) {
-		if s.is(s.down, name) || s.is(s.paused, name) {
+	for _, name := range append(s.cluster.Nodes(), scenarios.BalancerName) {
+		if !s.running(name) {
 			continue
 		}
 		if addr, err := s.cluster.AdminEndpoint(ctx, name); err == nil {

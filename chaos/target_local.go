@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
-	"slices"
 	"strconv"
-	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -53,13 +50,13 @@ func NewLocalCluster(scenario *scenarios.Scenario, options LocalOptions) (Cluste
 	}
 	if why := oneRedisFaultsRefused(options.Redis); why != nil {
 		for _, f := range scenario.Faults {
-			if f.Action == scenarios.RedisRestart || f.Target == redisName || f.Link[0] == redisName || f.Link[1] == redisName {
+			if f.Action == scenarios.RedisRestart || f.Target == scenarios.RedisName || f.Link[0] == scenarios.RedisName || f.Link[1] == scenarios.RedisName {
 				return nil, Refused("scenario %s has a %s fault on Redis: %s; run it with --redis server or embedded",
 					scenario.Name, f.Action, why)
 			}
 		}
 	}
-	system := &localSystem{scenario: scenario, options: options, down: map[string]bool{}, paused: map[string]bool{}}
+	system := &localSystem{faults: newFaults("local"), scenario: scenario, options: options}
 	return newRealCluster("local", scenario, options.Seed, system), nil
 }
 
@@ -75,22 +72,16 @@ func oneRedisFaultsRefused(redis string) error {
 	return nil
 }
 
-// localSystem carries out a scenario's topology and faults with
-// chaos/local: kill -9, SIGSTOP and SIGCONT, restarts, drains, and the
-// fault proxies on every node's Redis link and balancer link.
+// localSystem carries out a scenario's topology with chaos/local, and
+// its faults through faults: kill -9, SIGTERM, SIGSTOP and SIGCONT,
+// restarts, drains, and the fault proxies on every node's Redis link and
+// balancer link.
 type localSystem struct {
+	faults
 	scenario *scenarios.Scenario
 	options  LocalOptions
 	cluster  *local.Cluster
 	redis    goredis.UniversalClient
-
-	// mu guards down and paused, which the sampler reads while a fault is
-	// applied.
-	mu sync.Mutex
-	// down holds members taken down (killed, drained, Redis stopped).
-	down map[string]bool
-	// paused holds members frozen by a pause.
-	paused map[string]bool
 }
 
 func (s *localSystem) start(ctx context.Context) error {
@@ -101,7 +92,7 @@ func (s *localSystem) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.cluster = cluster
+	s.cluster, s.members = cluster, cluster
 	if addrs := cluster.RedisClusterAddrs(); addrs != nil {
 		s.redis = goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs, DisableIdentity: true})
 		return nil
@@ -127,7 +118,7 @@ func (s *localSystem) entryURLs(context.Context) ([]string, error) {
 }
 
 func (s *localSystem) balancerAdmin(context.Context) (string, error) {
-	return s.cluster.AdminAddr(balancerName)
+	return s.cluster.AdminAddr(scenarios.BalancerName)
 }
 
 func (s *localSystem) memberURL(_ context.Context, name string) (string, error) {
@@ -139,195 +130,14 @@ func (s *localSystem) memberURL(_ context.Context, name string) (string, error) 
 // well-behaved clients'.
 func (s *localSystem) abuserAddr() (net.IP, error) { return abuserAddress, nil }
 
-func (s *localSystem) setDown(name string, down bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.down[name] = down
-}
-
-func (s *localSystem) setPaused(name string, paused bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.paused[name] = paused
-}
-
-func (s *localSystem) isDown(name string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.down[name]
-}
-
-// fault maps one step to chaos/local as the simulator's target maps it to
-// simulated faults.
-func (s *localSystem) fault(ctx context.Context, step Step) error {
-	f := step.Fault
-	a, b := f.Link[0], f.Link[1]
-	if step.End {
-		switch f.Action {
-		case scenarios.Kill, scenarios.Restart, scenarios.BalancerRestart:
-			return s.startMember(ctx, memberOf(f))
-		case scenarios.RedisRestart:
-			return s.startRedis()
-		case scenarios.RedisFailover:
-			return s.cluster.RestartRedisMasters()
-		case scenarios.Drain:
-			// A drained node comes back as a new process, in rotation again.
-			if err := s.cluster.Kill(f.Target); err != nil {
-				return err
-			}
-			if err := s.cluster.Undrain(ctx, f.Target); err != nil {
-				return err
-			}
-			s.setDown(f.Target, false)
-			return nil
-		case scenarios.Pause:
-			return s.pause(f.Target, false)
-		case scenarios.Partition:
-			return s.cluster.Heal(a, b)
-		case scenarios.Delay:
-			return s.cluster.Delay(a, b, 0, 0)
-		case scenarios.Loss:
-			return s.cluster.Loss(a, b, 0)
-		case scenarios.PubSubKill:
-			s.cluster.AdmitPubSub()
-			return nil
-		}
-		return nil
-	}
-	switch f.Action {
-	case scenarios.Kill:
-		return s.kill(f.Target)
-	case scenarios.Restart, scenarios.BalancerRestart:
-		if err := s.kill(memberOf(f)); err != nil || f.Duration > 0 {
-			return err
-		}
-		return s.startMember(ctx, memberOf(f))
-	case scenarios.RedisRestart:
-		s.setDown(redisName, true)
-		if err := s.cluster.StopRedis(f.Persist); err != nil || f.Duration > 0 {
-			return err
-		}
-		return s.startRedis()
-	case scenarios.RedisFailover:
-		return s.cluster.FailoverRedis(ctx, workloadRoom(f.Room), f.Lag)
-	case scenarios.Pause:
-		return s.pause(f.Target, true)
-	case scenarios.Resume:
-		return s.pause(f.Target, false)
-	case scenarios.Drain:
-		s.setDown(f.Target, true)
-		return s.cluster.Drain(ctx, f.Target)
-	case scenarios.Partition:
-		return s.cluster.Partition(a, b, f.Direction)
-	case scenarios.Heal:
-		if f.Target == "" {
-			s.cluster.HealAll()
-			return nil
-		}
-		return s.cluster.Heal(a, b)
-	case scenarios.Delay:
-		return s.cluster.Delay(a, b, f.Latency, f.Jitter)
-	case scenarios.Loss:
-		return s.cluster.Loss(a, b, int(math.Round(f.Percent)))
-	case scenarios.PubSubKill:
-		if f.Duration > 0 {
-			return s.cluster.RefusePubSub(ctx)
-		}
-		if s.isDown(redisName) {
-			return nil // no pub/sub connection to kill
-		}
-		return s.cluster.KillPubSub(ctx)
-	}
-	return fmt.Errorf("local: no fault %q", f.Action)
-}
-
-// memberOf is the process a fault acts on.
-func memberOf(f scenarios.Fault) string {
-	if f.Action == scenarios.BalancerRestart {
-		return balancerName
-	}
-	return f.Target
-}
-
-func (s *localSystem) kill(name string) error {
-	s.setDown(name, true)
-	return s.cluster.Kill(name)
-}
-
-// startMember starts a killed member again (a running one is left alone).
-func (s *localSystem) startMember(ctx context.Context, name string) error {
-	if !s.isDown(name) {
-		return nil
-	}
-	if err := s.cluster.StartMember(ctx, name); err != nil {
-		return err
-	}
-	s.setDown(name, false)
-	return nil
-}
-
-func (s *localSystem) startRedis() error {
-	if !s.isDown(redisName) {
-		return nil
-	}
-	if err := s.cluster.StartRedis(); err != nil {
-		return err
-	}
-	s.setDown(redisName, false)
-	return nil
-}
-
-func (s *localSystem) pause(name string, on bool) error {
-	s.mu.Lock()
-	already := s.paused[name] == on
-	s.mu.Unlock()
-	if already {
-		return nil
-	}
-	var err error
-	if on {
-		err = s.cluster.Stop(name)
-	} else {
-		err = s.cluster.Cont(name)
-	}
-	if err == nil {
-		s.setPaused(name, on)
-	}
-	return err
-}
-
-// restore heals every link, continues every frozen member, and starts
-// Redis and the balancer if they are down; a killed node stays down, as in
-// the simulator.
-func (s *localSystem) restore(ctx context.Context) error {
-	s.cluster.HealAll()
-	s.mu.Lock()
-	var frozen []string
-	for name, paused := range s.paused {
-		if paused {
-			frozen = append(frozen, name)
-		}
-	}
-	s.mu.Unlock()
-	var errs []error
-	slices.Sort(frozen)
-	for _, name := range frozen {
-		errs = append(errs, s.pause(name, false))
-	}
-	errs = append(errs, s.startRedis(), s.startMember(ctx, balancerName))
-	return errors.Join(errs...)
-}
-
 // sample reads each running node's /state; a member killed, drained or
 // frozen, or one that does not answer, is down.
 func (s *localSystem) sample(ctx context.Context) Sample {
 	sample := Sample{Connections: map[string]int{}, Up: map[string]bool{}}
-	s.mu.Lock()
-	for _, name := range append(s.cluster.Nodes(), balancerName, redisName) {
-		sample.Up[name] = !s.down[name] && !s.paused[name]
+	for _, name := range append(s.cluster.Nodes(), scenarios.BalancerName, scenarios.RedisName) {
+		sample.Up[name] = s.running(name)
 	}
-	s.mu.Unlock()
-	for _, name := range append(s.cluster.Nodes(), balancerName) {
+	for _, name := range append(s.cluster.Nodes(), scenarios.BalancerName) {
 		if !sample.Up[name] {
 			continue
 		}
@@ -345,11 +155,8 @@ func (s *localSystem) sample(ctx context.Context) Sample {
 // are neither down nor frozen.
 func (s *localSystem) adminAddrs(context.Context) map[string]string {
 	addrs := map[string]string{}
-	for _, name := range append(s.cluster.Nodes(), balancerName) {
-		s.mu.Lock()
-		running := !s.down[name] && !s.paused[name]
-		s.mu.Unlock()
-		if addr, err := s.cluster.AdminAddr(name); running && err == nil {
+	for _, name := range append(s.cluster.Nodes(), scenarios.BalancerName) {
+		if addr, err := s.cluster.AdminAddr(name); s.running(name) && err == nil {
 			addrs[name] = addr
 		}
 	}

@@ -407,17 +407,11 @@ func (r *realCluster) flood(ctx context.Context, step Step) error {
 		roomsPerClient: 1, from: r.Now() + time.Millisecond, stop: stop, sendInterval: interval(float64(f.FloodSendRate)),
 		urls: urls, machine: client.Config{PendingSendsMax: floodPendingSendsMax}, stream: uint64(index + 1)})
 	r.floods[index] = group
-	if f.Target == balancerName {
+	if f.Target == scenarios.BalancerName {
 		r.entryClients = append(r.entryClients, group.clients...)
 	}
 	return nil
 }
-
-// Names scenarios give the members besides the nodes.
-const (
-	balancerName = "balancer"
-	redisName    = "redis"
-)
 
 // refreshEntry hands the clients the entry's endpoints again when they
 // changed (a balancer container restarted on another host port).
@@ -765,7 +759,7 @@ func readMember(ctx context.Context, sample *Sample, name, addr string) {
 		sample.Up[name] = false
 		return
 	}
-	if name != balancerName {
+	if name != scenarios.BalancerName {
 		sample.Connections[name] = connections
 	}
 	if figures, err := readRuntime(ctx, addr, name); err == nil {
@@ -929,7 +923,7 @@ func (r *realCluster) Leave(ctx context.Context, within time.Duration) (check.Le
 		addrs := r.system.adminAddrs(ctx)
 		names := make([]string, 0, len(addrs))
 		for name := range addrs {
-			if name != balancerName {
+			if name != scenarios.BalancerName {
 				names = append(names, name)
 			}
 		}

@@ -116,7 +116,7 @@ func (s *simCluster) Start(context.Context) error {
 		if kind, ok := simAbuses[f.Action]; ok {
 			abuse := sim.Abuse{Kind: kind, Name: AbuserName(i), Clients: f.Clients, Interval: interval(float64(f.Rate)),
 				Start: f.At, Stop: stop}
-			if f.Target != balancerName {
+			if f.Target != scenarios.BalancerName {
 				abuse.Node = f.Target
 			}
 			if err := s.cluster.AddAbuse(abuse); err != nil {

@@ -8,10 +8,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Names a fault target may use besides the nodes'.
+// Names of the members besides the nodes, as fault targets and link ends
+// name them; the real targets (chaos/local, chaos/docker) and the chaos
+// runner use these.
 const (
-	redisTarget    = "redis"
-	balancerTarget = "balancer"
+	RedisName    = "redis"
+	BalancerName = "balancer"
 )
 
 // floodSendRateDefault is a flooding client's send rate when the file does
@@ -198,9 +200,9 @@ func (p *parser) target(f fields, what string, spec actionSpec, topology Topolog
 		}
 		switch fault.Action {
 		case RedisRestart, PubSubKill:
-			fault.Target = redisTarget
+			fault.Target = RedisName
 		case BalancerRestart, Flood, JoinFlood, ConnFlood, UpgradeAborts, Garbage:
-			fault.Target = balancerTarget
+			fault.Target = BalancerName
 		}
 		return nil
 	}
@@ -211,9 +213,9 @@ func (p *parser) target(f fields, what string, spec actionSpec, topology Topolog
 	fault.Target = target
 	var kind targetKinds
 	switch {
-	case target == redisTarget:
+	case target == RedisName:
 		kind = targetRedis
-	case target == balancerTarget:
+	case target == BalancerName:
 		kind = targetBalancer
 	case slices.Contains(topology.Nodes, target):
 		kind = targetNode
@@ -224,7 +226,7 @@ func (p *parser) target(f fields, what string, spec actionSpec, topology Topolog
 		kind = targetLink
 	default:
 		message := fmt.Sprintf("%s: unknown node '%s' in target; nodes are %s", what, target, strings.Join(topology.Nodes, ", "))
-		if suggestion := closest(target, append(slices.Clone(topology.Nodes), redisTarget, balancerTarget)); suggestion != "" {
+		if suggestion := closest(target, append(slices.Clone(topology.Nodes), RedisName, BalancerName)); suggestion != "" {
 			message += fmt.Sprintf(" (did you mean '%s'?)", suggestion)
 		}
 		return p.errorf(value, "%s", message)
@@ -248,7 +250,7 @@ func (p *parser) link(value *yaml.Node, what, target string, topology Topology) 
 		switch {
 		case slices.Contains(topology.Nodes, end):
 			nodes++
-		case end == redisTarget || end == balancerTarget:
+		case end == RedisName || end == BalancerName:
 		default:
 			return [2]string{}, p.errorf(value, "%s: unknown node '%s' in link '%s'; nodes are %s", what, end, target, strings.Join(topology.Nodes, ", "))
 		}

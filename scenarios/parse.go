@@ -323,7 +323,7 @@ func (p *parser) nodes(node *yaml.Node) ([]string, error) {
 			return nil, err
 		}
 		switch {
-		case name == redisTarget || name == balancerTarget:
+		case name == RedisName || name == BalancerName:
 			return nil, p.errorf(item, "topology.nodes: '%s' is reserved; name nodes otherwise", name)
 		case !nodeNamePattern.MatchString(name):
 			// A '-' is refused because links are written "n1-redis".

@@ -136,13 +136,13 @@ expect:
 		t.Errorf("workload = %+v", w)
 	}
 	restart, delay, flood := s.Faults[0], s.Faults[1], s.Faults[2]
-	if restart.Target != redisTarget || restart.Persist {
+	if restart.Target != RedisName || restart.Persist {
 		t.Errorf("redis-restart = %+v: want target redis, persist from the topology (none)", restart)
 	}
 	if delay.Link != [2]string{"redis", "beta"} || delay.Latency != 20*time.Millisecond || delay.Direction != "" {
 		t.Errorf("delay = %+v", delay)
 	}
-	if flood.Target != balancerTarget || flood.Clients != 3 || flood.FloodSendRate != floodSendRateDefault {
+	if flood.Target != BalancerName || flood.Clients != 3 || flood.FloodSendRate != floodSendRateDefault {
 		t.Errorf("flood = %+v", flood)
 	}
 	if s.Expect.LatencyP99MaxMs != 1500 || s.Expect.ConvergeWithin != 2*time.Second || !slices.Equal(s.Expect.Break, []Property{NoLoss}) {
@@ -357,10 +357,10 @@ func TestAbusesTakeTheBalancerAndTheirRateDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Fault{
-		{At: time.Second, Action: JoinFlood, Target: balancerTarget, Clients: 2, Rate: 2000, Duration: 2 * time.Second},
+		{At: time.Second, Action: JoinFlood, Target: BalancerName, Clients: 2, Rate: 2000, Duration: 2 * time.Second},
 		{At: 2 * time.Second, Action: Garbage, Target: "n2", Clients: 1, Rate: 30},
-		{At: 3 * time.Second, Action: ConnFlood, Target: balancerTarget, Clients: 50, Rate: 1000},
-		{At: 4 * time.Second, Action: UpgradeAborts, Target: balancerTarget, Clients: 100, Rate: 2, Duration: 3 * time.Second},
+		{At: 3 * time.Second, Action: ConnFlood, Target: BalancerName, Clients: 50, Rate: 1000},
+		{At: 4 * time.Second, Action: UpgradeAborts, Target: BalancerName, Clients: 100, Rate: 2, Duration: 3 * time.Second},
 	}
 	if !slices.Equal(s.Faults, want) {
 		t.Errorf("faults\n%+v\nwant\n%+v", s.Faults, want)

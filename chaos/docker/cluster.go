@@ -2,7 +2,9 @@
 // (nodes and the balancer) and a Redis image in containers, started and
 // broken through testcontainers-go and the Docker API: kill -9, stop and
 // start, pause and unpause, and network disconnect and connect for
-// partitions. Nodes sit on two networks, one shared with Redis and one
+// partitions. What Docker cannot do (a one-way partition, delay and loss
+// on a link, refusing pub/sub for a while, a Redis Cluster failover) is an
+// *UnsupportedError. Nodes sit on two networks, one shared with Redis and one
 // with the balancer, so that a node can be cut from either alone.
 //
 // No image is pulled: build chatlab:dev and chatlab-redis:dev first
@@ -32,14 +34,9 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"chatlab/scenarios"
+	"chatlab/system/admin"
 	"chatlab/system/balance"
 	"chatlab/system/node"
-)
-
-// Names of the cluster's members besides its nodes.
-const (
-	BalancerName = "balancer"
-	RedisName    = "redis"
 )
 
 // Defaults and limits.
@@ -62,7 +59,8 @@ const (
 	startWait = 60 * time.Second
 	// stopWait is what a graceful stop gives a container before SIGKILL.
 	stopWait = 10 * time.Second
-	// stateWait bounds one GET /state.
+	// stateWait bounds one GET /state or one call to the balancer's drain
+	// API.
 	stateWait     = 5 * time.Second
 	stateBytesMax = 16 << 20
 )
@@ -166,7 +164,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("docker: %d nodes, at most %d", len(cfg.Nodes), nodesMax)
 	}
 	for _, name := range cfg.Nodes {
-		if name == BalancerName || name == RedisName || strings.Contains(name, "-") {
+		if name == scenarios.BalancerName || name == scenarios.RedisName || strings.Contains(name, "-") {
 			return cfg, fmt.Errorf("docker: node name %q is reserved or holds '-'", name)
 		}
 	}
@@ -196,7 +194,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if c.frontNet, err = tcnetwork.New(ctx); err != nil {
 		return fmt.Errorf("docker: front network: %w", err)
 	}
-	c.redis, err = c.run(ctx, c.cfg.RedisImage, RedisName, []*testcontainers.DockerNetwork{c.redisNet}, []string{redisPort},
+	c.redis, err = c.run(ctx, c.cfg.RedisImage, scenarios.RedisName, []*testcontainers.DockerNetwork{c.redisNet}, []string{redisPort},
 		wait.ForListeningPort(redisPort).SkipInternalCheck(), nil,
 		"redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--appendonly", "yes", "--appendfsync", "always")
 	if err != nil {
@@ -207,7 +205,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	}
 	var backends []string
 	for _, name := range c.order {
-		args := append([]string{"node", "--id", name, "--listen", ":8080", "--admin-listen", adminListen, "--redis", "redis://" + RedisName + ":6379/0",
+		args := append([]string{"node", "--id", name, "--listen", ":8080", "--admin-listen", adminListen, "--redis", "redis://" + scenarios.RedisName + ":6379/0",
 			"--delivery", string(c.cfg.Delivery), "--auth", "off"}, c.cfg.NodeArgs...)
 		c.nodes[name], err = c.run(ctx, c.cfg.Image, name, []*testcontainers.DockerNetwork{c.redisNet, c.frontNet}, []string{servicePort, adminPort},
 			wait.ForHTTP("/readyz").WithPort(servicePort), nil, args...)
@@ -224,7 +222,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		"--backends", strings.Join(backends, ","), "--policy", string(c.cfg.Policy)}, c.cfg.BalancerArgs...)
 	token := testcontainers.WithFiles(testcontainers.ContainerFile{Reader: strings.NewReader(c.adminToken + "\n"),
 		ContainerFilePath: adminTokenPath, FileMode: 0o444})
-	c.router, err = c.run(ctx, c.cfg.Image, BalancerName, []*testcontainers.DockerNetwork{c.frontNet}, []string{servicePort, adminPort},
+	c.router, err = c.run(ctx, c.cfg.Image, scenarios.BalancerName, []*testcontainers.DockerNetwork{c.frontNet}, []string{servicePort, adminPort},
 		wait.ForHTTP("/healthz").WithPort(servicePort), []testcontainers.ContainerCustomizer{token}, args...)
 	return err
 }
@@ -277,9 +275,9 @@ func (c *Cluster) waitRedis(ctx context.Context) error {
 
 func (c *Cluster) container(name string) (*testcontainers.DockerContainer, error) {
 	switch {
-	case name == BalancerName && c.router != nil:
+	case name == scenarios.BalancerName && c.router != nil:
 		return c.router, nil
-	case name == RedisName:
+	case name == scenarios.RedisName:
 		return c.redis, nil
 	case c.nodes[name] != nil:
 		return c.nodes[name], nil
@@ -315,7 +313,7 @@ func (c *Cluster) AdminToken() string { return c.adminToken }
 
 // BalancerURL is the balancer's WebSocket endpoint on the host.
 func (c *Cluster) BalancerURL(ctx context.Context) (string, error) {
-	endpoint, err := c.endpoint(ctx, BalancerName)
+	endpoint, err := c.endpoint(ctx, scenarios.BalancerName)
 	return "ws://" + endpoint + "/ws", err
 }
 
@@ -351,7 +349,7 @@ func (c *Cluster) StartMember(ctx context.Context, name string) error {
 	if err := container.Start(ctx); err != nil {
 		return fmt.Errorf("docker: start %s: %w", name, err)
 	}
-	if name == RedisName {
+	if name == scenarios.RedisName {
 		return c.waitRedis(ctx)
 	}
 	return nil
@@ -365,7 +363,9 @@ func (c *Cluster) Restart(ctx context.Context, name string) error {
 	return c.StartMember(ctx, name)
 }
 
-// Stop stops a member gracefully (SIGTERM: a node drains).
+// Stop stops a member gracefully (SIGTERM: a node drains, telling its
+// clients to reconnect elsewhere, then exits), SIGKILL after stopWait; it
+// stays down until StartMember.
 func (c *Cluster) Stop(ctx context.Context, name string) error {
 	container, err := c.container(name)
 	if err != nil {
@@ -375,8 +375,9 @@ func (c *Cluster) Stop(ctx context.Context, name string) error {
 	return container.Stop(ctx, &timeout)
 }
 
-// Pause freezes a member's processes (the cgroup freezer: SIGSTOP for a
-// whole container).
+// Pause freezes a member's processes, a node's, the balancer's or Redis's
+// (the cgroup freezer: SIGSTOP for a whole container): its sockets stay
+// open and nothing is processed.
 func (c *Cluster) Pause(ctx context.Context, name string) error {
 	container, err := c.container(name)
 	if err != nil {
@@ -386,8 +387,8 @@ func (c *Cluster) Pause(ctx context.Context, name string) error {
 	return err
 }
 
-// Unpause ends a Pause.
-func (c *Cluster) Unpause(ctx context.Context, name string) error {
+// Resume ends a Pause.
+func (c *Cluster) Resume(ctx context.Context, name string) error {
 	container, err := c.container(name)
 	if err != nil {
 		return err
@@ -404,21 +405,21 @@ func (c *Cluster) link(a, b string) (nodeName string, nw *testcontainers.DockerN
 			continue
 		}
 		switch pair[1] {
-		case RedisName:
-			return pair[0], c.redisNet, pair[0] + "-" + RedisName, nil
-		case BalancerName:
-			return pair[0], c.frontNet, BalancerName + "-" + pair[0], nil
+		case scenarios.RedisName:
+			return pair[0], c.redisNet, pair[0] + "-" + scenarios.RedisName, nil
+		case scenarios.BalancerName:
+			return pair[0], c.frontNet, scenarios.BalancerName + "-" + pair[0], nil
 		}
 	}
-	return "", nil, "", fmt.Errorf("docker: no link %s-%s: a link joins a node to %s or %s", a, b, RedisName, BalancerName)
+	return "", nil, "", fmt.Errorf("docker: no link %s-%s: a link joins a node to %s or %s", a, b, scenarios.RedisName, scenarios.BalancerName)
 }
 
 // Partition disconnects the node of link a-b from that link's network.
-// Docker cuts both ways only: a one-way partition is refused (the local
-// target's fault proxies do those).
+// Docker cuts both ways only: a one-way partition is unsupported (the
+// local target's fault proxies do those).
 func (c *Cluster) Partition(ctx context.Context, a, b string, direction scenarios.Direction) error {
 	if direction != scenarios.Both && direction != "" {
-		return fmt.Errorf("docker: partition %s-%s %s: the docker target cuts links both ways only", a, b, direction)
+		return errOneWay(direction)
 	}
 	nodeName, nw, key, err := c.link(a, b)
 	if err != nil || c.cut[key] {
@@ -452,17 +453,18 @@ func (c *Cluster) Heal(ctx context.Context, a, b string) error {
 func (c *Cluster) HealAll(ctx context.Context) error {
 	var errs []error
 	for _, name := range c.order {
-		for _, other := range []string{RedisName, BalancerName} {
+		for _, other := range []string{scenarios.RedisName, scenarios.BalancerName} {
 			errs = append(errs, c.Heal(ctx, name, other))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// RestartRedis takes Redis down hard and brings it back. With persist its
-// AOF (fsync on every write) brings every write back; without, it is
-// flushed first, so it returns empty, as a Redis with no persistence.
-func (c *Cluster) RestartRedis(ctx context.Context, persist bool) error {
+// StopRedis takes Redis down hard (kill -9). With persist its AOF (fsync
+// on every write) brings every write back at StartRedis; without, it is
+// flushed first (the FLUSHALL is in the AOF too), so it comes back empty,
+// as a Redis with no persistence.
+func (c *Cluster) StopRedis(ctx context.Context, persist bool) error {
 	if !persist {
 		rdb := goredis.NewClient(c.redisOpts)
 		err := rdb.FlushAll(ctx).Err()
@@ -471,7 +473,20 @@ func (c *Cluster) RestartRedis(ctx context.Context, persist bool) error {
 			return fmt.Errorf("docker: flush redis: %w", err)
 		}
 	}
-	return c.Restart(ctx, RedisName)
+	return c.Kill(ctx, scenarios.RedisName)
+}
+
+// StartRedis starts Redis's container again and waits until it answers.
+func (c *Cluster) StartRedis(ctx context.Context) error {
+	return c.StartMember(ctx, scenarios.RedisName)
+}
+
+// RestartRedis is StopRedis then StartRedis.
+func (c *Cluster) RestartRedis(ctx context.Context, persist bool) error {
+	if err := c.StopRedis(ctx, persist); err != nil {
+		return err
+	}
+	return c.StartRedis(ctx)
 }
 
 // KillPubSub has Redis close every pub/sub connection (CLIENT KILL TYPE
@@ -482,6 +497,34 @@ func (c *Cluster) KillPubSub(ctx context.Context) error {
 	defer rdb.Close()
 	if err := rdb.ClientKillByFilter(ctx, "TYPE", "pubsub").Err(); err != nil {
 		return fmt.Errorf("docker: client kill type pubsub: %w", err)
+	}
+	return nil
+}
+
+// Drain takes a node out of the balancer's rotation: it gets no new
+// clients (its own stay until it stops). Undrain puts it back.
+func (c *Cluster) Drain(ctx context.Context, name string) error {
+	return c.balancerCall(ctx, name, "drain")
+}
+
+// Undrain returns a drained node to the balancer's rotation.
+func (c *Cluster) Undrain(ctx context.Context, name string) error {
+	return c.balancerCall(ctx, name, "undrain")
+}
+
+// balancerCall asks the balancer's drain API to drain or undrain a node.
+func (c *Cluster) balancerCall(ctx context.Context, backend, action string) error {
+	if c.nodes[backend] == nil {
+		return fmt.Errorf("docker: %s needs a node: %q", action, backend)
+	}
+	addr, err := c.AdminEndpoint(ctx, scenarios.BalancerName)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, stateWait)
+	defer cancel()
+	if err := admin.Act(ctx, addr, "/backends/"+backend+"/"+action, c.adminToken); err != nil {
+		return fmt.Errorf("balancer %s %s: %w", action, backend, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"chatlab/loadgen"
 	"chatlab/scenarios"
@@ -99,7 +102,7 @@ func startCluster(t *testing.T, cfg Config) *Cluster {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, name := range append(c.Nodes(), BalancerName, RedisName) {
+			for _, name := range append(c.Nodes(), scenarios.BalancerName, scenarios.RedisName) {
 				logs, _ := c.Logs(context.Background(), name)
 				if len(logs) > 3000 {
 					logs = logs[len(logs)-3000:]
@@ -137,8 +140,9 @@ func waitStatus(t *testing.T, c *Cluster, name, path string, want int) {
 
 // The docker target end to end: traffic across three containers while
 // one is killed (nothing acked lost), a Redis link cut and healed through
-// the Docker network API, a pause, a Redis restart with its AOF, and
-// Close leaving nothing behind.
+// the Docker network API, a pause, a drain and undrain at the balancer,
+// Redis restarts with and without its data, and Close leaving nothing
+// behind.
 func TestDockerTarget(t *testing.T) {
 	c := startCluster(t, Config{})
 	ctx := context.Background()
@@ -199,16 +203,48 @@ func TestDockerTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStatus(t, c, "n3", "/healthz", 0)
-	if err := c.Unpause(ctx, "n3"); err != nil {
+	if err := c.Resume(ctx, "n3"); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus(t, c, "n3", "/healthz", http.StatusOK)
 
-	if err := c.RestartRedis(ctx, true); err != nil {
+	if haveBalancer {
+		if err := c.Drain(ctx, "n3"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Undrain(ctx, "n3"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Drain(ctx, scenarios.RedisName); err == nil {
+			t.Fatal("a drain of redis was accepted")
+		}
+	}
+
+	// Redis comes back with its data from its AOF, and empty when it was
+	// to lose it. Its published port changes across a restart: each read
+	// takes the options as they are now.
+	redisGet := func(key string) (string, error) {
+		rdb := goredis.NewClient(c.redisOpts)
+		defer rdb.Close()
+		return rdb.Get(ctx, key).Result()
+	}
+	rdb := goredis.NewClient(c.redisOpts)
+	err = rdb.Set(ctx, "chatlab-test:kept", "yes", 0).Err()
+	rdb.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range c.Nodes() {
-		waitStatus(t, c, name, "/readyz", http.StatusOK)
+	for _, persist := range []bool{true, false} {
+		if err := c.RestartRedis(ctx, persist); err != nil {
+			t.Fatal(err)
+		}
+		value, err := redisGet("chatlab-test:kept")
+		if kept := err == nil && value == "yes"; kept != persist || err != nil && !errors.Is(err, goredis.Nil) {
+			t.Fatalf("after a restart with persist %v: %q, %v", persist, value, err)
+		}
+		for _, name := range c.Nodes() {
+			waitStatus(t, c, name, "/readyz", http.StatusOK)
+		}
 	}
 	state, err := c.State(ctx, "n1")
 	if err != nil || !strings.Contains(string(state), `"n1"`) {
@@ -220,5 +256,30 @@ func TestDockerTarget(t *testing.T) {
 		if exec.Command("docker", "container", "inspect", id).Run() == nil {
 			t.Fatalf("container %s outlived Close", id)
 		}
+	}
+}
+
+// What Docker cannot do is an *UnsupportedError, in the words the docker
+// target's refusals use, before any container is asked.
+func TestUnsupportedFaultsSaySo(t *testing.T) {
+	c := &Cluster{}
+	ctx := context.Background()
+	for _, err := range []error{
+		c.Delay(ctx, "n1", "redis", time.Millisecond, 0),
+		c.Loss(ctx, "n1", "redis", 5),
+		c.Partition(ctx, "n1", "redis", scenarios.To),
+		c.RefusePubSub(ctx),
+		c.FailoverRedis(ctx, "room-1", time.Second),
+	} {
+		var unsupported *UnsupportedError
+		if !errors.As(err, &unsupported) || !strings.HasPrefix(err.Error(), "the docker target ") {
+			t.Errorf("%v: want an *UnsupportedError saying what the docker target does not do", err)
+		}
+	}
+	if err := Unsupported(scenarios.Fault{Action: scenarios.Partition, Direction: scenarios.Both}); err != nil {
+		t.Errorf("a partition both ways: %v", err)
+	}
+	if err := Unsupported(scenarios.Fault{Action: scenarios.Loss}); err == nil || err.Error() != c.Loss(ctx, "n1", "redis", 1).Error() {
+		t.Errorf("a loss: %v; want the Loss method's own words", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"chatlab/loadgen"
+	"chatlab/scenarios"
 )
 
 // idleClientsDefault keeps `make bench` quick; `make bench-idle` sets
@@ -57,7 +58,7 @@ func BenchmarkIdleBalancerMemory(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		measureIdle(b, c, BalancerName, []string{c.BalancerURL()}, clients)
+		measureIdle(b, c, scenarios.BalancerName, []string{c.BalancerURL()}, clients)
 	}
 }
 

@@ -14,14 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"chatlab/scenarios"
+	"chatlab/system/admin"
 	"chatlab/system/balance"
 	"chatlab/system/node"
-)
-
-// Names of the cluster's members besides its nodes.
-const (
-	BalancerName = "balancer"
-	RedisName    = "redis"
 )
 
 // Limits of a local cluster.
@@ -137,7 +133,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("local: %d nodes, at most %d", len(cfg.Nodes), nodesMax)
 	}
 	for _, name := range cfg.Nodes {
-		if name == BalancerName || name == RedisName || strings.Contains(name, "-") {
+		if name == scenarios.BalancerName || name == scenarios.RedisName || strings.Contains(name, "-") {
 			return cfg, fmt.Errorf("local: node name %q is reserved or holds '-'", name)
 		}
 	}
@@ -230,7 +226,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	args := append([]string{"balancer", "--listen", addr, "--admin-listen", admin, "--admin-token-file", filepath.Join(c.cfg.RunDir, adminTokenFile),
 		"--backends", strings.Join(backends, ","), "--policy", string(c.cfg.Policy)}, c.cfg.BalancerArgs...)
 	c.router = &member{addr: addr, admin: admin, ready: "/healthz",
-		process: &process{name: BalancerName, path: c.cfg.Binary, args: args, logPath: filepath.Join(c.cfg.RunDir, "balancer.log")}}
+		process: &process{name: scenarios.BalancerName, path: c.cfg.Binary, args: args, logPath: filepath.Join(c.cfg.RunDir, "balancer.log")}}
 	if err := c.startMember(ctx, c.router); err != nil {
 		return err
 	}
@@ -262,7 +258,7 @@ func (c *Cluster) startMember(ctx context.Context, m *member) error {
 
 // member finds a node or the balancer by name.
 func (c *Cluster) member(name string) (*member, error) {
-	if name == BalancerName && c.router != nil {
+	if name == scenarios.BalancerName && c.router != nil {
 		return c.router, nil
 	}
 	if m, ok := c.nodes[name]; ok {
@@ -351,8 +347,9 @@ func (c *Cluster) PID(name string) int {
 	return m.process.pid()
 }
 
-// Kill is kill -9 of a node or the balancer.
-func (c *Cluster) Kill(name string) error {
+// Kill is kill -9 of a node or the balancer; it stays down until
+// StartMember.
+func (c *Cluster) Kill(_ context.Context, name string) error {
 	m, err := c.member(name)
 	if err != nil {
 		return err
@@ -372,22 +369,22 @@ func (c *Cluster) StartMember(ctx context.Context, name string) error {
 
 // Restart is a kill -9 followed by a start.
 func (c *Cluster) Restart(ctx context.Context, name string) error {
-	if err := c.Kill(name); err != nil {
+	if err := c.Kill(ctx, name); err != nil {
 		return err
 	}
 	return c.StartMember(ctx, name)
 }
 
-// Stop freezes a member (SIGSTOP): its sockets stay open and nothing is
-// processed. For the embedded or an external Redis, every link to it is
-// held instead.
-func (c *Cluster) Stop(name string) error { return c.pause(name, true) }
+// Pause freezes a member, a node, the balancer or Redis (SIGSTOP): its
+// sockets stay open and nothing is processed. For the embedded or an
+// external Redis, every link to it is held instead.
+func (c *Cluster) Pause(_ context.Context, name string) error { return c.pause(name, true) }
 
-// Cont ends a Stop (SIGCONT).
-func (c *Cluster) Cont(name string) error { return c.pause(name, false) }
+// Resume ends a Pause (SIGCONT).
+func (c *Cluster) Resume(_ context.Context, name string) error { return c.pause(name, false) }
 
 func (c *Cluster) pause(name string, on bool) error {
-	if name == RedisName {
+	if name == scenarios.RedisName {
 		if c.redis.server != nil {
 			return c.redis.pause(on)
 		}
@@ -405,37 +402,40 @@ func (c *Cluster) pause(name string, on bool) error {
 	return m.process.pause(on)
 }
 
-// Drain takes a node out of the balancer's rotation and has it drain
-// (SIGTERM: its clients are told to reconnect elsewhere, then it exits).
-// StartMember and Undrain put it back.
-func (c *Cluster) Drain(ctx context.Context, name string) error {
+// Stop stops a node or the balancer gracefully (SIGTERM: a node drains,
+// telling its clients to reconnect elsewhere, then exits) and waits for
+// its exit, SIGKILL after drainExitWait; it stays down until StartMember.
+func (c *Cluster) Stop(_ context.Context, name string) error {
 	m, err := c.member(name)
-	if err != nil || m == c.router {
-		return fmt.Errorf("local: drain needs a node: %q", name)
-	}
-	if err := c.balancerCall(ctx, name, "drain"); err != nil {
+	if err != nil {
 		return err
 	}
 	if err := m.process.stop(syscall.SIGTERM, drainExitWait); err != nil {
 		return err
 	}
-	if m.process.exitCode() == 1 {
+	if m != c.router && m.process.exitCode() == 1 {
 		// `chatlab node` exits 1 when its drain overran --drain-timeout.
 		return fmt.Errorf("%w: %s (its log: %s)", ErrDrainOverran, name, m.process.logPath)
 	}
 	return nil
 }
 
-// ErrDrainOverran is Drain's error when the node was still waiting for
+// ErrDrainOverran is Stop's error when the node was still waiting for
 // connections to go when its drain timeout passed: a drain must finish
 // within its timeout.
 var ErrDrainOverran = errors.New("a node's drain did not finish within its drain timeout")
 
-// Undrain starts a drained node and returns it to the rotation.
-func (c *Cluster) Undrain(ctx context.Context, name string) error {
-	if err := c.StartMember(ctx, name); err != nil {
-		return err
+// Drain takes a node out of the balancer's rotation: it gets no new
+// clients (its own stay until it stops). Undrain puts it back.
+func (c *Cluster) Drain(ctx context.Context, name string) error {
+	if _, ok := c.nodes[name]; !ok {
+		return fmt.Errorf("local: drain needs a node: %q", name)
 	}
+	return c.balancerCall(ctx, name, "drain")
+}
+
+// Undrain returns a drained node to the balancer's rotation.
+func (c *Cluster) Undrain(ctx context.Context, name string) error {
 	return c.balancerCall(ctx, name, "undrain")
 }
 
@@ -445,25 +445,15 @@ func (c *Cluster) balancerCall(ctx context.Context, backend, action string) erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, stateWait)
 	defer cancel()
-	request, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.router.admin+"/backends/"+backend+"/"+action, nil)
-	if err != nil {
-		return err
-	}
-	request.Header.Set("Authorization", "Bearer "+c.adminToken)
-	response, err := http.DefaultClient.Do(request)
-	if err != nil {
+	if err := admin.Act(ctx, c.router.admin, "/backends/"+backend+"/"+action, c.adminToken); err != nil {
 		return fmt.Errorf("balancer %s %s: %w", action, backend, err)
-	}
-	response.Body.Close()
-	if response.StatusCode/100 != 2 {
-		return fmt.Errorf("balancer %s %s: %s", action, backend, response.Status)
 	}
 	return nil
 }
 
 // StopRedis takes Redis down hard; persist says whether its data is there
 // when StartRedis brings it back.
-func (c *Cluster) StopRedis(persist bool) error { return c.redis.stop(persist) }
+func (c *Cluster) StopRedis(_ context.Context, persist bool) error { return c.redis.stop(persist) }
 
 // KillPubSub closes every pub/sub connection at Redis (CLIENT KILL TYPE
 // pubsub): the nodes' broker links lose their subscriptions while Redis
@@ -476,10 +466,13 @@ func (c *Cluster) KillPubSub(ctx context.Context) error { return c.redis.killPub
 func (c *Cluster) RefusePubSub(ctx context.Context) error { return c.redis.refusePubSub(ctx) }
 
 // AdmitPubSub ends RefusePubSub.
-func (c *Cluster) AdmitPubSub() { c.redis.admitPubSub() }
+func (c *Cluster) AdmitPubSub(context.Context) error {
+	c.redis.admitPubSub()
+	return nil
+}
 
 // StartRedis brings Redis back on its old port.
-func (c *Cluster) StartRedis() error { return c.redis.start() }
+func (c *Cluster) StartRedis(context.Context) error { return c.redis.start() }
 
 // FailoverRedis, on a Redis Cluster, freezes the replicas of the master
 // that owns room's slot for lag, kills that master and lets the replicas
@@ -490,14 +483,14 @@ func (c *Cluster) FailoverRedis(ctx context.Context, room string, lag time.Durat
 
 // RestartRedisMasters starts the masters FailoverRedis killed again; each
 // rejoins as a replica.
-func (c *Cluster) RestartRedisMasters() error { return c.redis.restartKilled() }
+func (c *Cluster) RestartRedisMasters(context.Context) error { return c.redis.restartKilled() }
 
 // RestartRedis is StopRedis then StartRedis.
-func (c *Cluster) RestartRedis(persist bool) error {
-	if err := c.StopRedis(persist); err != nil {
+func (c *Cluster) RestartRedis(ctx context.Context, persist bool) error {
+	if err := c.StopRedis(ctx, persist); err != nil {
 		return err
 	}
-	return c.StartRedis()
+	return c.StartRedis(ctx)
 }
 
 // State is a member's GET /state, as JSON.

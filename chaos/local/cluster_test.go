@@ -188,7 +188,7 @@ func killMidTraffic(t *testing.T, c *Cluster, urls []string) {
 	record := func(name string, event client.Event) {
 		o.record(name, event)
 		if event.Kind == client.KindDelivered && deliveries.Add(1) == killAfterDeliveries {
-			go func() { killed <- c.Kill("n1") }()
+			go func() { killed <- c.Kill(context.Background(), "n1") }()
 		}
 	}
 	summary, err := loadgen.Run(context.Background(), loadgen.Config{URLs: urls, Clients: 18, Rooms: 2,
@@ -249,34 +249,35 @@ func TestClusterRestartAndState(t *testing.T) {
 }
 
 // A partition of a node's Redis link takes the node out of readiness; a
-// heal brings it back. SIGSTOP freezes the process; SIGCONT thaws it.
+// heal brings it back. Pause (SIGSTOP) freezes the process; Resume (SIGCONT)
+// thaws it.
 func TestClusterRedisPartitionAndPause(t *testing.T) {
 	c := startCluster(t, Config{Nodes: []string{"n1", "n2"}, NoBalancer: true})
 	n1, _ := c.HTTPAddr("n1")
 	n2, _ := c.HTTPAddr("n2")
-	if err := c.Partition("n1", "redis", scenarios.Both); err != nil {
+	if err := c.Partition(context.Background(), "n1", "redis", scenarios.Both); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return status("http://"+n1+"/readyz") == http.StatusServiceUnavailable }, "n1 unready while cut from Redis")
 	if status("http://"+n2+"/readyz") != http.StatusOK {
 		t.Fatal("n2 went unready: the partition leaked to another link")
 	}
-	if err := c.Heal("n1", "redis"); err != nil {
+	if err := c.Heal(context.Background(), "n1", "redis"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return status("http://"+n1+"/readyz") == http.StatusOK }, "n1 ready after heal")
 
-	if err := c.Stop("n2"); err != nil {
+	if err := c.Pause(context.Background(), "n2"); err != nil {
 		t.Fatal(err)
 	}
 	if code := status("http://" + n2 + "/healthz"); code != 0 {
-		t.Fatalf("a stopped node answered %d", code)
+		t.Fatalf("a paused node answered %d", code)
 	}
-	if err := c.Cont("n2"); err != nil {
+	if err := c.Resume(context.Background(), "n2"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return status("http://"+n2+"/healthz") == http.StatusOK }, "n2 answering after SIGCONT")
-	if err := c.Partition("n1", "n2", scenarios.Both); err == nil {
+	if err := c.Partition(context.Background(), "n1", "n2", scenarios.Both); err == nil {
 		t.Fatal("a link between two nodes was accepted")
 	}
 }
@@ -295,7 +296,7 @@ func TestClusterRedisRestartAndNoOrphans(t *testing.T) {
 			c := startCluster(t, Config{Nodes: []string{"n1"}, Redis: kind, NoBalancer: true})
 			n1, _ := c.HTTPAddr("n1")
 			for _, persist := range []bool{true, false} {
-				if err := c.RestartRedis(persist); err != nil {
+				if err := c.RestartRedis(context.Background(), persist); err != nil {
 					t.Fatal(err)
 				}
 				waitFor(t, func() bool { return status("http://"+n1+"/readyz") == http.StatusOK }, "n1 ready after a Redis restart")

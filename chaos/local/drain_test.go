@@ -12,7 +12,8 @@ import (
 
 // A drain must finish within its timeout: a node whose client never
 // answers the close is still waiting when a short drain timeout passes,
-// and Drain says so; with no client the same drain finishes in time.
+// and Stop (SIGTERM: the node drains) says so; with no client the same
+// drain finishes in time.
 func TestDrainThatOverrunsItsTimeoutIsAnError(t *testing.T) {
 	c := startCluster(t, Config{Nodes: []string{"n1"}, NoBalancer: true,
 		NodeArgs: append([]string{"--drain-timeout", "100ms"}, fastNodeArgs...)})
@@ -32,13 +33,13 @@ func TestDrainThatOverrunsItsTimeoutIsAnError(t *testing.T) {
 	if _, frame, err := conn.ReadMessage(); err != nil || !strings.Contains(string(frame), `"welcome"`) {
 		t.Fatalf("first frame %q, %v; want the welcome", frame, err)
 	}
-	if err := c.Drain(ctx, "n1"); !errors.Is(err, ErrDrainOverran) {
+	if err := c.Stop(ctx, "n1"); !errors.Is(err, ErrDrainOverran) {
 		t.Fatalf("drain with a client that never answers: %v; want ErrDrainOverran", err)
 	}
 	if err := c.StartMember(ctx, "n1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Drain(ctx, "n1"); err != nil {
+	if err := c.Stop(ctx, "n1"); err != nil {
 		t.Fatalf("drain with no client: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -20,12 +21,12 @@ func (c *Cluster) link(a, b string) (proxy *FaultProxy, aDials bool, err error) 
 			continue
 		}
 		switch pair.other {
-		case RedisName:
+		case scenarios.RedisName:
 			if c.cfg.DirectRedis {
 				return nil, false, fmt.Errorf("local: the nodes reach Redis directly, so no fault on %s-%s", a, b)
 			}
 			return c.redisLinks[pair.node], pair.aIsNode, nil
-		case BalancerName:
+		case scenarios.BalancerName:
 			if c.router == nil {
 				return nil, false, fmt.Errorf("local: no balancer, so no link %s-%s", a, b)
 			}
@@ -35,12 +36,12 @@ func (c *Cluster) link(a, b string) (proxy *FaultProxy, aDials bool, err error) 
 			return c.balancerLinks[pair.node], !pair.aIsNode, nil
 		}
 	}
-	return nil, false, fmt.Errorf("local: no link %s-%s: a link joins a node to %s or %s", a, b, RedisName, BalancerName)
+	return nil, false, fmt.Errorf("local: no link %s-%s: a link joins a node to %s or %s", a, b, scenarios.RedisName, scenarios.BalancerName)
 }
 
 // Partition cuts the link a-b: both ways, or only a to b (To), or only b
 // to a (From). Bytes are held, not dropped, until Heal.
-func (c *Cluster) Partition(a, b string, direction scenarios.Direction) error {
+func (c *Cluster) Partition(_ context.Context, a, b string, direction scenarios.Direction) error {
 	proxy, aDials, err := c.link(a, b)
 	if err != nil {
 		return err
@@ -64,7 +65,7 @@ func (c *Cluster) Partition(a, b string, direction scenarios.Direction) error {
 }
 
 // Heal ends every partition, delay and loss on the link a-b.
-func (c *Cluster) Heal(a, b string) error {
+func (c *Cluster) Heal(_ context.Context, a, b string) error {
 	proxy, _, err := c.link(a, b)
 	if err != nil {
 		return err
@@ -75,7 +76,7 @@ func (c *Cluster) Heal(a, b string) error {
 }
 
 // HealAll ends every partition, delay and loss on every link.
-func (c *Cluster) HealAll() {
+func (c *Cluster) HealAll(context.Context) error {
 	for _, name := range c.order {
 		if link, ok := c.redisLinks[name]; ok {
 			link.Heal()
@@ -85,18 +86,19 @@ func (c *Cluster) HealAll() {
 		}
 	}
 	c.reapplyRedisPause()
+	return nil
 }
 
 // reapplyRedisPause keeps a paused embedded Redis paused across a heal:
 // its pause is made of the same blocks.
 func (c *Cluster) reapplyRedisPause() {
 	if c.redisPaused {
-		_ = c.pause(RedisName, true)
+		_ = c.pause(scenarios.RedisName, true)
 	}
 }
 
 // Delay adds latency ± jitter to each chunk on the link a-b, both ways.
-func (c *Cluster) Delay(a, b string, latency, jitter time.Duration) error {
+func (c *Cluster) Delay(_ context.Context, a, b string, latency, jitter time.Duration) error {
 	proxy, _, err := c.link(a, b)
 	if err != nil {
 		return err
@@ -106,7 +108,7 @@ func (c *Cluster) Delay(a, b string, latency, jitter time.Duration) error {
 }
 
 // Loss cuts connections on the link a-b with this chance per chunk.
-func (c *Cluster) Loss(a, b string, percent int) error {
+func (c *Cluster) Loss(_ context.Context, a, b string, percent int) error {
 	proxy, _, err := c.link(a, b)
 	if err != nil {
 		return err

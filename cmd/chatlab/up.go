@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"chatlab/chaos/local"
+	"chatlab/scenarios"
 	"chatlab/system/balance"
 	"chatlab/system/node"
 )
@@ -77,7 +78,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func printCluster(w io.Writer, cluster *local.Cluster, dashboard string) {
-	balancer, _ := cluster.AdminAddr(local.BalancerName)
+	balancer, _ := cluster.AdminAddr(scenarios.BalancerName)
 	fmt.Fprintf(w, "chatlab up: %d nodes, a balancer and Redis on 127.0.0.1 (logs in %s)\n\n", len(cluster.Nodes()), cluster.RunDir())
 	fmt.Fprintf(w, "  connect    %s?user=NAME   (the balancer)\n", cluster.BalancerURL())
 	fmt.Fprintf(w, "  balancer   http://%s/state   (admin; drain API token in %s/admin-token)\n", balancer, cluster.RunDir())

@@ -137,6 +137,26 @@ func (g *Guard) refusal(r *http.Request) (int, string) {
 	return 0, ""
 }
 
+// Act asks the admin listener at addr (host:port) for one of its guarded
+// actions: a POST of path with the bearer token. An answer other than 2xx
+// is an error saying its status.
+func Act(ctx context.Context, addr, path, token string) error {
+	request, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, nil)
+	if err != nil {
+		return err
+	}
+	request.Header.Set("Authorization", "Bearer "+token)
+	response, err := http.DefaultClient.Do(request)
+	if err != nil {
+		return err
+	}
+	response.Body.Close()
+	if response.StatusCode/100 != 2 {
+		return errors.New(response.Status)
+	}
+	return nil
+}
+
 // statusRecorder remembers the status a handler answered with, for the log.
 type statusRecorder struct {
 	http.ResponseWriter
