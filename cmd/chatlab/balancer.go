@@ -65,7 +65,7 @@ func parseBalancerFlags(args []string, stdout, stderr io.Writer) (config proxy.C
 	newPerSourceBurst := flags.Int("new-connections-per-ip-burst", 0, "new connections accepted at once from one client address; 0: twice its per-second rate")
 	newBurst := flags.Int("new-connections-burst", 0, "new connections accepted at once (default twice the per-second rate)")
 	loadFactor := flags.Float64("hash-load-factor", 1.25, "hash-user: a node carries at most this times the mean")
-	socketBuffer := flags.Int("socket-buffer", 0, "cap each relayed socket's kernel buffers at this many `bytes` (0: the kernel's own)")
+	socketBuffer := flags.Int("socket-buffer", 0, "cap each relayed socket's kernel buffers at this many `bytes` (0: the kernel's own); a capped socket retransmits at most 1s apart")
 	drainTimeout := flags.Duration("drain-timeout", 10*time.Second, "how long a drain waits for clients to go")
 	writeWait := flags.Duration("write-wait", 10*time.Second, "how long one relayed write to a peer that stopped reading may take before the link is cut")
 	logFormat := flags.String("log-format", "text", "log format: text or json")

@@ -127,7 +127,7 @@ func parseNodeFlags(args []string, stdout, stderr io.Writer) (options nodeOption
 	historyLenMax := flags.Int("history-len-max", redisscript.HistoryLenMaxDefault, "messages each room's Redis stream keeps (beyond them a resuming client gets a reset)")
 	roomPollInterval := flags.Duration("room-poll-interval", 2*time.Second, "how often each room with members asks Redis for messages the node missed (the safety net behind pub/sub's gap detection)")
 	pubSubBuffer := flags.Int("pubsub-buffer", 1024, "pub/sub events the broker link holds for the node; when they are full it drops messages and has the node catch up from history")
-	socketBuffer := flags.Int("socket-buffer", 0, "cap each client socket's kernel buffers at this many `bytes` (0: the kernel's own, which grow to megabytes and hide a slow consumer longer)")
+	socketBuffer := flags.Int("socket-buffer", 0, "cap each client socket's kernel buffers at this many `bytes` (0: the kernel's own, which grow to megabytes and hide a slow consumer longer); a capped socket retransmits at most 1s apart")
 	brokerLostGrace := flags.Duration("broker-lost-grace", node.BrokerLostGraceMsDefault*time.Millisecond, "how long the Redis link may be down before the node closes its clients with 4000 (they resume on other nodes) and refuses new ones until it is back; 0: keep them through any outage")
 	drainTimeout := flags.Duration("drain-timeout", server.DrainTimeoutDefault, "how long a drain waits for clients to go; a drain that overruns it makes the node exit 1")
 	pongWait := flags.Duration("pong-wait", server.PongWaitDefault, "how long a client may stay silent, pongs included, before it is dropped (pings go out at 9/10 of it)")
