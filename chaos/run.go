@@ -98,9 +98,14 @@ func Run(ctx context.Context, options RunOptions) (*Result, error) {
 			"balancer processes; the %s target runs its nodes as state machines inside one process, with none of their own: "+
 			"run it with --target local or --target docker", sc.Name, property, cluster.Target())
 	}
-	if sc.Topology.Redis == scenarios.RedisCluster && cluster.Target() != "local" {
-		return nil, Refused("scenario %s runs on a Redis Cluster (topology redis: cluster), which only the local target starts: "+
-			"run it with --target local", sc.Name)
+	if r, ok := cluster.(interface{ refusal() error }); ok {
+		if err := r.refusal(); err != nil {
+			return nil, err
+		}
+	}
+	if sc.Topology.Redis == scenarios.RedisCluster && cluster.Target() == "docker" {
+		return nil, Refused("scenario %s runs on a Redis Cluster (topology redis: cluster), which the docker target does not start: "+
+			"run it with --target local or --target sim", sc.Name)
 	}
 	wallStart := time.Now()
 	announce(options, PhaseStarting, 0)

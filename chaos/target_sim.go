@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -48,6 +49,9 @@ type SimOptions struct {
 	BalanceMutation balance.Mutation
 	// KeepTrace keeps every event's trace line (memory) besides the hash.
 	KeepTrace bool
+	// RedisCluster runs the scenario on the simulator's Redis Cluster even
+	// if its topology names one Redis (--redis cluster).
+	RedisCluster bool
 }
 
 // simCluster runs a scenario in the deterministic simulator.
@@ -69,6 +73,25 @@ func NewSimCluster(scenario *scenarios.Scenario, options SimOptions) Cluster {
 
 func (s *simCluster) Target() string { return "sim" }
 
+// SimRefusal says why the simulator will not run scenario with options
+// (a refusal), or nil; Run asks too.
+func SimRefusal(scenario *scenarios.Scenario, options SimOptions) error {
+	return (&simCluster{scenario: scenario, options: options}).refusal()
+}
+
+func (s *simCluster) onRedisCluster() bool {
+	return s.scenario.Topology.Redis == scenarios.RedisCluster || s.options.RedisCluster
+}
+
+// refusal says why the simulator will not run the scenario as asked, if
+// it will not: on a Redis Cluster, a fault that acts on the one Redis.
+func (s *simCluster) refusal() error {
+	if s.onRedisCluster() {
+		return singleRedisFault(s.scenario)
+	}
+	return nil
+}
+
 func (s *simCluster) Mutation() node.Mutation { return s.options.Mutation }
 
 func (s *simCluster) Start(context.Context) error {
@@ -89,6 +112,10 @@ func (s *simCluster) Start(context.Context) error {
 		RedisPersistence:  sc.Topology.RedisPersistence == scenarios.PersistenceAOF,
 		PongWait:          sc.Topology.PongWait,
 		KeepTrace:         s.options.KeepTrace,
+	}
+	if s.onRedisCluster() {
+		topology.RedisCluster = &sim.RedisClusterSpec{ReplicasAck: sc.Topology.RedisReplicasAck,
+			EpochFence: sc.Topology.RedisEpochFence}
 	}
 	s.cluster = sim.NewCluster(topology, s.options.Seed)
 	workload := sc.Workload
@@ -133,6 +160,18 @@ func (s *simCluster) Start(context.Context) error {
 			Start: f.At, Warmup: time.Millisecond, Stop: stop, SendInterval: interval(float64(f.FloodSendRate)),
 			BodyBytes: workload.MessageBytes, Client: &floodClient,
 		})
+	}
+	return nil
+}
+
+// singleRedisFault refuses, on a Redis Cluster, a fault that acts on the
+// one Redis (a restart, a pub/sub kill, a link to it): the cluster has no
+// one Redis, as on the local target.
+func singleRedisFault(sc *scenarios.Scenario) error {
+	for _, f := range sc.Faults {
+		if f.Action == scenarios.RedisRestart || f.Action == scenarios.PubSubKill || slices.Contains(f.Link[:], sim.RedisName) {
+			return Refused("scenario %s: fault %s acts on the one Redis, which a Redis Cluster does not have", sc.Name, f.Action)
+		}
 	}
 	return nil
 }
@@ -183,6 +222,8 @@ func (s *simCluster) faults(step Step) []sim.Fault {
 			return []sim.Fault{{Action: sim.Restart, Target: s.hostOf(f)}}
 		case scenarios.RedisRestart:
 			return []sim.Fault{{Action: sim.Restart, Target: sim.RedisName}}
+		case scenarios.RedisFailover:
+			return []sim.Fault{{Action: sim.RestartRedisServers, Target: sim.RedisName}}
 		case scenarios.Drain:
 			// A drained node goes away and comes back as a new process.
 			return []sim.Fault{{Action: sim.Crash, Target: f.Target}, {Action: sim.Restart, Target: f.Target},
@@ -214,6 +255,8 @@ func (s *simCluster) faults(step Step) []sim.Fault {
 		return []sim.Fault{{Action: sim.Crash, Target: sim.BalancerName}}
 	case scenarios.RedisRestart:
 		return []sim.Fault{{Action: sim.Crash, Target: sim.RedisName, KeepData: f.Persist}}
+	case scenarios.RedisFailover:
+		return []sim.Fault{{Action: sim.RedisFailover, Target: workloadRoom(f.Room), Lag: f.Lag}}
 	case scenarios.Pause:
 		return []sim.Fault{{Action: sim.Pause, Target: f.Target}}
 	case scenarios.Resume:

@@ -212,7 +212,7 @@ func enabledKinds(r *rand.Rand) []scenarios.Action {
 	var kinds []scenarios.Action
 	for _, action := range scenarios.Actions() {
 		if action.NeedsRedisCluster() {
-			// The simulator, which runs the hunt, has no Redis Cluster.
+			// The hunt's topologies are on one Redis, where no failover runs.
 			continue
 		}
 		if r.IntN(2) == 0 {

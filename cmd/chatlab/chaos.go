@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"chatlab/chaos"
+	"chatlab/chaos/local"
 	"chatlab/reports"
 	"chatlab/scenarios"
 	"chatlab/system/node"
@@ -60,7 +61,7 @@ func runChaos(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	seeds := flags.String("seeds", "", "sweep a `range` of seeds, e.g. 1-200; reports are written for failing seeds")
 	delivery := flags.String("delivery", "", "override the scenario's delivery mode: recover or pubsub")
 	mutation := flags.String("mutation", "", "break every node on purpose (drop, duplicate, swap, ignore-since), to see the checkers fire")
-	redis := flags.String("redis", "", "the local target's Redis: server (redis-server, the default when installed), embedded (miniredis, the fallback), cluster (a Redis Cluster of 3 masters and 3 replicas, nodes on --redis-cluster) or a redis:// `URL` (its database is flushed)")
+	redis := flags.String("redis", "", "the local target's Redis: server (redis-server, the default when installed), embedded (miniredis, the fallback), cluster (a Redis Cluster of 3 masters and 3 replicas, nodes on --redis-cluster) or a redis:// `URL` (its database is flushed); on sim, cluster runs the simulator's Redis Cluster")
 	out := flags.String("out", "reports", "the reports `directory`")
 	dashboard := flags.String("dashboard", "", "serve the live dashboard on this `address` during the run")
 	pace := flags.Float64("pace", 0, "run the simulator at this multiple of real time (1: real time); 0 is full speed")
@@ -230,8 +231,12 @@ var chaosTargets = map[string]func(sc *scenarios.Scenario, options chaosOptions,
 // newCluster prepares the target's cluster for one seed.
 func newCluster(options chaosOptions, seed uint64) (chaos.Cluster, error) {
 	if options.target == "sim" {
-		return chaos.NewSimCluster(options.scenario, chaos.SimOptions{Seed: seed, Delivery: options.delivery,
-			Mutation: options.mutation}), nil
+		simOptions := chaos.SimOptions{Seed: seed, Delivery: options.delivery, Mutation: options.mutation,
+			RedisCluster: options.redis == local.RedisCluster}
+		if err := chaos.SimRefusal(options.scenario, simOptions); err != nil {
+			return nil, err
+		}
+		return chaos.NewSimCluster(options.scenario, simOptions), nil
 	}
 	return chaosTargets[options.target](options.scenario, options, seed)
 }

@@ -40,9 +40,8 @@ func TestScenarioNamesForATarget(t *testing.T) {
 	}
 	sim, local, docker := names("sim"), names("local"), names("docker")
 	if !slices.Contains(sim, "node-restart") || slices.Contains(sim, "soak") || !slices.Contains(local, "soak") ||
-		slices.Contains(sim, "redis-failover") || !slices.Contains(local, "redis-failover") || len(sim) != len(local)-4 {
-		t.Errorf("sim: %v (local: %v); want every built-in scenario but soak (judged on processes alone) and the three "+
-			"on a Redis Cluster", sim, local)
+		!slices.Contains(sim, "redis-failover") || !slices.Contains(local, "redis-failover") || len(sim) != len(local)-1 {
+		t.Errorf("sim: %v (local: %v); want every built-in scenario but soak (judged on processes alone)", sim, local)
 	}
 	if slices.Contains(docker, "redis-failover-unsafe") {
 		t.Errorf("docker %v: want no scenario on a Redis Cluster", docker)
@@ -85,4 +84,18 @@ func TestChaosDuration(t *testing.T) {
 		}
 	}
 	os.RemoveAll(out)
+}
+
+// --redis cluster on sim runs a scenario on the simulator's Redis Cluster;
+// one whose faults act on the one Redis is refused (exit 2), and docker
+// takes no --redis at all.
+func TestChaosRedisClusterOnSim(t *testing.T) {
+	code, stdout, stderr := runCommand(t, context.Background(), "chaos", "--scenario", "redis-restart", "--redis", "cluster", "--out", t.TempDir())
+	if code != 2 || !strings.Contains(stderr, "one Redis") {
+		t.Errorf("redis-restart on the sim's cluster: exit %d, stdout %q, stderr %q; want 2 and why", code, stdout, stderr)
+	}
+	code, _, stderr = runCommand(t, context.Background(), "chaos", "--scenario", "node-restart", "--target", "docker", "--redis", "cluster")
+	if code != 2 || !strings.Contains(stderr, "--redis") {
+		t.Errorf("--redis on docker: exit %d, stderr %q; want 2", code, stderr)
+	}
 }

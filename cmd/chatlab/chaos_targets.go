@@ -32,14 +32,17 @@ func newLocalTarget(sc *scenarios.Scenario, options chaosOptions, seed uint64) (
 	return chaos.NewLocalCluster(sc, chaos.LocalOptions{Seed: seed, Delivery: options.delivery, Binary: binary, Redis: redis})
 }
 
-// checkRedisChoice checks --redis: server, embedded or a redis:// URL, for
-// the local target only (sim models Redis; docker runs its own container).
+// checkRedisChoice checks --redis: server, embedded, cluster or a redis://
+// URL for the local target; cluster alone for the simulator (its Redis
+// Cluster model); nothing for docker, which runs its own container.
 func checkRedisChoice(choice, target string) (string, error) {
 	switch {
 	case choice == "":
 		return "", nil
+	case target == "sim" && choice == local.RedisCluster:
+		return choice, nil
 	case target != "local":
-		return "", fmt.Errorf("--redis chooses the local target's Redis; --target %s has its own", target)
+		return "", fmt.Errorf("--redis chooses the local target's Redis (and, as cluster, the simulator's); --target %s has its own", target)
 	case choice == "server", choice == local.RedisEmbedded, choice == local.RedisCluster, local.IsRedisURL(choice):
 		return choice, nil
 	}

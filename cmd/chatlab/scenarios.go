@@ -64,15 +64,14 @@ func runScenarios(_ context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 // scenariosFor keeps the scenarios target runs: the simulator refuses
-// those judged on the processes themselves (no-leak) and those on a Redis
-// Cluster, the docker target those with faults Docker cannot carry out and
-// those on a Redis Cluster.
+// those judged on the processes themselves (no-leak), the docker target
+// those with faults Docker cannot carry out and those on a Redis Cluster.
 func scenariosFor(target string, list []*scenarios.Scenario) ([]*scenarios.Scenario, error) {
 	var kept []*scenarios.Scenario
 	for _, s := range list {
 		switch target {
 		case "sim":
-			if s.ProcessProperty() != "" || s.Topology.Redis == scenarios.RedisCluster {
+			if s.ProcessProperty() != "" {
 				continue
 			}
 		case "local":
