@@ -194,5 +194,8 @@ func (n *Node) deliver(s *session, e entry) {
 		return
 	}
 	n.counters.Deliveries++
+	if len(s.holds) > 0 {
+		landed(s, e.msg)
+	}
 	n.sendData(s, e.frame)
 }

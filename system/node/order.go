@@ -17,7 +17,11 @@ import (
 //   - once a send of a room is refused with a code that asks for a retry,
 //     the connection's later sends of that room are refused too until the
 //     refused one comes again (a roomHold), so that a send the client had
-//     already written behind it cannot take a seq ahead of it.
+//     already written behind it cannot take a seq ahead of it. A refused
+//     send that lands after all (a publish given up on that reached the
+//     broker) is let go when its message reaches the connection, as the
+//     client takes it as the ack and will not send it again: the hold
+//     waits for the next send refused behind it, or ends.
 
 // orderOf names a sender's sequence of publishes in a room.
 func orderOf(room, from string) string { return room + "\x00" + from }
@@ -118,4 +122,31 @@ func (n *Node) passHold(s *session, in protocol.Inbound) bool {
 		return false
 	}
 	return true
+}
+
+// landed moves the hold of msg's room on when msg is a send it holds for,
+// come back to its sender's connection: an attempt the node gave up on
+// reached the broker after all, and the client takes the message as its
+// ack, so that id will not come again. The hold then waits for the first
+// send refused behind it (the client resends those in order), and ends
+// when there is none.
+func landed(s *session, msg protocol.Msg) {
+	if msg.From != s.access.User {
+		return
+	}
+	for i := range s.holds {
+		h := &s.holds[i]
+		if h.room != msg.Room {
+			continue
+		}
+		switch {
+		case h.id == msg.ID && len(h.behind) == 0:
+			s.holds = append(s.holds[:i], s.holds[i+1:]...)
+		case h.id == msg.ID:
+			h.id, h.behind = h.behind[0], h.behind[1:]
+		default:
+			h.behind = slices.DeleteFunc(h.behind, func(id string) bool { return id == msg.ID })
+		}
+		return
+	}
 }

@@ -92,3 +92,77 @@ func TestARefusedSendHoldsItsRoomUntilItComesAgain(t *testing.T) {
 		t.Fatalf("acks %v, want a-3 once the client gave a-2 up", got)
 	}
 }
+
+// A publish the node gave up on (its broker call timed out) may still land:
+// the broker had it, and the message comes back to its sender's
+// connection, which takes it as the ack and never sends it again. Its hold
+// ends there: a later send of the room is published, not refused for an id
+// that will never come again (quiet-rooms sim seed 43: c004-1 refused at
+// 7.204 s and landed at seq 3; c004-3, sent 11 s later, was refused behind
+// it, then by the next pub/sub break, and reached the room 3.1 s late).
+func TestARefusedSendThatLandsEndsItsHold(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.member(1, "alice", "r")
+	h.frame(1, `{"type":"send","room":"r","id":"a-1","body":"one"}`)
+	first := h.publishes[0]
+	h.publishes = nil
+	h.n.Published(first.Request, PublishReply{}, errors.New("broker timeout"))
+	h.collect()
+	_, landed := h.store.publish(first) // it reached the broker after all
+	h.n.Message(landed)
+	h.collect()
+	frames := h.take(1)
+	if got := refs(frames, protocol.TypeError); !slices.Equal(got, []string{"a-1"}) {
+		t.Fatalf("errors for %v, want a-1", got)
+	}
+	if got := refs(frames, protocol.TypeMsg); !slices.Equal(got, []string{"a-1"}) {
+		t.Fatalf("messages %v, want a-1 (its own, come back)", got)
+	}
+	h.frame(1, `{"type":"send","room":"r","id":"a-2","body":"two"}`)
+	h.answer()
+	frames = h.take(1)
+	if got := refs(frames, protocol.TypeError); len(got) != 0 {
+		t.Fatalf("errors for %v: a-2 refused behind a-1, which landed", got)
+	}
+	if got := refs(frames, protocol.TypeAck); !slices.Equal(got, []string{"a-2"}) {
+		t.Fatalf("acks %v, want a-2", got)
+	}
+}
+
+// When the held send lands, the sends refused behind it are still owed:
+// the hold waits for the first of them, so a send already on its way
+// cannot overtake them (redis-flaps sim seed 159: c017-11 timed out with
+// c017-12 waiting behind it and landed at seq 56; c017-13, written before
+// the client heard, took seq 58 and the resent c017-12 seq 79).
+func TestALandedSendHandsItsHoldToTheSendsBehindIt(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.member(1, "alice", "r")
+	h.frame(1, `{"type":"send","room":"r","id":"a-1","body":"one"}`)
+	h.frame(1, `{"type":"send","room":"r","id":"a-2","body":"two"}`)
+	first := h.publishes[0]
+	h.publishes = nil
+	h.n.Published(first.Request, PublishReply{}, errors.New("broker timeout"))
+	h.collect()
+	_, landed := h.store.publish(first)
+	h.n.Message(landed)
+	h.collect()
+	h.frame(1, `{"type":"send","room":"r","id":"a-3","body":"three"}`) // on its way before the refusals
+	if len(h.publishes) != 0 {
+		t.Fatalf("publishes %+v: a-3 went ahead of a-2", h.publishes)
+	}
+	if got := refs(h.take(1), protocol.TypeError); !slices.Equal(got, []string{"a-1", "a-2", "a-3"}) {
+		t.Fatalf("errors for %v, want a-1, a-2, a-3", got)
+	}
+	for _, id := range []string{"a-2", "a-3"} {
+		h.frame(1, `{"type":"send","room":"r","id":"%s","body":"x%s"}`, id, id)
+	}
+	h.answer()
+	if got := refs(h.take(1), protocol.TypeAck); !slices.Equal(got, []string{"a-2", "a-3"}) {
+		t.Fatalf("acks %v, want a-2, a-3", got)
+	}
+	for i, msg := range h.store.log["r"] {
+		if want := []string{"a-1", "a-2", "a-3"}[i]; msg.ID != want {
+			t.Fatalf("room log %+v: want a-1, a-2, a-3", h.store.log["r"])
+		}
+	}
+}
