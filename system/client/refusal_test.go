@@ -176,3 +176,29 @@ func TestRefusedSendsOfARoomAreResentInSendOrder(t *testing.T) {
 		}
 	}
 }
+
+// A send resent for want of an answer takes the later unanswered sends of
+// its room along, right behind it: the last time each went out is in send
+// order, whatever their timers say. (A reader that stopped reading on local
+// slow-consumer seed 1 resent by its timers alone: a send refused by the
+// node went out again after a later one, which took the seq ahead of it.)
+func TestAnOverdueResendTakesTheLaterSendsOfItsRoomAlong(t *testing.T) {
+	c := newClient(t, Config{ResendAfterMs: 1000})
+	c.Join("lobby")
+	c.Join("side")
+	connect(t, c, 0)
+	first := mustSend(t, c, "lobby", "one")
+	c.Ready()
+	c.Tick(600)
+	second := mustSend(t, c, "lobby", "two")
+	mustSend(t, c, "side", "elsewhere")
+	c.Ready()
+	c.Tick(1000) // first is overdue; second and side are not
+	var ids []string
+	for _, f := range inbound(t, c.Ready().Frames) {
+		ids = append(ids, f.ID)
+	}
+	if want := []string{first, second}; !slices.Equal(ids, want) {
+		t.Fatalf("resent %v, want %v (side's send not due)", ids, want)
+	}
+}

@@ -93,20 +93,28 @@ func (c *Client) transmitAll() {
 
 // resendDue resends, in id order, every in-flight send whose answer is
 // overdue and every refused send whose retry is due, except those behind a
-// refused send of their room still waiting for its retry.
+// refused send of their room still waiting for its retry. A send resent
+// takes every later send of its room still unanswered along, right behind
+// it, so that the last time each went out is in the order they were made:
+// a node that refused or dropped one of them takes none of the later ones
+// ahead of it.
 func (c *Client) resendDue() {
-	var heldBuf [4]string
-	held := heldBuf[:0] // rooms whose refused send still waits
+	var heldBuf, resentBuf [4]string
+	held := heldBuf[:0]     // rooms whose refused send still waits
+	resent := resentBuf[:0] // rooms with a send resent in this pass
 	for i := 0; i < len(c.pending); {
 		p := c.pending[i]
 		switch {
 		case !p.inFlight || slices.Contains(held, p.room):
-		case c.nowMs < p.resendAtMs:
-			if p.refused {
-				held = append(held, p.room)
+		case slices.Contains(resent, p.room) || c.nowMs >= p.resendAtMs:
+			if !slices.Contains(resent, p.room) {
+				resent = append(resent, p.room)
 			}
-		case !c.transmit(p):
-			continue // given up and removed
+			if !c.transmit(p) {
+				continue // given up and removed
+			}
+		case p.refused:
+			held = append(held, p.room)
 		}
 		i++
 	}

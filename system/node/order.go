@@ -150,3 +150,15 @@ func landed(s *session, msg protocol.Msg) {
 		return
 	}
 }
+
+// holdDropped holds the room of a send dropped unread over the frame
+// allowance, as a refusal would: its client resends it when no answer
+// comes, and a later send of the room must not take a seq ahead of it.
+func (n *Node) holdDropped(s *session, data []byte) {
+	if len(data) > protocol.FrameBytesMax {
+		return
+	}
+	if in, reject := protocol.Decode(data); reject == nil && in.Type == protocol.TypeSend {
+		n.holdRoom(s.conn, in.Room, in.ID)
+	}
+}

@@ -166,3 +166,35 @@ func TestALandedSendHandsItsHoldToTheSendsBehindIt(t *testing.T) {
 		}
 	}
 }
+
+// A send dropped unread over the frame allowance holds its room like a
+// refused one: the next send of the room, arriving once the allowance came
+// back, is refused until the dropped one comes again. (A stalled reader's
+// resends on local slow-consumer seed 1 went over the allowance, and a
+// later send took a seq hundreds ahead of the dropped one.)
+func TestASendDroppedOverTheFrameAllowanceHoldsItsRoom(t *testing.T) {
+	h := newHarness(t, Config{FrameBurst: 3, FramesPerSecond: 1, RateBurst: 10, RatePerSecond: 10})
+	h.member(1, "alice", "r")
+	h.n.Tick(3000)
+	h.frame(1, `{"type":"send","room":"r","id":"a-1","body":"one"}`)
+	h.frame(1, `{"type":"send","room":"r","id":"a-2","body":"two"}`)
+	h.frame(1, `{"type":"send","room":"r","id":"a-3","body":"three"}`)
+	h.frame(1, `{"type":"send","room":"r","id":"a-4","body":"four"}`) // over the allowance: dropped
+	h.n.Tick(5000)
+	h.frame(1, `{"type":"send","room":"r","id":"a-5","body":"five"}`)
+	h.answer()
+	frames := h.take(1)
+	if got := refs(frames, protocol.TypeAck); !slices.Equal(got, []string{"a-1", "a-2", "a-3"}) {
+		t.Fatalf("acks %v, want a-1..a-3", got)
+	}
+	if got := refs(frames, protocol.TypeError); !slices.Contains(got, "a-5") {
+		t.Fatalf("errors for %v: a-5 went through ahead of the dropped a-4", got)
+	}
+	h.n.Tick(8000)
+	h.frame(1, `{"type":"send","room":"r","id":"a-4","body":"four"}`)
+	h.frame(1, `{"type":"send","room":"r","id":"a-5","body":"five"}`)
+	h.answer()
+	if got := refs(h.take(1), protocol.TypeAck); !slices.Equal(got, []string{"a-4", "a-5"}) {
+		t.Fatalf("acks %v after the resends, want a-4, a-5", got)
+	}
+}

@@ -112,6 +112,7 @@ func (n *Node) Receive(conn ConnID, data []byte) {
 	}
 	n.counters.FramesIn++
 	if !n.admitFrame(s) {
+		n.holdDropped(s, data)
 		return
 	}
 	if len(data) > protocol.FrameBytesMax {
