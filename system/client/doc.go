@@ -30,8 +30,10 @@
 //     (SendFailed) after SendAttemptsMax transmissions or a permanent error.
 //     A failed send that was transmitted may still have been applied.
 //     After an unavailable or rate_limited error no later send of that room
-//     goes out until the refused one is resent: a room's sends reach the node
-//     in the order they were made, so they take seqs in that order.
+//     goes out until the refused one is resent, and a send resent for want
+//     of an answer takes the later unanswered sends of its room along, right
+//     behind it: the last time each of a room's sends went out is in the
+//     order they were made, so they take seqs in that order.
 //   - Each joined room keeps the last seq seen and its epoch. A msg at or below
 //     the last seq is a duplicate: it is reported (Delivered with Duplicate)
 //     but not counted as delivered. A msg ahead of last+1 is delivered as it
