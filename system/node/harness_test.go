@@ -165,6 +165,17 @@ func (h *harness) member(conn ConnID, user string, rooms ...string) {
 	h.take(conn)
 }
 
+// failPublish answers the oldest outstanding publish with errTimeout, as a
+// broker call that timed out, and returns it.
+func (h *harness) failPublish() PublishRequest {
+	h.t.Helper()
+	req := h.publishes[0]
+	h.publishes = h.publishes[1:]
+	h.n.Published(req.Request, PublishReply{}, errTimeout)
+	h.collect()
+	return req
+}
+
 func (h *harness) frame(conn ConnID, format string, args ...any) {
 	h.n.Receive(conn, []byte(fmt.Sprintf(format, args...)))
 	h.collect()

@@ -112,7 +112,7 @@ type Node struct {
 	// publishOrders holds, per room and sender (orderOf), the publishes
 	// waiting behind the one in flight; an order is present while one of
 	// it is in flight.
-	publishOrders  map[string][]PublishRequest
+	publishOrders  map[publishOrder][]PublishRequest
 	fetches        map[RequestID]pendingFetch
 	epochBase      string
 	epochCounter   uint64
@@ -165,7 +165,7 @@ func New(cfg Config) *Node {
 		sessions:      map[ConnID]*session{},
 		rooms:         map[string]*room{},
 		publishes:     map[RequestID]pendingPublish{},
-		publishOrders: map[string][]PublishRequest{},
+		publishOrders: map[publishOrder][]PublishRequest{},
 		fetches:       map[RequestID]pendingFetch{},
 		brokerCalls:   map[string]int{},
 		epochBase:     cfg.ID + "." + strconv.FormatUint(cfg.Random(), 36),

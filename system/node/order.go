@@ -23,8 +23,11 @@ import (
 //     client takes it as the ack and will not send it again: the hold
 //     waits for the next send refused behind it, or ends.
 
-// orderOf names a sender's sequence of publishes in a room.
-func orderOf(room, from string) string { return room + "\x00" + from }
+// publishOrder names a sender's sequence of publishes in a room (a struct
+// key: no string built per message).
+type publishOrder struct{ room, from string }
+
+func orderOf(room, from string) publishOrder { return publishOrder{room, from} }
 
 // issuePublish hands a publish to the runtime, or queues it behind the one
 // of its order in flight.

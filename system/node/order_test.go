@@ -1,7 +1,6 @@
 package node
 
 import (
-	"errors"
 	"slices"
 	"testing"
 
@@ -36,10 +35,7 @@ func TestAFailedPublishFailsTheSendsBehindItAndHoldsTheRoom(t *testing.T) {
 	if len(h.publishes) != 1 || h.publishes[0].ID != "a-1" {
 		t.Fatalf("publishes %+v: want only a-1 in flight", h.publishes)
 	}
-	first := h.publishes[0]
-	h.publishes = nil
-	h.n.Published(first.Request, PublishReply{}, errors.New("broker timeout"))
-	h.collect()
+	h.failPublish()
 	h.frame(1, `{"type":"send","room":"r","id":"a-3","body":"three"}`)
 	if len(h.publishes) != 0 {
 		t.Fatalf("publishes %+v after the first failed: want none", h.publishes)
@@ -104,10 +100,7 @@ func TestARefusedSendThatLandsEndsItsHold(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.member(1, "alice", "r")
 	h.frame(1, `{"type":"send","room":"r","id":"a-1","body":"one"}`)
-	first := h.publishes[0]
-	h.publishes = nil
-	h.n.Published(first.Request, PublishReply{}, errors.New("broker timeout"))
-	h.collect()
+	first := h.failPublish()
 	_, landed := h.store.publish(first) // it reached the broker after all
 	h.n.Message(landed)
 	h.collect()
@@ -139,10 +132,7 @@ func TestALandedSendHandsItsHoldToTheSendsBehindIt(t *testing.T) {
 	h.member(1, "alice", "r")
 	h.frame(1, `{"type":"send","room":"r","id":"a-1","body":"one"}`)
 	h.frame(1, `{"type":"send","room":"r","id":"a-2","body":"two"}`)
-	first := h.publishes[0]
-	h.publishes = nil
-	h.n.Published(first.Request, PublishReply{}, errors.New("broker timeout"))
-	h.collect()
+	first := h.failPublish()
 	_, landed := h.store.publish(first)
 	h.n.Message(landed)
 	h.collect()
