@@ -6,22 +6,44 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
 // readyPollInterval paces the polls of a starting process.
 const readyPollInterval = 20 * time.Millisecond
 
-// freePort asks the kernel for a free port on 127.0.0.1. The port is free
-// when asked; a child binds it a moment later, which another process could
-// race, so a failed start is reported, not retried blindly.
+// handedOut are the ports freePort has returned in this process: the
+// kernel may give a port it just freed to the next ask, and two listeners
+// of one cluster (a balancer's public and admin ports) must not share it.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// freePortTries bounds the asks for a port not handed out before.
+const freePortTries = 100
+
+// freePort asks the kernel for a free port on 127.0.0.1 that this process
+// has not handed out before. The port is free when asked; a child binds it
+// a moment later, which another process could race, so a failed start is
+// reported, not retried blindly.
 func freePort() (int, error) {
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range freePortTries {
+		listener, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := listener.Addr().(*net.TCPAddr).Port
+		listener.Close()
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port, nil
+		}
 	}
-	defer listener.Close()
-	return listener.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no loopback port not handed out before in %d asks", freePortTries)
 }
 
 // freeAddr is a free loopback host:port.

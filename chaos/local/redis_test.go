@@ -185,3 +185,21 @@ func TestRefusedPubSubKillsEveryNewSubscriber(t *testing.T) {
 		t.Fatalf("after the refusal ended: %v (read %v)", err, message)
 	}
 }
+
+// freePort never hands out a port twice in one process, though the kernel
+// may offer a port it just freed again: a balancer was once given the same
+// port for its public and admin listeners and failed to start (CI,
+// drain-burst on local seed 1: "bind: address already in use").
+func TestFreePortNeverHandsOutAPortTwice(t *testing.T) {
+	seen := map[int]bool{}
+	for range 200 {
+		port, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[port] {
+			t.Fatalf("port %d handed out twice", port)
+		}
+		seen[port] = true
+	}
+}
