@@ -37,8 +37,9 @@ type Feed struct {
 	mu          sync.Mutex
 	closed      bool
 	subscribers []*Subscription
-	// What a late subscriber is sent first: the run and the topology, the
-	// latest state of each component and each check, and recent events.
+	// What a late subscriber is sent first: the run and the topology,
+	// recent events (component changes among them), and the latest state of
+	// each component and each check.
 	run        []byte
 	topology   []byte
 	components map[string][]byte
@@ -129,17 +130,25 @@ func (f *Feed) keep(event Event, line []byte) {
 	case Topology:
 		f.topology = line
 	case Component:
+		// A change is also an event: a browser that connects after a node
+		// went down and came back must still see both in its event log.
 		keepByName(f.components, e.Name, line, componentsMax)
+		f.keepRecent(line)
 	case Check:
 		keepByName(f.checks, e.Name, line, checksMax)
 	default:
-		if len(f.recent) < recentLenMax {
-			f.recent = append(f.recent, line)
-		} else {
-			f.recent[f.recentNext] = line
-		}
-		f.recentNext = (f.recentNext + 1) % recentLenMax
+		f.keepRecent(line)
 	}
+}
+
+// keepRecent adds an event to the ring of recent ones.
+func (f *Feed) keepRecent(line []byte) {
+	if len(f.recent) < recentLenMax {
+		f.recent = append(f.recent, line)
+	} else {
+		f.recent[f.recentNext] = line
+	}
+	f.recentNext = (f.recentNext + 1) % recentLenMax
 }
 
 // keepByName keeps the latest line per name; names beyond max are not
@@ -151,8 +160,8 @@ func keepByName(table map[string][]byte, name string, line []byte, max int) {
 }
 
 // Subscribe returns a queue that starts with what the feed kept (the run,
-// the topology, each component's and each check's latest state, recent
-// events) and then receives every published event. ok is false once the
+// the topology, recent events, each component's and each check's latest
+// state) and then receives every published event. ok is false once the
 // feed is closed.
 func (f *Feed) Subscribe() (subscription *Subscription, ok bool) {
 	f.mu.Lock()
@@ -171,13 +180,22 @@ func (f *Feed) Subscribe() (subscription *Subscription, ok bool) {
 }
 
 // replay is what the feed kept, in an order a browser can apply: what the
-// run is, what exists, its state, then what happened, oldest first.
+// run is and what exists, then what happened, oldest first (component
+// changes among it, so the browser's log tells the story), then the latest
+// state of each component and check (for a component whose changes the
+// ring no longer holds, and the checks, which are states only).
 func (f *Feed) replay() [][]byte {
 	var lines [][]byte
 	for _, line := range [][]byte{f.run, f.topology} {
 		if line != nil {
 			lines = append(lines, line)
 		}
+	}
+	if len(f.recent) == recentLenMax {
+		lines = append(lines, f.recent[f.recentNext:]...)
+		lines = append(lines, f.recent[:f.recentNext]...)
+	} else {
+		lines = append(lines, f.recent...)
 	}
 	for _, table := range []map[string][]byte{f.components, f.checks} {
 		names := make([]string, 0, len(table))
@@ -189,11 +207,7 @@ func (f *Feed) replay() [][]byte {
 			lines = append(lines, table[name])
 		}
 	}
-	if len(f.recent) == recentLenMax {
-		lines = append(lines, f.recent[f.recentNext:]...)
-		return append(lines, f.recent[:f.recentNext]...)
-	}
-	return append(lines, f.recent...)
+	return lines
 }
 
 // Unsubscribe ends a subscription (the browser went away).

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -89,7 +90,7 @@ func TestPublishNeverWaitsAndDropsTheSubscriberThatFallsBehind(t *testing.T) {
 	feed.Unsubscribe(slow)
 }
 
-func TestALateSubscriberFirstGetsTheRunTheLatestStatesAndRecentEvents(t *testing.T) {
+func TestALateSubscriberGetsTheRunRecentEventsThenTheLatestStates(t *testing.T) {
 	feed := NewFeed()
 	feed.Publish(Run{Mode: ModeSim, Scenario: "node-restart", State: RunRunning})
 	feed.Publish(Topology{Nodes: []string{"n1", "n2"}})
@@ -106,26 +107,52 @@ func TestALateSubscriberFirstGetsTheRunTheLatestStatesAndRecentEvents(t *testing
 		t.Fatal("Subscribe refused on an open feed")
 	}
 	lines, _ := queued(s)
-	var got []string
-	for _, line := range lines[:6] {
-		kind, data := decode(t, line)
-		got = append(got, fmt.Sprintf("%s:%v%v", kind, data["name"], data["state"]))
-	}
-	want := []string{"run:<nil>running", "topology:<nil><nil>", "component:n1up", "component:n2down",
-		"check:no-loss<nil>", "check:order<nil>"}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("replay starts %v, want %v", got[:6], want)
+	describe := func(lines [][]byte) []string {
+		var got []string
+		for _, line := range lines {
+			kind, data := decode(t, line)
+			got = append(got, fmt.Sprintf("%s:%v%v", kind, data["name"], data["state"]))
 		}
+		return got
 	}
-	recent := lines[6:]
-	if len(recent) != recentLenMax {
-		t.Fatalf("replay holds %d recent events, want the last %d", len(recent), recentLenMax)
+	if got, want := describe(lines[:2]), []string{"run:<nil>running", "topology:<nil><nil>"}; !slices.Equal(got, want) {
+		t.Fatalf("replay starts %v, want %v", got, want)
 	}
+	// The ring kept the last recentLenMax events: the component changes
+	// and the first stats fell out of it.
+	recent := lines[2 : 2+recentLenMax]
 	for i, line := range recent {
-		if _, data := decode(t, line); data["t_ms"] != float64(i+5) {
-			t.Fatalf("recent event %d has t_ms %v, want %d (oldest first)", i, data["t_ms"], i+5)
+		if kind, data := decode(t, line); kind != "stats" || data["t_ms"] != float64(i+5) {
+			t.Fatalf("recent event %d is %s at t_ms %v, want stats at %d (oldest first)", i, kind, data["t_ms"], i+5)
 		}
+	}
+	// The latest states end the replay, so they hold after it.
+	want := []string{"component:n1up", "component:n2down", "check:no-loss<nil>", "check:order<nil>"}
+	if got := describe(lines[2+recentLenMax:]); !slices.Equal(got, want) {
+		t.Fatalf("replay ends %v, want %v", got, want)
+	}
+}
+
+func TestALateSubscriberSeesAComponentGoDownAndComeBack(t *testing.T) {
+	feed := NewFeed()
+	feed.Publish(Run{Mode: ModeSim, Scenario: "node-restart", State: RunRunning})
+	feed.Publish(Topology{Nodes: []string{"n1"}})
+	feed.Publish(Component{TMs: 0, Name: "n1", State: StateUp})
+	feed.Publish(Stats{TMs: 1000})
+	feed.Publish(Component{TMs: 8000, Name: "n1", State: StateDown})
+	feed.Publish(Stats{TMs: 9000})
+	feed.Publish(Component{TMs: 12000, Name: "n1", State: StateUp})
+	s, _ := feed.Subscribe()
+	lines, _ := queued(s)
+	var got []string
+	for _, line := range lines {
+		kind, data := decode(t, line)
+		got = append(got, fmt.Sprintf("%s@%v:%v", kind, data["t_ms"], data["state"]))
+	}
+	want := []string{"run@<nil>:running", "topology@<nil>:<nil>", "component@0:up", "stats@1000:<nil>",
+		"component@8000:down", "stats@9000:<nil>", "component@12000:up", "component@12000:up"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("replay = %v, want %v", got, want)
 	}
 }
 
