@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -131,4 +133,85 @@ func BenchmarkSendAcrossNodes(b *testing.B) {
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "sends/s")
 	b.Logf("%d sends, each acked and received across nodes: %.0f sends/s", b.N, float64(b.N)/elapsed.Seconds())
+}
+
+// fanoutMembersBench is the members of the room BenchmarkFanoutLoop
+// delivers to: one node's half of bench-fanout's one-room shape.
+const fanoutMembersBench = 500
+
+// BenchmarkFanoutLoop measures the node's side of a fanout: room messages
+// go straight into the loop (as the broker forwarder hands them over) to a
+// room of fanoutMembersBench members on raw sockets that read and discard,
+// one of which, a full client, paces the feed: at most window messages
+// undelivered to it (window 1: each message written to every member before
+// the next comes, one frame per write; 32: a loop that is behind). It
+// reports the process's CPU time per delivery (the node's and the
+// readers'), frames per write and deliveries per second.
+func BenchmarkFanoutLoop(b *testing.B) {
+	for _, window := range []int{1, 32} {
+		b.Run(fmt.Sprintf("window-%d", window), func(b *testing.B) { benchmarkFanoutLoop(b, window) })
+	}
+}
+
+func benchmarkFanoutLoop(b *testing.B, window int) {
+	m := miniredis.RunT(b)
+	srv := startNode(b, m, "a", func(cfg *Config) {
+		cfg.Auth, cfg.Secret = false, nil
+		cfg.SendQueueLenMax = 1 << 16 // readers lagging the pace are not cut off
+	})
+	for i := range fanoutMembersBench - 1 {
+		conn := rawConnect(b, srv.Addr(), fmt.Sprintf("m%d", i))
+		defer conn.Close()
+		writeClientFrame(b, conn, []byte(`{"type":"join","room":"lobby"}`))
+		conn.SetReadDeadline(time.Time{})
+		go io.Copy(io.Discard, conn)
+	}
+	pace := dial(b, srv, userQuery("pace"))
+	pace.join("lobby")
+	body := strings.Repeat("x", 64)
+	submit := func(seq uint64) {
+		srv.loop.submit(func(l *loop) {
+			l.node.Message(protocol.Msg{Type: protocol.TypeMsg, Room: "lobby", Seq: seq, ID: strconv.FormatUint(seq, 10),
+				From: "sender", Body: body, TS: l.node.NowMs()})
+		})
+	}
+	framesBefore, writesBefore := counterValue(srv.metrics.framesWritten), counterValue(srv.metrics.frameWrites)
+	cpuBefore := processCPU(b)
+	b.ResetTimer()
+	start := time.Now()
+	for seq := 1; seq <= b.N; seq++ {
+		submit(uint64(seq))
+		if seq >= window {
+			pace.nextOf(protocol.TypeMsg)
+		}
+	}
+	for range min(b.N, window-1) {
+		pace.nextOf(protocol.TypeMsg)
+	}
+	waitCounter(b, srv.metrics.framesWritten, framesBefore+float64(b.N*fanoutMembersBench))
+	elapsed := time.Since(start)
+	b.StopTimer()
+	deliveries := float64(b.N * fanoutMembersBench)
+	writes := counterValue(srv.metrics.frameWrites) - writesBefore
+	b.ReportMetric(float64(processCPU(b)-cpuBefore)/float64(time.Microsecond)/deliveries, "cpu-µs/delivery")
+	b.ReportMetric(deliveries/writes, "frames/write")
+	b.ReportMetric(deliveries/elapsed.Seconds(), "deliveries/s")
+}
+
+// writeClientFrame writes one masked text frame of at most 125 bytes, as
+// a client must (RFC 6455 5.3; a zero mask leaves the payload as it is).
+func writeClientFrame(b testing.TB, conn net.Conn, payload []byte) {
+	frame := append([]byte{0x81, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...)
+	if _, err := conn.Write(frame); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// processCPU is the CPU time, user and system, the process has used.
+func processCPU(b testing.TB) time.Duration {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
 }

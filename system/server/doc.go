@@ -14,8 +14,12 @@
 //     touches the node.Node and the loop's fields. It takes one input at a
 //     time from loop.inputs (or a tick every tickInterval, 100 ms, which
 //     calls node.Tick with the wall clock and advances the ping wheel),
-//     then carries out node.Ready (loop.apply). It never blocks on its own
-//     input channel: what must report back is handed to a goroutine.
+//     then carries out node.Ready (loop.apply). Inputs already waiting go
+//     next, each with its Ready, up to inputsPerWriteMax, before the
+//     writers start (loop.startWriters): a loop that is behind hands each
+//     connection the frames of several inputs in one write. It never
+//     blocks on its own input channel: what must report back is handed to
+//     a goroutine.
 //   - The broker forwarder (loop.brokerEvents): turns broker.Events into
 //     inputs (node.Message, BrokerUp on LinkUp, BrokerDown on LinkDown).
 //   - One reader per connection (loop.read), started when the upgrade
@@ -55,8 +59,9 @@
 //	                      readers, writers and broker goroutines slow down when the loop lags
 //	stop, done            stop asks run to return; done is closed once it has (submit gives up)
 //	conns                 every connection the loop knows, by node.ConnID
-//	dirty                 connections with something new to write since the last apply, each
-//	                      once, in order; apply starts a writer for each that has none
+//	dirty                 connections with something new to write since the writers last
+//	                      started, each once, in order; startWriters starts one for each that
+//	                      has none
 //	pings                 the ping wheel: each tick marks one slot of connections for a ping, so
 //	                      pings are spread over 9/10 of PongWait
 //	writeBatchFrames      the most frames one writer takes: at most 64 and a quarter of the
@@ -79,7 +84,9 @@
 // connections, closes are queued behind them (a drain flushes first),
 // subscription changes are queued and the subscriber started, then
 // publishes and fetches are queued (held behind their room's pending
-// subscribes), delivery latencies are observed, writers start for the
-// dirty connections, and the Ready's lists go back to the node (Advance). Nothing it does feeds the node an input: every result
-// comes back through inputs after apply returns.
+// subscribes), delivery latencies are observed, and the Ready's lists go
+// back to the node (Advance). Writers start for the dirty connections once
+// no input is waiting, or after inputsPerWriteMax of them (startWriters).
+// Nothing apply does feeds the node an input: every result comes back
+// through inputs after it returns.
 package server

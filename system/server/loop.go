@@ -17,6 +17,13 @@ const (
 	// tickInterval drives node.Tick: the resolution of rate limits,
 	// retries and pings.
 	tickInterval = 100 * time.Millisecond
+	// inputsPerWriteMax bounds the inputs the loop takes, while more are
+	// waiting, before it starts the writers of the connections they gave
+	// something to write. A loop that is behind (a burst of room messages)
+	// so hands each connection the frames of several inputs in one batch,
+	// one write instead of one per input; a loop that is not behind starts
+	// them after each input, as before.
+	inputsPerWriteMax = 32
 )
 
 // input is one thing that happened outside the loop, applied on the loop's
@@ -107,6 +114,13 @@ func (l *loop) run() {
 			return
 		}
 		l.apply()
+		// Inputs already waiting go first, so that their frames join the
+		// same batches (inputsPerWriteMax).
+		for taken := 1; taken < inputsPerWriteMax && len(l.inputs) > 0; taken++ {
+			(<-l.inputs)(l)
+			l.apply()
+		}
+		l.startWriters()
 		if l.draining && len(l.conns) == 0 {
 			select {
 			case <-l.drained:
@@ -148,6 +162,13 @@ func (l *loop) apply() {
 	for _, latencyMs := range ready.LatenciesMs {
 		l.server.metrics.deliveryLatency.Observe(float64(latencyMs) / 1000)
 	}
+	l.node.Advance(ready)
+}
+
+// startWriters starts a writer for each connection given something to
+// write since the last call, but those with one running: it takes what
+// was queued meanwhile when it is done.
+func (l *loop) startWriters() {
 	for _, c := range l.dirty {
 		c.dirty = false
 		if !c.writing {
@@ -156,7 +177,6 @@ func (l *loop) apply() {
 	}
 	clear(l.dirty)
 	l.dirty = l.dirty[:0]
-	l.node.Advance(ready)
 }
 
 // brokerEvents forwards the broker's messages and link changes to the loop.

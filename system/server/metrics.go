@@ -19,6 +19,7 @@ type metrics struct {
 	deliveryLatency prometheus.Histogram
 	brokerLinkUp    prometheus.Gauge
 	framesWritten   prometheus.Counter
+	frameWrites     prometheus.Counter
 	rejectsBinary   prometheus.Counter
 }
 
@@ -40,13 +41,17 @@ func newMetrics(s *Server) *metrics {
 			Name: "chatlab_frames_written_total",
 			Help: "Frames written to client sockets.",
 		}),
+		frameWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatlab_frame_writes_total",
+			Help: "Writes of frames to client sockets, each one system call carrying a batch of frames.",
+		}),
 		rejectsBinary: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatlab_binary_frames_total",
 			Help: "Binary frames received and rejected.",
 		}),
 	}
 	labeled := prometheus.WrapRegistererWith(prometheus.Labels{"node": s.cfg.ID}, registry)
-	labeled.MustRegister(m.deliveryLatency, m.brokerLinkUp, m.framesWritten, m.rejectsBinary, &nodeCollector{server: s})
+	labeled.MustRegister(m.deliveryLatency, m.brokerLinkUp, m.framesWritten, m.frameWrites, m.rejectsBinary, &nodeCollector{server: s})
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

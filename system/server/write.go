@@ -122,6 +122,9 @@ func (l *loop) writeDone(c *conn, batch writeBatch, result writeResult) {
 	c.writing = false
 	c.rejectsPending -= result.uncounted
 	l.server.metrics.framesWritten.Add(float64(result.counted + result.uncounted))
+	if len(batch.frames) > 0 {
+		l.server.metrics.frameWrites.Inc()
+	}
 	if result.counted > 0 && !c.nodeGone {
 		l.node.Flushed(c.id, result.counted)
 	}

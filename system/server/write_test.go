@@ -2,13 +2,19 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"chatlab/system/protocol"
 )
 
 // Frames framed by writeFrames, in one write, read back by gorilla as
@@ -112,5 +118,64 @@ func BenchmarkWriteBatch(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.N*len(frames))/b.Elapsed().Seconds(), "frames/s")
 		})
+	}
+}
+
+// Inputs that wait for the loop while it is busy reach each connection in
+// one write: the loop takes them all (up to inputsPerWriteMax) before it
+// starts the writers, so a burst of room messages costs a member one
+// system call, not one per message.
+func TestWaitingInputsShareOneWrite(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", nil)
+	alice := dial(t, srv, "token="+token(t, "alice"))
+	alice.join("lobby")
+	// The welcome and the joined are written and reported.
+	waitCounter(t, srv.metrics.framesWritten, 2)
+	writesBefore := counterValue(srv.metrics.frameWrites)
+
+	const messages = 10
+	release := make(chan struct{})
+	busy := make(chan struct{})
+	srv.loop.submit(func(*loop) {
+		close(busy)
+		<-release
+	})
+	<-busy
+	for seq := uint64(1); seq <= messages; seq++ {
+		srv.loop.submit(func(l *loop) {
+			l.node.Message(protocol.Msg{Type: protocol.TypeMsg, Room: "lobby", Seq: seq, ID: fmt.Sprint(seq), From: "bob", Body: "hi"})
+		})
+	}
+	close(release)
+	for seq := uint64(1); seq <= messages; seq++ {
+		if msg := alice.nextOf(protocol.TypeMsg); msg.Seq != seq {
+			t.Fatalf("got seq %d, want %d", msg.Seq, seq)
+		}
+	}
+	waitCounter(t, srv.metrics.framesWritten, 2+messages)
+	if writes := counterValue(srv.metrics.frameWrites) - writesBefore; writes != 1 {
+		t.Fatalf("%d messages waiting for the loop went out in %v writes, want 1", messages, writes)
+	}
+}
+
+func counterValue(counter prometheus.Counter) float64 {
+	var metric dto.Metric
+	if err := counter.Write(&metric); err != nil {
+		panic(err)
+	}
+	return metric.GetCounter().GetValue()
+}
+
+// waitCounter waits until counter reaches want (writers report after the
+// client may have read their frames).
+func waitCounter(t testing.TB, counter prometheus.Counter, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(testWait)
+	for counterValue(counter) < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("counter at %v, not %v, after %s", counterValue(counter), want, testWait)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
