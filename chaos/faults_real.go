@@ -58,6 +58,9 @@ type members interface {
 	KillPubSub(ctx context.Context) error
 	RefusePubSub(ctx context.Context) error
 	AdmitPubSub(ctx context.Context) error
+	// DropPubSub loses percent of the pub/sub messages Redis pushes to
+	// node (redis: every node) while the connections stay up; 0 ends it.
+	DropPubSub(ctx context.Context, node string, percent float64) error
 	// FailoverRedis, on a Redis Cluster, has the replicas of the master
 	// owning room's slot fall lag behind, kills that master and lets a
 	// replica take over; RestartRedisMasters starts the killed masters
@@ -125,6 +128,8 @@ func (s *faults) fault(ctx context.Context, step Step) error {
 			return m.Loss(ctx, a, b, 0)
 		case scenarios.PubSubKill:
 			return m.AdmitPubSub(ctx)
+		case scenarios.PubSubDrop:
+			return m.DropPubSub(ctx, f.Target, 0)
 		}
 		return nil
 	}
@@ -173,6 +178,8 @@ func (s *faults) fault(ctx context.Context, step Step) error {
 			return nil // no pub/sub connection to kill
 		}
 		return m.KillPubSub(ctx)
+	case scenarios.PubSubDrop:
+		return m.DropPubSub(ctx, f.Target, f.Percent)
 	}
 	return fmt.Errorf("%s: no fault %q", s.target, f.Action)
 }

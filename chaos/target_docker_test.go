@@ -52,6 +52,7 @@ func TestDockerRefusesOneWayPartitionAndShaping(t *testing.T) {
 		"action: partition\n    target: n1-redis\n    direction: to",
 		"action: delay\n    target: balancer-n1\n    latency: 50ms",
 		"action: loss\n    target: n2-redis\n    percent: 5",
+		"action: pubsub-drop\n    target: n1\n    percent: 5",
 	} {
 		sc := parseScenario(t, shortRestart, "DELIVERY", "recover", "EXPECT", "hold: [no-loss]",
 			"action: restart\n    target: n1", fault)

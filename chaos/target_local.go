@@ -50,7 +50,8 @@ func NewLocalCluster(scenario *scenarios.Scenario, options LocalOptions) (Cluste
 	}
 	if why := oneRedisFaultsRefused(options.Redis); why != nil {
 		for _, f := range scenario.Faults {
-			if f.Action == scenarios.RedisRestart || f.Target == scenarios.RedisName || f.Link[0] == scenarios.RedisName || f.Link[1] == scenarios.RedisName {
+			if f.Action == scenarios.RedisRestart || f.Action == scenarios.PubSubDrop || f.Target == scenarios.RedisName ||
+				f.Link[0] == scenarios.RedisName || f.Link[1] == scenarios.RedisName {
 				return nil, Refused("scenario %s has a %s fault on Redis: %s; run it with --redis server or embedded",
 					scenario.Name, f.Action, why)
 			}

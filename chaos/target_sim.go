@@ -169,7 +169,8 @@ func (s *simCluster) Start(context.Context) error {
 // one Redis, as on the local target.
 func singleRedisFault(sc *scenarios.Scenario) error {
 	for _, f := range sc.Faults {
-		if f.Action == scenarios.RedisRestart || f.Action == scenarios.PubSubKill || slices.Contains(f.Link[:], sim.RedisName) {
+		if f.Action == scenarios.RedisRestart || f.Action == scenarios.PubSubKill || f.Action == scenarios.PubSubDrop ||
+			slices.Contains(f.Link[:], sim.RedisName) {
 			return Refused("scenario %s: fault %s acts on the one Redis, which a Redis Cluster does not have", sc.Name, f.Action)
 		}
 	}
@@ -240,6 +241,8 @@ func (s *simCluster) faults(step Step) []sim.Fault {
 			return s.clientFaults(awayClients(s.workload, f.Clients), sim.GoOnline)
 		case scenarios.PubSubKill:
 			return []sim.Fault{{Action: sim.AdmitPubSub, Target: sim.RedisName}}
+		case scenarios.PubSubDrop:
+			return []sim.Fault{{Action: sim.DropPubSub, Target: f.Target}}
 		}
 		return nil
 	}
@@ -293,6 +296,8 @@ func (s *simCluster) faults(step Step) []sim.Fault {
 			return []sim.Fault{{Action: sim.RefusePubSub, Target: sim.RedisName}}
 		}
 		return []sim.Fault{{Action: sim.KillPubSub, Target: sim.RedisName}}
+	case scenarios.PubSubDrop:
+		return []sim.Fault{{Action: sim.DropPubSub, Target: f.Target, Percent: f.Percent}}
 	}
 	return nil // a flood's clients were scheduled at Start
 }

@@ -143,7 +143,7 @@ func encodeFault(f Fault, t Topology) *yaml.Node {
 			add(m, "jitter", duration(f.Jitter))
 		}
 	}
-	if f.Action == Loss {
+	if f.Action == Loss || f.Action == PubSubDrop {
 		add(m, "percent", &yaml.Node{Kind: yaml.ScalarNode, Value: strconv.FormatFloat(f.Percent, 'f', -1, 64)})
 	}
 	if f.Clients != 0 {

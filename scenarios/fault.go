@@ -74,6 +74,7 @@ var actionSpecs = map[Action]actionSpec{
 	Garbage:         {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
 	PubSubKill:      {targetRedis | targetNone, []string{"duration"}, nil, "redis (or nothing): every node's pub/sub connection"},
 	RedisFailover:   {targetNone, []string{"room", "lag", "duration"}, nil, "nothing: room names the shard"},
+	PubSubDrop:      {targetNode | targetRedis | targetNone, []string{"percent", "duration"}, []string{"percent"}, "a node, or redis (or nothing) for every node"},
 }
 
 var (
@@ -199,7 +200,7 @@ func (p *parser) target(f fields, what string, spec actionSpec, topology Topolog
 			return p.errorf(f.node, "%s: missing 'target' (%s)", what, spec.targetsText)
 		}
 		switch fault.Action {
-		case RedisRestart, PubSubKill:
+		case RedisRestart, PubSubKill, PubSubDrop:
 			fault.Target = RedisName
 		case BalancerRestart, Flood, JoinFlood, ConnFlood, UpgradeAborts, Garbage:
 			fault.Target = BalancerName

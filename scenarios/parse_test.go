@@ -210,6 +210,52 @@ func TestParsePubSubKill(t *testing.T) {
 	}
 }
 
+// A pubsub-drop names a node, or redis (or nothing) for every node, and
+// the share of pushes lost; its windows do not overlap on a node.
+func TestParsePubSubDrop(t *testing.T) {
+	data := strings.Replace(valid, "faults:\n", "faults:\n  - at: 1s\n    action: pubsub-drop\n    percent: 12.5\n    duration: 500ms\n", 1)
+	s, err := Parse("demo.yaml", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := s.Faults[0]; f.Action != PubSubDrop || f.Target != "redis" || f.Percent != 12.5 || f.End() != 1500*time.Millisecond {
+		t.Errorf("fault %+v; want pubsub-drop of 12.5%% to every node (redis) for 500ms", f)
+	}
+	two := "faults:\n  - at: 1s\n    action: pubsub-drop\n    target: n1\n    percent: 20\n    duration: 3s\n" +
+		"  - at: 2s\n    action: pubsub-drop\n    target: n2\n    percent: 5\n    duration: 3s\n"
+	if s, err = Parse("demo.yaml", []byte(strings.Replace(valid, "faults:\n", two, 1))); err != nil {
+		t.Fatalf("windows on two nodes: %v", err)
+	}
+	if f := s.Faults[1]; f.Target != "n2" || f.Percent != 5 {
+		t.Errorf("second fault %+v; want 5%% to n2", f)
+	}
+	cases := []struct{ name, faults, message string }{
+		{"no percent", "  - at: 1s\n    action: pubsub-drop\n    target: n1\n", "(pubsub-drop): missing 'percent'"},
+		{"zero percent", "  - at: 1s\n    action: pubsub-drop\n    percent: 0\n", "percent must be more than 0"},
+		{"over a hundred", "  - at: 1s\n    action: pubsub-drop\n    percent: 120\n", "percent: 120 is out of range"},
+		{"a link", "  - at: 1s\n    action: pubsub-drop\n    target: n1-redis\n    percent: 5\n",
+			"pubsub-drop cannot target 'n1-redis': it takes a node, or redis (or nothing) for every node"},
+		{"the balancer", "  - at: 1s\n    action: pubsub-drop\n    target: balancer\n    percent: 5\n", "pubsub-drop cannot target 'balancer'"},
+		{"a key of another action", "  - at: 1s\n    action: pubsub-drop\n    percent: 5\n    latency: 1s\n",
+			"key 'latency' does not apply to pubsub-drop; it applies to delay"},
+		{"overlap on a node", "  - at: 1s\n    action: pubsub-drop\n    target: n1\n    percent: 5\n    duration: 3s\n" +
+			"  - at: 2s\n    action: pubsub-drop\n    target: n1\n    percent: 9\n",
+			"pubsub-drop at 2s: pushes to n1 are dropped already since line 14; let that window end first"},
+		{"every node over one", "  - at: 1s\n    action: pubsub-drop\n    target: n2\n    percent: 5\n" +
+			"  - at: 2s\n    action: pubsub-drop\n    percent: 9\n    duration: 1s\n",
+			"pubsub-drop at 2s: pushes to n2 are dropped already since line 14"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			data := strings.Replace(valid, "faults:\n", "faults:\n"+c.faults, 1)
+			_, err := Parse("demo.yaml", []byte(data))
+			if err == nil || !strings.Contains(err.Error(), c.message) {
+				t.Fatalf("error %v; want one saying %q", err, c.message)
+			}
+		})
+	}
+}
+
 // A failover names a room of the workload and its lag, on a Redis Cluster
 // with replica acks or without; the file reads back as written.
 func TestParseRedisFailover(t *testing.T) {

@@ -226,6 +226,14 @@ const (
 	// goes on closing each pub/sub connection as soon as it is opened
 	// until the Duration ends, so the links stay down that long.
 	PubSubKill Action = "pubsub-kill"
+	// PubSubDrop loses Percent of the pub/sub messages Redis pushes to the
+	// target node (every node when the target is redis or left out), for
+	// Duration or to the end, while the pub/sub connection stays up: the
+	// push is gone and nothing tells the node, as when a message is
+	// published between a connection breaking and its link noticing. Only
+	// a later message's seq (the node's gap fill), a duplicate reply or the
+	// room poll shows the node what it missed.
+	PubSubDrop Action = "pubsub-drop"
 )
 
 // NeedsRedisCluster reports whether the action acts on a Redis Cluster

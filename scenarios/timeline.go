@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -42,7 +43,7 @@ func (p *parser) timeline(items []*yaml.Node, faults []Fault) error {
 		}
 		return cmp.Compare(a.fault, b.fault)
 	})
-	state := timelineState{paused: map[string]int{}, partitioned: map[string]int{}, down: map[string]int{}, away: -1}
+	state := timelineState{paused: map[string]int{}, partitioned: map[string]int{}, down: map[string]int{}, dropping: map[string]int{}, away: -1}
 	for _, event := range events {
 		if err := p.play(&state, items, faults, event); err != nil {
 			return err
@@ -57,6 +58,9 @@ type timelineState struct {
 	paused      map[string]int
 	partitioned map[string]int
 	down        map[string]int
+	// dropping maps a pubsub-drop's target (a node, or redis for every
+	// node) to the fault whose window loses its pushes.
+	dropping map[string]int
 	// away is the away fault whose clients are off the network, or -1.
 	away int
 }
@@ -66,7 +70,8 @@ func (p *parser) play(state *timelineState, items []*yaml.Node, faults []Fault, 
 	if event.end {
 		// A window closes only what its own fault opened: an explicit
 		// resume or heal may have closed it already.
-		owned := map[Action]map[string]int{Pause: state.paused, Partition: state.partitioned, Kill: state.down, Restart: state.down}[fault.Action]
+		owned := map[Action]map[string]int{Pause: state.paused, Partition: state.partitioned, Kill: state.down, Restart: state.down,
+			PubSubDrop: state.dropping}[fault.Action]
 		key := fault.Target
 		if fault.Action == Partition {
 			key = linkKey(fault.Link)
@@ -118,6 +123,17 @@ func (p *parser) play(state *timelineState, items []*yaml.Node, faults []Fault, 
 			return p.errorf(item, "away at %s: clients are away since line %d until %s; let that window end first", fault.At, items[state.away].Line, faults[state.away].End())
 		}
 		state.away = event.fault
+	case PubSubDrop:
+		// One loss rate a node at a time: a second window over the first
+		// would end the first's early or be ended by it.
+		for _, target := range slices.Sorted(maps.Keys(state.dropping)) {
+			owner := state.dropping[target]
+			if target == fault.Target || target == RedisName || fault.Target == RedisName {
+				return p.errorf(item, "pubsub-drop at %s: pushes to %s are dropped already since line %d; let that window end first",
+					fault.At, dropText(target), items[owner].Line)
+			}
+		}
+		state.dropping[fault.Target] = event.fault
 	case Heal:
 		if fault.Target == "" {
 			if len(state.partitioned) == 0 {
@@ -133,6 +149,14 @@ func (p *parser) play(state *timelineState, items []*yaml.Node, faults []Fault, 
 		delete(state.partitioned, key)
 	}
 	return nil
+}
+
+// dropText names a pubsub-drop's target for messages.
+func dropText(target string) string {
+	if target == RedisName {
+		return "every node"
+	}
+	return target
 }
 
 // linkKey names a link the same whichever order its ends are written in.

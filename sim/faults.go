@@ -53,6 +53,11 @@ const (
 	// AdmitPubSub. Target is "redis".
 	RefusePubSub Action = "refuse-pubsub"
 	AdmitPubSub  Action = "admit-pubsub"
+	// DropPubSub has Redis lose Percent of the pub/sub messages it pushes
+	// to the node Target ("redis": to every node) while the connections
+	// stay up: nothing tells the node, which learns of a loss only from a
+	// later message's seq or a fetch. Percent 0 ends it.
+	DropPubSub Action = "drop-pubsub"
 	// RedisFailover, on a Redis Cluster, freezes the replica of the master
 	// of Target's shard (Target is a room) and cuts it off from its master
 	// for Lag, then crashes that master and lets the replica go: the
@@ -73,6 +78,8 @@ type Fault struct {
 	Link     LinkSpec `json:"link,omitzero"`
 	// Lag of a RedisFailover.
 	Lag time.Duration `json:"lag,omitempty"`
+	// Percent of a DropPubSub.
+	Percent float64 `json:"percent,omitempty"`
 }
 
 // FaultRecord is a fault as it was applied.
@@ -138,6 +145,16 @@ func (c *Cluster) check(fault Fault) error {
 	case KillPubSub, RefusePubSub, AdmitPubSub:
 		if fault.Target != RedisName || c.redis == nil {
 			return fmt.Errorf("sim: fault %s: target %q is not redis", fault.Action, fault.Target)
+		}
+	case DropPubSub:
+		if c.redis == nil {
+			return fmt.Errorf("sim: fault %s needs the one Redis", fault.Action)
+		}
+		if fault.Target != RedisName && c.nodeByName[fault.Target] == nil {
+			return fmt.Errorf("sim: fault %s: %q is not a node or redis", fault.Action, fault.Target)
+		}
+		if fault.Percent < 0 || fault.Percent > 100 {
+			return fmt.Errorf("sim: fault %s: percent %g is not within 0 to 100", fault.Action, fault.Percent)
 		}
 	case StopReading, ResumeReading, GoOffline, GoOnline:
 		if c.client(fault.Target) == nil {
@@ -217,6 +234,8 @@ func (c *Cluster) Apply(fault Fault) {
 		c.redis.KillPubSub()
 	case AdmitPubSub:
 		c.redis.refusingPubSub = false
+	case DropPubSub:
+		c.redis.dropPushes(fault.Target, fault.Percent)
 	}
 }
 

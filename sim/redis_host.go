@@ -103,6 +103,11 @@ type RedisHost struct {
 	// refusingPubSub: every connection that subscribes or pings is killed
 	// at once (RefusePubSub until AdmitPubSub).
 	refusingPubSub bool
+	// dropPercent is the share of pub/sub pushes lost per subscribing
+	// host (RedisName: every one), under DropPubSub; pushesDropped counts
+	// the pushes lost so.
+	dropPercent   map[string]float64
+	pushesDropped int
 	// callsArrived numbers calls as they arrive; answeredLast is the number
 	// of the last call answered; overtaken counts answers that left after
 	// the answer of a call that arrived later.
@@ -122,6 +127,9 @@ func NewRedisHost(name string, network *Network, store *Redis, spec RedisSpec) *
 
 // Store is the data, for tests and snapshots.
 func (r *RedisHost) Store() *Redis { return r.store }
+
+// PushesDropped is how many pub/sub pushes DropPubSub lost.
+func (r *RedisHost) PushesDropped() int { return r.pushesDropped }
 
 // PubSubBreaks is how many pub/sub connections PubSubBreakEvery broke.
 func (r *RedisHost) PubSubBreaks() int { return r.breaks }
@@ -278,9 +286,40 @@ func (r *RedisHost) publish(channel, payload string) int {
 	subscribers := r.subscribers[channel]
 	message := redisMessage{channel: channel, payload: payload, decoded: &decodedMessage{}}
 	for _, c := range subscribers {
+		if r.dropsPush(c) {
+			continue
+		}
 		r.write(c, message, size, detail)
 	}
 	return len(subscribers)
+}
+
+// dropPushes loses percent of the pushes to the host named target
+// (RedisName: to every host) from now on; 0 ends it.
+func (r *RedisHost) dropPushes(target string, percent float64) {
+	if percent <= 0 {
+		delete(r.dropPercent, target)
+		return
+	}
+	if r.dropPercent == nil {
+		r.dropPercent = map[string]float64{}
+	}
+	r.dropPercent[target] = percent
+}
+
+// dropsPush decides whether a push to c is lost. It draws from the
+// random source only while a DropPubSub is in force, so that a run
+// without one draws as before.
+func (r *RedisHost) dropsPush(c *Conn) bool {
+	if len(r.dropPercent) == 0 {
+		return false
+	}
+	percent := max(r.dropPercent[RedisName], r.dropPercent[c.path[0].name])
+	if percent <= 0 || r.random.Float64()*100 >= percent {
+		return false
+	}
+	r.pushesDropped++
+	return true
 }
 
 // markPubSub notes a connection that speaks pub/sub.

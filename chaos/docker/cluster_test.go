@@ -270,6 +270,7 @@ func TestUnsupportedFaultsSaySo(t *testing.T) {
 		c.Partition(ctx, "n1", "redis", scenarios.To),
 		c.RefusePubSub(ctx),
 		c.FailoverRedis(ctx, "room-1", time.Second),
+		c.DropPubSub(ctx, "n1", 5),
 	} {
 		var unsupported *UnsupportedError
 		if !errors.As(err, &unsupported) || !strings.HasPrefix(err.Error(), "the docker target ") {
@@ -281,5 +282,8 @@ func TestUnsupportedFaultsSaySo(t *testing.T) {
 	}
 	if err := Unsupported(scenarios.Fault{Action: scenarios.Loss}); err == nil || err.Error() != c.Loss(ctx, "n1", "redis", 1).Error() {
 		t.Errorf("a loss: %v; want the Loss method's own words", err)
+	}
+	if err := Unsupported(scenarios.Fault{Action: scenarios.PubSubDrop}); err == nil || err.Error() != c.DropPubSub(ctx, "n1", 5).Error() {
+		t.Errorf("a pub/sub drop: %v; want the DropPubSub method's own words", err)
 	}
 }

@@ -27,6 +27,8 @@ func Unsupported(f scenarios.Fault) error {
 		return errNoRefusal
 	case f.Action == scenarios.RedisFailover:
 		return errNoFailover
+	case f.Action == scenarios.PubSubDrop:
+		return errNoPushDrop
 	}
 	return nil
 }
@@ -42,6 +44,7 @@ func errNoShaping(action scenarios.Action) error {
 var (
 	errNoRefusal  = &UnsupportedError{"the docker target kills the pub/sub connections once, not for a duration"}
 	errNoFailover = &UnsupportedError{"the docker target runs one Redis, not a Redis Cluster to fail over"}
+	errNoPushDrop = &UnsupportedError{"the docker target has no proxy between the nodes and Redis to drop pub/sub messages from (the local target's fault proxies do)"}
 )
 
 // Delay is unsupported: the scratch containers have no traffic shaping.
@@ -60,6 +63,10 @@ func (c *Cluster) RefusePubSub(context.Context) error { return errNoRefusal }
 
 // AdmitPubSub has nothing to end: no refusal is ever in force.
 func (c *Cluster) AdmitPubSub(context.Context) error { return nil }
+
+// DropPubSub is unsupported: the nodes reach Redis over a Docker network,
+// with nothing in between to leave messages out.
+func (c *Cluster) DropPubSub(context.Context, string, float64) error { return errNoPushDrop }
 
 // FailoverRedis is unsupported: the docker target runs one Redis.
 func (c *Cluster) FailoverRedis(context.Context, string, time.Duration) error { return errNoFailover }

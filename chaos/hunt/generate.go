@@ -155,6 +155,10 @@ var faultMakers = map[scenarios.Action]faultMaker{
 	scenarios.PubSubKill: func(_ *rand.Rand, at time.Duration, _ *scenarios.Scenario) scenarios.Fault {
 		return scenarios.Fault{At: at, Action: scenarios.PubSubKill, Target: "redis"}
 	},
+	scenarios.PubSubDrop: func(r *rand.Rand, at time.Duration, s *scenarios.Scenario) scenarios.Fault {
+		return scenarios.Fault{At: at, Action: scenarios.PubSubDrop, Target: pick(r, append(slices.Clone(s.Topology.Nodes), "redis")),
+			Percent: float64(5 + r.IntN(46)), Duration: window(r, at, s)}
+	},
 }
 
 // abuseFault is an abuse through the balancer or, now and then, at one node.

@@ -177,6 +177,7 @@ func (c *Cluster) start(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			link.FilterPushes()
 			c.redisLinks[name] = link
 			redisAddr = link.Addr()
 		}

@@ -53,7 +53,13 @@ type FaultProxy struct {
 	// lossPercent is the chance, per chunk relayed, that its connection is
 	// cut.
 	lossPercent int
-	random      *rand.Rand
+	// filterPushes: the upstream is Redis, and what it sends each
+	// connection goes through a pushFilter, which drops pushDropPercent of
+	// the pub/sub message pushes (DropPushes); pushesDropped counts them.
+	filterPushes    bool
+	pushDropPercent float64
+	pushesDropped   atomic.Int64
+	random          *rand.Rand
 	// changed is closed and replaced whenever a control changes, waking
 	// every writer that waits on a block.
 	changed chan struct{}
@@ -107,6 +113,33 @@ func (p *FaultProxy) Delay(latency, jitter time.Duration) {
 // Loss cuts a connection with this chance per chunk relayed, in percent.
 func (p *FaultProxy) Loss(percent int) {
 	p.update(func() { p.lossPercent = min(max(percent, 0), 100) })
+}
+
+// FilterPushes makes the proxy follow the RESP2 frames Redis sends each
+// connection opened from now on, so that DropPushes can leave out whole
+// pub/sub messages. Call it before any connection, on a proxy in front of
+// Redis.
+func (p *FaultProxy) FilterPushes() {
+	p.update(func() { p.filterPushes = true })
+}
+
+// DropPushes loses this share, in percent, of the pub/sub message pushes
+// Redis sends through the proxy (0: none again), each push whole, while
+// the connections stay up: a subscriber is not told. It needs
+// FilterPushes.
+func (p *FaultProxy) DropPushes(percent float64) {
+	p.update(func() { p.pushDropPercent = min(max(percent, 0), 100) })
+}
+
+// PushesDropped is how many pub/sub pushes DropPushes lost.
+func (p *FaultProxy) PushesDropped() int { return int(p.pushesDropped.Load()) }
+
+// dropPush draws whether a frame about to start would be dropped, should
+// it be a push.
+func (p *FaultProxy) dropPush() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pushDropPercent > 0 && p.random.Float64()*100 < p.pushDropPercent
 }
 
 // Heal clears every block, delay and loss; held bytes flow on.
@@ -181,6 +214,9 @@ func (p *FaultProxy) open(downstream net.Conn) {
 	r := &relay{ends: [2]net.Conn{downstream, upstream}, done: make(chan struct{}), chunkBytes: chunkBytesMax}
 	queueLen := chunksQueuedMax
 	p.mu.Lock()
+	if p.filterPushes {
+		r.pushes = &pushFilter{drop: p.dropPush}
+	}
 	if p.bufferBytes > 0 {
 		socket.CapBuffers(downstream, p.bufferBytes)
 		socket.CapBuffers(upstream, p.bufferBytes)
@@ -213,6 +249,9 @@ type relay struct {
 	cutOnce sync.Once
 	// chunkBytes is the most one read takes.
 	chunkBytes int
+	// pushes filters what Redis sends (Downstream), when the proxy filters
+	// pushes; only Downstream's reader uses it.
+	pushes *pushFilter
 }
 
 func (r *relay) cut() {
@@ -242,12 +281,18 @@ func (p *FaultProxy) read(r *relay, flow Flow, queue chan<- chunk) {
 	buffer := make([]byte, r.chunkBytes)
 	for {
 		n, err := r.source(flow).Read(buffer)
-		if n > 0 {
-			p.held[flow].Add(int64(n))
+		data := append([]byte(nil), buffer[:n]...)
+		if flow == Downstream && r.pushes != nil && n > 0 {
+			dropped := r.pushes.dropped
+			data = r.pushes.filter(data)
+			p.pushesDropped.Add(int64(r.pushes.dropped - dropped))
+		}
+		if len(data) > 0 { // an empty chunk would end the stream
+			p.held[flow].Add(int64(len(data)))
 			select {
-			case queue <- chunk{data: append([]byte(nil), buffer[:n]...), readAt: time.Now()}:
+			case queue <- chunk{data: data, readAt: time.Now()}:
 			case <-r.done:
-				p.held[flow].Add(-int64(n))
+				p.held[flow].Add(-int64(len(data)))
 				return
 			}
 		}

@@ -126,3 +126,34 @@ func (c *Cluster) DropLink(a, b string) error {
 	proxy.Drop()
 	return nil
 }
+
+// DropPubSub loses this share, in percent, of the pub/sub messages Redis
+// pushes to node (redis: to every node) through its link's proxy, while
+// the connections stay up; 0 ends it.
+func (c *Cluster) DropPubSub(_ context.Context, node string, percent float64) error {
+	if c.cfg.DirectRedis {
+		return fmt.Errorf("local: the nodes reach Redis directly, so no proxy to drop pub/sub pushes")
+	}
+	if node == scenarios.RedisName {
+		for _, name := range c.order {
+			c.redisLinks[name].DropPushes(percent)
+		}
+		return nil
+	}
+	link, ok := c.redisLinks[node]
+	if !ok {
+		return fmt.Errorf("local: no node %s", node)
+	}
+	link.DropPushes(percent)
+	return nil
+}
+
+// PushesDropped is how many pub/sub pushes DropPubSub lost, over every
+// node.
+func (c *Cluster) PushesDropped() int {
+	total := 0
+	for _, link := range c.redisLinks {
+		total += link.PushesDropped()
+	}
+	return total
+}
