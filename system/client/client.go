@@ -81,6 +81,8 @@ type Client struct {
 
 	rooms     map[string]*room
 	roomNames []string // sorted, so that joins go out in the same order every run
+	// joinsSent numbers the joins this client wrote: each join's ref.
+	joinsSent uint64
 
 	pending     []*pendingSend // in counter order, which is id order
 	sendCounter uint64

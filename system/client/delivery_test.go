@@ -103,6 +103,53 @@ func TestFramesOfALeftMembershipDoNotReachTheRejoinedRoom(t *testing.T) {
 	}
 }
 
+// A client that leaves a room and joins it again, twice, before the first
+// joined came (a stalled reader whose workload churned; the soak on docker
+// lost 122 messages so): the node answers the first join, delivers 13 and
+// 14 to that membership, sees the leave and answers the second join at head
+// 14. The first joined is the left membership's: taken as the new one's, it
+// started the membership at head 12, and 13 and 14, which the node owes only
+// to the left membership, showed as lost with a gap before 15. Only the
+// joined that echoes the last join's ref starts the membership.
+func TestTheJoinedOfALeftJoinDoesNotStartTheRejoinedMembership(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	rd := connect(t, c, 0)
+	first := inbound(t, rd.Frames)
+	c.Leave("lobby")
+	c.Join("lobby")
+	second := inbound(t, c.Ready().Frames)
+	if len(first) != 1 || len(second) != 2 || first[0].Ref == "" || second[1].Type != protocol.TypeJoin || second[1].Ref == first[0].Ref {
+		t.Fatalf("joins written %+v then %+v, want each with its own ref", first, second)
+	}
+	joined := func(head uint64, ref string) []byte {
+		return protocol.Encode(protocol.Joined{Type: protocol.TypeJoined, Room: "lobby", Head: head, Epoch: "e1", Ref: ref})
+	}
+	c.Receive(joined(12, first[0].Ref))
+	c.Receive(msgFrame("lobby", 13, "a"))
+	c.Receive(msgFrame("lobby", 14, "b"))
+	c.Receive(joined(14, second[1].Ref))
+	c.Receive(msgFrame("lobby", 15, "c"))
+	rd = c.Ready()
+	sameKinds(t, rd.Events, KindJoined, KindDelivered)
+	if rd.Events[0].Head != 14 || rd.Events[1].Seq != 15 {
+		t.Fatalf("events %+v, want joined at head 14, then 15", rd.Events)
+	}
+	if s := c.Snapshot(); s.Counters.StrayFrames != 3 || s.Rooms[0].LastSeq != 15 {
+		t.Fatalf("snapshot = %+v, want 3 strays and the room at 15", s)
+	}
+}
+
+// A joined without a ref, from a node that does not echo one, is taken.
+func TestAJoinedWithoutARefIsTaken(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	c.Receive(joinedFrame("lobby", 4, "e1"))
+	c.Receive(msgFrame("lobby", 5, "a"))
+	sameKinds(t, c.Ready().Events, KindJoined, KindDelivered)
+}
+
 func TestPubSubSeqZeroIsDeliveredEveryTime(t *testing.T) {
 	c := newClient(t, Config{})
 	c.Join("lobby")

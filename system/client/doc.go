@@ -39,6 +39,12 @@
 //     but not counted as delivered. A msg ahead of last+1 is delivered as it
 //     is; gap fill is the node's job and gaps are the checker's to find. Seq 0
 //     is pubsub delivery: no tracking.
+//   - Each join carries a ref (j1, j2, … over the client's life) that its
+//     joined echoes. Only the joined of the join sent last for a room starts
+//     its membership: the joined of a join the app left and made again
+//     before the answer came, and the old membership's msg and reset frames
+//     that reach the client before the new joined, are strays (counted,
+//     dropped).
 //   - After a reconnect every room is joined again with since = last seq seen
 //     and the epoch it belongs to, so the node replays what was missed; a
 //     reset says what is gone.

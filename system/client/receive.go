@@ -26,7 +26,7 @@ func (c *Client) ReceiveDecoded(frame protocol.Outbound, err error) {
 	case protocol.TypeWelcome:
 		c.welcome(frame)
 	case protocol.TypeJoined:
-		if r := c.roomOf(frame); r != nil {
+		if r := c.joinedOf(frame); r != nil {
 			c.joinedRoom(r, frame.Head, frame.Epoch)
 		}
 	case protocol.TypeMsg:
@@ -56,6 +56,23 @@ func (c *Client) roomOf(frame protocol.Outbound) *room {
 	r := c.rooms[frame.Room]
 	if r == nil {
 		c.counters.StrayFrames++
+	}
+	return r
+}
+
+// joinedOf is roomOf for a joined: it starts the membership only if it
+// answers the join last sent for it. The joined of an earlier join, one the
+// app left and joined again before its answer came (a stalled reader whose
+// workload left and rejoined twice), would start the membership at its
+// older head, and the new membership, which the node starts at its own
+// joined head, would skip what lies between with no reset. It is counted
+// and dropped, and so are the old membership's frames behind it (memberOf).
+// A joined without a ref (from a node that does not echo one) is taken.
+func (c *Client) joinedOf(frame protocol.Outbound) *room {
+	r := c.roomOf(frame)
+	if r != nil && frame.Ref != "" && frame.Ref != r.joinRef {
+		c.counters.StrayFrames++
+		return nil
 	}
 	return r
 }

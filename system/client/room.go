@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"sort"
+	"strconv"
 
 	"chatlab/system/protocol"
 )
@@ -23,6 +24,9 @@ type room struct {
 	// joined is true once the current connection got the room's joined.
 	joined bool
 	head   uint64
+	// joinRef is the ref of the join last sent for this membership: only
+	// the joined that echoes it starts the membership.
+	joinRef string
 }
 
 // Join remembers a room and joins it now if connected, and again on every
@@ -66,7 +70,9 @@ func (c *Client) Leave(name string) {
 }
 
 func (c *Client) sendJoin(r *room) {
-	join := protocol.Join{Type: protocol.TypeJoin, Room: r.name, Epoch: r.epoch}
+	c.joinsSent++
+	r.joinRef = "j" + strconv.FormatUint(c.joinsSent, 10)
+	join := protocol.Join{Type: protocol.TypeJoin, Room: r.name, Epoch: r.epoch, Ref: r.joinRef}
 	if r.hasSeq {
 		since := r.lastSeq
 		join.Since = &since

@@ -33,11 +33,11 @@ func (n *Node) join(s *session, in protocol.Inbound) {
 	if r == nil {
 		r = n.openRoom(in.Room)
 	}
-	m := &member{conn: s.conn, hasSince: in.HasSince, since: in.Since, epoch: in.Epoch}
+	m := &member{conn: s.conn, hasSince: in.HasSince, since: in.Since, epoch: in.Epoch, ref: in.Ref}
 	r.members = append(r.members, m)
 	if n.cfg.Delivery == PubSub {
 		m.live, m.joinedSent = true, true
-		n.send(s.conn, protocol.Joined{Type: protocol.TypeJoined, Room: r.name})
+		n.send(s.conn, protocol.Joined{Type: protocol.TypeJoined, Room: r.name, Ref: m.ref})
 		return
 	}
 	if r.synced {
@@ -63,7 +63,7 @@ func (n *Node) openRoom(name string) *room {
 // then any replay after since, then live messages.
 func (n *Node) attach(r *room, m *member) {
 	m.joinedSent = true
-	n.send(m.conn, protocol.Joined{Type: protocol.TypeJoined, Room: r.name, Head: r.head(), Epoch: r.epoch})
+	n.send(m.conn, protocol.Joined{Type: protocol.TypeJoined, Room: r.name, Head: r.head(), Epoch: r.epoch, Ref: m.ref})
 	switch {
 	case !m.hasSince, n.cfg.Mutation == MutationIgnoreSince:
 		m.cursor, m.live = r.head(), true

@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -808,5 +809,39 @@ func TestBrokerLostGraceFromTheStartAndOff(t *testing.T) {
 	off.Tick(1_000_000)
 	if rd := off.Ready(); len(rd.Closes) != 0 || off.BrokerLost() {
 		t.Fatalf("grace off: %+v", rd.Closes)
+	}
+}
+
+// A joined carries its join's ref, in both delivery modes and whether the
+// room was synced already or not: a client that left and joined again
+// before the first joined came tells the two memberships apart by it.
+func TestJoinedEchoesTheJoinsRef(t *testing.T) {
+	for _, delivery := range []Delivery{Recover, PubSub} {
+		h := newHarness(t, Config{Delivery: delivery})
+		h.seed("r", 2)
+		h.open(1, "alice")
+		h.take(1)
+		h.frame(1, `{"type":"join","room":"r","ref":"j1"}`) // the room is not synced yet
+		h.answer()
+		h.frame(1, `{"type":"leave","room":"r"}`)
+		h.frame(1, `{"type":"join","room":"r"}`)
+		h.frame(1, `{"type":"leave","room":"r"}`)
+		h.frame(1, `{"type":"join","room":"r","ref":"j3"}`)
+		h.answer()
+		var refs []string
+		for _, f := range h.take(1) {
+			if f.Type == protocol.TypeJoined {
+				refs = append(refs, f.Ref)
+			}
+		}
+		// In recover mode the second join is left before its room's head is
+		// known: it is never answered.
+		want := []string{"j1", "j3"}
+		if delivery == PubSub {
+			want = []string{"j1", "", "j3"}
+		}
+		if !slices.Equal(refs, want) {
+			t.Errorf("%v: joined refs = %q, want %q", delivery, refs, want)
+		}
 	}
 }

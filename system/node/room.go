@@ -52,6 +52,8 @@ type member struct {
 	hasSince bool
 	since    uint64
 	epoch    string
+	// ref is the join's ref, echoed by its joined.
+	ref string
 }
 
 // entry is one accepted message with its frame, encoded once per node.

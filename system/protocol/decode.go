@@ -16,6 +16,7 @@ type Inbound struct {
 	HasSince bool
 	Since    uint64
 	Epoch    string
+	Ref      string // a join's ref, echoed by its joined
 	ID       string
 	Body     string
 }
@@ -91,7 +92,7 @@ func decodeReference(data []byte) (Inbound, *Reject) {
 func checkInbound(w inboundWire) (Inbound, *Reject) {
 	switch w.typ {
 	case TypeJoin:
-		return checkJoin(Join{Type: w.typ, Room: w.room, Epoch: w.epoch}, w.present&fieldSince != 0, w.since)
+		return checkJoin(Join{Type: w.typ, Room: w.room, Epoch: w.epoch, Ref: w.ref}, w.present&fieldSince != 0, w.since)
 	case TypeLeave:
 		if reject := checkRoom(w.room); reject != nil {
 			return Inbound{}, reject
@@ -107,12 +108,15 @@ const sinceOutOfRange = "since is above %d, the largest seq a JSON number carrie
 // checkJoin validates a join. A since above SinceMax is refused here, before
 // the node sees the join: no membership, no broker call.
 func checkJoin(f Join, hasSince bool, since uint64) (Inbound, *Reject) {
-	in := Inbound{Type: TypeJoin, Room: f.Room, Epoch: f.Epoch, HasSince: hasSince, Since: since}
+	in := Inbound{Type: TypeJoin, Room: f.Room, Epoch: f.Epoch, Ref: f.Ref, HasSince: hasSince, Since: since}
 	if reject := checkRoom(f.Room); reject != nil {
 		return Inbound{}, reject
 	}
 	if len(f.Epoch) > EpochBytesMax {
 		return Inbound{}, rejectf(CodeFieldTooLong, f.Room, "epoch is %d bytes; the limit is %d", len(f.Epoch), EpochBytesMax)
+	}
+	if len(f.Ref) > IDBytesMax {
+		return Inbound{}, rejectf(CodeFieldTooLong, f.Room, "ref is %d bytes; the limit is %d", len(f.Ref), IDBytesMax)
 	}
 	if hasSince && since > SinceMax {
 		return Inbound{}, rejectf(CodeOutOfRange, f.Room, sinceOutOfRange, uint64(SinceMax))

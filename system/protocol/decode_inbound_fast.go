@@ -2,9 +2,9 @@ package protocol
 
 // inboundWire holds a client frame's fields as the fast path reads them.
 type inboundWire struct {
-	typ, room, epoch, id, body string
-	since                      uint64
-	present                    uint8 // one bit per field, to refuse repeats
+	typ, room, epoch, ref, id, body string
+	since                           uint64
+	present                         uint8 // one bit per field, to refuse repeats
 }
 
 // Field bits of inboundWire.present.
@@ -15,11 +15,12 @@ const (
 	fieldEpoch
 	fieldID
 	fieldBody
+	fieldRef
 )
 
 // fieldsAllowed are the fields each client frame type may carry.
 var fieldsAllowed = map[string]uint8{
-	TypeJoin:  fieldType | fieldRoom | fieldSince | fieldEpoch,
+	TypeJoin:  fieldType | fieldRoom | fieldSince | fieldEpoch | fieldRef,
 	TypeLeave: fieldType | fieldRoom,
 	TypeSend:  fieldType | fieldRoom | fieldID | fieldBody,
 }
@@ -68,6 +69,9 @@ func (s *scanner) inboundField(w *inboundWire, key string) bool {
 	case "epoch":
 		bit = fieldEpoch
 		w.epoch, ok = s.plainString()
+	case "ref":
+		bit = fieldRef
+		w.ref, ok = s.plainString()
 	case "id":
 		bit = fieldID
 		w.id, ok = s.plainString()

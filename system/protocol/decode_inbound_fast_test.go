@@ -20,6 +20,8 @@ func FuzzDecodeInboundFast(f *testing.F) {
 		`{"type":"join","room":"r","since":18446744073709551615}`, `{"type":"send","room":"r","id":"1","body":"a\"b"}`,
 		`{"type":"join","room":"r"} `, `{"type":"join","room":"r"}x`, `{"type":"dance"}`, `{}`,
 		`{"type":"send","room":"r","id":"1","body":"x","type":"join"}`, `{"type":"join","rOOm":"r"}`,
+		`{"type":"join","room":"r","since":3,"epoch":"e","ref":"j7"}`, `{"type":"leave","room":"r","ref":"j7"}`,
+		`{"type":"join","room":"r","ref":"j1","ref":"j2"}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -41,7 +43,7 @@ func FuzzDecodeInboundFast(f *testing.F) {
 
 func TestFastPathTakesWhatClientsWrite(t *testing.T) {
 	for _, frame := range []any{
-		Join{Type: TypeJoin, Room: "r", Epoch: "e"}, Leave{Type: TypeLeave, Room: "r"},
+		Join{Type: TypeJoin, Room: "r", Epoch: "e"}, Join{Type: TypeJoin, Room: "r", Ref: "j1"}, Leave{Type: TypeLeave, Room: "r"},
 		Send{Type: TypeSend, Room: "r", ID: "c1-1", Body: "hi"},
 	} {
 		if _, ok := decodeInboundFast(Encode(frame)); !ok {

@@ -7,7 +7,7 @@ import (
 )
 
 // inboundKeys are the keys of every client frame type, spelled exactly.
-var inboundKeys = []string{"type", "room", "since", "epoch", "id", "body"}
+var inboundKeys = []string{"type", "room", "since", "epoch", "ref", "id", "body"}
 
 // checkKeys refuses what encoding/json would quietly accept in a client
 // frame's top-level object: a key given twice (the last would win, so that

@@ -11,6 +11,14 @@ func TestDecodeAcceptsEachClientFrame(t *testing.T) {
 	if reject != nil || in.Type != TypeJoin || in.Room != "lobby" || !in.HasSince || in.Since != 7 || in.Epoch != "e1" {
 		t.Fatalf("join: %+v %v", in, reject)
 	}
+	in, reject = Decode([]byte(`{"type":"join","room":"lobby","since":7,"epoch":"e1","ref":"j3"}`))
+	if reject != nil || in.Ref != "j3" || in.Since != 7 {
+		t.Fatalf("join with a ref: %+v %v", in, reject)
+	}
+	in, reject = Decode([]byte(`{"ref":"j3", "room":"lobby", "type":"join"}`)) // the strict path
+	if reject != nil || in.Ref != "j3" {
+		t.Fatalf("join with a ref, strict path: %+v %v", in, reject)
+	}
 	in, reject = Decode([]byte(`{"type":"join","room":"lobby"}`))
 	if reject != nil || in.HasSince {
 		t.Fatalf("join without since: %+v %v", in, reject)
@@ -54,6 +62,11 @@ func TestDecodeRejectsEachMalformedFrameWithItsCode(t *testing.T) {
 		{"long id", `{"type":"send","room":"r","id":"` + long(IDBytesMax+1) + `","body":"x"}`, CodeFieldTooLong},
 		{"long body", `{"type":"send","room":"r","id":"1","body":"` + long(BodyBytesMax+1) + `"}`, CodeFieldTooLong},
 		{"long epoch", `{"type":"join","room":"r","epoch":"` + long(EpochBytesMax+1) + `"}`, CodeFieldTooLong},
+		{"long ref", `{"type":"join","room":"r","ref":"` + long(IDBytesMax+1) + `"}`, CodeFieldTooLong},
+		{"ref on a send", `{"type":"send","room":"r","id":"1","body":"x","ref":"j1"}`, CodeUnknownField},
+		{"ref on a leave", `{"type":"leave","room":"r","ref":"j1"}`, CodeUnknownField},
+		{"repeated ref", `{"type":"join","room":"r","ref":"j1","ref":"j2"}`, CodeBadJSON},
+		{"ref in another case", `{"type":"join","room":"r","Ref":"j1"}`, CodeUnknownField},
 		{"bad room", `{"type":"join","room":"a/b"}`, CodeBadRoom},
 		{"frame too large", `{"type":"send","room":"r","id":"1","body":"` + long(FrameBytesMax) + `"}`, CodeFrameTooLarge},
 	}
@@ -174,7 +187,7 @@ func FuzzDecode(f *testing.F) {
 		if !utf8.Valid(data) || len(data) > FrameBytesMax {
 			t.Fatalf("accepted an invalid frame %q", data)
 		}
-		if CheckRoom(in.Room) != nil || len(in.ID) > IDBytesMax || len(in.Body) > BodyBytesMax || len(in.Epoch) > EpochBytesMax || in.Since > SinceMax {
+		if CheckRoom(in.Room) != nil || len(in.ID) > IDBytesMax || len(in.Body) > BodyBytesMax || len(in.Epoch) > EpochBytesMax || len(in.Ref) > IDBytesMax || in.Since > SinceMax {
 			t.Fatalf("accepted a frame beyond the limits: %+v", in)
 		}
 		if in.Type == TypeSend && (in.ID == "" || in.Body == "") {

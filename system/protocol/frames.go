@@ -23,12 +23,16 @@ const (
 // Join asks to become a member of Room. Since, when present, is the last seq
 // the client has seen: the node replays every seq after it. Epoch, when
 // present, is the room epoch that Since belongs to; a different current epoch
-// means the room's history was lost and the client gets a reset.
+// means the room's history was lost and the client gets a reset. Ref, when
+// present, is the client's name for this join (at most IDBytesMax bytes),
+// echoed by its joined: a client that leaves a room and joins it again
+// before the first joined arrived tells the two memberships apart by it.
 type Join struct {
 	Type  string  `json:"type"`
 	Room  string  `json:"room"`
 	Since *uint64 `json:"since,omitempty"`
 	Epoch string  `json:"epoch,omitempty"`
+	Ref   string  `json:"ref,omitempty"`
 }
 
 // Leave ends membership of Room.
@@ -54,12 +58,14 @@ type Welcome struct {
 }
 
 // Joined confirms a join. Head is the room's last seq when the member joined
-// (after any replay the node sends); Epoch names the room's history.
+// (after any replay the node sends); Epoch names the room's history. Ref is
+// the join's ref, when it had one.
 type Joined struct {
 	Type  string `json:"type"`
 	Room  string `json:"room"`
 	Head  uint64 `json:"head"`
 	Epoch string `json:"epoch,omitempty"`
+	Ref   string `json:"ref,omitempty"`
 }
 
 // Msg is one message of a room. Seq is 0 in pubsub delivery mode, which has
