@@ -144,16 +144,21 @@ const fanoutMembersBench = 500
 // room of fanoutMembersBench members on raw sockets that read and discard,
 // one of which, a full client, paces the feed: at most window messages
 // undelivered to it (window 1: each message written to every member before
-// the next comes, one frame per write; 32: a loop that is behind). It
-// reports the process's CPU time per delivery (the node's and the
-// readers'), frames per write and deliveries per second.
+// the next comes, one frame per write; 32: a loop that is behind), or fed
+// at a steady rate of messages per second (rate-N, within a window of
+// 256: what a room's senders offer). It reports the process's CPU time
+// per delivery (the node's and the readers'), frames per write and
+// deliveries per second.
 func BenchmarkFanoutLoop(b *testing.B) {
 	for _, window := range []int{1, 32} {
-		b.Run(fmt.Sprintf("window-%d", window), func(b *testing.B) { benchmarkFanoutLoop(b, window) })
+		b.Run(fmt.Sprintf("window-%d", window), func(b *testing.B) { benchmarkFanoutLoop(b, window, 0) })
+	}
+	for _, rate := range []int{100, 400} {
+		b.Run(fmt.Sprintf("rate-%d", rate), func(b *testing.B) { benchmarkFanoutLoop(b, 256, rate) })
 	}
 }
 
-func benchmarkFanoutLoop(b *testing.B, window int) {
+func benchmarkFanoutLoop(b *testing.B, window, rate int) {
 	m := miniredis.RunT(b)
 	srv := startNode(b, m, "a", func(cfg *Config) {
 		cfg.Auth, cfg.Secret = false, nil
@@ -179,7 +184,15 @@ func benchmarkFanoutLoop(b *testing.B, window int) {
 	cpuBefore := processCPU(b)
 	b.ResetTimer()
 	start := time.Now()
+	var pacing *time.Ticker
+	if rate > 0 {
+		pacing = time.NewTicker(time.Second / time.Duration(rate))
+		defer pacing.Stop()
+	}
 	for seq := 1; seq <= b.N; seq++ {
+		if pacing != nil {
+			<-pacing.C
+		}
 		submit(uint64(seq))
 		if seq >= window {
 			pace.nextOf(protocol.TypeMsg)
