@@ -206,8 +206,8 @@ func runFanoutShape(b *testing.B, redisBinary string, settings fanoutSettings, s
 	}
 	fmt.Printf("\nfanout %s: %d clients on 2 nodes, %d room(s) of %d, %d senders, 64-byte messages, %s per step, on %s\n",
 		shape.name, shape.clients, shape.rooms, members, shape.senders, settings.step, on)
-	fmt.Printf("%10s %10s %14s %14s %8s %8s %8s %8s %8s %12s %12s %12s\n", "offered/s", "sent/s", "deliveries/s", "owed/s",
-		"p50 ms", "p99 ms", "max ms", "missing", "settled", "nodes cpu/d", "redis cpu/m", "clients cpu/d")
+	fmt.Printf("%10s %10s %14s %14s %8s %8s %8s %8s %8s %12s %12s %12s %12s\n", "offered/s", "sent/s", "deliveries/s", "owed/s",
+		"p50 ms", "p99 ms", "max ms", "missing", "settled", "nodes cpu/d", "redis cpu/m", "clients cpu/d", "frames/write")
 	best, bestRate := 0.0, 0.0
 	for i, s := range summaries {
 		// CPU per delivery (nodes, and the clients: this process) and
@@ -215,15 +215,19 @@ func runFanoutShape(b *testing.B, redisBinary string, settings fanoutSettings, s
 		// figure other processes on the machine disturb less than rates
 		// and latencies. The clients share the machine with the nodes, so
 		// theirs bounds the saturation measured too.
-		nodesPerDelivery, redisPerMessage, clientsPerDelivery := 0.0, 0.0, 0.0
+		// Frames per write: the nodes' batches to client sockets.
+		nodesPerDelivery, redisPerMessage, clientsPerDelivery, framesPerWrite := 0.0, 0.0, 0.0, 0.0
+		if writes := cpu[i+1].frameWrites - cpu[i].frameWrites; writes > 0 {
+			framesPerWrite = (cpu[i+1].framesWritten - cpu[i].framesWritten) / writes
+		}
 		if s.Counts.Delivered > 0 && s.Counts.Sent > 0 {
 			nodesPerDelivery = float64(cpu[i+1].nodesMs-cpu[i].nodesMs) * 1000 / float64(s.Counts.Delivered)
 			redisPerMessage = float64(cpu[i+1].redisMs-cpu[i].redisMs) * 1000 / float64(s.Counts.Sent)
 			clientsPerDelivery = float64(cpu[i+1].clientsMs-cpu[i].clientsMs) * 1000 / float64(s.Counts.Delivered)
 		}
-		fmt.Printf("%10g %10.0f %14.0f %14.0f %8d %8d %8d %8d %8v %10.1fµs %10.1fµs %11.1fµs\n", shape.rates[i], s.SendsPerSecond,
+		fmt.Printf("%10g %10.0f %14.0f %14.0f %8d %8d %8d %8d %8v %10.1fµs %10.1fµs %11.1fµs %12.2f\n", shape.rates[i], s.SendsPerSecond,
 			s.DeliveriesPerSecond, s.SendsPerSecond*float64(members), s.Latency.P50, s.Latency.P99, s.Latency.Max, s.Missing,
-			s.Settled, nodesPerDelivery, redisPerMessage, clientsPerDelivery)
+			s.Settled, nodesPerDelivery, redisPerMessage, clientsPerDelivery, framesPerWrite)
 		if s.DeliveriesPerSecond > best {
 			best, bestRate = s.DeliveriesPerSecond, shape.rates[i]
 		}
@@ -326,18 +330,60 @@ func cpuMs(pid int) (int64, error) {
 const clockTicksPerSecond = 100
 
 // cpuSample is the CPU time of the nodes, of Redis and of this process
-// (the clients) at one moment.
-type cpuSample struct{ nodesMs, redisMs, clientsMs int64 }
+// (the clients) at one moment, and the frames the nodes have written and
+// the writes they took (chatlab_frames_written_total,
+// chatlab_frame_writes_total).
+type cpuSample struct {
+	nodesMs, redisMs, clientsMs int64
+	framesWritten, frameWrites  float64
+}
 
 func sampleCPU(c *Cluster, redisPID int) cpuSample {
 	var sample cpuSample
 	for _, name := range c.Nodes() {
 		ms, _ := cpuMs(c.PID(name))
 		sample.nodesMs += ms
+		if admin, err := c.AdminAddr(name); err == nil {
+			frames, writes := nodeWriteCounters(admin)
+			sample.framesWritten += frames
+			sample.frameWrites += writes
+		}
 	}
 	sample.redisMs, _ = cpuMs(redisPID)
 	sample.clientsMs, _ = cpuMs(os.Getpid())
 	return sample
+}
+
+// nodeWriteCounters reads a node's frames written and frame writes from its
+// admin listener's /metrics (0 and 0 when it does not answer).
+func nodeWriteCounters(admin string) (frames, writes float64) {
+	client := http.Client{Timeout: 5 * time.Second}
+	response, err := client.Get("http://" + admin + "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	defer response.Body.Close()
+	body, err := io.ReadAll(response.Body)
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.SplitSeq(string(body), "\n") {
+		name, value, found := strings.Cut(line, " ")
+		if !found {
+			continue
+		}
+		number, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(name, "chatlab_frames_written_total"):
+			frames = number
+		case strings.HasPrefix(name, "chatlab_frame_writes_total"):
+			writes = number
+		}
+	}
+	return frames, writes
 }
 
 // fetchCPUProfile writes a CPU profile of the process behind admin over
