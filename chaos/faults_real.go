@@ -67,6 +67,10 @@ type members interface {
 	// again, as replicas.
 	FailoverRedis(ctx context.Context, room string, lag time.Duration) error
 	RestartRedisMasters(ctx context.Context) error
+	// ReshardRedis, on a Redis Cluster, moves the slot of room, with its
+	// keys, from its master to the next one (MIGRATING, IMPORTING,
+	// MIGRATE, SETSLOT NODE) and returns once every server agrees.
+	ReshardRedis(ctx context.Context, room string) error
 }
 
 var (
@@ -149,6 +153,8 @@ func (s *faults) fault(ctx context.Context, step Step) error {
 		return s.startRedis(ctx)
 	case scenarios.RedisFailover:
 		return m.FailoverRedis(ctx, workloadRoom(f.Room), f.Lag)
+	case scenarios.RedisReshard:
+		return m.ReshardRedis(ctx, workloadRoom(f.Room))
 	case scenarios.Pause:
 		return s.pause(ctx, f.Target, true)
 	case scenarios.Resume:

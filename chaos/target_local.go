@@ -48,6 +48,9 @@ func NewLocalCluster(scenario *scenarios.Scenario, options LocalOptions) (Cluste
 	if options.Redis == "" {
 		options.Redis = local.DefaultRedis("")
 	}
+	if err := LocalUnsupported(scenario); err != nil {
+		return nil, err
+	}
 	if why := oneRedisFaultsRefused(options.Redis); why != nil {
 		for _, f := range scenario.Faults {
 			if f.Action == scenarios.RedisRestart || f.Action == scenarios.PubSubDrop || f.Target == scenarios.RedisName ||
@@ -59,6 +62,21 @@ func NewLocalCluster(scenario *scenarios.Scenario, options LocalOptions) (Cluste
 	}
 	system := &localSystem{faults: newFaults("local"), scenario: scenario, options: options}
 	return newRealCluster("local", scenario, options.Seed, system), nil
+}
+
+// LocalUnsupported refuses a scenario with a fault the local target cannot
+// make (nil when it has none): a redis-shard-partition would cut a Redis
+// Cluster master off from some nodes, but the nodes reach the cluster's
+// servers at their own addresses (MOVED and CLUSTER SLOTS name them), with
+// no fault proxy in between to cut.
+func LocalUnsupported(scenario *scenarios.Scenario) error {
+	for _, f := range scenario.Faults {
+		if f.Action == scenarios.RedisShardPartition {
+			return Refused("scenario %s: fault %s: the local target's nodes reach the Redis Cluster's servers at their own "+
+				"addresses, with no fault proxy between them to cut; it runs on the simulator (--target sim)", scenario.Name, f.Action)
+		}
+	}
+	return nil
 }
 
 // oneRedisFaultsRefused says why faults on the one Redis (restart, pause,

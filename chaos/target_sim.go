@@ -225,6 +225,8 @@ func (s *simCluster) faults(step Step) []sim.Fault {
 			return []sim.Fault{{Action: sim.Restart, Target: sim.RedisName}}
 		case scenarios.RedisFailover:
 			return []sim.Fault{{Action: sim.RestartRedisServers, Target: sim.RedisName}}
+		case scenarios.RedisShardPartition:
+			return []sim.Fault{{Action: sim.HealRedisShards}}
 		case scenarios.Drain:
 			// A drained node goes away and comes back as a new process.
 			return []sim.Fault{{Action: sim.Crash, Target: f.Target}, {Action: sim.Restart, Target: f.Target},
@@ -260,6 +262,10 @@ func (s *simCluster) faults(step Step) []sim.Fault {
 		return []sim.Fault{{Action: sim.Crash, Target: sim.RedisName, KeepData: f.Persist}}
 	case scenarios.RedisFailover:
 		return []sim.Fault{{Action: sim.RedisFailover, Target: workloadRoom(f.Room), Lag: f.Lag}}
+	case scenarios.RedisShardPartition:
+		return []sim.Fault{{Action: sim.RedisShardPartition, Target: workloadRoom(f.Room)}}
+	case scenarios.RedisReshard:
+		return []sim.Fault{{Action: sim.RedisReshard, Target: workloadRoom(f.Room)}}
 	case scenarios.Pause:
 		return []sim.Fault{{Action: sim.Pause, Target: f.Target}}
 	case scenarios.Resume:

@@ -155,7 +155,7 @@ func encodeFault(f Fault, t Topology) *yaml.Node {
 	if f.Action.Abuse() && f.Action != Flood && f.Rate != abuseRateDefaults[f.Action] {
 		add(m, "rate", rate(f.Rate))
 	}
-	if f.Action == RedisFailover {
+	if f.Action.NeedsRedisCluster() {
 		add(m, "room", integer(f.Room))
 		if f.Lag != 0 {
 			add(m, "lag", duration(f.Lag))

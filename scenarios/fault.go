@@ -54,27 +54,29 @@ type actionSpec struct {
 }
 
 var actionSpecs = map[Action]actionSpec{
-	Kill:            {targetNode, []string{"duration"}, nil, "a node"},
-	Restart:         {targetNode, []string{"duration"}, nil, "a node"},
-	Pause:           {targetNode | targetRedis | targetBalancer, []string{"duration"}, nil, "a node, redis or balancer"},
-	Resume:          {targetNode | targetRedis | targetBalancer, nil, nil, "a node, redis or balancer"},
-	Drain:           {targetNode, []string{"duration"}, nil, "a node"},
-	Partition:       {targetLink, []string{"direction", "duration"}, nil, "a link such as n1-redis or balancer-n1"},
-	Heal:            {targetLink | targetNone, nil, nil, "a link such as n1-redis, or nothing to heal every partition"},
-	RedisRestart:    {targetRedis | targetNone, []string{"persist", "duration"}, nil, "redis (or nothing)"},
-	Delay:           {targetLink, []string{"latency", "jitter", "duration"}, []string{"latency"}, "a link such as n1-redis or balancer-n1"},
-	Loss:            {targetLink, []string{"percent", "duration"}, []string{"percent"}, "a link such as n1-redis or balancer-n1"},
-	Flood:           {targetBalancer | targetNode | targetNone, []string{"clients", "send_rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
-	SlowConsumer:    {targetNone, []string{"clients", "duration"}, []string{"clients"}, "nothing: the workload's first clients slow down"},
-	BalancerRestart: {targetBalancer | targetNone, []string{"duration"}, nil, "balancer (or nothing)"},
-	Away:            {targetNone, []string{"clients", "duration"}, []string{"clients", "duration"}, "nothing: the workload's last clients go away"},
-	JoinFlood:       {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
-	ConnFlood:       {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
-	UpgradeAborts:   {targetBalancer | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer (or nothing)"},
-	Garbage:         {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
-	PubSubKill:      {targetRedis | targetNone, []string{"duration"}, nil, "redis (or nothing): every node's pub/sub connection"},
-	RedisFailover:   {targetNone, []string{"room", "lag", "duration"}, nil, "nothing: room names the shard"},
-	PubSubDrop:      {targetNode | targetRedis | targetNone, []string{"percent", "duration"}, []string{"percent"}, "a node, or redis (or nothing) for every node"},
+	Kill:                {targetNode, []string{"duration"}, nil, "a node"},
+	Restart:             {targetNode, []string{"duration"}, nil, "a node"},
+	Pause:               {targetNode | targetRedis | targetBalancer, []string{"duration"}, nil, "a node, redis or balancer"},
+	Resume:              {targetNode | targetRedis | targetBalancer, nil, nil, "a node, redis or balancer"},
+	Drain:               {targetNode, []string{"duration"}, nil, "a node"},
+	Partition:           {targetLink, []string{"direction", "duration"}, nil, "a link such as n1-redis or balancer-n1"},
+	Heal:                {targetLink | targetNone, nil, nil, "a link such as n1-redis, or nothing to heal every partition"},
+	RedisRestart:        {targetRedis | targetNone, []string{"persist", "duration"}, nil, "redis (or nothing)"},
+	Delay:               {targetLink, []string{"latency", "jitter", "duration"}, []string{"latency"}, "a link such as n1-redis or balancer-n1"},
+	Loss:                {targetLink, []string{"percent", "duration"}, []string{"percent"}, "a link such as n1-redis or balancer-n1"},
+	Flood:               {targetBalancer | targetNode | targetNone, []string{"clients", "send_rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
+	SlowConsumer:        {targetNone, []string{"clients", "duration"}, []string{"clients"}, "nothing: the workload's first clients slow down"},
+	BalancerRestart:     {targetBalancer | targetNone, []string{"duration"}, nil, "balancer (or nothing)"},
+	Away:                {targetNone, []string{"clients", "duration"}, []string{"clients", "duration"}, "nothing: the workload's last clients go away"},
+	JoinFlood:           {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
+	ConnFlood:           {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
+	UpgradeAborts:       {targetBalancer | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer (or nothing)"},
+	Garbage:             {targetBalancer | targetNode | targetNone, []string{"clients", "rate", "duration"}, []string{"clients"}, "balancer or a node (default balancer)"},
+	PubSubKill:          {targetRedis | targetNone, []string{"duration"}, nil, "redis (or nothing): every node's pub/sub connection"},
+	RedisFailover:       {targetNone, []string{"room", "lag", "duration"}, nil, "nothing: room names the shard"},
+	PubSubDrop:          {targetNode | targetRedis | targetNone, []string{"percent", "duration"}, []string{"percent"}, "a node, or redis (or nothing) for every node"},
+	RedisShardPartition: {targetNone, []string{"room", "duration"}, []string{"duration"}, "nothing: room names the shard"},
+	RedisReshard:        {targetNone, []string{"room"}, nil, "nothing: room names the slot"},
 }
 
 var (
@@ -330,7 +332,7 @@ func (p *parser) faultValues(f fields, what string, topology Topology, fault *Fa
 			return p.errorf(value, "%s: rate must be more than 0", what)
 		}
 	}
-	if fault.Action == RedisFailover {
+	if fault.Action.NeedsRedisCluster() {
 		fault.Room = 1
 	}
 	if value, ok := f.values["room"]; ok {

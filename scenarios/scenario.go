@@ -214,6 +214,19 @@ const (
 	// lets the replica go: the cluster promotes it. Duration later the old
 	// master starts again and rejoins as a replica.
 	RedisFailover Action = "redis-failover"
+	// RedisShardPartition, on Redis Cluster, cuts the master that owns
+	// Room's slot off from its replica, from every other server of the
+	// cluster and from every node but the first (n1), for Duration: the
+	// majority fails it and promotes its replica, while n1 still reaches
+	// the old master. Healed, the old master learns it was replaced and
+	// rejoins as a replica.
+	RedisShardPartition Action = "redis-shard-partition"
+	// RedisReshard, on Redis Cluster, moves Room's slot, with its keys,
+	// from its master to the next shard's master under traffic: the old
+	// owner answers MOVED for it from then on and unsubscribes its shard
+	// channels' subscribers (SUNSUBSCRIBE), who must subscribe again on the
+	// new owner and catch up.
+	RedisReshard Action = "redis-reshard"
 	// Garbage adds Clients connections through the target that send frames
 	// that are not JSON at Rate per second each, for Duration or to the
 	// end. A connection the node closes comes back shortly after.
@@ -238,7 +251,9 @@ const (
 
 // NeedsRedisCluster reports whether the action acts on a Redis Cluster
 // (topology redis: cluster) only.
-func (a Action) NeedsRedisCluster() bool { return a == RedisFailover }
+func (a Action) NeedsRedisCluster() bool {
+	return a == RedisFailover || a == RedisShardPartition || a == RedisReshard
+}
 
 // Abuse reports whether the action is a client abusing the system (a send
 // flood included): the well-behaved clients must not feel it (the no-harm
@@ -294,7 +309,8 @@ type Fault struct {
 	// (upgrade-aborts).
 	Rate Rate
 	// Room is the room (from 1, as room-1) whose shard a redis-failover
-	// strikes.
+	// or redis-shard-partition strikes, or whose slot a redis-reshard
+	// moves.
 	Room int
 	// Lag of a redis-failover: how long the shard's replica is frozen
 	// before its master is killed, so that the master acks writes its

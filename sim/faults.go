@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"chatlab/system/broker/redisscript"
 )
 
 // Action is what a fault does.
@@ -63,6 +65,20 @@ const (
 	// for Lag, then crashes that master and lets the replica go: the
 	// cluster promotes it once it has failed the master.
 	RedisFailover Action = "redis-failover"
+	// RedisShardPartition, on a Redis Cluster, cuts the master of Target's
+	// shard (Target is a room) off from every other server of the cluster
+	// and from every node but the first: the rest of the cluster fails it
+	// after the node timeout and promotes its replica; cut off from the
+	// majority, it refuses commands (CLUSTERDOWN) from the node timeout on.
+	// HealRedisShards ends it: the cuts go, and a master replaced meanwhile
+	// rejoins as its replica's replica. A Heal of every cut does too.
+	RedisShardPartition Action = "redis-shard-partition"
+	HealRedisShards     Action = "heal-redis-shards"
+	// RedisReshard, on a Redis Cluster, moves the slot of Target (a room)
+	// with its keys from its master to the next shard's master at once:
+	// the old owner answers MOVED for it and unsubscribes the slot's shard
+	// channels (SUNSUBSCRIBE).
+	RedisReshard Action = "redis-reshard"
 	// RestartRedisServers starts every crashed server of a Redis Cluster
 	// again: a master whose replica took over rejoins as a replica.
 	RestartRedisServers Action = "restart-redis-servers"
@@ -121,7 +137,7 @@ func (c *Cluster) check(fault Fault) error {
 			return nil // every server of the cluster
 		}
 		return known(fault.Target)
-	case RedisFailover, RestartRedisServers:
+	case RedisFailover, RestartRedisServers, RedisShardPartition, HealRedisShards, RedisReshard:
 		if c.redisCluster == nil {
 			return fmt.Errorf("sim: fault %s needs a Redis Cluster", fault.Action)
 		}
@@ -200,6 +216,12 @@ func (c *Cluster) Apply(fault Fault) {
 		c.redisFailover(fault.Target, fault.Lag)
 	case RestartRedisServers:
 		c.restart(RedisName)
+	case RedisShardPartition:
+		c.redisShardPartition(fault.Target)
+	case HealRedisShards:
+		c.healRedisShards()
+	case RedisReshard:
+		c.redisReshard(fault.Target)
 	case Drain:
 		if c.balancer != nil {
 			c.balancer.Drain(fault.Target)
@@ -214,6 +236,7 @@ func (c *Cluster) Apply(fault Fault) {
 	case Heal:
 		if fault.Target == "" {
 			c.network.HealAll()
+			c.healRedisShards()
 		} else {
 			c.network.Heal(c.hosts[fault.Target], c.hosts[fault.Peer])
 		}
@@ -309,4 +332,71 @@ func (c *Cluster) redisFailover(room string, lag time.Duration) {
 		master.Crash(c.world, true)
 		c.world.resume(replica.host)
 	})
+}
+
+// redisShardPartition cuts the master of room's shard off from the other
+// servers and from every node but the first, and starts the failure
+// detection of the rest of the cluster.
+func (c *Cluster) redisShardPartition(room string) {
+	rc := c.redisCluster
+	shard := rc.roomShard(room)
+	master := rc.masters[shard]
+	if master.isolated {
+		return
+	}
+	for _, peer := range c.shardPartitionPeers(master) {
+		c.network.Partition(master.host, peer, false)
+	}
+	master.isolated, master.isolatedAt = true, c.world.now
+	rc.masterDown(shard)
+}
+
+// shardPartitionPeers are the hosts a shard partition cuts server off
+// from: every other server, every node but the first.
+func (c *Cluster) shardPartitionPeers(server *RedisHost) []*host {
+	var peers []*host
+	for _, s := range c.redisCluster.servers {
+		if s != server {
+			peers = append(peers, s.host)
+		}
+	}
+	for _, n := range c.nodes[min(1, len(c.nodes)):] {
+		peers = append(peers, n.host)
+	}
+	return peers
+}
+
+// healRedisShards ends every shard partition.
+func (c *Cluster) healRedisShards() {
+	if c.redisCluster == nil {
+		return
+	}
+	for _, server := range c.redisCluster.servers {
+		if !server.isolated {
+			continue
+		}
+		for _, peer := range c.shardPartitionPeers(server) {
+			c.network.Heal(server.host, peer)
+		}
+		server.rejoin()
+	}
+}
+
+// redisReshard moves room's slot to the next shard's master.
+func (c *Cluster) redisReshard(room string) {
+	rc := c.redisCluster
+	key := redisscript.KeysOf(room).Seq
+	slot := redisscript.Slot(key)
+	from := rc.shardOf(key)
+	to := (from + 1) % rc.spec.Shards
+	source, destination := rc.masters[from], rc.masters[to]
+	source.store.migrateSlot(slot, destination.store)
+	rc.moved[slot] = to
+	rc.reshards++
+	for _, server := range []*RedisHost{destination, source} {
+		if effects := server.store.takeEffects(); len(effects) > 0 {
+			server.replicate(effects)
+		}
+	}
+	source.dropLostChannels()
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,7 +67,32 @@ type clusterCallState struct {
 func (h *NodeHost) redisCluster() *redisCluster { return h.cluster.redisCluster }
 
 // loadSlots takes the cluster's slot map as it is now.
-func (h *NodeHost) loadSlots() { h.slots = slices.Clone(h.redisCluster().masters) }
+func (h *NodeHost) loadSlots() {
+	rc := h.redisCluster()
+	h.slots, h.slotOwners = slices.Clone(rc.masters), make(map[int]int, len(rc.moved))
+	for slot, shard := range rc.moved { // map order: copied into a map, nothing else
+		h.slotOwners[slot] = shard
+	}
+}
+
+// shardOf is the shard of key's slot by the node's slot map.
+func (h *NodeHost) shardOf(key string) int {
+	return slotShard(redisscript.Slot(key), h.redisCluster().lastSlots, h.slotOwners)
+}
+
+// roomShard is the shard of room's keys by the node's slot map.
+func (h *NodeHost) roomShard(room string) int { return h.shardOf(redisscript.KeysOf(room).Seq) }
+
+// learnOwner takes a MOVED answer into the slot map: server serves slot
+// and is its shard's master.
+func (h *NodeHost) learnOwner(slot int, server *RedisHost) {
+	h.slots[server.shard] = server
+	if lastSlots := h.redisCluster().lastSlots; slotShard(slot, lastSlots, nil) == server.shard {
+		delete(h.slotOwners, slot)
+	} else {
+		h.slotOwners[slot] = server.shard
+	}
+}
 
 // reloadSlots loads the slot map again after a round trip to the cluster.
 func (h *NodeHost) reloadSlots() {
@@ -106,10 +132,9 @@ func (h *NodeHost) clusterCall(call redisCall, room string) redisCall {
 
 // sendToShard sends a call to the master of its room's shard.
 func (h *NodeHost) sendToShard(call brokerCall) {
-	rc := h.redisCluster()
 	call.deadline = h.cluster.world.now + brokerRequestTimeout
 	h.calls.inFlight = append(h.calls.inFlight, call)
-	shard := rc.roomShard(call.room)
+	shard := h.roomShard(call.room)
 	state := &clusterCallState{shard: shard, server: h.slots[shard].index}
 	h.calls.sent[call.id] = &sentCall{call: call, state: state}
 	h.writeCall(call.id)
@@ -182,12 +207,12 @@ func (h *NodeHost) clusterAnswered(a redisAnswer) {
 	}
 	state := sent.state
 	if a.err != nil {
-		if target, ok := movedTo(a.err); ok && state.redirects < clusterRedirectsMax {
+		if slot, target, ok := movedTo(a.err); ok && state.redirects < clusterRedirectsMax {
 			if server := h.cluster.redisServer(target); server != nil {
 				state.redirects++
 				h.movedFollowed++
-				state.server = server.index
-				h.slots[state.shard] = server
+				state.server, state.shard = server.index, server.shard
+				h.learnOwner(slot, server)
 				h.writeCall(a.request)
 				return
 			}
@@ -246,17 +271,21 @@ func trimmed(result any) any {
 	return result
 }
 
-// movedTo reads a MOVED error: the server to go to.
-func movedTo(err error) (string, bool) {
+// movedTo reads a MOVED error: the slot and the server to go to.
+func movedTo(err error) (int, string, bool) {
 	var redisErr RedisError
 	if !errors.As(err, &redisErr) || !strings.HasPrefix(string(redisErr), "MOVED ") {
-		return "", false
+		return 0, "", false
 	}
 	fields := strings.Fields(string(redisErr))
 	if len(fields) != 3 {
-		return "", false
+		return 0, "", false
 	}
-	return fields[2], true
+	slot, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return 0, "", false
+	}
+	return slot, fields[2], true
 }
 
 // --- the cluster link ---
@@ -271,12 +300,11 @@ func (h *NodeHost) clusterDialLink() {
 	if link.subscribesPending == nil {
 		link.subscribesPending = map[string]int{}
 	}
-	rc := h.redisCluster()
 	if len(link.wanted) == 0 {
-		h.linkShardFor(h.slots[rc.shardOf(redisscript.KeyPrefix+"link-probe")])
+		h.linkShardFor(h.slots[h.shardOf(redisscript.KeyPrefix+"link-probe")])
 	}
 	for _, room := range link.wanted {
-		shard := h.linkShardFor(h.slots[rc.roomShard(room)])
+		shard := h.linkShardFor(h.slots[h.roomShard(room)])
 		shard.rooms = append(shard.rooms, room)
 		link.roomShard[room] = shard
 	}
@@ -353,6 +381,16 @@ func (h *NodeHost) clusterLinkReceive(shard *linkShard, payload any) {
 		}
 	case redisSubscribeRefused:
 		h.clusterLinkLost()
+	case redisSlotUnsubscribed:
+		// The room's slot left that master: its messages go elsewhere
+		// now. A held room ends the session, as broker_cluster_link's
+		// errSlotMoved does; the next one subscribes it on the new owner
+		// and the node catches the room up.
+		room, _ := redisscript.RoomOfShardChannel(reply.channel)
+		if link.roomShard[room] == shard {
+			h.slotsUnsubscribed++
+			h.clusterLinkLost()
+		}
 	case redisMessage:
 		room, ok := redisscript.RoomOfShardChannel(reply.channel)
 		if !ok {
@@ -398,7 +436,7 @@ func (h *NodeHost) clusterSubscribe(room string) {
 	if !link.active {
 		return // the next session subscribes it
 	}
-	shard := h.linkShardFor(h.slots[h.redisCluster().roomShard(room)])
+	shard := h.linkShardFor(h.slots[h.roomShard(room)])
 	link.roomShard[room] = shard
 	link.subscribesPending[room]++
 	link.waiters = append(link.waiters, room)

@@ -29,10 +29,14 @@ type NodeHost struct {
 	link  subscriptionLink
 	// slots is the node's slot map on a Redis Cluster: each shard's master
 	// as last loaded (node_cluster.go).
-	slots          []*RedisHost
+	slots []*RedisHost
+	// slotOwners are the slots the node's map has off their shard's range
+	// (moved by resharding): slot to shard.
+	slotOwners     map[int]int
 	slotsReloading bool
-	// movedFollowed counts calls answered MOVED and sent on.
-	movedFollowed int
+	// movedFollowed counts calls answered MOVED and sent on;
+	// slotsUnsubscribed the cluster's own SUNSUBSCRIBEs of held rooms.
+	movedFollowed, slotsUnsubscribed int
 	// gapFills counts live messages that made the node fetch history: its
 	// gap-fill path, which runs only when pub/sub loses messages.
 	gapFills int

@@ -47,16 +47,18 @@ type redisEffect struct {
 	expireAt time.Duration
 	entry    streamEntry
 	maxLen   int
+	value    *redisValue
 }
 
 type effectKind int
 
 const (
-	effectSet    effectKind = iota // key holds text, expiring at expireAt (0: never)
-	effectDel                      // key is gone
-	effectExpire                   // key expires at expireAt
-	effectXAdd                     // entry appended to the stream at key, trimmed to maxLen (-1: not)
-	effectFlush                    // every key is gone
+	effectSet     effectKind = iota // key holds text, expiring at expireAt (0: never)
+	effectDel                       // key is gone
+	effectExpire                    // key expires at expireAt
+	effectXAdd                      // entry appended to the stream at key, trimmed to maxLen (-1: not)
+	effectFlush                     // every key is gone
+	effectRestore                   // key holds a copy of value (MIGRATE's RESTORE)
 )
 
 // record keeps a write's effect for the replicas, when recording.
@@ -96,6 +98,41 @@ func (r *Redis) apply(e redisEffect) {
 		}
 	case effectFlush:
 		r.Flush()
+	case effectRestore:
+		r.set(e.key, e.value.copied())
+	}
+}
+
+// copied is a copy of v that nothing done to v later changes (entries are
+// shared: nothing changes one once added).
+func (v *redisValue) copied() *redisValue {
+	c := *v
+	if v.stream != nil {
+		c.stream = &redisStream{entries: slices.Clone(v.stream.entries), last: v.stream.last}
+	}
+	return &c
+}
+
+// migrateSlot moves every live key of slot to another server's data, as
+// MIGRATE does key by key (here all at once): each lands in to as a copy,
+// recorded for to's replicas, and is deleted here, recorded for ours.
+func (r *Redis) migrateSlot(slot int, to *Redis) {
+	var keys []string
+	for key := range r.keys { // map order: sorted below
+		if redisscript.Slot(key) == slot {
+			keys = append(keys, key)
+		}
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		v := r.get(key)
+		if v == nil {
+			continue // expired
+		}
+		to.set(key, v.copied())
+		to.record(redisEffect{kind: effectRestore, key: key, value: v.copied()})
+		delete(r.keys, key)
+		r.record(redisEffect{kind: effectDel, key: key})
 	}
 }
 
@@ -104,11 +141,7 @@ func (r *Redis) apply(e redisEffect) {
 func (r *Redis) copyFrom(source *Redis) {
 	r.Flush()
 	for key, v := range source.keys { // map order: each key copied into a map, nothing else
-		copied := *v
-		if v.stream != nil {
-			copied.stream = &redisStream{entries: slices.Clone(v.stream.entries), last: v.stream.last}
-		}
-		r.keys[key] = &copied
+		r.keys[key] = v.copied()
 	}
 	for room := range source.rooms { // map order: copied into a set
 		r.rooms[room] = true

@@ -87,10 +87,13 @@ type redisCluster struct {
 	// lastSlots is each shard's last slot: shard i owns (lastSlots[i-1],
 	// lastSlots[i]].
 	lastSlots []int
+	// moved are the slots resharding moved off the shard of their range:
+	// slot to the shard that owns it now.
+	moved map[int]int
 	// checking marks the shards with a failure check scheduled.
 	checking []bool
-	// Promotions counts the failovers.
-	promotions int
+	// Promotions counts the failovers, reshards the slots moved.
+	promotions, reshards int
 }
 
 // RedisServerName names server i (from 0) of a Redis Cluster: redis1 to
@@ -100,7 +103,7 @@ func RedisServerName(i int) string { return RedisName + strconv.Itoa(i+1) }
 func newRedisCluster(world *World, network *Network, spec RedisClusterSpec, serving RedisSpec) *redisCluster {
 	spec = spec.withDefaults()
 	rc := &redisCluster{spec: spec, world: world, network: network, random: world.NewRandom(),
-		checking: make([]bool, spec.Shards)}
+		checking: make([]bool, spec.Shards), moved: map[int]int{}}
 	rc.lastSlots = slotRanges(spec.Shards)
 	for i := range 2 * spec.Shards {
 		store := NewRedis(world.Now)
@@ -140,8 +143,16 @@ func slotRanges(shards int) []int {
 
 // shardOf is the shard that owns key's slot.
 func (rc *redisCluster) shardOf(key string) int {
-	slot := redisscript.Slot(key)
-	shard, _ := slices.BinarySearch(rc.lastSlots, slot)
+	return slotShard(redisscript.Slot(key), rc.lastSlots, rc.moved)
+}
+
+// slotShard is the shard that owns slot, by the slot ranges and the slots
+// moved off them.
+func slotShard(slot int, lastSlots []int, moved map[int]int) int {
+	if shard, ok := moved[slot]; ok {
+		return shard
+	}
+	shard, _ := slices.BinarySearch(lastSlots, slot)
 	return shard
 }
 
@@ -184,12 +195,12 @@ func (rc *redisCluster) masterDown(shard int) {
 // replica can run its election (up, not frozen).
 func (rc *redisCluster) checkFailover(shard int) {
 	master := rc.masters[shard]
-	if master.host.up {
+	if master.host.up && !master.isolated {
 		rc.checking[shard] = false
 		return // back before anyone failed it
 	}
 	replica := rc.replicaOf(shard)
-	if !replica.host.up || replica.host.paused {
+	if !replica.host.up || replica.host.paused || replica.isolated {
 		rc.world.After(failoverRecheckInterval, "redis-failover-check", RedisServerName(master.index), uint64(shard), func() {
 			rc.checkFailover(shard)
 		})
@@ -227,6 +238,14 @@ func (c *Cluster) RedisPromotions() int {
 		return 0
 	}
 	return c.redisCluster.promotions
+}
+
+// RedisReshards is how many slots a Redis Cluster moved.
+func (c *Cluster) RedisReshards() int {
+	if c.redisCluster == nil {
+		return 0
+	}
+	return c.redisCluster.reshards
 }
 
 // redisServer is the Redis Cluster server named name, or nil.
@@ -297,6 +316,67 @@ type clusterServer struct {
 	// applied.
 	upstream *Conn
 	applied  uint64
+	// isolated: a partition cuts the server off from the rest of the
+	// cluster since isolatedAt (redis-shard-partition). Once that is
+	// longer than the node timeout it holds the cluster down (it cannot
+	// reach a majority of masters) and refuses every keyed command.
+	isolated   bool
+	isolatedAt time.Duration
+}
+
+// errClusterDown is what a server that lost the majority answers a keyed
+// command with.
+const errClusterDown = RedisError("CLUSTERDOWN The cluster is down")
+
+// clusterDown says whether the server holds the cluster down: cut off
+// from the majority for longer than the node timeout.
+func (r *RedisHost) clusterDown() bool {
+	return r.isolated && r.network.world.now-r.isolatedAt >= r.cluster.spec.NodeTimeout
+}
+
+// redisSlotUnsubscribed is the SUNSUBSCRIBE a server sends on its own to
+// each subscriber of a shard channel whose slot it no longer serves.
+type redisSlotUnsubscribed struct{ channel string }
+
+// dropLostChannels unsubscribes every subscriber of the shard channels
+// whose slot this server no longer serves, telling each, as Redis does
+// when a slot leaves a node (a resharding, a master turned replica).
+func (r *RedisHost) dropLostChannels() {
+	channels := make([]string, 0, len(r.subscribers))
+	for channel := range r.subscribers { // map order: sorted below
+		if r.movedFor(channel) != nil {
+			channels = append(channels, channel)
+		}
+	}
+	slices.Sort(channels)
+	for _, channel := range channels {
+		for _, c := range slices.Clone(r.subscribers[channel]) {
+			r.unsubscribe(c, channel)
+			r.write(c, redisSlotUnsubscribed{channel: channel}, redisOverheadBytes+len(channel), digest([]byte(channel)))
+		}
+	}
+}
+
+// rejoin ends a server's isolation. A master replaced meanwhile learns it
+// from the cluster's newer configuration: it gives up its slots (their
+// subscribers are unsubscribed), drops its replicas and replicates the new
+// master, whose full copy replaces whatever it took alone.
+func (r *RedisHost) rejoin() {
+	r.isolated = false
+	if r.isMaster() || r.upstream != nil || !r.host.up {
+		return
+	}
+	r.dropLostChannels()
+	for _, replica := range slices.Clone(r.replicas) {
+		if replica.conn.Open() {
+			r.network.Reset(replica.conn)
+		}
+	}
+	r.replicas = nil
+	r.store.recording = false
+	r.store.takeEffects()
+	r.sendAt = 0
+	r.dialUpstream()
 }
 
 func (r *RedisHost) isMaster() bool { return r.cluster.masters[r.shard] == r }

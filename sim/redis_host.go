@@ -185,7 +185,7 @@ func (r *RedisHost) receive(c *Conn, payload any) {
 		r.markPubSub(c)
 		r.scheduleBreak(c)
 		for _, channel := range command.channels {
-			if r.cluster != nil && r.movedFor(channel) != nil {
+			if r.cluster != nil && (r.clusterDown() || r.movedFor(channel) != nil) {
 				r.write(c, redisSubscribeRefused{channel: channel}, redisOverheadBytes, digest([]byte(channel)))
 				return
 			}
@@ -227,6 +227,10 @@ func (r *RedisHost) run(c *Conn, call redisCall, arrived uint64) {
 	if r.cluster != nil {
 		if call.wait != nil {
 			r.wait(c, call, arrived)
+			return
+		}
+		if r.clusterDown() {
+			r.answer(c, call, arrived, nil, errClusterDown)
 			return
 		}
 		if moved := r.movedFor(call.callKey()); moved != nil {

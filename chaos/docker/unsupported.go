@@ -25,7 +25,7 @@ func Unsupported(f scenarios.Fault) error {
 		return errNoShaping(f.Action)
 	case f.Action == scenarios.PubSubKill && f.Duration > 0:
 		return errNoRefusal
-	case f.Action == scenarios.RedisFailover:
+	case f.Action.NeedsRedisCluster():
 		return errNoFailover
 	case f.Action == scenarios.PubSubDrop:
 		return errNoPushDrop
@@ -43,7 +43,7 @@ func errNoShaping(action scenarios.Action) error {
 
 var (
 	errNoRefusal  = &UnsupportedError{"the docker target kills the pub/sub connections once, not for a duration"}
-	errNoFailover = &UnsupportedError{"the docker target runs one Redis, not a Redis Cluster to fail over"}
+	errNoFailover = &UnsupportedError{"the docker target runs one Redis, not a Redis Cluster to fail over, partition or reshard"}
 	errNoPushDrop = &UnsupportedError{"the docker target has no proxy between the nodes and Redis to drop pub/sub messages from (the local target's fault proxies do)"}
 )
 
@@ -70,6 +70,9 @@ func (c *Cluster) DropPubSub(context.Context, string, float64) error { return er
 
 // FailoverRedis is unsupported: the docker target runs one Redis.
 func (c *Cluster) FailoverRedis(context.Context, string, time.Duration) error { return errNoFailover }
+
+// ReshardRedis is unsupported: the docker target runs one Redis.
+func (c *Cluster) ReshardRedis(context.Context, string) error { return errNoFailover }
 
 // RestartRedisMasters has nothing to restart: no failover ever ran.
 func (c *Cluster) RestartRedisMasters(context.Context) error { return nil }

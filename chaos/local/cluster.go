@@ -482,6 +482,12 @@ func (c *Cluster) FailoverRedis(ctx context.Context, room string, lag time.Durat
 	return c.redis.failover(ctx, room, lag)
 }
 
+// ReshardRedis, on a Redis Cluster, moves room's slot with its keys to the
+// next master.
+func (c *Cluster) ReshardRedis(ctx context.Context, room string) error {
+	return c.redis.reshard(ctx, room)
+}
+
 // RestartRedisMasters starts the masters FailoverRedis killed again; each
 // rejoins as a replica.
 func (c *Cluster) RestartRedisMasters(context.Context) error { return c.redis.restartKilled() }

@@ -401,6 +401,23 @@ func (r *redis) failover(ctx context.Context, room string, lag time.Duration) er
 	return errors.Join(errs...)
 }
 
+// reshardWait bounds a slot's move, the keys' migration and every
+// server's agreeing on the new owner.
+const reshardWait = 30 * time.Second
+
+// reshard moves room's slot, with its keys, to the next master.
+func (r *redis) reshard(ctx context.Context, room string) error {
+	if r.cluster == nil {
+		return errors.New("a resharding needs a Redis Cluster (--redis cluster)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, reshardWait)
+	defer cancel()
+	if _, _, err := r.cluster.MoveSlot(ctx, redisscript.RoomSlot(room)); err != nil {
+		return fmt.Errorf("move the slot of room %s: %w", room, err)
+	}
+	return nil
+}
+
 // restartKilled starts the masters failovers killed again: each rejoins
 // as a replica.
 func (r *redis) restartKilled() error {

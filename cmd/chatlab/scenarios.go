@@ -64,8 +64,10 @@ func runScenarios(_ context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 // scenariosFor keeps the scenarios target runs: the simulator refuses
-// those judged on the processes themselves (no-leak), the docker target
-// those with faults Docker cannot carry out and those on a Redis Cluster.
+// those judged on the processes themselves (no-leak), the local target
+// those with faults it cannot make (a Redis Cluster shard's partition),
+// the docker target those with faults Docker cannot carry out and those on
+// a Redis Cluster.
 func scenariosFor(target string, list []*scenarios.Scenario) ([]*scenarios.Scenario, error) {
 	var kept []*scenarios.Scenario
 	for _, s := range list {
@@ -75,6 +77,9 @@ func scenariosFor(target string, list []*scenarios.Scenario) ([]*scenarios.Scena
 				continue
 			}
 		case "local":
+			if chaos.LocalUnsupported(s) != nil {
+				continue
+			}
 		case "docker":
 			if _, err := chaos.NewDockerCluster(s, chaos.DockerOptions{}); err != nil {
 				continue

@@ -466,3 +466,201 @@ func freePort() (int, error) {
 	defer listener.Close()
 	return listener.Addr().(*net.TCPAddr).Port, nil
 }
+
+// MoveSlot moves slot, with its keys, from the master serving it to the
+// next master (masters ordered by the start of the widest range each
+// serves), as redis-cli --cluster reshard does: the destination IMPORTING,
+// the source MIGRATING, the keys MIGRATEd in batches, then every master
+// told the slot's new owner (CLUSTER SETSLOT NODE). Calls meanwhile meet
+// ASK redirects or TRYAGAIN; once the source gives the slot up it answers
+// MOVED and unsubscribes the slot's shard channels (SUNSUBSCRIBE). It
+// returns once every live node maps the slot to its new owner.
+func (c *Cluster) MoveSlot(ctx context.Context, slot int) (from, to *Node, err error) {
+	masters, err := c.mastersInOrder(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, m := range masters {
+		if m.serves(slot) {
+			from, to = m.node, masters[(i+1)%len(masters)].node
+		}
+	}
+	if from == nil {
+		return nil, nil, fmt.Errorf("no master serves slot %d", slot)
+	}
+	source, destination := from.client(), to.client()
+	defer source.Close()
+	defer destination.Close()
+	sourceID, err := source.ClusterMyID(ctx).Result()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", from.Addr, err)
+	}
+	destinationID, err := destination.ClusterMyID(ctx).Result()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", to.Addr, err)
+	}
+	if err := destination.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", sourceID).Err(); err != nil {
+		return nil, nil, fmt.Errorf("%s: setslot importing: %w", to.Addr, err)
+	}
+	if err := source.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", destinationID).Err(); err != nil {
+		return nil, nil, fmt.Errorf("%s: setslot migrating: %w", from.Addr, err)
+	}
+	host, port, err := net.SplitHostPort(to.Addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	for {
+		keys, err := source.ClusterGetKeysInSlot(ctx, slot, migrateBatch).Result()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: getkeysinslot: %w", from.Addr, err)
+		}
+		if len(keys) == 0 {
+			break
+		}
+		args := []any{"MIGRATE", host, port, "", 0, migrateTimeout.Milliseconds(), "REPLACE", "KEYS"}
+		for _, key := range keys {
+			args = append(args, key)
+		}
+		if err := source.Do(ctx, args...).Err(); err != nil {
+			return nil, nil, fmt.Errorf("%s: migrate to %s: %w", from.Addr, to.Addr, err)
+		}
+	}
+	// The destination first, then the source, then the rest, as redis-cli
+	// does: the slot is never served by nobody.
+	for _, node := range append([]*Node{to, from}, c.otherMasters(masters, from, to)...) {
+		client := node.client()
+		err := client.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", destinationID).Err()
+		client.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: setslot node: %w", node.Addr, err)
+		}
+	}
+	return from, to, c.waitOwner(ctx, slot, to)
+}
+
+// migrateBatch and migrateTimeout: MoveSlot MIGRATEs up to this many keys
+// a call, each call given this long.
+const (
+	migrateBatch   = 100
+	migrateTimeout = 5 * time.Second
+)
+
+// master is a master and the slot ranges it serves.
+type master struct {
+	node   *Node
+	ranges [][2]int
+}
+
+func (m master) serves(slot int) bool {
+	for _, r := range m.ranges {
+		if slot >= r[0] && slot <= r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// widest is the start of the master's widest range.
+func (m master) widest() int {
+	var best [2]int
+	for _, r := range m.ranges {
+		if r[1]-r[0] > best[1]-best[0] {
+			best = r
+		}
+	}
+	return best[0]
+}
+
+// mastersInOrder are the masters serving slots, by the start of the widest
+// range each serves: the order of the shards as created, which single
+// slots moved here and there do not change.
+func (c *Cluster) mastersInOrder(ctx context.Context) ([]master, error) {
+	live := c.liveAddrs()
+	if len(live) == 0 {
+		return nil, errors.New("no redis-server is running")
+	}
+	client := redis.NewClient(&redis.Options{Addr: live[0], DisableIdentity: true, MaxRetries: -1})
+	slots, err := client.ClusterSlots(ctx).Result()
+	client.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s: cluster slots: %w", live[0], err)
+	}
+	byAddr := map[string]*master{}
+	var masters []*master
+	for _, s := range slots {
+		if len(s.Nodes) == 0 {
+			continue
+		}
+		addr := s.Nodes[0].Addr
+		m := byAddr[addr]
+		if m == nil {
+			for _, node := range c.Nodes {
+				if node.Addr == addr {
+					m = &master{node: node}
+				}
+			}
+			if m == nil {
+				return nil, fmt.Errorf("master %s is not one of the cluster's nodes", addr)
+			}
+			byAddr[addr] = m
+			masters = append(masters, m)
+		}
+		m.ranges = append(m.ranges, [2]int{s.Start, s.End})
+	}
+	slices.SortFunc(masters, func(a, b *master) int { return a.widest() - b.widest() })
+	ordered := make([]master, len(masters))
+	for i, m := range masters {
+		ordered[i] = *m
+	}
+	return ordered, nil
+}
+
+func (c *Cluster) otherMasters(masters []master, from, to *Node) []*Node {
+	var others []*Node
+	for _, m := range masters {
+		if m.node != from && m.node != to {
+			others = append(others, m.node)
+		}
+	}
+	return others
+}
+
+// waitOwner waits until every live node maps slot to owner.
+func (c *Cluster) waitOwner(ctx context.Context, slot int, owner *Node) error {
+	for {
+		agreed, why := true, ""
+		for _, node := range c.Nodes {
+			if node.command == nil {
+				continue
+			}
+			client := node.client()
+			slots, err := client.ClusterSlots(ctx).Result()
+			client.Close()
+			if err != nil {
+				agreed, why = false, fmt.Sprintf("%s: %v", node.Addr, err)
+				break
+			}
+			if got := slotOwner(slots, slot); got != owner.Addr {
+				agreed, why = false, fmt.Sprintf("%s maps slot %d to %q", node.Addr, slot, got)
+				break
+			}
+		}
+		if agreed {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("slot %d not on %s everywhere: %s", slot, owner.Addr, why)
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+func slotOwner(slots []redis.ClusterSlot, slot int) string {
+	for _, s := range slots {
+		if slot >= s.Start && slot <= s.End && len(s.Nodes) > 0 {
+			return s.Nodes[0].Addr
+		}
+	}
+	return ""
+}

@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +103,60 @@ func TestReplicaTakesOverAKilledMaster(t *testing.T) {
 	}
 	if len(back) != 1 || back[0] != master {
 		t.Fatalf("replicas of the promoted master: %v; want the old master back as one", back)
+	}
+}
+
+// MoveSlot moves a slot's keys to the next master; the old owner answers
+// MOVED for it and unsubscribes its shard channels' subscribers.
+func TestMoveSlotMovesKeysAndUnsubscribes(t *testing.T) {
+	c := StartT(t, Config{})
+	ctx := context.Background()
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs(), DisableIdentity: true})
+	defer client.Close()
+	for _, key := range []string{"{room}:a", "{room}:b"} {
+		if err := client.Set(ctx, key, key, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slot, err := client.ClusterKeySlot(ctx, "{room}").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := c.Master(ctx, "{room}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := owner.client()
+	defer direct.Close()
+	subscription := direct.SSubscribe(ctx, "{room}:channel")
+	defer subscription.Close()
+	if _, err := subscription.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	from, to, err := c.MoveSlot(ctx, int(slot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from != owner || to == owner {
+		t.Fatalf("moved from %s to %s; want from the owner %s to another master", from.Addr, to.Addr, owner.Addr)
+	}
+	message, err := subscription.ReceiveTimeout(ctx, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := message.(*redis.Subscription); !ok || s.Kind != "sunsubscribe" || s.Channel != "{room}:channel" {
+		t.Fatalf("the old owner's subscriber got %#v; want sunsubscribe of {room}:channel", message)
+	}
+	if err := direct.Get(ctx, "{room}:a").Err(); err == nil || !strings.HasPrefix(err.Error(), "MOVED ") {
+		t.Fatalf("GET on the old owner: %v; want MOVED", err)
+	}
+	client.ReloadState(ctx)
+	for _, key := range []string{"{room}:a", "{room}:b"} {
+		if got, err := client.Get(ctx, key).Result(); err != nil || got != key {
+			t.Errorf("%s after the move: %q, %v", key, got, err)
+		}
+	}
+	if now, err := c.Master(ctx, "{room}"); err != nil || now != to {
+		t.Fatalf("the slot's master after the move: %v, %v; want %s", now, err, to.Addr)
 	}
 }
