@@ -128,7 +128,7 @@ func acksBySeq(room *roomIndex, m *message, epoch string, windows []*window, vie
 		}
 		view := viewOf(room, w, views)
 		startEpoch := room.epochOf(w.joined.Epoch)
-		if !expectsEpoch(room, w, startEpoch, epoch, view.seenEpochs) || (epoch == startEpoch && m.ackSeq <= w.joined.Head) {
+		if !expectsEpoch(room, w, startEpoch, epoch, view.seenEpochs) || (epoch == startEpoch && m.ackSeq <= w.head) {
 			continue
 		}
 		if w.closed() && !view.reached(room, logPosition{epoch, m.ackSeq}) {

@@ -26,7 +26,7 @@ func checkClientDedupe(ix *historyIndex) Check {
 	for _, w := range ix.windows {
 		room := ix.rooms[w.room]
 		passed := map[logPosition]bool{}
-		floors := map[string]uint64{room.epochOf(w.joined.Epoch): w.joined.Head} // per epoch: at or below is not owed
+		floors := map[string]uint64{room.epochOf(w.joined.Epoch): w.head} // per epoch: at or below is not owed
 		for _, e := range w.events {
 			switch {
 			case e.Kind == client.KindReset && e.Seq > 0:

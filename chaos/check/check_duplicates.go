@@ -21,15 +21,24 @@ import (
 // delivered there) with its dedupe key lost in the same loss, so that its
 // retry is applied again: across a data loss a send in flight is delivered
 // at least once, as a message behind a reset is excused from no-loss.
+// Nor is a seq the app had before it left the room, sent again to its new
+// membership because that began at a lower joined head (a node whose view
+// of the room lags) and dropped by the client: the node owed it to the
+// membership it was told of, and the client kept it from the app; those
+// are counted apart.
 func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 	v := newVerdict(CheckNoDuplicates)
-	var passedOn, excused int
+	var passedOn, excused, rejoined int
 	for _, s := range ix.streams {
 		room := ix.rooms[s.room]
+		membership := -1 // the index in s.windows of the window event i is in
 		// Both map to the index of the first delivery passed to the app.
 		firstByID := make(map[string]int, len(s.events))
 		firstBySeq := make(map[logPosition]int, len(s.events))
 		for i, e := range s.events {
+			for membership+1 < len(s.windows) && s.windows[membership+1].at <= i {
+				membership++
+			}
 			if e.Kind != client.KindDelivered {
 				continue
 			}
@@ -49,6 +58,10 @@ func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 				continue
 			}
 			first := s.events[at]
+			if e.Duplicate && membership >= 0 && behindRejoin(room, s.windows[membership], at, p) {
+				rejoined++
+				continue
+			}
 			if retriedAcrossLoss(ix.messages[e.ID], room, first, p.epoch) {
 				excused++
 				continue
@@ -70,10 +83,21 @@ func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 	}
 	detail := fmt.Sprintf("%d deliveries, %d duplicates (%d passed to the app, %d dropped by the client's seq dedupe)",
 		ix.deliveryCount, duplicated, passedOn, duplicated-passedOn)
+	if rejoined > 0 {
+		detail += fmt.Sprintf("; %d not counted: had by the app before it left the room, sent again to its new membership from a lower joined head and dropped by the client", rejoined)
+	}
 	if excused > 0 {
 		detail += fmt.Sprintf("; %d excused: sends in flight when Redis lost its data, delivered in the lost epoch and again after their retry", excused)
 	}
 	return v.done(detail), duplicated
+}
+
+// behindRejoin says whether a delivery at p, first passed on at stream
+// index first, lies between window w's joined head and where the app
+// already stood when w began, the first delivery being of an earlier
+// membership.
+func behindRejoin(room *roomIndex, w *window, first int, p logPosition) bool {
+	return first < w.at && p.epoch == room.epochOf(w.joined.Epoch) && p.seq > w.joined.Head && p.seq <= w.head
 }
 
 // retriedAcrossLoss says whether a second delivery of m, in epoch later

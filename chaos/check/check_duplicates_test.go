@@ -119,3 +119,39 @@ func TestNoDuplicatesAcrossEpochs(t *testing.T) {
 	check, _ = noDuplicates(b, "")
 	expectViolations(t, check, 3, "duplicate")
 }
+
+// rejoinBehindStaleHead is c leaving room r after seq 6 and joining it
+// again through a node whose head (4) lags: the node sends 5 and 6 again
+// to the new membership, then 7 and 8, sent while c was away. What the
+// client passes to the app of 5 and 6 the second time is passedAgain's.
+func rejoinBehindStaleHead(passedAgain bool) *historyBuilder {
+	b := cleanRoom(trio, 6).leave("c", "r").
+		message("r", "a-7", 7, "e1", "a", "b").
+		message("r", "b-8", 8, "e1", "a", "b").
+		disconnect("c").connect("c").join("c", "r", 4, "e1")
+	if passedAgain {
+		b.deliver("c", "r", 5, "c-5", "e1").deliver("c", "r", 6, "a-6", "e1")
+	} else {
+		b.again("c", "r", 5, "c-5", "e1").again("c", "r", 6, "a-6", "e1")
+	}
+	return b.deliver("c", "r", 7, "a-7", "e1").deliver("c", "r", 8, "b-8", "e1")
+}
+
+// A rejoin through a node whose head lags what the app already had (found
+// by chatlab hunt --seed 7, run 174): the client keeps the seqs it passed
+// on before it left from the app, and no check counts that against the
+// run: not as duplicates, not as seqs lost or skipped or discarded unseen.
+// A client that passes them on again is caught.
+func TestARejoinBehindAStaleHeadIsNoDuplicateWhenTheClientDropsIt(t *testing.T) {
+	checks, _ := CheckHistory(rejoinBehindStaleHead(false).h, CheckOptions{Delivery: DeliveryRecover})
+	for _, c := range checks {
+		if !c.OK {
+			t.Errorf("%s: %s %+v", c.Name, c.Detail, c.Examples)
+		}
+	}
+	check, duplicated := noDuplicates(rejoinBehindStaleHead(true), DeliveryRecover)
+	expectViolations(t, check, 2, "duplicate")
+	if duplicated != 2 || !strings.Contains(check.Examples[0].Message, "c got seq 5") {
+		t.Fatalf("duplicated %d: %+v", duplicated, check.Examples)
+	}
+}

@@ -90,6 +90,7 @@ func passedToApp(e client.Event) bool {
 type stream struct {
 	client, room string
 	events       []client.Event
+	windows      []*window
 }
 
 // window is one membership of a client in a room: from its first joined to
@@ -97,8 +98,15 @@ type stream struct {
 type window struct {
 	client, room string
 	joined       client.Event
-	events       []client.Event // after the opening joined
-	left         bool
+	// at is the joined's index in the stream's events.
+	at int
+	// head is where the membership starts in the joined epoch: the joined
+	// head, or where the app stood in that epoch when it last left the room
+	// if that is higher (the client passes nothing on twice across a
+	// rejoin through a node whose head lags: system/client joinedRoom).
+	head   uint64
+	events []client.Event // after the opening joined
+	left   bool
 	// offline is true when the history ends with the client disconnected
 	// and the room not joined again.
 	offline bool
@@ -124,7 +132,8 @@ func indexHistory(h History, delivery string) *historyIndex {
 	}
 	ix.collectStreams(h)
 	for _, s := range ix.streams {
-		ix.windows = append(ix.windows, windowsOf(s)...)
+		s.windows = windowsOf(s)
+		ix.windows = append(ix.windows, s.windows...)
 	}
 	return ix
 }
@@ -371,7 +380,7 @@ func windowsOf(s *stream) []*window {
 	for i, e := range s.events {
 		switch {
 		case open == nil && e.Kind == client.KindJoined:
-			open, opened = &window{client: s.client, room: s.room, joined: e}, i+1
+			open, opened = &window{client: s.client, room: s.room, joined: e, at: i}, i+1
 			windows = append(windows, open)
 		case open != nil && e.Kind == client.KindLeft:
 			open.events, open.left = s.events[opened:i:i], true
@@ -382,7 +391,50 @@ func windowsOf(s *stream) []*window {
 		open.events = s.events[opened:]
 		open.offline = endsOffline(open)
 	}
+	var had appPosition
+	for _, w := range windows {
+		w.head = w.joined.Head
+		if had.epoch != "" && had.epoch == w.joined.Epoch && had.seq > w.head {
+			w.head = had.seq
+		}
+		had = w.end()
+	}
 	return windows
+}
+
+// appPosition is where a client's app stands in a room: every seq of epoch
+// up to seq passed on or declared gone (the epochs as the client named them).
+type appPosition struct {
+	epoch string
+	seq   uint64
+}
+
+// end is where the app stood in the room when the window ended, as the
+// client state machine keeps it (its room's epoch and last seq).
+func (w *window) end() appPosition {
+	at := appPosition{epoch: w.joined.Epoch, seq: w.head}
+	for _, e := range w.events {
+		switch {
+		case e.Kind == client.KindJoined && at.epoch == "":
+			at.epoch = e.Epoch
+		case e.Kind == client.KindReset:
+			floor := uint64(0)
+			if e.Seq > 0 {
+				floor = e.Seq - 1
+			}
+			if e.Epoch != at.epoch {
+				at = appPosition{epoch: e.Epoch, seq: floor}
+			} else {
+				at.seq = max(at.seq, floor)
+			}
+		case passedToApp(e) && e.Seq > at.seq:
+			at.seq = e.Seq
+			if at.epoch == "" {
+				at.epoch = e.Epoch
+			}
+		}
+	}
+	return at
 }
 
 // endsOffline reports whether the window's last connection news is a

@@ -87,7 +87,7 @@ func lossBySeq(ix *historyIndex, w *window, v *verdict, tally *lossTally) {
 		}
 		from, to := uint64(1), l.maxSeq
 		if epoch == startEpoch {
-			from = w.joined.Head + 1
+			from = w.head + 1
 		}
 		if w.closed() {
 			if room.after(epoch, horizon.epoch) {
@@ -115,7 +115,7 @@ func lossBySeq(ix *historyIndex, w *window, v *verdict, tally *lossTally) {
 				}
 				v.add(Violation{Kind: "lost", Client: w.client, Room: w.room, Epoch: epoch, Seq: seq, ID: id, AtMs: ackedAtMs,
 					Message: fmt.Sprintf("seq %d (%s) never reached %s, a member since %d ms (joined at head %d)",
-						seq, nameOrUnknown(id), w.client, w.joined.AtMs, w.joined.Head)})
+						seq, nameOrUnknown(id), w.client, w.joined.AtMs, w.head)})
 			}
 		}
 	}

@@ -63,7 +63,7 @@ type orderWalk struct {
 
 func newOrderWalk(room *roomIndex, w *window, v *verdict) *orderWalk {
 	return &orderWalk{room: room, w: w, v: v,
-		epoch: room.epochOf(w.joined.Epoch), last: w.joined.Head,
+		epoch: room.epochOf(w.joined.Epoch), last: w.head,
 		seen: map[logPosition]bool{}, missing: map[uint64]bool{}, announced: map[string]bool{}}
 }
 

@@ -42,7 +42,7 @@ func checkResets(ix *historyIndex, historyLenMax int) Check {
 	explained := map[string]int{}
 	for _, w := range ix.windows {
 		room := ix.rooms[w.room]
-		epoch, last := room.epochOf(w.joined.Epoch), w.joined.Head
+		epoch, last := room.epochOf(w.joined.Epoch), w.head
 		for _, e := range w.events {
 			switch {
 			case passedToApp(e) && e.Seq > 0:

@@ -20,7 +20,7 @@ func checkResume(ix *historyIndex) Check {
 	}
 	resumes := 0
 	for _, w := range ix.windows {
-		walk := resumeWalk{room: ix.rooms[w.room], w: w, v: v, epoch: ix.rooms[w.room].epochOf(w.joined.Epoch), last: w.joined.Head}
+		walk := resumeWalk{room: ix.rooms[w.room], w: w, v: v, epoch: ix.rooms[w.room].epochOf(w.joined.Epoch), last: w.head}
 		walk.run()
 		resumes += walk.resumes
 	}

@@ -83,6 +83,9 @@ type Client struct {
 	roomNames []string // sorted, so that joins go out in the same order every run
 	// joinsSent numbers the joins this client wrote: each join's ref.
 	joinsSent uint64
+	// left is where the app stood in the rooms it left, oldest first, at
+	// most leftRoomsMax.
+	left []seen
 
 	pending     []*pendingSend // in counter order, which is id order
 	sendCounter uint64

@@ -1,6 +1,8 @@
 package client
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	"chatlab/system/protocol"
@@ -148,6 +150,60 @@ func TestAJoinedWithoutARefIsTaken(t *testing.T) {
 	c.Receive(joinedFrame("lobby", 4, "e1"))
 	c.Receive(msgFrame("lobby", 5, "a"))
 	sameKinds(t, c.Ready().Events, KindJoined, KindDelivered)
+}
+
+// A client that leaves a room and joins it again through a node whose view
+// of the room is stale (cut off from Redis) gets a joined head below what
+// the app already had of that epoch; the node then passes on the seqs after
+// its head as they reach it. Found by chatlab hunt --seed 7 (run 174): the
+// app got seqs 44-51 a second time. Only the seqs the app never had are
+// passed on; in another epoch the head is where the room starts.
+func TestRejoinBehindAStaleHeadPassesNothingTwice(t *testing.T) {
+	c := newClient(t, Config{})
+	c.Join("lobby")
+	connect(t, c, 0)
+	c.Receive(joinedFrame("lobby", 40, "e1"))
+	for seq := uint64(41); seq <= 51; seq++ {
+		c.Receive(msgFrame("lobby", seq, fmt.Sprintf("m%d", seq)))
+	}
+	c.Leave("lobby")
+	c.Ready()
+	c.Disconnected(1006)
+	c.Ready()
+	connect(t, c, 60000)
+	c.Join("lobby")
+	if joins := inbound(t, c.Ready().Frames); len(joins) != 1 || joins[0].HasSince {
+		t.Fatalf("rejoin wrote %+v", joins)
+	}
+	c.Receive(joinedFrame("lobby", 43, "e1"))
+	for seq := uint64(44); seq <= 53; seq++ {
+		c.Receive(msgFrame("lobby", seq, fmt.Sprintf("m%d", seq)))
+	}
+	var passed []uint64
+	for _, e := range c.Ready().Events {
+		if e.Kind == KindDelivered && !e.Duplicate {
+			passed = append(passed, e.Seq)
+		}
+	}
+	if !slices.Equal(passed, []uint64{52, 53}) {
+		t.Fatalf("the app got seqs %v after the rejoin, want [52 53]", passed)
+	}
+	c.Disconnected(1006)
+	c.Ready()
+	if joins := inbound(t, connect(t, c, 120000).Frames); len(joins) != 1 || joins[0].Since != 53 {
+		t.Fatalf("resume wrote %+v", joins)
+	}
+
+	// Another epoch: the history the app had is gone, the head is where
+	// the new membership starts.
+	c.Leave("lobby")
+	c.Join("lobby")
+	c.Ready()
+	c.Receive(joinedFrame("lobby", 3, "e2"))
+	c.Receive(msgFrame("lobby", 4, "n4"))
+	if rd := c.Ready(); len(rd.Events) != 2 || rd.Events[1].Seq != 4 || rd.Events[1].Duplicate {
+		t.Fatalf("events in a new epoch: %+v", rd.Events)
+	}
 }
 
 func TestPubSubSeqZeroIsDeliveredEveryTime(t *testing.T) {

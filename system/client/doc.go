@@ -48,6 +48,14 @@
 //   - After a reconnect every room is joined again with since = last seq seen
 //     and the epoch it belongs to, so the node replays what was missed; a
 //     reset says what is gone.
+//   - A room the app leaves is forgotten but for where it stood (its last
+//     seq and epoch; the last leftRoomsMax rooms left are remembered). Joined
+//     again, it starts from the joined head, or from where it stood if that
+//     is higher in the same epoch: a node whose view of the room lags (cut
+//     off from Redis, or its pub/sub behind the node the app left) answers
+//     with a head below seqs the app already had, then sends them; they are
+//     reported as duplicates, not passed on twice. The join itself carries
+//     no since: what was sent while the app was away is not replayed.
 //
 // Reconnects: a close with protocol.CloseReconnect after a welcome (the node
 // shed us: slow consumer, drain, rebalance), or a draining node, is redialed

@@ -27,7 +27,23 @@ type room struct {
 	// joinRef is the ref of the join last sent for this membership: only
 	// the joined that echoes it starts the membership.
 	joinRef string
+	// had is what the app had of the room before it last left it (the
+	// last seq passed on and its epoch), until the new membership learns
+	// its place.
+	had seen
 }
+
+// seen is how far the app got in a room's history: every seq up to lastSeq
+// of epoch was passed on or declared gone. The zero value knows nothing.
+type seen struct {
+	room    string
+	epoch   string
+	lastSeq uint64
+}
+
+// leftRoomsMax bounds how many rooms the app left the client remembers
+// (seen), the most recently left kept.
+const leftRoomsMax = 64
 
 // Join remembers a room and joins it now if connected, and again on every
 // reconnect with since = the last seq seen. Joining a room already joined
@@ -42,7 +58,7 @@ func (c *Client) Join(name string) error {
 	if len(c.rooms) >= protocol.RoomsPerConnectionMax {
 		return ErrTooManyRooms
 	}
-	r := &room{name: name}
+	r := &room{name: name, had: c.takeLeft(name)}
 	c.rooms[name] = r
 	at := sort.SearchStrings(c.roomNames, name)
 	c.roomNames = append(c.roomNames, "")
@@ -60,7 +76,9 @@ func (c *Client) Leave(name string) {
 	if c.rooms[name] == nil {
 		return
 	}
+	r := c.rooms[name]
 	delete(c.rooms, name)
+	c.rememberLeft(r)
 	c.event(Event{Kind: KindLeft, Room: name})
 	at := sort.SearchStrings(c.roomNames, name)
 	c.roomNames = append(c.roomNames[:at], c.roomNames[at+1:]...)
@@ -80,14 +98,50 @@ func (c *Client) sendJoin(r *room) {
 	c.write(protocol.Encode(join))
 }
 
+// rememberLeft keeps where the app stood in a room it leaves, so that
+// joining it again does not pass on what it already had.
+func (c *Client) rememberLeft(r *room) {
+	had := r.had
+	if r.hasSeq {
+		had = seen{room: r.name, epoch: r.epoch, lastSeq: r.lastSeq}
+	}
+	if had.epoch == "" {
+		return
+	}
+	if len(c.left) == leftRoomsMax {
+		c.left = append(c.left[:0], c.left[1:]...)
+	}
+	c.left = append(c.left, had)
+}
+
+// takeLeft hands over (and forgets) what the app had of a room it left.
+func (c *Client) takeLeft(name string) seen {
+	for i := len(c.left) - 1; i >= 0; i-- {
+		if c.left[i].room == name {
+			had := c.left[i]
+			c.left = append(c.left[:i], c.left[i+1:]...)
+			return had
+		}
+	}
+	return seen{}
+}
+
 // joinedRoom handles the node's confirmation of a join. A first join learns
-// its place from the head. A resumed join keeps its last seq and epoch: the
-// node follows with the replay, or with a reset when the epoch changed, and
-// adopting the joined epoch first would make that reset look like a no-op.
+// its place from the head, unless the app already had more of that epoch
+// before it left the room: a node's head may lag what another node passed
+// on (its link to Redis is slow or cut), and the seqs between that head and
+// where the app stood would reach it a second time. A resumed join keeps
+// its last seq and epoch: the node follows with the replay, or with a reset
+// when the epoch changed, and adopting the joined epoch first would make
+// that reset look like a no-op.
 func (c *Client) joinedRoom(r *room, head uint64, epoch string) {
 	r.joined, r.head = true, head
 	if !r.hasSeq {
 		r.hasSeq, r.lastSeq, r.epoch = true, head, epoch
+		if r.had.epoch == epoch && r.had.lastSeq > head {
+			r.lastSeq = r.had.lastSeq
+		}
+		r.had = seen{}
 	} else if r.epoch == "" {
 		r.epoch = epoch
 	}
