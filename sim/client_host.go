@@ -6,6 +6,14 @@ import (
 	"chatlab/system/client"
 )
 
+// clientDialTimeout bounds a client's dial, the TCP connect and the
+// WebSocket handshake together, as loadgen's dialTimeout does: a dial
+// nothing answers (a paused node, or a balancer relaying to one, accepts
+// the connection and never completes the handshake) fails then, and the
+// client backs off and dials again, through the balancer to a node that
+// answers.
+const clientDialTimeout = 5 * time.Second
+
 // ClientHost runs one system/client state machine. It dials the cluster's
 // entry (the balancer, or a node when there is none), feeds the client its
 // inputs and records every event the client reports in the history.
@@ -151,8 +159,14 @@ func (h *ClientHost) flush() {
 			h.flush()
 		})
 	} else if ready.Dial {
-		h.conn = network.Dial(h, h.cluster.entry(), h.user)
-		h.conn.Source = h.name // every client has an address of its own
+		c := network.Dial(h, h.cluster.entry(), h.user)
+		c.Source = h.name // every client has an address of its own
+		h.conn = c
+		h.cluster.world.on(h.host, clientDialTimeout, "client-dial-timeout", c.ID, func() {
+			if h.conn == c && c.state == dialing {
+				network.Reset(c) // the dialer hears closed: DialFailed
+			}
+		})
 	}
 	h.scheduleTick()
 }
