@@ -10,7 +10,8 @@ import (
 // checkRecovery holds the run to a recovery time per fault: once a fault
 // heals, the messages sent from RecoverWithinMs after it on (until the
 // next fault, at most recoveryJudgedMs) reach their receivers with a p99
-// latency within RecoveryLatencyMaxMs. A node that stays deaf to a room for
+// latency within RecoveryLatencyMaxMs. A message still on its way when the
+// next fault begins is judged by how long it had waited by then. A node that stays deaf to a room for
 // seconds after its link to Redis came back fails it, even when the
 // whole run's latency figures hide it. Senders the run floods with or
 // stalls are left out, and so are deliveries to the clients it stalls:
@@ -68,10 +69,14 @@ func checkRecovery(h History, facts Facts) Check {
 		healed++
 		fromMs := f.ToMs + facts.RecoverWithinMs
 		toMs := min(fromMs+recoveryJudgedMs, lastSentMs+1)
+		nextFaultMs := int64(-1) // the first fault to begin after f healed
 		for _, other := range facts.Faults {
-			if other.FromMs > f.ToMs && other.FromMs < toMs {
-				toMs = other.FromMs
+			if other.FromMs > f.ToMs && (nextFaultMs < 0 || other.FromMs < nextFaultMs) {
+				nextFaultMs = other.FromMs
 			}
+		}
+		if nextFaultMs >= 0 {
+			toMs = min(toMs, nextFaultMs)
 		}
 		if toMs-fromMs < recoveryJudgedMinMs {
 			continue
@@ -82,7 +87,14 @@ func checkRecovery(h History, facts Facts) Check {
 			if l.sentMs >= toMs {
 				break
 			}
-			window = append(window, float64(l.ms))
+			ms := l.ms
+			if nextFaultMs >= 0 {
+				// Still on its way when the next fault began: what it
+				// waited from then on is that fault's, judged after its
+				// own heal.
+				ms = min(ms, nextFaultMs-l.sentMs)
+			}
+			window = append(window, float64(ms))
 		}
 		if len(window) == 0 {
 			continue

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"sort"
 	"testing"
 
 	"chatlab/system/client"
@@ -275,6 +276,34 @@ func TestTheRecoveryCheckPassesLatencyBackWithinItsTime(t *testing.T) {
 
 func TestTheRecoveryCheckCatchesANodeDeafForSecondsAfterAHeal(t *testing.T) {
 	expectViolations(t, checkRecovery(recoveryRun(12000), recoveryFacts.withDefaults()), 1, "slow-recovery")
+}
+
+// A message sent just before the next fault begins and held up by it (its
+// receiver's connection cut, redialed after the heal and a backoff) is
+// judged by what it waited before that fault: 350 ms here, though the
+// judged stretch (5 s from the first heal's recovery) ended before it. Found by
+// chatlab hunt --seed 22 (run 211): a send refused 10 ms after it went out
+// (a pub/sub break), 323 ms before a 4 s balancer restart, delivered 3.6 s
+// after the balancer was back, failed the first fault's recovery (p99
+// 7,967 ms). One that had waited past the bound before the next fault
+// still fails it.
+func TestTheRecoveryCheckLeavesTheNextFaultsDelayToIt(t *testing.T) {
+	facts := recoveryFacts
+	facts.Faults = append(facts.Faults[:1:1], FaultSpan{Action: "balancer-restart", Target: "balancer", FromMs: 15300, ToMs: 19300})
+	h := recoveryRun(5000)
+	h = append(h, Record{Client: "ann", Event: client.Event{Kind: client.KindSent, AtMs: 14950, ID: "late", Room: "r"}},
+		Record{Client: "bob", Event: client.Event{Kind: client.KindDelivered, AtMs: 20100, ID: "late", Room: "r", Seq: 999}})
+	sort.SliceStable(h, func(i, j int) bool { return h[i].AtMs < h[j].AtMs })
+	expectViolations(t, checkRecovery(h, facts.withDefaults()), 0, "")
+	facts.Faults[1].FromMs, facts.Faults[1].ToMs = 13000, 17000
+	h = recoveryRun(5000)
+	for i := range h {
+		if h[i].Kind == client.KindDelivered && h[i].AtMs >= 10000 && h[i].AtMs < 11000 {
+			h[i].AtMs += 7000 // sent at 10 s, waiting 3 s when the next fault began
+		}
+	}
+	sort.SliceStable(h, func(i, j int) bool { return h[i].AtMs < h[j].AtMs })
+	expectViolations(t, checkRecovery(h, facts.withDefaults()), 1, "slow-recovery")
 }
 
 // A stalled sender's backlog is its own: left out, as floods are.
