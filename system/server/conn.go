@@ -3,13 +3,18 @@ package server
 import (
 	"bufio"
 	"errors"
+	"io"
+	"net"
+	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"chatlab/system/node"
 	"chatlab/system/protocol"
+	"chatlab/system/socket"
 )
 
 // Connection limits and timings (gorilla's chat example).
@@ -26,15 +31,16 @@ const (
 	rejectsPendingMax = 16
 )
 
-// conn is one WebSocket connection. The loop owns every field but ws; the
-// reader goroutine and the current writer goroutine use ws, and only the
-// loop closes it.
+// conn is one WebSocket connection. The loop owns every field but ws,
+// reader, readBy and closeSent; the reads (one goroutine at a time) and the
+// current writer goroutine use ws, and it is closed by the loop
+// (readerDone) or, once the loop has stopped, by the reads.
 type conn struct {
 	id     node.ConnID
 	access node.Access // its user and what its credentials allow, handed to the node
 	ws     *websocket.Conn
 	// reader is ws's read buffer (see hijackedReader): while it is empty
-	// between frames, the reader goroutine waits on the socket itself.
+	// between frames, the reads wait on the socket itself.
 	reader *bufio.Reader
 
 	queue   []outbound // frames not yet handed to a writer
@@ -55,6 +61,11 @@ type conn struct {
 	closed bool
 
 	readerDone bool
+	// readBy is when the socket's read deadline passes, in nanoseconds
+	// from clockBase; readers set it, the loop reads it (expireReads),
+	// which sets readExpired once it has shut the socket's read side.
+	readBy      atomic.Int64
+	readExpired bool
 	// nodeGone: the node no longer knows this connection (it asked for the
 	// close, or was told Closed).
 	nodeGone bool
@@ -76,77 +87,110 @@ func (l *loop) open(c *conn) {
 	l.node.OpenAccess(c.id, c.access)
 }
 
-// read is the connection's reader. It waits for the socket on a shallow
-// stack (awaitFrame) and hands each arrival to a short-lived goroutine that
-// reads the frames with gorilla (readFrames): gorilla's read path needs a
-// grown stack, and a parked goroutine's grown stack is never shrunk, so the
-// one goroutine an idle connection keeps never runs it. It turns frames
-// into inputs until the socket fails or closes.
-func (l *loop) read(c *conn) {
+// startReading sets what gorilla's reads of c keep to: the read limit
+// (over it gorilla sends close 1009 and the read fails), the pong wait, and
+// the pong handler for pongs gorilla reads itself. It runs before the loop
+// learns of c, which then holds c to its read deadline (expireReads).
+func (l *loop) startReading(c *conn) {
 	c.ws.SetReadLimit(protocol.FrameBytesMax)
-	c.ws.SetReadDeadline(time.Now().Add(l.server.cfg.PongWait))
+	c.setReadDeadline(l.server.cfg.PongWait)
 	c.ws.SetPongHandler(func(string) error {
 		l.ponged(c)
 		return nil
 	})
-	done := make(chan error)
-	for {
-		err := l.awaitFrame(c)
-		if err == nil {
-			go l.readFrames(c, done)
-			err = <-done
-		}
-		if err == errLoopGone {
-			break
-		}
-		if err != nil {
-			// Over the read limit gorilla has already sent close 1009.
-			l.server.log.Debug("connection read ended", "conn", c.id, "user", c.access.User, "err", err)
-			break
-		}
+}
+
+// readEnded tells the loop that c's reads are over; it closes c's socket
+// itself once the loop has stopped (Close shut the socket down to wake the
+// reads, and nothing else closes it).
+func (l *loop) readEnded(c *conn, err error) {
+	err = readEndError(c, err)
+	if err != errLoopGone {
+		l.server.log.Debug("connection read ended", "conn", c.id, "user", c.access.User, "err", err)
 	}
-	l.submit(func(l *loop) { l.readerDone(c) })
+	if !l.submit(func(l *loop) { l.readerDone(c) }) {
+		c.ws.Close()
+	}
 }
 
 // errLoopGone ends a reader whose loop no longer takes inputs.
 var errLoopGone = errors.New("the loop has stopped")
 
-// readFrames reads one message and then those already in the read buffer,
-// submits each to the loop and tells done how it ended (nil: the buffer
-// is empty between frames, so the reader may wait on the socket again).
-func (l *loop) readFrames(c *conn, done chan<- error) {
-	for {
-		kind, data, err := c.ws.ReadMessage()
-		if err != nil {
-			done <- err
-			return
-		}
-		var in input
-		if kind == websocket.TextMessage {
-			in = func(l *loop) { l.node.Receive(c.id, data) }
-		} else {
-			in = func(l *loop) { l.rejectBinary(c) }
-		}
-		if !l.submit(in) {
-			done <- errLoopGone
-			return
-		}
-		if c.reader == nil || c.reader.Buffered() == 0 {
-			done <- nil
-			return
-		}
-	}
-}
-
-// ponged extends c's read deadline by a pong wait. It runs on c's reader
-// goroutine, for a pong gorilla read or one awaitFrame took.
+// ponged extends c's read deadline by a pong wait. It runs on c's reader,
+// for a pong gorilla read or one takePongs took.
 func (l *loop) ponged(c *conn) {
-	c.ws.SetReadDeadline(time.Now().Add(l.server.cfg.PongWait))
+	c.setReadDeadline(l.server.cfg.PongWait)
 	// Checked after extending, and the writer sets closeSent before its
 	// own deadline, so that a pong racing the close cannot undo it.
 	if c.closeSent.Load() {
-		c.ws.SetReadDeadline(time.Now().Add(closeWait))
+		c.setReadDeadline(closeWait)
 	}
+}
+
+// clockBase is what conn.readBy counts from: a monotonic reading, so that
+// a change of the wall clock moves no deadline.
+var clockBase = time.Now()
+
+// setReadDeadline gives c's socket wait more to stay silent, from now: on
+// the socket itself, for gorilla's reads, and in readBy, which the loop
+// checks while the socket waits on the poller (expireReads).
+func (c *conn) setReadDeadline(wait time.Duration) {
+	c.readBy.Store(int64(time.Since(clockBase) + wait))
+	c.ws.SetReadDeadline(time.Now().Add(wait))
+}
+
+// expireReads ends the reads of every connection silent past its read
+// deadline: it shuts the socket's read side down, which wakes a poller
+// wait (or a reader's) to the end. A socket with bytes waiting is left to
+// its reads, which may come late on a loaded machine: what arrived in time
+// counts, as it does for a read blocked on the socket, and gorilla's reads
+// keep the deadline on the socket itself. It runs every tick, so a
+// deadline is kept to within tickInterval; the check is one load per
+// connection.
+func (l *loop) expireReads() {
+	now := int64(time.Since(clockBase))
+	for _, c := range l.conns {
+		if c.readExpired || c.readerDone || c.readBy.Load() >= now {
+			continue
+		}
+		if raw, ok := c.ws.NetConn().(syscall.Conn); ok {
+			var head [1]byte
+			if n, _ := socket.Peek(raw, head[:]); n > 0 {
+				continue
+			}
+		}
+		c.readExpired = true
+		shutdownRead(c.ws.NetConn())
+	}
+}
+
+// readEndError is the error a read that ended reports: a socket that ended
+// past its read deadline was shut by the loop for it (expireReads).
+func readEndError(c *conn, err error) error {
+	if err == io.EOF && c.readBy.Load() < int64(time.Since(clockBase)) {
+		return os.ErrDeadlineExceeded
+	}
+	return err
+}
+
+// shutdown ends both directions of conn without closing it, and
+// shutdownRead its reading side: a poller's wait on a closed socket would
+// be dropped without a word, while a shut-down one wakes it to its end, so
+// the reader that wakes closes the socket (readerDone, readEnded). A conn
+// that cannot be shut down is closed.
+func shutdown(conn net.Conn) {
+	if tcp, ok := conn.(interface{ CloseWrite() error }); ok {
+		tcp.CloseWrite()
+	}
+	shutdownRead(conn)
+}
+
+func shutdownRead(conn net.Conn) {
+	if tcp, ok := conn.(interface{ CloseRead() error }); ok {
+		tcp.CloseRead()
+		return
+	}
+	conn.Close()
 }
 
 // rejectBinary answers a binary frame. The node only sees text frames, so

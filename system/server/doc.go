@@ -6,9 +6,10 @@
 //
 // # Goroutines
 //
-// Every goroutine but the public HTTP server's is started through
-// Server.goroutines (group), so that Close waits for all of them and none
-// starts once closing has begun.
+// Every goroutine but the public HTTP server's and the socket poller's is
+// started through Server.goroutines (group), or counted there (a
+// connection's reads), so that Close waits for all of them and none starts
+// once closing has begun.
 //
 //   - The event loop (loop.run), one per node: the only goroutine that
 //     touches the node.Node and the loop's fields. It takes one input at a
@@ -22,23 +23,31 @@
 //     a goroutine.
 //   - The broker forwarder (loop.brokerEvents): turns broker.Events into
 //     inputs (node.Message, BrokerUp on LinkUp, BrokerDown on LinkDown).
-//   - One reader per connection (loop.read), started when the upgrade
-//     succeeds. Between frames, with its read buffer empty, it waits for the
-//     socket on a shallow stack (awaitFrame, socket.WaitReadable) and takes
-//     pongs itself; anything else it hands to a short-lived goroutine
-//     (readFrames) that reads frames with gorilla, the read limit and the
-//     pong deadline, and submits each as an input. gorilla's read path grows
-//     a stack that a parked goroutine never gives back, so the goroutine an
-//     idle connection keeps never runs it: that is what holds an idle
-//     connection to a 2 KiB stack (make bench-idle). When the socket ends
-//     the reader submits readerDone, which tells the node Closed.
+//   - A connection's reads (readwait.go), counted in Server.goroutines from
+//     the upgrade until they end (group.enter, leave), though no goroutine
+//     runs them while the connection is idle: its socket waits on the
+//     process's socket poller (watchReads, socket.Poller), and each time it
+//     becomes readable a short-lived goroutine takes the pongs at its head
+//     on a shallow stack and reads the rest with gorilla, the read limit
+//     and the pong deadline (readArrived), submits each frame as an input
+//     and arms the wait again once the read buffer and the socket are
+//     empty. gorilla's read path grows a stack to 8 KiB and a parked
+//     goroutine keeps at least 2 KiB; an idle connection holds neither
+//     (make bench-idle). Nothing blocks in a read while the socket waits,
+//     so the loop keeps the read deadline itself (conn.readBy, expireReads
+//     every tick) and shuts the socket's read side once it passes, which
+//     wakes the wait. Where there is no poller, one reader goroutine per
+//     connection waits on a shallow stack instead (loop.read). When the
+//     socket ends the reads submit readerDone, which tells the node Closed.
+//     A socket that must end while its reads wait (a failed write, Close)
+//     is shut down, not closed: the reads wake to the end and close it.
 //   - Short-lived writers (startWriter): at most one per connection at a
 //     time, only while it has something to write. A writer takes a batch
 //     (at most writeBatchFrames frames, then a due ping, then a close frame),
 //     writes it under one deadline (the frames framed into one buffer and
 //     written in one call: writeFrames) and reports writeDone, which tells
 //     the node Flushed. An idle connection has no writer, so it holds no
-//     goroutine and no write buffer beyond its reader.
+//     goroutine and no write buffer.
 //   - Broker calls (startCalls): one goroutine per publish or fetch in
 //     flight, at most brokerCallsInFlightMax, each bounded by
 //     brokerCallTimeout; the result comes back as an input (node.Published

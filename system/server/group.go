@@ -28,3 +28,18 @@ func (g *group) closeAndWait() {
 	g.mu.Unlock()
 	g.running.Wait()
 }
+
+// enter counts something that is not one goroutine (a connection's reads,
+// which run on a goroutine per arrival) as running until leave; it reports
+// false, counting nothing, once closeAndWait has been called.
+func (g *group) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return false
+	}
+	g.running.Add(1)
+	return true
+}
+
+func (g *group) leave() { g.running.Done() }

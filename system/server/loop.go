@@ -107,9 +107,13 @@ func (l *loop) run() {
 		case now := <-ticker.C:
 			l.node.Tick(now.UnixMilli())
 			l.pings.tick(l)
+			l.expireReads()
 		case <-l.stop:
+			// Shut down, not closed: each reader wakes to its end and
+			// closes its socket (readEnded); Server.Close closes what is
+			// left once they have (closeSockets).
 			for _, c := range l.conns {
-				c.ws.Close()
+				shutdown(c.ws.NetConn())
 			}
 			return
 		}
@@ -128,6 +132,15 @@ func (l *loop) run() {
 				close(l.drained)
 			}
 		}
+	}
+}
+
+// closeSockets closes every connection's socket once run has returned and
+// every reader has ended: a connection whose readerDone the loop never took
+// is still listed.
+func (l *loop) closeSockets() {
+	for _, c := range l.conns {
+		c.ws.Close()
 	}
 }
 

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 )
@@ -70,4 +73,39 @@ func TestFramesArrivingTogetherAreEachRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An idle connection holds no goroutine: its socket waits on the poller
+// (Linux), and nothing runs for it until a frame arrives or its read
+// deadline passes. It used to keep a reader goroutine parked on its socket.
+func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the socket poller is Linux's epoll; elsewhere each connection keeps a reader")
+	}
+	const idle = 50
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", func(cfg *Config) { cfg.Auth, cfg.Secret = false, nil })
+	before := runtime.NumGoroutine()
+	for i := range idle {
+		conn := rawConnect(t, srv.Addr(), fmt.Sprintf("idle-%d", i))
+		defer conn.Close()
+	}
+	waitConnections(t, srv, idle)
+	// The welcomes' writers end soon after their writes; a goroutine per
+	// connection would leave idle more for good.
+	deadline := time.Now().Add(testWait)
+	for {
+		grown := runtime.NumGoroutine() - before
+		if grown < idle/5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d more goroutines with %d idle connections; want none per connection", grown, idle)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The connections still work: one joins a room.
+	c := dial(t, srv, userQuery("active"))
+	defer c.ws.Close()
+	c.join("lobby")
 }

@@ -36,7 +36,7 @@ func (s *Server) adminRoutes() http.Handler {
 	return mux
 }
 
-// serveWebSocket authenticates, upgrades, starts the connection's reader and
+// serveWebSocket authenticates, upgrades, starts the connection's reads and
 // returns, so that net/http frees the request's buffers.
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
@@ -65,13 +65,26 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	socket.CapBuffers(ws.NetConn(), s.cfg.SocketBufferBytes)
 	c := &conn{id: node.ConnID(s.nextConn.Add(1)), access: access, ws: ws, reader: hijack.reader}
-	reader := func() {
-		defer s.caps.release(user, ip)
-		s.loop.read(c)
-	}
-	if !s.loop.submit(func(l *loop) { l.open(c) }) || !s.goroutines.Go(reader) {
+	if !s.goroutines.enter() {
 		ws.Close()
 		s.caps.release(user, ip)
+		return
+	}
+	ended := func() {
+		s.caps.release(user, ip)
+		s.goroutines.leave()
+	}
+	s.loop.startReading(c)
+	if !s.loop.submit(func(l *loop) { l.open(c) }) {
+		ws.Close()
+		ended()
+		return
+	}
+	if !s.loop.watchReads(c, ended) {
+		go func() {
+			s.loop.read(c)
+			ended()
+		}()
 	}
 }
 

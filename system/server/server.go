@@ -22,7 +22,7 @@ import (
 
 // Socket buffers. A small read buffer (handed to gorilla by hijackedReader)
 // and pooled write buffers keep an idle connection's memory to the socket,
-// its reader goroutine's minimum stack and little else.
+// its state and little else (no goroutine: readwait.go).
 const (
 	readBufferBytes  = 512
 	writeBufferBytes = 4096
@@ -178,6 +178,7 @@ func (s *Server) Close() {
 		<-s.loop.done
 		s.cancel()
 		s.goroutines.closeAndWait()
+		s.loop.closeSockets()
 		s.log.Info("node closed")
 	})
 }

@@ -113,7 +113,7 @@ func (b *writeBatch) write(c *conn) writeResult {
 		result.err = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(b.code, reason), b.deadline)
 		// The reader ends when the peer answers the close, or soon after.
 		c.closeSent.Store(true)
-		ws.SetReadDeadline(time.Now().Add(closeWait))
+		c.setReadDeadline(closeWait)
 	}
 	return result
 }
@@ -131,7 +131,8 @@ func (l *loop) writeDone(c *conn, batch writeBatch, result writeResult) {
 	if result.err != nil {
 		l.server.log.Debug("connection write failed", "conn", c.id, "user", c.access.User, "err", result.err)
 		c.closed = true
-		c.ws.Close()
+		// The reader wakes to the end and closes the socket.
+		shutdown(c.ws.NetConn())
 	}
 	if batch.close {
 		c.closed = true
