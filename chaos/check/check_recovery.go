@@ -7,11 +7,26 @@ import (
 	"chatlab/system/client"
 )
 
+// enveloped reports whether another fault began no later than fault i
+// and is still in force when it heals: the disturbance goes on, and the
+// recovery is that fault's, judged after its own heal (or never, if it
+// lasts the run: a partition of the only node's link).
+func enveloped(faults []FaultSpan, i int) bool {
+	f := faults[i]
+	for j, other := range faults {
+		if j != i && other.FromMs <= f.FromMs && (!other.Healed() || other.ToMs > f.ToMs) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkRecovery holds the run to a recovery time per fault: once a fault
 // heals, the messages sent from RecoverWithinMs after it on (until the
 // next fault, at most recoveryJudgedMs) reach their receivers with a p99
 // latency within RecoveryLatencyMaxMs. A message still on its way when the
-// next fault begins is judged by how long it had waited by then. A node that stays deaf to a room for
+// next fault begins is judged by how long it had waited by then, and a
+// fault healed within another still in force is not judged (enveloped). A node that stays deaf to a room for
 // seconds after its link to Redis came back fails it, even when the
 // whole run's latency figures hide it. Senders the run floods with or
 // stalls are left out, and so are deliveries to the clients it stalls:
@@ -62,11 +77,14 @@ func checkRecovery(h History, facts Facts) Check {
 	}
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i].sentMs < latencies[j].sentMs })
 	healed, judged := 0, 0
-	for _, f := range facts.Faults {
+	for i, f := range facts.Faults {
 		if !f.Healed() {
 			continue
 		}
 		healed++
+		if enveloped(facts.Faults, i) {
+			continue
+		}
 		fromMs := f.ToMs + facts.RecoverWithinMs
 		toMs := min(fromMs+recoveryJudgedMs, lastSentMs+1)
 		nextFaultMs := int64(-1) // the first fault to begin after f healed
