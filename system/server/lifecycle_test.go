@@ -2,10 +2,12 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,6 +222,58 @@ func TestCloseStopsEverything(t *testing.T) {
 	if left := serverGoroutines(); left != "" {
 		t.Fatalf("goroutines of the server left after Close:\n%s", left)
 	}
+}
+
+// Close returns with clients connecting all the while: a connection whose
+// upgrade lands as the loop stops is ended too, not left waiting on the
+// socket poller (which Close would wait for, for ever, as nothing but its
+// idle client could end it).
+func TestCloseWhileClientsConnect(t *testing.T) {
+	m := miniredis.RunT(t)
+	srv := startNode(t, m, "a", func(cfg *Config) { cfg.Auth, cfg.Secret = false, nil })
+	stop := make(chan struct{})
+	var dialers sync.WaitGroup
+	var conns sync.Map
+	for d := range 8 {
+		dialers.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ws, _, err := websocket.DefaultDialer.Dial(fmt.Sprintf("ws://%s/ws?user=d%d-%d", srv.Addr(), d, i), nil)
+				if err != nil {
+					continue
+				}
+				conns.Store(ws, true)
+			}
+		})
+	}
+	for deadline := time.Now().Add(testWait); ; time.Sleep(10 * time.Millisecond) {
+		if snapshot, ok := srv.loop.requestSnapshot(t.Context()); ok && snapshot.Connections >= 8 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no connections opened")
+		}
+	}
+	closed := make(chan struct{})
+	go func() {
+		srv.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(testWait):
+		t.Fatal("Close did not return with clients connecting")
+	}
+	close(stop)
+	dialers.Wait()
+	conns.Range(func(ws, _ any) bool {
+		ws.(*websocket.Conn).Close()
+		return true
+	})
 }
 
 // serverGoroutines returns the stacks of goroutines running the server's

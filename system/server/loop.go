@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"chatlab/system/broker"
@@ -37,9 +38,11 @@ type loop struct {
 	node   *node.Node
 	broker broker.Broker
 	inputs chan input
-	// stop asks run to return; done is closed when it has.
-	stop chan struct{}
-	done chan struct{}
+	// stop asks run to return; done is closed when it has. stopping is
+	// set as run begins to return, before it shuts the sockets down.
+	stop     chan struct{}
+	stopping atomic.Bool
+	done     chan struct{}
 
 	conns map[node.ConnID]*conn
 	// dirty holds connections with something new to write, in the order
@@ -109,12 +112,7 @@ func (l *loop) run() {
 			l.pings.tick(l)
 			l.expireReads()
 		case <-l.stop:
-			// Shut down, not closed: each reader wakes to its end and
-			// closes its socket (readEnded); Server.Close closes what is
-			// left once they have (closeSockets).
-			for _, c := range l.conns {
-				shutdown(c.ws.NetConn())
-			}
+			l.shutdownSockets()
 			return
 		}
 		l.apply()
@@ -132,6 +130,22 @@ func (l *loop) run() {
 				close(l.drained)
 			}
 		}
+	}
+}
+
+// shutdownSockets ends every connection as the loop stops. The inputs
+// already queued run first, so that a connection whose open was queued is
+// listed; one opened later sees stopping and shuts itself down
+// (serveWebSocket). Sockets are shut down, not closed: each connection's
+// reads wake to the end and close it (readEnded), and Server.Close closes
+// what is left once they have (closeSockets).
+func (l *loop) shutdownSockets() {
+	l.stopping.Store(true)
+	for queued := len(l.inputs); queued > 0; queued-- {
+		(<-l.inputs)(l)
+	}
+	for _, c := range l.conns {
+		shutdown(c.ws.NetConn())
 	}
 }
 

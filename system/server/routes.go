@@ -86,6 +86,10 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 			ended()
 		}()
 	}
+	if s.loop.stopping.Load() {
+		// The loop may have stopped without shutting this one down.
+		shutdown(ws.NetConn())
+	}
 }
 
 // serveHealth answers while the process serves HTTP at all.
