@@ -25,19 +25,35 @@ import (
 // membership because that began at a lower joined head (a node whose view
 // of the room lags) and dropped by the client: the node owed it to the
 // membership it was told of, and the client kept it from the app; those
-// are counted apart.
+// are counted apart. Nor, excused and counted apart, a message the node
+// sent again after a reset that went back within the epoch (from below a
+// seq the client had passed on: the room's history went back, as when a
+// promoted replica lacks its master's last writes), which the client
+// dropped as seen: the client keeps its last seq within an epoch, so it
+// passes none of the node's replay on twice, and one passed on again is a
+// duplicate.
 func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 	v := newVerdict(CheckNoDuplicates)
-	var passedOn, excused, rejoined int
+	var passedOn, excused, rejoined, resentAfterGoingBack int
 	for _, s := range ix.streams {
 		room := ix.rooms[s.room]
 		membership := -1 // the index in s.windows of the window event i is in
 		// Both map to the index of the first delivery passed to the app.
 		firstByID := make(map[string]int, len(s.events))
 		firstBySeq := make(map[logPosition]int, len(s.events))
+		// passedMax is, per epoch, the highest seq passed to the app;
+		// wentBack the highest seq a reset that went back below it left
+		// behind, which the node may send again.
+		passedMax, wentBack := map[string]uint64{}, map[string]uint64{}
 		for i, e := range s.events {
 			for membership+1 < len(s.windows) && s.windows[membership+1].at <= i {
 				membership++
+			}
+			if e.Kind == client.KindReset {
+				if epoch := room.epochOf(e.Epoch); e.Seq > 0 && e.Seq-1 < passedMax[epoch] {
+					wentBack[epoch] = max(wentBack[epoch], passedMax[epoch])
+				}
+				continue
 			}
 			if e.Kind != client.KindDelivered {
 				continue
@@ -54,6 +70,7 @@ func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 				firstByID[e.ID] = i
 				if e.Seq > 0 {
 					firstBySeq[p] = i
+					passedMax[p.epoch] = max(passedMax[p.epoch], e.Seq)
 				}
 				continue
 			}
@@ -64,6 +81,10 @@ func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 			}
 			if retriedAcrossLoss(ix.messages[e.ID], room, first, p.epoch) {
 				excused++
+				continue
+			}
+			if e.Duplicate && e.Seq > 0 && e.Seq <= wentBack[p.epoch] {
+				resentAfterGoingBack++
 				continue
 			}
 			duplicated++
@@ -88,6 +109,9 @@ func checkNoDuplicates(ix *historyIndex) (check Check, duplicated int) {
 	}
 	if excused > 0 {
 		detail += fmt.Sprintf("; %d excused: sends in flight when Redis lost its data, delivered in the lost epoch and again after their retry", excused)
+	}
+	if resentAfterGoingBack > 0 {
+		detail += fmt.Sprintf("; %d excused: sent again after a reset that took the room back within its epoch (its history went back), and dropped by the client as seen", resentAfterGoingBack)
 	}
 	return v.done(detail), duplicated
 }
