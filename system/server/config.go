@@ -81,9 +81,11 @@ type Config struct {
 	// a client that stops reading is cut off within it.
 	WriteTimeout time.Duration
 	// PongWait is how long a client may stay silent, answers to pings
-	// included, before it is dropped (default 60 s); pings go out at 9/10
-	// of it.
+	// included, before it is dropped (default 60 s).
 	PongWait time.Duration
+	// PingPeriod is how often each connection is pinged (default 9/10 of
+	// PongWait); a healthy client has PongWait - PingPeriod to answer.
+	PingPeriod time.Duration
 	// Logger receives the runtime's structured logs (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -137,6 +139,12 @@ func (cfg *Config) check() error {
 	}
 	if cfg.PongWait <= 0 {
 		cfg.PongWait = PongWaitDefault
+	}
+	if cfg.PingPeriod <= 0 {
+		cfg.PingPeriod = cfg.PongWait * 9 / 10
+	}
+	if cfg.PingPeriod >= cfg.PongWait {
+		return fmt.Errorf("server: ping period %s must be shorter than the pong wait %s", cfg.PingPeriod, cfg.PongWait)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

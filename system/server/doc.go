@@ -72,7 +72,7 @@
 //	                      started, each once, in order; startWriters starts one for each that
 //	                      has none
 //	pings                 the ping wheel: each tick marks one slot of connections for a ping, so
-//	                      pings are spread over 9/10 of PongWait
+//	                      pings are spread over PingPeriod (9/10 of PongWait by default)
 //	writeBatchFrames      the most frames one writer takes: at most 64 and a quarter of the
 //	                      send queue limit, so Flushed reports arrive while a long queue drains
 //	calls                 broker calls ready to start, waiting for an in-flight slot, oldest first

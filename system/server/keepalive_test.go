@@ -12,14 +12,15 @@ import (
 // answers (it does not read, so it never sees the pings) is dropped after
 // PongWait.
 func TestKeepalive(t *testing.T) {
-	// A pong wait long enough that a loaded machine (the race detector,
-	// other tests) still answers every ping in time: the test is about
+	// Pings every half second against a two-second pong wait: a loaded
+	// machine (the race detector, other tests) has 1.5 s to answer each
+	// ping, not the 200 ms the default 9/10 would leave. The test is about
 	// which client is dropped, not about how fast.
-	const pongWait = 2 * time.Second
+	const pongWait, pingPeriod = 2 * time.Second, 500 * time.Millisecond
 	m := miniredis.RunT(t)
 	srv := startNode(t, m, "a", func(cfg *Config) {
 		cfg.Auth, cfg.Secret = false, nil
-		cfg.PongWait = pongWait
+		cfg.PongWait, cfg.PingPeriod = pongWait, pingPeriod
 	})
 	alive := dial(t, srv, userQuery("alive"))
 	// pinged carries one token per ping the live client answers.
@@ -47,16 +48,17 @@ func TestKeepalive(t *testing.T) {
 	for len(pinged) > 0 {
 		<-pinged
 	}
-	// Pings go out at 9/10 of the pong wait: three answered pings after the
-	// silent client's drop span more than two pong waits, either of which
-	// would have dropped the live client had its pongs not counted.
-	for answered := 0; answered < 3; answered++ {
+	// Nine answered pings after the silent client's drop span more than
+	// two pong waits, either of which would have dropped the live client
+	// had its pongs not counted.
+	const pings = int(2*pongWait/pingPeriod) + 1
+	for answered := 0; answered < pings; answered++ {
 		select {
 		case <-pinged:
 		case err := <-readerDone:
 			t.Fatalf("the live client's connection ended after %d pings: %v", answered, err)
 		case <-time.After(testWait):
-			t.Fatalf("the live client saw %d pings in %s; want 3", answered, testWait)
+			t.Fatalf("the live client saw %d pings in %s; want %d", answered, testWait, pings)
 		}
 	}
 	waitConnections(t, srv, 1)

@@ -80,7 +80,7 @@ func newLoop(server *Server, n *node.Node, b broker.Broker, sendQueueLenMax int)
 		conns:               map[node.ConnID]*conn{},
 		subscribesPending:   map[string]int{},
 		callsAfterSubscribe: map[string][]brokerCall{},
-		pings:               newPingWheel(server.cfg.PongWait),
+		pings:               newPingWheel(server.cfg.PingPeriod),
 		drained:             make(chan struct{}),
 	}
 }

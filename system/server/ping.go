@@ -6,8 +6,8 @@ import (
 	"chatlab/system/node"
 )
 
-// pingWheel spreads pings over the ping period, 9/10 of PongWait so that a
-// healthy peer's pong lands before its reader's deadline. It has one slot
+// pingWheel spreads pings over the ping period (by default 9/10 of
+// PongWait), so that a healthy peer's pong lands before its read deadline. It has one slot
 // per loop tick of the period; a connection sits in slot id % slots and is
 // pinged when the wheel passes it, so each tick touches a slice of the
 // connections, not all of them. The ping goes out through the connection's
@@ -17,8 +17,7 @@ type pingWheel struct {
 	ticks int
 }
 
-func newPingWheel(pongWait time.Duration) pingWheel {
-	pingPeriod := pongWait * 9 / 10
+func newPingWheel(pingPeriod time.Duration) pingWheel {
 	slots := make([]map[node.ConnID]*conn, max(1, int(pingPeriod/tickInterval)))
 	for i := range slots {
 		slots[i] = map[node.ConnID]*conn{}
