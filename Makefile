@@ -34,7 +34,7 @@ hunt: build ## generate and run scenarios with random faults for FOR; failures s
 	bin/chatlab hunt --for $(FOR) --seed $(HUNT_SEED) $(HUNT_ARGS)
 
 test: vet ## every test, with the race detector
-	$(GO) test -race -count=1 -timeout 15m $(PACKAGES)
+	$(GO) test -race -count=1 -timeout 30m $(PACKAGES)
 
 test-short: ## every test, no race detector
 	$(GO) test -count=1 $(PACKAGES)
